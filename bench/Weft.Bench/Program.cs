@@ -1,0 +1,54 @@
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using Weft.Bench;
+
+// Usage:
+//   dotnet run -c Release --project bench/Weft.Bench -- [--baseline] [WORKLOAD...]
+//   dotnet run -c Release --project bench/Weft.Bench -- --micro [BenchmarkDotNet args]
+// Prints exactly one line per workload, "NAME VALUE UNIT" (median of the repetitions), and with --baseline
+// a second line "NAME.tpl VALUE UNIT" measured on .NET's own Task/ThreadPool/Channels.
+if (args.Length > 0 && args[0] == "--micro")
+{
+    BenchmarkSwitcher.FromAssembly(typeof(Workload).Assembly).Run(args[1..]);
+    return 0;
+}
+
+bool baseline = args.Contains("--baseline");
+string[] names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+var all = Workloads.All();
+foreach (var n in names)
+{
+    if (!all.Any(w => w.Name == n))
+    {
+        Console.Error.WriteLine($"unknown workload '{n}'; known: {string.Join(", ", all.Select(w => w.Name))}");
+        return 2;
+    }
+}
+
+foreach (var w in all.Where(w => names.Length == 0 || names.Contains(w.Name)))
+{
+    Print(w.Name, Measure(w.WarmUp, w.Repetitions, () => w.RunWeft()), w.Unit);
+    if (baseline && w.RunBaseline() is { } first)
+    {
+        Print(w.Name + ".tpl", Measure(false, w.Repetitions - 1, () => w.RunBaseline()!.Value, first), w.Unit);
+    }
+}
+return 0;
+
+static double Measure(bool warmUp, int reps, Func<double> run, double? already = null)
+{
+    if (warmUp) run();
+    var values = new List<double>();
+    if (already is { } a) values.Add(a);
+    for (int i = 0; i < reps; i++)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        values.Add(run());
+    }
+    values.Sort();
+    return values[values.Count / 2];
+}
+
+static void Print(string name, double value, string unit) =>
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {value:0.0} {unit}"));
