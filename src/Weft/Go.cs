@@ -1,0 +1,290 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Text;
+using Weft.Runtime;
+
+namespace Weft;
+
+/// <summary>
+/// Goroutines: start them, yield, sleep, block safely, and tune the M:N scheduler that runs them.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A goroutine is an async (or synchronous) delegate run by Weft's own scheduler: <see cref="MaxProcs"/> processors
+/// (Go's GOMAXPROCS), each with a local run queue, on as many OS threads as blocked code needs. Every <c>await</c>
+/// inside a goroutine resumes on Weft, foreign awaits (<see cref="Task.Delay(int)"/>, sockets, <c>HttpClient</c>,
+/// files) included, because the goroutine runs under its own <see cref="SynchronizationContext"/>.
+/// <c>ConfigureAwait(false)</c> opts out of that: the rest of the method then runs on the .NET ThreadPool.
+/// </para>
+/// <para>
+/// As in Go there is no handle and no id: use channels, <c>WaitGroup</c> or <c>ErrGroup</c> to learn when work ends.
+/// A goroutine cannot be preempted: code that loops without awaiting keeps its thread, and after
+/// <see cref="BlockingThreshold"/> the scheduler gives that thread's processor to another thread, so the other
+/// goroutines keep running.
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var done = new TaskCompletionSource();
+/// Go.Run(async () =>
+/// {
+///     await Go.Sleep(TimeSpan.FromMilliseconds(10));
+///     done.SetResult();
+/// });
+/// await done.Task;
+/// </code>
+/// </example>
+public static class Go
+{
+    /// <summary>
+    /// Starts a goroutine that runs <paramref name="body"/> and returns at once.
+    /// </summary>
+    /// <param name="body">The goroutine's code; an <c>async</c> lambda picks the <see cref="Func{Task}"/> overload.</param>
+    /// <param name="file">Filled in by the compiler: where the goroutine was started, for diagnostics.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">A <c>WEFT_*</c> environment variable holds an invalid value.</exception>
+    /// <remarks>An exception that escapes the body is unhandled: see <see cref="UnhandledException"/>.</remarks>
+    /// <example><code>Go.Run(() => Console.WriteLine("hello from a goroutine"));</code></example>
+    public static void Run(Action body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Spawn(body, null, file, line);
+    }
+
+    /// <summary>Starts a goroutine that runs the async <paramref name="body"/> and returns at once.</summary>
+    /// <param name="body">The goroutine's code.</param>
+    /// <param name="file">Filled in by the compiler: where the goroutine was started, for diagnostics.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">A <c>WEFT_*</c> environment variable holds an invalid value.</exception>
+    /// <remarks>
+    /// The goroutine ends when the returned task completes. If it faults, the exception is unhandled: see
+    /// <see cref="UnhandledException"/>. Cancellation is the body's own business: a body that ends because its token
+    /// was cancelled should return, not throw.
+    /// </remarks>
+    /// <example><code>Go.Run(async () => { await Go.Sleep(TimeSpan.FromSeconds(1)); Console.WriteLine("later"); });</code></example>
+    public static void Run(Func<Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Spawn(body, null, file, line);
+    }
+
+    /// <summary>Starts a goroutine that runs <paramref name="body"/>(<paramref name="state"/>), so a static lambda needs no closure.</summary>
+    /// <typeparam name="TState">The type of the state passed to the body.</typeparam>
+    /// <param name="state">Passed to <paramref name="body"/>.</param>
+    /// <param name="body">The goroutine's code.</param>
+    /// <param name="file">Filled in by the compiler.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <example><code>Go.Run(counter, static c => c.Increment());</code></example>
+    public static void Run<TState>(TState state, Action<TState> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Spawn(new Goroutine.StateActionBody<TState>(body), state, file, line);
+    }
+
+    /// <summary>Starts a goroutine that runs the async <paramref name="body"/>(<paramref name="state"/>).</summary>
+    /// <typeparam name="TState">The type of the state passed to the body.</typeparam>
+    /// <param name="state">Passed to <paramref name="body"/>.</param>
+    /// <param name="body">The goroutine's code.</param>
+    /// <param name="file">Filled in by the compiler.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <example><code>Go.Run(ch, static async c => await c.SendAsync(42));</code></example>
+    public static void Run<TState>(TState state, Func<TState, Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Spawn(new Goroutine.StateBody<TState>(body), state, file, line);
+    }
+
+    private static void Spawn(object body, object? state, string file, int line)
+    {
+        Scheduler.EnsureStarted();
+        var g = new Goroutine(body, state, file.Length == 0 ? null : file, line);
+        Registry.Add(g);
+        Scheduler.Ready(g);
+    }
+
+    /// <summary>
+    /// Yields the processor (Go's <c>runtime.Gosched</c>): the goroutine goes to the back of the global run queue,
+    /// so every other runnable goroutine gets a turn first.
+    /// </summary>
+    /// <returns>An awaitable; <c>await Go.Yield();</c>. Outside a goroutine it behaves like <see cref="Task.Yield"/>.</returns>
+    /// <example><code>while (!done) { Work(); await Go.Yield(); }</code></example>
+    public static YieldAwaitable Yield() => default;
+
+    /// <summary>
+    /// Pauses the current goroutine for at least <paramref name="duration"/> without holding a thread. Backed by the
+    /// scheduler's per-processor timer heaps, so a million sleepers cost a million small heap entries.
+    /// </summary>
+    /// <param name="duration">How long to sleep. Zero returns at once; <see cref="Timeout.InfiniteTimeSpan"/> sleeps until cancelled.</param>
+    /// <param name="cancellationToken">Ends the sleep early with <see cref="OperationCanceledException"/>.</param>
+    /// <returns>A <see cref="ValueTask"/> to await exactly once.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="duration"/> is negative (other than infinite).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the deadline (thrown when awaited).</exception>
+    /// <remarks>An uncancellable sleep allocates nothing in steady state.</remarks>
+    /// <example><code>await Go.Sleep(TimeSpan.FromMilliseconds(10));</code></example>
+    public static ValueTask Sleep(TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        if (duration == Timeout.InfiniteTimeSpan)
+        {
+            if (!cancellationToken.CanBeCanceled)
+                return new ValueTask(new TaskCompletionSource().Task); // sleeps forever, as asked
+            return SleepNode.Start(Clock.Never - 1, cancellationToken);
+        }
+        if (duration < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(duration), duration, "A sleep's duration must be zero or positive, or Timeout.InfiniteTimeSpan.");
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
+        if (duration == TimeSpan.Zero) return ValueTask.CompletedTask;
+        return SleepNode.Start(Clock.Deadline(Clock.Now, duration), cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="call"/>, which is known to block its thread (a synchronous file or database call, a
+    /// native wait), without holding a processor: the processor is handed to another thread for the duration so the
+    /// other goroutines keep running. Outside a goroutine it just runs the call.
+    /// </summary>
+    /// <param name="call">The blocking call.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>
+    /// <remarks>Exceptions from <paramref name="call"/> propagate unchanged. Prefer async I/O where it exists.</remarks>
+    /// <example><code>Go.Blocking(() => File.Copy(src, dst));</code></example>
+    public static void Blocking(Action call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var m = Machine.Current;
+        if (m is null) { call(); return; }
+        m.EnterBlocking();
+        try { call(); }
+        finally { m.ExitBlocking(); }
+    }
+
+    /// <summary>Runs <paramref name="call"/>, known to block, without holding a processor, and returns its result.</summary>
+    /// <typeparam name="T">The call's result type.</typeparam>
+    /// <param name="call">The blocking call.</param>
+    /// <returns>What <paramref name="call"/> returned.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>
+    /// <example><code>string text = Go.Blocking(() => File.ReadAllText(path));</code></example>
+    public static T Blocking<T>(Func<T> call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var m = Machine.Current;
+        if (m is null) return call();
+        m.EnterBlocking();
+        try { return call(); }
+        finally { m.ExitBlocking(); }
+    }
+
+    /// <summary>The number of goroutines that have started and not yet finished (Go's <c>runtime.NumGoroutine</c>).</summary>
+    public static int NumGoroutine => Registry.Live;
+
+    /// <summary>
+    /// The number of processors, i.e. goroutines that run in parallel (Go's GOMAXPROCS). Defaults to
+    /// <see cref="Environment.ProcessorCount"/>, or the <c>WEFT_MAXPROCS</c> environment variable. May be changed while
+    /// goroutines run; no queued goroutine is lost.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to less than 1 or more than 1024.</exception>
+    /// <exception cref="InvalidOperationException"><c>WEFT_MAXPROCS</c> holds an invalid value.</exception>
+    /// <example><code>Go.MaxProcs = 4;</code></example>
+    public static int MaxProcs
+    {
+        get => Scheduler.MaxProcs;
+        set
+        {
+            if (value < 1 || value > RuntimeConfig.MaxProcsLimit)
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"MaxProcs must be from 1 to {RuntimeConfig.MaxProcsLimit}.");
+            lock (s_configLock)
+            {
+                if (!Scheduler.IsStarted) RuntimeConfig.Current.MaxProcs = value;
+                Scheduler.Resize(value);
+            }
+        }
+    }
+
+    /// <summary>
+    /// How long a goroutine may hold its thread without awaiting before the scheduler hands the thread's processor to
+    /// another thread (Go's sysmon retake). Default 10 ms, or <c>WEFT_BLOCKING_THRESHOLD_MS</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set outside 1 ms to 60 s.</exception>
+    public static TimeSpan BlockingThreshold
+    {
+        get => RuntimeConfig.Current.BlockingThreshold;
+        set
+        {
+            if (value < TimeSpan.FromMilliseconds(1) || value > TimeSpan.FromSeconds(60))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "BlockingThreshold must be from 1 ms to 60 s.");
+            RuntimeConfig.Current.BlockingThreshold = value;
+        }
+    }
+
+    /// <summary>
+    /// The stack size reserved (not committed) for each scheduler thread, which bounds a goroutine's synchronous
+    /// recursion. Default 16 MB, or <c>WEFT_STACKSIZE</c> (bytes, or with a k/m/g suffix). Applies to threads created
+    /// after it is set.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set outside 256 KB to 1 GB.</exception>
+    public static int StackSize
+    {
+        get => RuntimeConfig.Current.StackSize;
+        set
+        {
+            if (value < RuntimeConfig.MinStackSize || value > RuntimeConfig.MaxStackSize)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "StackSize must be from 256 KB to 1 GB.");
+            RuntimeConfig.Current.StackSize = value;
+        }
+    }
+
+    private static readonly Lock s_configLock = new();
+
+    /// <summary>
+    /// Raised when an exception escapes a goroutine. With no handler, Weft does what .NET does for a thread: it prints
+    /// a dump of the live goroutines to standard error and ends the process with the exception (non-zero exit code).
+    /// With a handler, the handler observes the exception and the process keeps running.
+    /// </summary>
+    /// <remarks>The handler runs on a scheduler thread; an exception thrown by the handler itself ends the process.</remarks>
+    /// <example><code>Go.UnhandledException += (_, e) => log.Error(e.Exception, "goroutine failed");</code></example>
+    public static event EventHandler<GoroutineExceptionEventArgs>? UnhandledException;
+
+    internal static void OnUnhandled(Exception error, Goroutine g)
+    {
+        var handler = UnhandledException;
+        if (handler is not null)
+        {
+            try
+            {
+                handler(null, new GoroutineExceptionEventArgs(error, g.File, g.Line));
+                return;
+            }
+            catch (Exception fromHandler)
+            {
+                error = new AggregateException("Go.UnhandledException's handler threw.", error, fromHandler);
+            }
+        }
+        Console.Error.WriteLine($"weft: unhandled exception in goroutine {g.Id} (started at {g.File ?? "?"}:{g.Line}); ending the process.");
+        Console.Error.Write(Dump());
+        Console.Error.Flush();
+        // Rethrow on a fresh thread so .NET's own unhandled-exception path runs: AppDomain.UnhandledException,
+        // the usual message, and the usual non-zero exit.
+        var t = new Thread(static e => ExceptionDispatchInfo.Throw((Exception)e!)) { Name = "weft-crash" };
+        t.Start(error);
+        t.Join();
+    }
+
+    /// <summary>
+    /// Describes every live goroutine: a diagnostic number, its state (runnable, running, waiting), what it waits
+    /// for and for how long, and where it was started. This is what Weft prints when a goroutine's exception is
+    /// unhandled.
+    /// </summary>
+    /// <returns>The dump, one line per goroutine.</returns>
+    /// <example><code>Console.Error.Write(Go.Dump());</code></example>
+    public static string Dump()
+    {
+        var sb = new StringBuilder();
+        var all = Registry.Snapshot();
+        long now = Environment.TickCount64;
+        sb.Append("goroutines: ").Append(all.Count).Append(" live, procs ").Append(Scheduler.AllP.Length)
+          .Append(", threads ").Append(Scheduler.ThreadCount).AppendLine();
+        foreach (var g in all) g.DescribeTo(sb, now);
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,396 @@
+// Goroutine — the runtime's record of one goroutine (Go's g).
+//
+// Glossary
+//   G        this record. Users never see it: no id, no handle, as in Go.
+//   step     one run of the goroutine on an M: it drains the mailbox, running each continuation, until the
+//            goroutine has nothing left to do and is parked again (awaiting) or finished.
+//   mailbox  the continuations posted to this goroutine and not yet run: one inline slot plus an overflow queue.
+//
+// Why a goroutine is its own SynchronizationContext
+//   A goroutine is an async method. Every `await` inside it captures SynchronizationContext.Current, which is this
+//   record while it runs, so when a foreign operation (Task.Delay, a socket, HttpClient) completes, .NET calls Post
+//   on this record and the continuation comes back to a Weft P instead of the .NET ThreadPool. Weft's own awaitables
+//   (channels, sleep, sync) do the same without allocating: they see the record in OnCompleted and call Post
+//   directly. One context per goroutine, rather than one per P, was chosen because it also serialises the
+//   goroutine: if its code forks inner tasks that both resume, their continuations queue in one mailbox and run one
+//   at a time, so a goroutine is never running on two Ms at once — the property Go users assume.
+//
+// Invariants
+//   * A goroutine is Queued at most once: only the Post that moves it from Parked to Queued enqueues it.
+//   * Only the M that dequeued it runs it (Queued -> Running), and a step ends with the mailbox empty
+//     (Running -> Parked), under the mailbox lock. Death is a separate flag: the mailbox outlives the body.
+//   * The mailbox is guarded by _lock, a spin lock held for a few instructions and never around user code.
+//
+// Rejected alternatives
+//   * A lock-free mailbox on two fields (continuation, state): a reader can see the first without the second;
+//     a one-word slot would need a tuple allocation per post. The spin lock is uncontended in practice.
+//   * Pooling records after death: a continuation of a task the goroutine forked but never awaited can still be
+//     posted after the goroutine's body returned, and it must not land in a stranger's mailbox.
+
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Weft.Runtime;
+
+/// <summary>Where a goroutine is in its life, for diagnostics.</summary>
+internal enum GoroutineState : byte
+{
+    Runnable,
+    Running,
+    Waiting,
+    Dead,
+}
+
+/// <summary>What a waiting goroutine waits for, for diagnostics (Go's waitReason).</summary>
+internal enum WaitReason : byte
+{
+    None,
+    ChanReceive,
+    ChanSend,
+    Select,
+    Sleep,
+    Mutex,
+    WaitGroup,
+    Semaphore,
+    Cond,
+    Yield,
+    ForeignAwait,
+}
+
+internal sealed class Goroutine : SynchronizationContext
+{
+    private const int RunParked = 0;
+    private const int RunQueued = 1;
+    private const int RunRunning = 2;
+
+    private static long s_nextId;
+
+    // Mailbox: guarded by _lock.
+    private Action<object?>? _cont;
+    private object? _contState;
+    private Queue<(Action<object?>, object?)>? _overflow;
+    private int _lock;
+    private int _run; // guarded by _lock
+    private bool _finished; // guarded by _lock
+    private bool _yieldRequested; // guarded by _lock
+
+    // The body: written once before the goroutine is first queued.
+    private object? _body;
+    private object? _bodyState;
+
+    /// <summary>Link for the global run queue; guarded by the global queue's lock.</summary>
+    internal Goroutine? SchedLink;
+
+    /// <summary>Links in the live-goroutine registry; guarded by the registry stripe's lock.</summary>
+    internal Goroutine? RegPrev, RegNext;
+    internal int RegStripe;
+
+    /// <summary>Diagnostic number, never shown to goroutine code.</summary>
+    internal readonly long Id;
+
+    /// <summary>Where <c>Go.Run</c> was called; constant strings from caller info, so capturing costs nothing.</summary>
+    internal readonly string? File;
+    internal readonly int Line;
+
+    // Diagnostics: written under _lock at each transition (Reason also by the goroutine's own awaitables while
+    // it runs); read racily by dumps, where a stale value only makes one line of a dump a moment old.
+    internal GoroutineState State;
+    internal WaitReason Reason;
+    /// <summary>Environment.TickCount64 when it last parked: a coarse clock, cheap enough to read on every park.</summary>
+    internal long ParkedSince;
+
+    internal Goroutine(object body, object? bodyState, string? file, int line)
+    {
+        _body = body;
+        _bodyState = bodyState;
+        File = file;
+        Line = line;
+        Id = Interlocked.Increment(ref s_nextId);
+        _cont = s_start;
+        _contState = this;
+        _run = RunQueued;
+        State = GoroutineState.Runnable;
+    }
+
+    /// <summary>The goroutine whose step the current thread is running, or null.</summary>
+    internal static new Goroutine? Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => SynchronizationContext.Current as Goroutine;
+    }
+
+    // ---- SynchronizationContext -------------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public override void Post(SendOrPostCallback d, object? state) =>
+        Resume(s_invokePostCallback, new PostItem(d, state), WaitReason.ForeignAwait);
+
+    /// <inheritdoc/>
+    public override void Send(SendOrPostCallback d, object? state) =>
+        throw new NotSupportedException("A goroutine's context does not support synchronous Send; use Post.");
+
+    /// <inheritdoc/>
+    public override SynchronizationContext CreateCopy() => this;
+
+    private sealed record PostItem(SendOrPostCallback Callback, object? State);
+
+    private static readonly Action<object?> s_invokePostCallback = static o =>
+    {
+        var item = (PostItem)o!;
+        item.Callback(item.State);
+    };
+
+    // ---- Mailbox ----------------------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Lock()
+    {
+        if (Interlocked.CompareExchange(ref _lock, 1, 0) != 0) LockSlow();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LockSlow()
+    {
+        var spinner = new SpinWait();
+        while (Interlocked.CompareExchange(ref _lock, 1, 0) != 0) spinner.SpinOnce(sleep1Threshold: -1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Unlock() => Volatile.Write(ref _lock, 0);
+
+    /// <summary>
+    /// Delivers a continuation to this goroutine and makes it runnable if it was parked. Callable from any thread.
+    /// The continuation runs on a Weft P, never inline here, so a waker never runs the wakee's code under its lock.
+    /// </summary>
+    internal void Resume(Action<object?> continuation, object? state, WaitReason reasonIfForeign = WaitReason.None)
+    {
+        bool enqueue;
+        Lock();
+        if (_cont is null) { _cont = continuation; _contState = state; }
+        else (_overflow ??= new Queue<(Action<object?>, object?)>()).Enqueue((continuation, state));
+        enqueue = _run == RunParked;
+        if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
+        Unlock();
+        if (enqueue) Scheduler.Ready(this);
+    }
+
+    /// <summary>Like <see cref="Resume"/>, but a parked goroutine goes to the back of the global queue (Gosched).</summary>
+    internal void ResumeYield(Action<object?> continuation, object? state)
+    {
+        bool enqueue;
+        Lock();
+        if (_cont is null) { _cont = continuation; _contState = state; }
+        else (_overflow ??= new Queue<(Action<object?>, object?)>()).Enqueue((continuation, state));
+        enqueue = _run == RunParked;
+        if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
+        else if (_run == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
+        Unlock();
+        if (enqueue) Scheduler.ReadyGlobal(this);
+    }
+
+    /// <summary>Records why the goroutine is about to park. Called by a Weft awaitable from inside the goroutine.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void NoteParking(WaitReason reason)
+    {
+        Reason = reason;
+    }
+
+    /// <summary>Runs one step: every continuation in the mailbox, until it is empty. Called only by the M that dequeued it.</summary>
+    internal void RunStep()
+    {
+        Lock();
+        Debug.Assert(_run == RunQueued, "Only a queued goroutine is dequeued and run.");
+        _run = RunRunning;
+        if (!_finished) State = GoroutineState.Running;
+        Reason = WaitReason.None;
+        Unlock();
+
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(this);
+        try
+        {
+            while (true)
+            {
+                Action<object?>? cont;
+                object? st;
+                Lock();
+                if (_yieldRequested)
+                {
+                    _yieldRequested = false;
+                    _run = RunQueued;
+                    State = GoroutineState.Runnable;
+                    Unlock();
+                    Scheduler.ReadyGlobal(this);
+                    break;
+                }
+                cont = _cont;
+                st = _contState;
+                if (cont is null)
+                {
+                    if (_overflow is { Count: > 0 } q)
+                    {
+                        (cont, st) = q.Dequeue();
+                    }
+                    else
+                    {
+                        _run = RunParked;
+                        if (!_finished)
+                        {
+                            State = GoroutineState.Waiting;
+                            if (Reason == WaitReason.None) Reason = WaitReason.ForeignAwait;
+                            ParkedSince = Environment.TickCount64;
+                        }
+                        Unlock();
+                        break;
+                    }
+                }
+                else
+                {
+                    _cont = null;
+                    _contState = null;
+                }
+                Unlock();
+                cont(st);
+            }
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
+    // ---- Body and completion ----------------------------------------------------------------------------------
+
+    private static readonly Action<object?> s_start = static o => ((Goroutine)o!).Start();
+
+    private void Start()
+    {
+        object body = _body!;
+        object? state = _bodyState;
+        _body = null;
+        _bodyState = null;
+        Task task;
+        try
+        {
+            switch (body)
+            {
+                case Action a:
+                    a();
+                    FinishWith(null);
+                    return;
+                case Func<Task> f:
+                    task = f();
+                    break;
+                case IBody b:
+                    task = b.Invoke(state);
+                    if (task is null) { FinishWith(null); return; }
+                    break;
+                default:
+                    throw new InvalidOperationException("Unknown goroutine body.");
+            }
+        }
+        catch (Exception ex)
+        {
+            FinishWith(ex);
+            return;
+        }
+
+        if (task is null)
+        {
+            FinishWith(new InvalidOperationException("A goroutine's async body returned a null Task."));
+        }
+        else if (task.IsCompleted)
+        {
+            Finish(task);
+        }
+        else
+        {
+            // ConfigureAwait(false): the completion bookkeeping runs inline wherever the body's last step ran
+            // (normally this goroutine's M). The delegate is the one allocation a suspended goroutine adds.
+            _bodyState = task;
+            task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnBodyCompleted);
+        }
+    }
+
+    private void OnBodyCompleted() => Finish((Task)_bodyState!);
+
+    private void Finish(Task task)
+    {
+        _bodyState = null;
+        FinishWith(task.IsFaulted
+            ? (task.Exception!.InnerExceptions.Count == 1 ? task.Exception.InnerException : task.Exception)
+            : task.IsCanceled ? new TaskCanceledException(task) : null);
+    }
+
+    private void FinishWith(Exception? error)
+    {
+        Lock();
+        _finished = true;
+        State = GoroutineState.Dead;
+        Unlock();
+        Registry.Remove(this);
+        // Every exception that escapes a body is unhandled, OperationCanceledException included, exactly as on
+        // a .NET thread: a goroutine that wants to end on cancellation returns.
+        if (error is not null) Go.OnUnhandled(error, this);
+    }
+
+    /// <summary>A body with a typed state, so <c>Go.Run(state, static s => ...)</c> needs no closure.</summary>
+    internal interface IBody
+    {
+        Task Invoke(object? state);
+    }
+
+    internal sealed class StateBody<TState>(Func<TState, Task> f) : IBody
+    {
+        public Task Invoke(object? state) => f((TState)state!);
+    }
+
+    internal sealed class StateActionBody<TState>(Action<TState> f) : IBody
+    {
+        public Task Invoke(object? state)
+        {
+            f((TState)state!);
+            return null!;
+        }
+    }
+
+    /// <summary>
+    /// True once the body has returned or thrown. A late post (a continuation of a task the body forked and never
+    /// awaited) still runs on a P: the mailbox keeps working after death, only the bookkeeping is done.
+    /// </summary>
+    internal bool IsFinished => Volatile.Read(ref _finished);
+
+    internal void DescribeTo(System.Text.StringBuilder sb, long nowMs)
+    {
+        sb.Append("goroutine ").Append(Id).Append(" [");
+        sb.Append(State switch
+        {
+            GoroutineState.Runnable => "runnable",
+            GoroutineState.Running => "running",
+            GoroutineState.Waiting => "waiting",
+            _ => "dead",
+        });
+        if (State == GoroutineState.Waiting)
+        {
+            sb.Append(", ").Append(ReasonText(Reason));
+            long since = ParkedSince;
+            if (since != 0) sb.Append(", ").Append(Math.Max(0, nowMs - since)).Append(" ms");
+        }
+        sb.Append("]: created at ").Append(File ?? "?").Append(':').Append(Line).AppendLine();
+    }
+
+    internal static string ReasonText(WaitReason r) => r switch
+    {
+        WaitReason.ChanReceive => "chan receive",
+        WaitReason.ChanSend => "chan send",
+        WaitReason.Select => "select",
+        WaitReason.Sleep => "sleep",
+        WaitReason.Mutex => "mutex",
+        WaitReason.WaitGroup => "wait group",
+        WaitReason.Semaphore => "semaphore",
+        WaitReason.Cond => "cond",
+        WaitReason.Yield => "yield",
+        WaitReason.ForeignAwait => "foreign await",
+        _ => "unknown",
+    };
+}

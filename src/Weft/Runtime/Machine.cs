@@ -1,0 +1,341 @@
+// Machine — an M: an OS thread that runs goroutines while it holds a P.
+//
+// The loop (Go's schedule/findRunnable, tokio's worker run loop):
+//   1. Hold a P, or wait for one (parked on the M's own Parker; StartM hands a P over under the scheduler lock).
+//   2. Find a goroutine: own timers, the global queue every 61st step (fairness), runnext and the local ring,
+//      a batch from the global queue, then — if fewer than half the busy Ps already spin — steal half of a random
+//      victim's ring (and, on the last round, its runnext and due timers).
+//   3. Run one step of it (Execute). If sysmon took the P meanwhile (the step blocked), the M gives up and goes
+//      back to 1 without a P, so at most MaxProcs Ms run goroutines once the blocked ones come back.
+//   4. Nothing anywhere: release the P to the idle list and park, until StartM wakes it or the earliest timer.
+//
+// Spinning (Go's protocol, which keeps both wake-up latency and futex traffic low):
+//   * wakep() starts an M only when there is an idle P and no M spins already (CAS on Scheduler.Spinning);
+//   * a spinning M that finds work stops spinning and, if it was the last spinner, calls wakep() for the next;
+//   * a spinning M that gives up decrements the count first and then looks at every queue once more, because a
+//     producer that saw it spinning skipped its wake-up.
+//
+// Threads are created with a large reserved stack (Go.StackSize, 16 MB by default): a goroutine's synchronous
+// recursion runs on its M's stack, and Linux commits stack pages only as they are touched.
+
+using System.Runtime.CompilerServices;
+
+namespace Weft.Runtime;
+
+internal sealed class Machine
+{
+    [ThreadStatic] private static Machine? t_current;
+
+    /// <summary>The M this thread is, or null on a thread Weft did not create.</summary>
+    public static Machine? Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => t_current;
+    }
+
+    // Owned by this M's thread.
+    public Processor? P;
+    public long Gen;
+    public bool InStep;
+    public bool Spinning;
+    private bool _timerWake;
+    private uint _rng;
+
+    // Hand-over from StartM; guarded by the scheduler lock.
+    public Processor? NextP;
+    public bool NextSpinning;
+    public Machine? IdleLink;
+    public bool IsIdle;
+
+    public readonly Parker Parker = new();
+    public readonly int Number;
+
+    public Machine(int number, Processor? p, bool spinning, int stackSize)
+    {
+        Number = number;
+        NextP = p;
+        NextSpinning = spinning;
+        _rng = (uint)(number * 2654435761u) | 1;
+        var t = new Thread(Run, stackSize) { IsBackground = true, Name = "weft-m" + number };
+        t.UnsafeStart();
+    }
+
+    private void Run()
+    {
+        t_current = this;
+        while (true)
+        {
+            if (P is null && !WaitForP()) continue;
+            var g = FindRunnable();
+            if (g is not null) Execute(g);
+        }
+    }
+
+    private void Execute(Goroutine g)
+    {
+        var p = P!;
+        Volatile.Write(ref p.SchedTick, p.SchedTick + 1);
+        InStep = true;
+        p.EnterStep(Gen);
+        try
+        {
+            g.RunStep();
+        }
+        finally
+        {
+            InStep = false;
+            // Go.Blocking may have swapped (or dropped) the P during the step: read it again.
+            p = P;
+            if (p is not null && !p.ExitStep(Gen))
+            {
+                // Sysmon handed our P to another M while this step blocked. Give it up (Go's exitsyscall).
+                P = null;
+            }
+        }
+    }
+
+    /// <summary>Takes the P StartM handed over (caller holds the scheduler lock).</summary>
+    private void TakeHandedP()
+    {
+        P = NextP;
+        NextP = null;
+        Gen = P!.Acquire();
+        Spinning = NextSpinning;
+        NextSpinning = false;
+    }
+
+    /// <summary>Without a P: take an idle one, or park until one is handed over. False to loop again.</summary>
+    private bool WaitForP()
+    {
+        lock (Scheduler.SchedLock)
+        {
+            if (NextP is not null) { TakeHandedP(); return true; }
+            var idle = Scheduler.PidleGet();
+            if (idle is not null)
+            {
+                P = idle;
+                Gen = idle.Acquire();
+                return true;
+            }
+        }
+        ParkIdle();
+        return false;
+    }
+
+    /// <summary>Parks this P-less M until it is handed a P or the earliest timer is due.</summary>
+    private void ParkIdle()
+    {
+        long deadline = Scheduler.PrepareTimedPark(this);
+        lock (Scheduler.SchedLock)
+        {
+            if (NextP is not null) { Scheduler.EndTimedPark(this); TakeHandedP(); return; }
+            Scheduler.MidlePut(this);
+        }
+        bool unparked = Parker.Park(deadline);
+        Scheduler.EndTimedPark(this);
+        lock (Scheduler.SchedLock)
+        {
+            if (NextP is not null) { TakeHandedP(); return; }
+            Scheduler.MidleRemove(this);
+            if (!unparked || Scheduler.EarliestTimer() <= Clock.Now)
+            {
+                var idle = Scheduler.PidleGet();
+                if (idle is not null)
+                {
+                    P = idle;
+                    Gen = idle.Acquire();
+                    _timerWake = true;
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint NextRandom()
+    {
+        uint x = _rng;
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        return _rng = x;
+    }
+
+    /// <summary>Finds a goroutine to run, holding P in the Scheduling state. Null when the P was given up.</summary>
+    private Goroutine? FindRunnable()
+    {
+        while (true)
+        {
+            var p = P!;
+            if (p.Retiring)
+            {
+                Scheduler.RetireP(p);
+                p.Release(Gen);
+                P = null;
+                if (Spinning) StopSpinning();
+                return null;
+            }
+
+            if (_timerWake)
+            {
+                _timerWake = false;
+                Scheduler.RunAllTimers(Clock.Now);
+            }
+            else
+            {
+                long next = p.Timers.NextWhen;
+                if (next != Clock.Never)
+                {
+                    long now = Clock.Now;
+                    if (next <= now) p.Timers.RunExpired(now);
+                }
+            }
+
+            Goroutine? g;
+            if (p.SchedTick % 61 == 0 && Scheduler.Global.Count > 0)
+            {
+                g = Scheduler.Global.PopBatch(null, 1);
+                if (g is not null) return Found(g);
+            }
+
+            g = p.Runq.Pop(p.RunnextStreak >= Scheduler.RunnextCap, out bool fromNext);
+            if (g is not null)
+            {
+                p.RunnextStreak = fromNext ? p.RunnextStreak + 1 : 0;
+                return Found(g);
+            }
+
+            var allp = Scheduler.AllP;
+            g = Scheduler.Global.PopBatch(p.Runq, allp.Length);
+            if (g is not null) return Found(g);
+
+            if (Spinning || 2 * Volatile.Read(ref Scheduler.Spinning) < allp.Length - Volatile.Read(ref Scheduler.IdleCount))
+            {
+                if (!Spinning)
+                {
+                    Spinning = true;
+                    Interlocked.Increment(ref Scheduler.Spinning);
+                }
+                g = StealWork(p, allp);
+                if (g is not null) return Found(g);
+            }
+
+            // Nothing to do: give the P back and sleep.
+            lock (Scheduler.SchedLock)
+            {
+                g = Scheduler.Global.PopBatch(p.Runq, allp.Length);
+                if (g is null)
+                {
+                    Scheduler.PidlePut(p, Gen);
+                    P = null;
+                }
+            }
+            if (g is not null) return Found(g);
+
+            if (Spinning)
+            {
+                StopSpinning();
+                // A producer may have skipped its wakep() because we were spinning: look once more.
+                if (Scheduler.AnyWork(allp))
+                {
+                    lock (Scheduler.SchedLock)
+                    {
+                        var idle = Scheduler.PidleGet();
+                        if (idle is not null)
+                        {
+                            P = idle;
+                            Gen = idle.Acquire();
+                        }
+                    }
+                    if (P is not null)
+                    {
+                        Spinning = true;
+                        Interlocked.Increment(ref Scheduler.Spinning);
+                        continue;
+                    }
+                }
+            }
+
+            ParkIdle();
+            if (P is null) return null;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Goroutine Found(Goroutine g)
+    {
+        if (Spinning)
+        {
+            StopSpinning();
+            // The last spinner to find work wakes another, in case there is more (Go's resetspinning).
+            if (Volatile.Read(ref Scheduler.Spinning) == 0) Scheduler.Wakep();
+        }
+        return g;
+    }
+
+    private void StopSpinning()
+    {
+        Spinning = false;
+        Interlocked.Decrement(ref Scheduler.Spinning);
+    }
+
+    private Goroutine? StealWork(Processor self, Processor[] allp)
+    {
+        int n = allp.Length;
+        if (n <= 1) return null;
+        for (int round = 0; round < 4; round++)
+        {
+            bool last = round == 3;
+            int start = (int)(NextRandom() % (uint)n);
+            for (int i = 0; i < n; i++)
+            {
+                var victim = allp[(start + i) % n];
+                if (victim == self) continue;
+                if (last)
+                {
+                    long nw = victim.Timers.NextWhen;
+                    if (nw != Clock.Never)
+                    {
+                        long now = Clock.Now;
+                        if (nw <= now && victim.Timers.RunExpired(now) > 0)
+                        {
+                            var mine = self.Runq.Pop(false, out _);
+                            if (mine is not null) return mine;
+                        }
+                    }
+                }
+                if (victim.Runq.IsEmpty) continue;
+                var g = victim.Runq.StealInto(self.Runq, last);
+                if (g is not null)
+                {
+                    Scheduler.CountSteal();
+                    return g;
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Go.Blocking: hands the P to another M for the duration of a call known to block.</summary>
+    public void EnterBlocking()
+    {
+        var p = P;
+        if (p is null || !InStep) return;
+        if (p.TryRetake((Gen << 2) | Processor.StateRunning))
+        {
+            P = null;
+            Scheduler.HandoffP(p);
+        }
+    }
+
+    /// <summary>Go.Blocking returned: take an idle P if there is one; otherwise finish the step without one.</summary>
+    public void ExitBlocking()
+    {
+        if (P is not null || !InStep) return;
+        lock (Scheduler.SchedLock)
+        {
+            var idle = Scheduler.PidleGet();
+            if (idle is null) return;
+            P = idle;
+            Gen = idle.Acquire();
+        }
+        P.EnterStep(Gen);
+    }
+}

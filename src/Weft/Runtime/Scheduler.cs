@@ -1,0 +1,429 @@
+// Scheduler — the process-wide M:N scheduler: the set of Ps, the idle lists, the global queue and wake-ups.
+//
+// Glossary (see DESIGN.md): G = Goroutine, P = Processor (exactly MaxProcs), M = Machine (an OS thread holding
+// at most one P), sysmon = the background thread in Sysmon.cs.
+//
+// Lock order, written once: SchedLock, then a GlobalRunQueue lock, then a TimerHeap lock, then a Goroutine's
+// mailbox lock. No user code runs under any of them; timer callbacks and continuations run after release.
+//
+// Shared state and who owns it
+//   _allp            the current Ps; replaced (never mutated) under SchedLock when MaxProcs changes, read racily:
+//                    a stale array only means a thief looks at a P that is retiring, which is harmless.
+//   _pidle, IdleCount   idle Ps; guarded by SchedLock; IdleCount is also read racily as a hint by wakep.
+//   _midle           idle Ms; guarded by SchedLock.
+//   Spinning         number of spinning Ms; changed by Interlocked, read racily (Go's nmspinning).
+//
+// Waking (wakep) is deliberately conservative, as in Go: only when there is an idle P and nobody spins. A
+// goroutine readied into an empty runnext wakes nobody (tokio's LIFO-slot rule): it runs as soon as the waker
+// parks, which in a channel ping-pong is a few nanoseconds away, and a futex wake would cost microseconds. If the
+// waker instead keeps running, sysmon notices the queued work within a tick and calls wakep.
+
+using System.Runtime.CompilerServices;
+
+namespace Weft.Runtime;
+
+internal static class Scheduler
+{
+    /// <summary>Consecutive runnext runs allowed before the ring's head gets a turn.</summary>
+    internal const int RunnextCap = 64;
+
+    /// <summary>Go's maxmcount: a program that blocks this many threads is broken, not busy.</summary>
+    internal const int MaxThreads = 10_000;
+
+    internal static readonly Lock SchedLock = new();
+    internal static readonly GlobalRunQueue Global = new();
+
+    private static Processor[] s_allp = [];
+    private static Processor? s_pidle;
+    internal static int IdleCount;
+    private static Machine? s_midle;
+    private static int s_mcount;
+    internal static int Spinning;
+
+    // The M sleeping until the earliest timer, and that deadline; guarded by SchedLock (deadline read racily).
+    private static Machine? s_timerM;
+    private static long s_timerDeadline = Clock.Never;
+
+    private static volatile bool s_started;
+    private static readonly Lock s_startLock = new();
+    private static readonly Lock s_resizeLock = new();
+
+    // Counters for metrics and tests; incremented with Interlocked, read racily.
+    private static long s_steals, s_retakes, s_parks, s_unparks;
+
+    internal static long Steals => Volatile.Read(ref s_steals);
+    internal static long Retakes => Volatile.Read(ref s_retakes);
+    internal static long Parks => Volatile.Read(ref s_parks);
+    internal static long Unparks => Volatile.Read(ref s_unparks);
+    internal static int ThreadCount => Volatile.Read(ref s_mcount);
+
+    internal static Processor[] AllP
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Volatile.Read(ref s_allp);
+    }
+
+    internal static void CountSteal() => Interlocked.Increment(ref s_steals);
+    internal static void CountRetake() => Interlocked.Increment(ref s_retakes);
+
+    // ---- Start-up -----------------------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void EnsureStarted()
+    {
+        if (!s_started) Start();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Start()
+    {
+        lock (s_startLock)
+        {
+            if (s_started) return;
+            var config = RuntimeConfig.Current; // throws a clear error for bad WEFT_* variables
+            lock (SchedLock)
+            {
+                var ps = new Processor[config.MaxProcs];
+                for (int i = ps.Length - 1; i >= 0; i--)
+                {
+                    ps[i] = new Processor(i);
+                    PidlePutLocked(ps[i]);
+                }
+                Volatile.Write(ref s_allp, ps);
+            }
+            Sysmon.Start();
+            RuntimeMetrics.Register();
+            s_started = true;
+        }
+    }
+
+    internal static bool IsStarted => s_started;
+
+    // ---- Readying goroutines ------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Makes <paramref name="g"/> runnable: into the current P's runnext when called on an M that holds its P,
+    /// otherwise onto the global queue. Callable from any thread.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Ready(Goroutine g)
+    {
+        var m = Machine.Current;
+        if (m is not null && m.P is { } p)
+        {
+            if (!m.InStep)
+            {
+                if (p.Runq.PushNext(g)) Wakep();
+                return;
+            }
+            long gen = m.Gen;
+            if (p.TryEnterBusy(gen))
+            {
+                bool kicked = p.Runq.PushNext(g);
+                p.ExitBusy(gen);
+                if (kicked) Wakep();
+                return;
+            }
+        }
+        ReadyGlobal(g);
+    }
+
+    /// <summary>Puts <paramref name="g"/> at the back of the global queue (new goroutines from plain threads, Yield).</summary>
+    internal static void ReadyGlobal(Goroutine g)
+    {
+        EnsureStarted();
+        Global.Push(g);
+        Wakep();
+    }
+
+    /// <summary>Starts an M to spin for work if a P is idle and no M is spinning already (Go's wakep).</summary>
+    internal static void Wakep()
+    {
+        if (Volatile.Read(ref IdleCount) == 0) return;
+        if (Volatile.Read(ref Spinning) != 0 || Interlocked.CompareExchange(ref Spinning, 1, 0) != 0) return;
+        Processor? p;
+        lock (SchedLock) p = PidleGetLocked();
+        if (p is null)
+        {
+            Interlocked.Decrement(ref Spinning);
+            return;
+        }
+        StartM(p, spinning: true);
+    }
+
+    /// <summary>Hands <paramref name="p"/> (taken from the idle list or retaken) to an idle M, or to a new one.</summary>
+    internal static void StartM(Processor p, bool spinning)
+    {
+        Machine? m;
+        int number = 0;
+        lock (SchedLock)
+        {
+            m = s_midle;
+            if (m is not null)
+            {
+                s_midle = m.IdleLink;
+                m.IdleLink = null;
+                m.IsIdle = false;
+                m.NextP = p;
+                m.NextSpinning = spinning;
+            }
+            else
+            {
+                if (s_mcount >= MaxThreads)
+                    throw new InvalidOperationException($"Weft needs more than {MaxThreads} threads: that many goroutines are blocked in synchronous calls at once. Use async I/O, or Go.Blocking on a bounded executor.");
+                number = ++s_mcount;
+            }
+        }
+        Sysmon.Notify();
+        if (m is not null)
+        {
+            Interlocked.Increment(ref s_unparks);
+            m.Parker.Unpark();
+        }
+        else
+        {
+            _ = new Machine(number, p, spinning, RuntimeConfig.Current.StackSize);
+        }
+    }
+
+    /// <summary>Go's handoffp: decides who gets a P whose M is blocked (sysmon) or about to block (Go.Blocking).</summary>
+    internal static void HandoffP(Processor p)
+    {
+        if (p.Retiring)
+        {
+            RetireP(p);
+            return;
+        }
+        if (p.HasWork || Global.Count > 0)
+        {
+            StartM(p, spinning: false);
+            return;
+        }
+        // No local work: keep one spinner around if nobody spins and no P is idle, so new work finds an M.
+        if (Volatile.Read(ref Spinning) + Volatile.Read(ref IdleCount) == 0 && Interlocked.CompareExchange(ref Spinning, 1, 0) == 0)
+        {
+            StartM(p, spinning: true);
+            return;
+        }
+        lock (SchedLock) PidlePutLocked(p);
+        if (p.Timers.NextWhen != Clock.Never) OnTimerAdded(p.Timers.NextWhen);
+    }
+
+    // ---- Idle lists (SchedLock held) ----------------------------------------------------------------------------
+
+    internal static Processor? PidleGet() => PidleGetLocked();
+
+    private static Processor? PidleGetLocked()
+    {
+        var p = s_pidle;
+        if (p is null) return null;
+        s_pidle = p.IdleLink;
+        p.IdleLink = null;
+        Volatile.Write(ref IdleCount, IdleCount - 1);
+        if (IdleCount == s_allp.Length - 1) Sysmon.Notify();
+        return p;
+    }
+
+    /// <summary>The owner releases <paramref name="p"/> to the idle list (or out of service if it is retiring).</summary>
+    internal static void PidlePut(Processor p, long gen)
+    {
+        p.Release(gen);
+        if (p.Retiring) { RetireP(p); return; }
+        PidlePutLocked(p);
+        Interlocked.Increment(ref s_parks);
+    }
+
+    private static void PidlePutLocked(Processor p)
+    {
+        p.IdleLink = s_pidle;
+        s_pidle = p;
+        Volatile.Write(ref IdleCount, IdleCount + 1);
+    }
+
+    internal static void MidlePut(Machine m)
+    {
+        m.IdleLink = s_midle;
+        s_midle = m;
+        m.IsIdle = true;
+    }
+
+    internal static void MidleRemove(Machine m)
+    {
+        if (!m.IsIdle) return;
+        Machine? prev = null;
+        for (var cur = s_midle; cur is not null; prev = cur, cur = cur.IdleLink)
+        {
+            if (cur != m) continue;
+            if (prev is null) s_midle = m.IdleLink; else prev.IdleLink = m.IdleLink;
+            break;
+        }
+        m.IdleLink = null;
+        m.IsIdle = false;
+    }
+
+    /// <summary>True if any P's queue or the global queue holds a goroutine (racy; used to re-check before parking).</summary>
+    internal static bool AnyWork(Processor[] allp)
+    {
+        if (Global.Count > 0) return true;
+        foreach (var p in allp) if (!p.Runq.IsEmpty) return true;
+        return false;
+    }
+
+    // ---- Timers -------------------------------------------------------------------------------------------------
+
+    internal static long EarliestTimer()
+    {
+        long min = Clock.Never;
+        foreach (var p in AllP)
+        {
+            long w = p.Timers.NextWhen;
+            if (w < min) min = w;
+        }
+        return min;
+    }
+
+    internal static void RunAllTimers(long now)
+    {
+        foreach (var p in AllP) p.Timers.RunExpired(now);
+    }
+
+    /// <summary>
+    /// A parking M computes how long it may sleep: until the earliest timer if it becomes the timer M, else forever.
+    /// The deadline is published before the heaps are read again (both sides use full fences), so a timer added
+    /// concurrently is either seen here or sees the deadline and wakes us (a Dekker pair with OnTimerAdded).
+    /// </summary>
+    internal static long PrepareTimedPark(Machine m)
+    {
+        long earliest = EarliestTimer();
+        if (earliest == Clock.Never) return Clock.Never;
+        lock (SchedLock)
+        {
+            if (s_timerM is not null && s_timerDeadline <= earliest) return Clock.Never;
+            s_timerM = m;
+            Interlocked.Exchange(ref s_timerDeadline, earliest);
+        }
+        long again = EarliestTimer();
+        if (again < earliest)
+        {
+            lock (SchedLock) if (s_timerM == m) Interlocked.Exchange(ref s_timerDeadline, again);
+            return again;
+        }
+        return earliest;
+    }
+
+    internal static void EndTimedPark(Machine m)
+    {
+        if (Volatile.Read(ref s_timerM) != m) return;
+        lock (SchedLock)
+        {
+            if (s_timerM != m) return;
+            s_timerM = null;
+            Volatile.Write(ref s_timerDeadline, Clock.Never);
+        }
+    }
+
+    /// <summary>A heap's earliest deadline dropped to <paramref name="when"/>: make sure some M wakes by then.</summary>
+    internal static void OnTimerAdded(long when)
+    {
+        Interlocked.MemoryBarrier(); // pairs with the exchange in PrepareTimedPark
+        if (when >= Volatile.Read(ref s_timerDeadline) && Volatile.Read(ref s_timerM) is not null) return;
+        Machine? sleeper;
+        lock (SchedLock) sleeper = s_timerM;
+        if (sleeper is not null)
+        {
+            sleeper.Parker.Unpark();
+            return;
+        }
+        // No M sleeps on timers: every M is running (and will check its heap) or parked with no deadline.
+        if (Volatile.Read(ref IdleCount) > 0)
+        {
+            Processor? p;
+            lock (SchedLock) p = PidleGetLocked();
+            if (p is not null) StartM(p, spinning: false);
+        }
+    }
+
+    /// <summary>Picks a heap for a timer: the current P's when this thread holds one (pinned), else any P's.</summary>
+    internal static void AddTimer(TimerNode t, long when)
+    {
+        EnsureStarted();
+        var m = Machine.Current;
+        if (m is not null && m.P is { } p && !p.Retiring)
+        {
+            if (!m.InStep)
+            {
+                p.Timers.Add(t, when);
+                return;
+            }
+            if (p.TryEnterBusy(m.Gen))
+            {
+                // Pinned: the P cannot be retaken, so its owner will see this timer at its next scheduling point.
+                try { p.Timers.Add(t, when); }
+                finally { p.ExitBusy(m.Gen); }
+                return;
+            }
+        }
+        var allp = AllP;
+        allp[(Environment.CurrentManagedThreadId & int.MaxValue) % allp.Length].Timers.Add(t, when);
+    }
+
+    // ---- MaxProcs -----------------------------------------------------------------------------------------------
+
+    internal static int MaxProcs => s_started ? AllP.Length : RuntimeConfig.Current.MaxProcs;
+
+    /// <summary>Go's procresize, without stopping the world: new Ps join idle; surplus Ps retire at their owner's next scheduling point.</summary>
+    internal static void Resize(int n)
+    {
+        EnsureStarted();
+        lock (s_resizeLock)
+        {
+            var retireNow = new List<Processor>();
+            lock (SchedLock)
+            {
+                var old = s_allp;
+                if (n == old.Length) return;
+                var next = new Processor[n];
+                Array.Copy(old, next, Math.Min(n, old.Length));
+                for (int i = old.Length; i < n; i++)
+                {
+                    next[i] = new Processor(i);
+                    PidlePutLocked(next[i]);
+                }
+                for (int i = n; i < old.Length; i++)
+                {
+                    var p = old[i];
+                    p.Retiring = true;
+                    if (RemoveIdleLocked(p)) retireNow.Add(p);
+                }
+                Volatile.Write(ref s_allp, next);
+            }
+            foreach (var p in retireNow) RetireP(p);
+            for (int i = 0; i < n; i++) Wakep();
+        }
+    }
+
+    private static bool RemoveIdleLocked(Processor p)
+    {
+        Processor? prev = null;
+        for (var cur = s_pidle; cur is not null; prev = cur, cur = cur.IdleLink)
+        {
+            if (cur != p) continue;
+            if (prev is null) s_pidle = p.IdleLink; else prev.IdleLink = p.IdleLink;
+            p.IdleLink = null;
+            Volatile.Write(ref IdleCount, IdleCount - 1);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Takes a retiring P out of service: its goroutines go to the global queue, its timers to P0.</summary>
+    internal static void RetireP(Processor p)
+    {
+        var gs = new List<Goroutine>();
+        p.Runq.DrainTo(gs);
+        Global.PushAll(gs);
+        var allp = AllP;
+        p.Timers.MoveAllTo(allp[0].Timers);
+        if (gs.Count > 0) Wakep();
+    }
+}

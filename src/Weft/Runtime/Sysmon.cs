@@ -1,0 +1,95 @@
+// Sysmon — one background thread without a P (Go's sysmon).
+//
+// Every tick (a quarter of the blocking threshold, at least 1 ms) it looks at each P:
+//   * retake: a P whose step has not changed since sysmon first saw it, for longer than the blocking threshold
+//     (10 ms by default), belongs to an M stuck in a blocking call or in a loop that never awaits. Sysmon takes
+//     the P (CAS Running -> Idle with a new generation) and hands it to another M (HandoffP), so MaxProcs
+//     goroutines keep running. The stuck M finds out when its step ends and gives the P up for good.
+//     We cannot preempt the stuck goroutine itself (no safe stack switching in .NET): it keeps its thread, which is
+//     why the runtime may own more threads than Ps. The count of retakes is the diagnostic (Weft meter).
+//   * queued work behind a long step: runnext is filled without waking anyone (see Scheduler), so if a P has
+//     been in one step for a whole tick with work queued and some P idle, sysmon calls wakep.
+//   * overdue timers: if the earliest timer of any P is more than a tick overdue, wake an M to run it.
+// When every P is idle, sysmon sleeps until a P is taken again (Notify), so an idle process costs no CPU.
+
+namespace Weft.Runtime;
+
+internal static class Sysmon
+{
+    private static readonly Parker s_parker = new();
+    private static int s_deepSleep; // 1 while sysmon sleeps with no deadline; full fences on both sides
+    private static Thread? s_thread;
+
+    internal static void Start()
+    {
+        s_thread = new Thread(Loop, 256 * 1024) { IsBackground = true, Name = "weft-sysmon" };
+        s_thread.UnsafeStart();
+    }
+
+    /// <summary>A P left the idle list: wake sysmon if it sleeps deeply.</summary>
+    internal static void Notify()
+    {
+        Interlocked.MemoryBarrier(); // pairs with the exchange below: either we see 1 or sysmon sees the P taken
+        if (Volatile.Read(ref s_deepSleep) != 0) s_parker.Unpark();
+    }
+
+    private static void Loop()
+    {
+        int idleTicks = 0;
+        while (true)
+        {
+            var config = RuntimeConfig.Current;
+            long threshold = Clock.FromTimeSpan(config.BlockingThreshold);
+            long tick = Math.Max(Clock.FromTimeSpan(TimeSpan.FromMilliseconds(1)), threshold / 4);
+            s_parker.Park(Clock.Now + tick);
+
+            long now = Clock.Now;
+            bool anyBusy = false;
+            foreach (var p in Scheduler.AllP)
+            {
+                long w = p.Word;
+                long state = Processor.State(w);
+                if (state == Processor.StateIdle) continue;
+                anyBusy = true;
+                if (state is not (Processor.StateRunning or Processor.StateBusy)) continue;
+                int schedTick = Volatile.Read(ref p.SchedTick);
+                if (p.SysmonTick != schedTick || Processor.Gen(p.SysmonWord) != Processor.Gen(w))
+                {
+                    p.SysmonTick = schedTick;
+                    p.SysmonWord = w;
+                    p.SysmonWhen = now;
+                    continue;
+                }
+                long inStep = now - p.SysmonWhen;
+                if (inStep >= threshold && state == Processor.StateRunning)
+                {
+                    if (p.TryRetake(w))
+                    {
+                        Scheduler.CountRetake();
+                        Scheduler.HandoffP(p);
+                    }
+                }
+                else if (inStep >= tick && p.HasWork && Volatile.Read(ref Scheduler.IdleCount) > 0)
+                {
+                    Scheduler.Wakep();
+                }
+            }
+
+            long earliest = Scheduler.EarliestTimer();
+            if (earliest != Clock.Never && now - earliest > tick) Scheduler.OnTimerAdded(earliest);
+
+            if (anyBusy || Scheduler.Global.Count > 0)
+            {
+                idleTicks = 0;
+                continue;
+            }
+            if (++idleTicks < 4) continue;
+            // Every P idle for a few ticks: sleep until one is taken. Parked Ms cover the timers.
+            Interlocked.Exchange(ref s_deepSleep, 1);
+            if (Volatile.Read(ref Scheduler.IdleCount) == Scheduler.AllP.Length && Scheduler.Global.Count == 0)
+                s_parker.Park(Clock.Never);
+            Volatile.Write(ref s_deepSleep, 0);
+            idleTicks = 0;
+        }
+    }
+}

@@ -1,0 +1,186 @@
+// Timers — one min-heap per P (Go 1.14+'s per-P timers), so a million sleeping goroutines cost a million heap
+// entries and no .NET timer at all.
+//
+// Glossary
+//   TimerNode  an entry: a deadline and what to do when it passes (Fire). Sleep, Go.After, Timer and Ticker
+//              derive from it. A node sits in at most one heap; Heap/Index say where (guarded by that heap's lock).
+//   NextWhen   the heap's earliest deadline, published with a release store after every change so an M can check
+//              "anything due?" without the lock (a stale value costs one locked look or one extra wake, never a
+//              missed timer: every change that lowers it also runs Scheduler.OnTimerAdded).
+//
+// Who runs a heap
+//   * the M that owns the P, at each scheduling point (Processor.RunTimers);
+//   * a spinning M, for other Ps' heaps while it looks for work (Go's stealWork checks timers too);
+//   * a parked M sleeps until the earliest deadline over all heaps; sysmon is the backstop for a P whose M is
+//     stuck in a long step.
+// Fire runs outside the heap lock: expired nodes are popped under the lock and fired after it is released, so a
+// timer callback that touches another heap or readies a goroutine never nests locks.
+//
+// Rejected: one global heap (a lock every sleep takes, the thing Go moved away from in 1.14); a timer wheel
+// (cheaper insert, but coarse and wasteful for the common case of few timers per P).
+
+using System.Diagnostics;
+
+namespace Weft.Runtime;
+
+/// <summary>An entry in a per-P timer heap.</summary>
+internal abstract class TimerNode
+{
+    /// <summary>Deadline in <see cref="Clock"/> ticks; guarded by the heap's lock while queued.</summary>
+    internal long When;
+    internal TimerHeap? Heap; // guarded by Heap's lock
+    internal int Index = -1;  // guarded by Heap's lock
+
+    /// <summary>Runs when the deadline has passed, on whichever M ran the heap, outside any lock.</summary>
+    internal abstract void Fire(long now);
+}
+
+/// <summary>A P's timer heap. Every member takes the heap's own lock.</summary>
+internal sealed class TimerHeap
+{
+    [System.Runtime.CompilerServices.InlineArray(32)]
+    private struct FireBatch
+    {
+        private TimerNode? _first;
+    }
+
+    private readonly Lock _lock = new();
+    private TimerNode[] _items = new TimerNode[16]; // guarded by _lock
+    private int _count; // guarded by _lock
+    private long _nextWhen = Clock.Never; // written under _lock, read racily
+
+    public long NextWhen => Volatile.Read(ref _nextWhen);
+
+    public int Count => Volatile.Read(ref _count);
+
+    public void Add(TimerNode t, long when)
+    {
+        bool earliest;
+        lock (_lock)
+        {
+            Debug.Assert(t.Heap is null, "A timer sits in at most one heap.");
+            t.When = when;
+            t.Heap = this;
+            if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
+            t.Index = _count;
+            _items[_count++] = t;
+            Up(t.Index);
+            earliest = _items[0] == t;
+            if (earliest) Volatile.Write(ref _nextWhen, when);
+        }
+        if (earliest) Scheduler.OnTimerAdded(when);
+    }
+
+    /// <summary>Removes <paramref name="t"/> if it is still queued here; false when it already fired or left.</summary>
+    public bool Remove(TimerNode t)
+    {
+        lock (_lock)
+        {
+            if (t.Heap != this) return false;
+            RemoveAt(t.Index);
+            return true;
+        }
+    }
+
+    private void RemoveAt(int i)
+    {
+        var t = _items[i];
+        int last = --_count;
+        if (i != last)
+        {
+            _items[i] = _items[last];
+            _items[i].Index = i;
+            _items[last] = null!;
+            if (!Up(i)) Down(i);
+        }
+        else
+        {
+            _items[last] = null!;
+        }
+        t.Heap = null;
+        t.Index = -1;
+        Volatile.Write(ref _nextWhen, _count == 0 ? Clock.Never : _items[0].When);
+    }
+
+    /// <summary>Fires every timer due at <paramref name="now"/>. Returns how many fired.</summary>
+    public int RunExpired(long now)
+    {
+        if (Volatile.Read(ref _nextWhen) > now) return 0;
+        int fired = 0;
+        var buffer = default(FireBatch);
+        Span<TimerNode?> batch = buffer;
+        while (true)
+        {
+            int n = 0;
+            lock (_lock)
+            {
+                while (n < batch.Length && _count > 0 && _items[0].When <= now)
+                {
+                    batch[n++] = _items[0];
+                    RemoveAt(0);
+                }
+            }
+            for (int i = 0; i < n; i++)
+            {
+                batch[i]!.Fire(now);
+                batch[i] = null;
+            }
+            fired += n;
+            if (n < batch.Length) return fired;
+        }
+    }
+
+    /// <summary>Moves every timer to <paramref name="other"/> (a P leaving service).</summary>
+    public void MoveAllTo(TimerHeap other)
+    {
+        List<TimerNode> all;
+        lock (_lock)
+        {
+            all = new List<TimerNode>(_count);
+            while (_count > 0)
+            {
+                var t = _items[0];
+                RemoveAt(0);
+                all.Add(t);
+            }
+        }
+        foreach (var t in all) other.Add(t, t.When);
+    }
+
+    private bool Up(int i)
+    {
+        var t = _items[i];
+        int start = i;
+        while (i > 0)
+        {
+            int parent = (i - 1) / 4;
+            if (_items[parent].When <= t.When) break;
+            _items[i] = _items[parent];
+            _items[i].Index = i;
+            i = parent;
+        }
+        _items[i] = t;
+        t.Index = i;
+        return i != start;
+    }
+
+    private void Down(int i)
+    {
+        var t = _items[i];
+        while (true)
+        {
+            int first = i * 4 + 1;
+            if (first >= _count) break;
+            int best = first;
+            int end = Math.Min(first + 4, _count);
+            for (int c = first + 1; c < end; c++)
+                if (_items[c].When < _items[best].When) best = c;
+            if (_items[best].When >= t.When) break;
+            _items[i] = _items[best];
+            _items[i].Index = i;
+            i = best;
+        }
+        _items[i] = t;
+        t.Index = i;
+    }
+}
