@@ -130,7 +130,7 @@ public static class Go
         if (duration == Timeout.InfiniteTimeSpan)
         {
             if (!cancellationToken.CanBeCanceled)
-                return new ValueTask(new TaskCompletionSource().Task); // sleeps forever, as asked
+                return new ValueTask(s_forever); // sleeps forever, as asked
             return SleepNode.Start(Clock.Never - 1, cancellationToken);
         }
         if (duration < TimeSpan.Zero)
@@ -235,6 +235,7 @@ public static class Go
     }
 
     private static readonly Lock s_configLock = new();
+    private static readonly Task s_forever = new TaskCompletionSource().Task;
 
     /// <summary>
     /// Raised when an exception escapes a goroutine. With no handler, Weft does what .NET does for a thread: it prints

@@ -1,0 +1,39 @@
+// A child process for tests that must watch a process end: the default unhandled-exception path and
+// environment-variable validation. Each scenario prints what the parent test asserts on.
+using Weft;
+
+switch (args.Length > 0 ? args[0] : "")
+{
+    case "unhandled":
+    {
+        // Two goroutines parked forever so the dump has something to list, then one that throws.
+        var never = new TaskCompletionSource();
+        Go.Run(async () => await never.Task);
+        Go.Run(async () => await Go.Sleep(TimeSpan.FromHours(1)));
+        Go.Run(async () =>
+        {
+            await Go.Sleep(TimeSpan.FromMilliseconds(5));
+            throw new InvalidOperationException("boom from a goroutine");
+        });
+        Thread.Sleep(TimeSpan.FromSeconds(30));
+        Console.WriteLine("still alive"); // must never print
+        return 0;
+    }
+    case "maxprocs":
+        try
+        {
+            var done = new ManualResetEventSlim();
+            Go.Run(() => done.Set());
+            done.Wait(TimeSpan.FromSeconds(10));
+            Console.WriteLine("maxprocs=" + Go.MaxProcs);
+            return 0;
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.WriteLine("error: " + ex.Message);
+            return 3;
+        }
+    default:
+        Console.Error.WriteLine("usage: Weft.TestHost unhandled|maxprocs");
+        return 2;
+}

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using Weft.Runtime;
+using Xunit;
+
+namespace Weft.Tests.Runtime;
+
+public class SleepTests
+{
+    [Fact]
+    public async Task EverySleeperWakesExactlyOnceAndNeverEarly()
+    {
+        const int n = 10_000;
+        var woke = new int[n];
+        var early = 0;
+        int remaining = n;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        for (int i = 0; i < n; i++)
+        {
+            Go.Run(i, async j =>
+            {
+                var d = TimeSpan.FromMilliseconds(1 + j % 40);
+                long start = Stopwatch.GetTimestamp();
+                await Go.Sleep(d);
+                if (Stopwatch.GetElapsedTime(start) < d) Interlocked.Increment(ref early);
+                Interlocked.Increment(ref woke[j]);
+                if (Interlocked.Decrement(ref remaining) == 0) done.SetResult();
+            });
+        }
+        await done.Task.Within();
+        Assert.Equal(0, early);
+        Assert.All(woke, w => Assert.Equal(1, w));
+    }
+
+    [Fact]
+    public async Task SleepWorksOutsideGoroutines()
+    {
+        long start = Stopwatch.GetTimestamp();
+        await Go.Sleep(TimeSpan.FromMilliseconds(20)).Within();
+        Assert.True(Stopwatch.GetElapsedTime(start) >= TimeSpan.FromMilliseconds(20));
+    }
+
+    [Fact]
+    public async Task CancelledSleepThrowsAndLeavesNoTimerBehind()
+    {
+        var cts = new CancellationTokenSource();
+        var result = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Go.Run(async () =>
+        {
+            try { await Go.Sleep(TimeSpan.FromHours(1), cts.Token); result.SetResult(null); }
+            catch (Exception ex) { result.SetResult(ex); }
+        });
+        await GoroutineTests.Eventually(() => PendingTimers() > 0);
+        int before = PendingTimers();
+        cts.Cancel();
+        var ex = await result.Task.Within();
+        Assert.IsAssignableFrom<OperationCanceledException>(ex);
+        Assert.True(PendingTimers() < before, "the cancelled sleep's timer left its heap");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await Go.Sleep(TimeSpan.FromSeconds(1), new CancellationToken(true)));
+    }
+
+    [Fact]
+    public async Task SleepRejectsNegativeDurationsAndZeroReturnsAtOnce()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = Go.Sleep(TimeSpan.FromMilliseconds(-5)); });
+        Assert.True(Go.Sleep(TimeSpan.Zero).IsCompletedSuccessfully);
+        await Go.Sleep(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task AValueTaskFromSleepCannotBeAwaitedTwice()
+    {
+        var r = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Go.Run(async () =>
+        {
+            var vt = Go.Sleep(TimeSpan.FromMilliseconds(1));
+            await vt;
+            try { await vt; r.SetResult(null); }
+            catch (Exception ex) { r.SetResult(ex); }
+        });
+        Assert.IsType<InvalidOperationException>(await r.Task.Within());
+    }
+
+    private static int PendingTimers() => Scheduler.AllP.Sum(p => p.Timers.Count);
+}
