@@ -6,6 +6,8 @@ public static class Workloads
     public static List<Workload> All() =>
     [
         // runtime
+        new SpawnWorkload(),
+        new SleepersWorkload(),
         // channels
         // sync
         // thread pool

@@ -77,6 +77,7 @@ internal sealed class Goroutine : SynchronizationContext
     // The body: written once before the goroutine is first queued.
     private object? _body;
     private object? _bodyState;
+    private Invoker? _invoker;
 
     /// <summary>Link for the global run queue; guarded by the global queue's lock.</summary>
     internal Goroutine? SchedLink;
@@ -99,9 +100,10 @@ internal sealed class Goroutine : SynchronizationContext
     /// <summary>Environment.TickCount64 when it last parked: a coarse clock, cheap enough to read on every park.</summary>
     internal long ParkedSince;
 
-    internal Goroutine(object body, object? bodyState, string? file, int line)
+    internal Goroutine(object body, object? bodyState, Invoker? invoker, string? file, int line)
     {
         _body = body;
+        _invoker = invoker;
         _bodyState = bodyState;
         File = file;
         Line = line;
@@ -267,26 +269,27 @@ internal sealed class Goroutine : SynchronizationContext
     {
         object body = _body!;
         object? state = _bodyState;
+        var invoker = _invoker;
         _body = null;
         _bodyState = null;
-        Task task;
+        _invoker = null;
+        Task? task;
         try
         {
-            switch (body)
+            if (invoker is not null)
             {
-                case Action a:
-                    a();
-                    FinishWith(null);
-                    return;
-                case Func<Task> f:
-                    task = f();
-                    break;
-                case IBody b:
-                    task = b.Invoke(state);
-                    if (task is null) { FinishWith(null); return; }
-                    break;
-                default:
-                    throw new InvalidOperationException("Unknown goroutine body.");
+                task = invoker.Invoke(body, state);
+                if (task is null) { FinishWith(null); return; } // a synchronous body
+            }
+            else if (body is Action a)
+            {
+                a();
+                FinishWith(null);
+                return;
+            }
+            else
+            {
+                task = ((Func<Task>)body)();
             }
         }
         catch (Exception ex)
@@ -334,23 +337,28 @@ internal sealed class Goroutine : SynchronizationContext
         if (error is not null) Go.OnUnhandled(error, this);
     }
 
-    /// <summary>A body with a typed state, so <c>Go.Run(state, static s => ...)</c> needs no closure.</summary>
-    internal interface IBody
+    /// <summary>
+    /// Calls a body that takes a typed state, so <c>Go.Run(state, static s => ...)</c> needs no closure. One
+    /// stateless instance per state type and body shape: spawning allocates only the goroutine record.
+    /// </summary>
+    internal abstract class Invoker
     {
-        Task Invoke(object? state);
+        public abstract Task? Invoke(object body, object? state);
     }
 
-    internal sealed class StateBody<TState>(Func<TState, Task> f) : IBody
+    internal sealed class StateInvoker<TState> : Invoker
     {
-        public Task Invoke(object? state) => f((TState)state!);
+        public static readonly StateInvoker<TState> Instance = new();
+        public override Task? Invoke(object body, object? state) => ((Func<TState, Task>)body)((TState)state!);
     }
 
-    internal sealed class StateActionBody<TState>(Action<TState> f) : IBody
+    internal sealed class StateActionInvoker<TState> : Invoker
     {
-        public Task Invoke(object? state)
+        public static readonly StateActionInvoker<TState> Instance = new();
+        public override Task? Invoke(object body, object? state)
         {
-            f((TState)state!);
-            return null!;
+            ((Action<TState>)body)((TState)state!);
+            return null;
         }
     }
 
