@@ -29,17 +29,20 @@ public readonly struct YieldAwaitable
         /// <param name="continuation">The continuation.</param>
         public void UnsafeOnCompleted(Action continuation) => Schedule(continuation, flowContext: false);
 
+        // Kept out of Schedule: a closure's captures would otherwise be allocated on every call, flowing or not.
+        private static Action FlowingContext(Action continuation)
+        {
+            if (ExecutionContext.Capture() is not { } ec) return continuation;
+            return () => ExecutionContext.Run(ec, static c => ((Action)c!).Invoke(), continuation);
+        }
+
         private static void Schedule(Action continuation, bool flowContext)
         {
             ArgumentNullException.ThrowIfNull(continuation);
             if (Goroutine.Current is { } g)
             {
                 g.NoteParking(WaitReason.Yield);
-                if (flowContext && ExecutionContext.Capture() is { } ec)
-                {
-                    var inner = continuation;
-                    continuation = () => ExecutionContext.Run(ec, static c => ((Action)c!).Invoke(), inner);
-                }
+                if (flowContext) continuation = FlowingContext(continuation);
                 g.ResumeYield(s_invoke, continuation);
                 return;
             }

@@ -66,9 +66,9 @@ internal sealed class Goroutine : SynchronizationContext
     private static long s_nextId;
 
     // Mailbox: guarded by _lock.
-    private Action<object?>? _cont;
+    private object? _cont; // an Action<object?> (Weft's awaitables) or a SendOrPostCallback (Post), run with _contState
     private object? _contState;
-    private Queue<(Action<object?>, object?)>? _overflow;
+    private Queue<(object, object?)>? _overflow;
     private int _lock;
     private int _run; // guarded by _lock
     private bool _finished; // guarded by _lock
@@ -124,8 +124,11 @@ internal sealed class Goroutine : SynchronizationContext
     // ---- SynchronizationContext -------------------------------------------------------------------------------
 
     /// <inheritdoc/>
-    public override void Post(SendOrPostCallback d, object? state) =>
-        Resume(s_invokePostCallback, new PostItem(d, state), WaitReason.ForeignAwait);
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        Deliver(d, state, yield: false);
+    }
 
     /// <inheritdoc/>
     public override void Send(SendOrPostCallback d, object? state) =>
@@ -134,13 +137,6 @@ internal sealed class Goroutine : SynchronizationContext
     /// <inheritdoc/>
     public override SynchronizationContext CreateCopy() => this;
 
-    private sealed record PostItem(SendOrPostCallback Callback, object? State);
-
-    private static readonly Action<object?> s_invokePostCallback = static o =>
-    {
-        var item = (PostItem)o!;
-        item.Callback(item.State);
-    };
 
     // ---- Mailbox ----------------------------------------------------------------------------------------------
 
@@ -164,30 +160,25 @@ internal sealed class Goroutine : SynchronizationContext
     /// Delivers a continuation to this goroutine and makes it runnable if it was parked. Callable from any thread.
     /// The continuation runs on a Weft P, never inline here, so a waker never runs the wakee's code under its lock.
     /// </summary>
-    internal void Resume(Action<object?> continuation, object? state, WaitReason reasonIfForeign = WaitReason.None)
-    {
-        bool enqueue;
-        Lock();
-        if (_cont is null) { _cont = continuation; _contState = state; }
-        else (_overflow ??= new Queue<(Action<object?>, object?)>()).Enqueue((continuation, state));
-        enqueue = _run == RunParked;
-        if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
-        Unlock();
-        if (enqueue) Scheduler.Ready(this);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Resume(Action<object?> continuation, object? state) => Deliver(continuation, state, yield: false);
 
-    /// <summary>Like <see cref="Resume"/>, but a parked goroutine goes to the back of the global queue (Gosched).</summary>
-    internal void ResumeYield(Action<object?> continuation, object? state)
+    /// <summary>Like <see cref="Resume"/>, but the goroutine goes to the back of the global queue (Gosched).</summary>
+    internal void ResumeYield(Action<object?> continuation, object? state) => Deliver(continuation, state, yield: true);
+
+    private void Deliver(object continuation, object? state, bool yield)
     {
         bool enqueue;
         Lock();
         if (_cont is null) { _cont = continuation; _contState = state; }
-        else (_overflow ??= new Queue<(Action<object?>, object?)>()).Enqueue((continuation, state));
+        else (_overflow ??= new Queue<(object, object?)>()).Enqueue((continuation, state));
         enqueue = _run == RunParked;
         if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
-        else if (_run == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
+        else if (yield && _run == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
         Unlock();
-        if (enqueue) Scheduler.ReadyGlobal(this);
+        if (!enqueue) return;
+        if (yield) Scheduler.ReadyGlobal(this);
+        else Scheduler.Ready(this);
     }
 
     /// <summary>Records why the goroutine is about to park. Called by a Weft awaitable from inside the goroutine.</summary>
@@ -213,7 +204,7 @@ internal sealed class Goroutine : SynchronizationContext
         {
             while (true)
             {
-                Action<object?>? cont;
+                object? cont;
                 object? st;
                 Lock();
                 if (_yieldRequested)
@@ -252,7 +243,8 @@ internal sealed class Goroutine : SynchronizationContext
                     _contState = null;
                 }
                 Unlock();
-                cont(st);
+                if (cont is Action<object?> action) action(st);
+                else Unsafe.As<SendOrPostCallback>(cont)(st);
             }
         }
         finally
