@@ -25,25 +25,25 @@ public class GoroutineTests
 
     [Fact]
     public Task EveryGoroutineStartedFromAPlainThreadRunsExactlyOnce() =>
-        RunAll(100_000, body =>
+        RunAll(Stress.Scale(100_000), body =>
         {
-            for (int i = 0; i < 100_000; i++) Go.Run(i, body);
+            for (int i = 0; i < Stress.Scale(100_000); i++) Go.Run(i, body);
         });
 
     [Fact]
     public Task EveryGoroutineStartedFromAGoroutineRunsExactlyOnce_LocalQueueOverflowsToGlobal() =>
         // One goroutine spawning 100k in a loop without yielding overflows its P's 256-slot ring many times over:
         // half of it moves to the global queue each time.
-        RunAll(100_000, body => Go.Run(() =>
+        RunAll(Stress.Scale(100_000), body => Go.Run(() =>
         {
-            for (int i = 0; i < 100_000; i++) Go.Run(i, body);
+            for (int i = 0; i < Stress.Scale(100_000); i++) Go.Run(i, body);
         }));
 
     [Fact]
     public Task AsyncGoroutinesThatSuspendRunToCompletionExactlyOnce() =>
-        RunAll(20_000, body =>
+        RunAll(Stress.Scale(20_000), body =>
         {
-            for (int i = 0; i < 20_000; i++)
+            for (int i = 0; i < Stress.Scale(20_000); i++)
             {
                 Go.Run(i, async j =>
                 {
@@ -79,7 +79,7 @@ public class GoroutineTests
     public async Task ChangingMaxProcsWhileGoroutinesAreQueuedLosesNone()
     {
         int saved = Go.MaxProcs;
-        const int n = 20_000;
+        int n = Stress.Scale(20_000);
         var hits = new int[n];
         int remaining = n;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
