@@ -71,7 +71,7 @@ internal sealed class Goroutine : SynchronizationContext
     private Queue<(object, object?)>? _overflow;
     private int _lock;
     private int _run; // guarded by _lock
-    private bool _finished; // guarded by _lock
+    private bool _finished; // written once by the thread that finishes the body; see FinishWith
     private bool _yieldRequested; // guarded by _lock
 
     // The body: written once before the goroutine is first queued.
@@ -82,9 +82,8 @@ internal sealed class Goroutine : SynchronizationContext
     /// <summary>Link for the global run queue; guarded by the global queue's lock.</summary>
     internal Goroutine? SchedLink;
 
-    /// <summary>Links in the live-goroutine registry; guarded by the registry stripe's lock.</summary>
-    internal Goroutine? RegPrev, RegNext;
-    internal int RegStripe;
+    /// <summary>Link in the live-goroutine registry; guarded by the registry stripe's lock.</summary>
+    internal Goroutine? RegNext;
 
     /// <summary>Diagnostic number, never shown to goroutine code.</summary>
     internal readonly long Id;
@@ -191,11 +190,18 @@ internal sealed class Goroutine : SynchronizationContext
     /// <summary>Runs one step: every continuation in the mailbox, until it is empty. Called only by the M that dequeued it.</summary>
     internal void RunStep()
     {
+        object? cont;
+        object? st;
         Lock();
         Debug.Assert(_run == RunQueued, "Only a queued goroutine is dequeued and run.");
         _run = RunRunning;
         if (!_finished) State = GoroutineState.Running;
         Reason = WaitReason.None;
+        // A goroutine is queued only after something was put in its mailbox, so the first item is there.
+        cont = _cont;
+        st = _contState;
+        if (cont is not null) { _cont = null; _contState = null; }
+        else (cont, st) = _overflow!.Dequeue();
         Unlock();
 
         var previous = SynchronizationContext.Current;
@@ -204,8 +210,9 @@ internal sealed class Goroutine : SynchronizationContext
         {
             while (true)
             {
-                object? cont;
-                object? st;
+                if (cont is Action<object?> action) action(st);
+                else Unsafe.As<SendOrPostCallback>(cont)(st);
+
                 Lock();
                 if (_yieldRequested)
                 {
@@ -243,8 +250,6 @@ internal sealed class Goroutine : SynchronizationContext
                     _contState = null;
                 }
                 Unlock();
-                if (cont is Action<object?> action) action(st);
-                else Unsafe.As<SendOrPostCallback>(cont)(st);
             }
         }
         finally
@@ -319,10 +324,10 @@ internal sealed class Goroutine : SynchronizationContext
 
     private void FinishWith(Exception? error)
     {
-        Lock();
-        _finished = true;
+        // Written by the thread that ran the body's last step: the M running this goroutine, which reads it again
+        // under the mailbox lock when the step parks (or a ThreadPool thread after ConfigureAwait(false)).
+        Volatile.Write(ref _finished, true);
         State = GoroutineState.Dead;
-        Unlock();
         Registry.Remove(this);
         // Every exception that escapes a body is unhandled, OperationCanceledException included, exactly as on
         // a .NET thread: a goroutine that wants to end on cancellation returns.

@@ -1,10 +1,16 @@
 // Registry — the set of live goroutines, for Go.NumGoroutine and dumps.
 //
-// Go keeps allgs under a lock; a spawn-heavy program then serialises on it. Here the set is striped: a goroutine
-// joins the stripe picked by the spawning thread (Ms each land on their own stripe in practice) and leaves it from
-// whichever thread finishes it. Each stripe is an intrusive doubly-linked list through Goroutine.RegPrev/RegNext,
-// guarded by the stripe's spin lock, which is held for a few pointer writes and never around user code.
-// The live count is per stripe too, so counting costs no shared cache line on the spawn path.
+// Go keeps allgs under one lock and never frees a g. Here the set is striped and pruned lazily:
+//   * a goroutine joins the stripe of the thread that starts it (each M lands on its own stripe in practice):
+//     a push onto that stripe's singly-linked list (Goroutine.RegNext) under the stripe's spin lock, which only
+//     that thread normally takes, so the lock's cache line stays in its core;
+//   * a goroutine that finishes does not unlink itself. Unlinking from whichever core ran its last step would
+//     pull the stripe's lock and its neighbours' links across cores on every spawn-run-exit; instead it counts
+//     itself in the finishing thread's stripe (Finished) and is unlinked by the next prune of its own stripe;
+//   * a stripe prunes (drops finished goroutines) when its list has doubled since the last prune, so the cost is
+//     amortised O(1) per start and dead records are at most half of any list; sysmon prunes stripes whose thread
+//     stopped starting goroutines, so their dead records do not linger.
+// Live = sum(Started) - sum(Finished): racy between stripes, exact when nothing starts or ends.
 
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -13,69 +19,102 @@ namespace Weft.Runtime;
 
 internal static class Registry
 {
+    private const int MinPrune = 1024;
+
     [StructLayout(LayoutKind.Sequential, Size = 128)]
-    private struct Padded
+    private struct Counters
     {
         public int Lock;
-        public long Live;
-        public long Created;
+        public int Length;       // list nodes, live and dead; guarded by Lock
+        public int PruneAt;      // guarded by Lock
+        public long Started;     // guarded by Lock
+        public long Finished;    // Interlocked, by threads that map to this stripe
+        public long FinishedAtLastSweep; // sysmon only
     }
 
     private sealed class Stripe
     {
-        public Padded Counters; // Lock guards Head and the list links of its members
-        public Goroutine? Head;
+        public Counters C;
+        public Goroutine? Head; // guarded by C.Lock
     }
 
     private static readonly Stripe[] s_stripes = CreateStripes();
 
     private static Stripe[] CreateStripes()
     {
-        int n = 1;
+        int n = 8;
         while (n < Environment.ProcessorCount * 4) n <<= 1;
-        var a = new Stripe[Math.Max(n, 8)];
-        for (int i = 0; i < a.Length; i++) a[i] = new Stripe();
+        var a = new Stripe[n];
+        for (int i = 0; i < a.Length; i++) a[i] = new Stripe { C = { PruneAt = MinPrune } };
         return a;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Stripe Mine() => s_stripes[Environment.CurrentManagedThreadId & (s_stripes.Length - 1)];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Lock(Stripe s)
     {
-        if (Interlocked.CompareExchange(ref s.Counters.Lock, 1, 0) != 0) LockSlow(s);
+        if (Interlocked.CompareExchange(ref s.C.Lock, 1, 0) != 0) LockSlow(s);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void LockSlow(Stripe s)
     {
         var sw = new SpinWait();
-        while (Interlocked.CompareExchange(ref s.Counters.Lock, 1, 0) != 0) sw.SpinOnce(sleep1Threshold: -1);
+        while (Interlocked.CompareExchange(ref s.C.Lock, 1, 0) != 0) sw.SpinOnce(sleep1Threshold: -1);
     }
+
+    private static void Unlock(Stripe s) => Volatile.Write(ref s.C.Lock, 0);
 
     public static void Add(Goroutine g)
     {
-        int i = Environment.CurrentManagedThreadId & (s_stripes.Length - 1);
-        var s = s_stripes[i];
-        g.RegStripe = i;
+        var s = Mine();
         Lock(s);
-        var head = s.Head;
-        g.RegNext = head;
-        if (head is not null) head.RegPrev = g;
+        g.RegNext = s.Head;
         s.Head = g;
-        s.Counters.Live++;
-        s.Counters.Created++;
-        Volatile.Write(ref s.Counters.Lock, 0);
+        s.C.Started++;
+        if (++s.C.Length >= s.C.PruneAt) PruneLocked(s);
+        Unlock(s);
     }
 
-    public static void Remove(Goroutine g)
+    public static void Remove(Goroutine g) => Interlocked.Increment(ref Mine().C.Finished);
+
+    private static void PruneLocked(Stripe s)
     {
-        var s = s_stripes[g.RegStripe];
-        Lock(s);
-        if (g.RegPrev is { } prev) prev.RegNext = g.RegNext;
-        else if (s.Head == g) s.Head = g.RegNext;
-        if (g.RegNext is { } next) next.RegPrev = g.RegPrev;
-        g.RegPrev = g.RegNext = null;
-        s.Counters.Live--;
-        Volatile.Write(ref s.Counters.Lock, 0);
+        Goroutine? prev = null;
+        int n = 0;
+        for (var g = s.Head; g is not null; g = g.RegNext)
+        {
+            if (g.IsFinished)
+            {
+                if (prev is null) s.Head = g.RegNext; else prev.RegNext = g.RegNext;
+            }
+            else
+            {
+                prev = g;
+                n++;
+            }
+        }
+        s.C.Length = n;
+        s.C.PruneAt = Math.Max(MinPrune, n * 2);
+    }
+
+    /// <summary>Sysmon: prunes stripes that hold dead records nobody else will clear. Cheap when nothing finished.</summary>
+    public static void Sweep()
+    {
+        long finished = 0;
+        foreach (var s in s_stripes) finished += Volatile.Read(ref s.C.Finished);
+        var first = s_stripes[0];
+        if (finished == first.C.FinishedAtLastSweep) return;
+        first.C.FinishedAtLastSweep = finished;
+        foreach (var s in s_stripes)
+        {
+            if (Volatile.Read(ref s.C.Length) == 0) continue;
+            Lock(s);
+            PruneLocked(s);
+            Unlock(s);
+        }
     }
 
     /// <summary>Live goroutines: a sum of per-stripe counts read racily, exact when nothing is starting or ending.</summary>
@@ -84,7 +123,7 @@ internal static class Registry
         get
         {
             long n = 0;
-            foreach (var s in s_stripes) n += Volatile.Read(ref s.Counters.Live);
+            foreach (var s in s_stripes) n += Volatile.Read(ref s.C.Started) - Volatile.Read(ref s.C.Finished);
             return (int)Math.Max(0, n);
         }
     }
@@ -94,7 +133,7 @@ internal static class Registry
         get
         {
             long n = 0;
-            foreach (var s in s_stripes) n += Volatile.Read(ref s.Counters.Created);
+            foreach (var s in s_stripes) n += Volatile.Read(ref s.C.Started);
             return n;
         }
     }
@@ -106,8 +145,8 @@ internal static class Registry
         foreach (var s in s_stripes)
         {
             Lock(s);
-            for (var g = s.Head; g is not null; g = g.RegNext) list.Add(g);
-            Volatile.Write(ref s.Counters.Lock, 0);
+            for (var g = s.Head; g is not null; g = g.RegNext) if (!g.IsFinished) list.Add(g);
+            Unlock(s);
         }
         list.Sort(static (a, b) => a.Id.CompareTo(b.Id));
         return list;

@@ -36,6 +36,8 @@ internal static class Sysmon
     private static void Loop()
     {
         int idleTicks = 0;
+        long lastSweep = Clock.Now;
+        long sweepEvery = Clock.FromTimeSpan(TimeSpan.FromSeconds(1));
         while (true)
         {
             var config = RuntimeConfig.Current;
@@ -75,6 +77,12 @@ internal static class Sysmon
                 }
             }
 
+            if (now - lastSweep > sweepEvery)
+            {
+                lastSweep = now;
+                Registry.Sweep();
+            }
+
             long earliest = Scheduler.EarliestTimer();
             if (earliest != Clock.Never && now - earliest > tick) Scheduler.OnTimerAdded(earliest);
 
@@ -84,7 +92,9 @@ internal static class Sysmon
                 continue;
             }
             if (++idleTicks < 4) continue;
-            // Every P idle for a few ticks: sleep until one is taken. Parked Ms cover the timers.
+            // Every P idle for a few ticks: sleep until one is taken. Parked Ms cover the timers. Drop the dead
+            // goroutine records first, so an idle process holds none.
+            Registry.Sweep();
             Interlocked.Exchange(ref s_deepSleep, 1);
             if (Volatile.Read(ref Scheduler.IdleCount) == Scheduler.AllP.Length && Scheduler.Global.Count == 0)
                 s_parker.Park(Clock.Never);
