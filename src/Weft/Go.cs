@@ -49,7 +49,7 @@ public static class Go
     public static void Run(Action body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
-        Spawn(body, null, null, file, line);
+        Spawn(Goroutine.StartAction, body, null, file, line);
     }
 
     /// <summary>Starts a goroutine that runs the async <paramref name="body"/> and returns at once.</summary>
@@ -67,7 +67,7 @@ public static class Go
     public static void Run(Func<Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
-        Spawn(body, null, null, file, line);
+        Spawn(Goroutine.StartFunc, body, null, file, line);
     }
 
     /// <summary>Starts a goroutine that runs <paramref name="body"/>(<paramref name="state"/>), so a static lambda needs no closure.</summary>
@@ -81,7 +81,7 @@ public static class Go
     public static void Run<TState>(TState state, Action<TState> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
-        Spawn(body, state, Goroutine.StateActionInvoker<TState>.Instance, file, line);
+        Spawn(Goroutine.StartWithState<TState>.Action, body, state, file, line);
     }
 
     /// <summary>Starts a goroutine that runs the async <paramref name="body"/>(<paramref name="state"/>).</summary>
@@ -95,13 +95,13 @@ public static class Go
     public static void Run<TState>(TState state, Func<TState, Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
-        Spawn(body, state, Goroutine.StateInvoker<TState>.Instance, file, line);
+        Spawn(Goroutine.StartWithState<TState>.Func, body, state, file, line);
     }
 
-    private static void Spawn(object body, object? state, Goroutine.Invoker? invoker, string file, int line)
+    private static void Spawn(Action<object?> start, object body, object? state, string file, int line)
     {
         Scheduler.EnsureStarted();
-        var g = new Goroutine(body, state, invoker, file.Length == 0 ? null : file, line);
+        var g = new Goroutine(start, body, state, file.Length == 0 ? null : file, line);
         Registry.Add(g);
         Scheduler.Ready(g);
     }

@@ -77,7 +77,6 @@ internal sealed class Goroutine : SynchronizationContext
     // The body: written once before the goroutine is first queued.
     private object? _body;
     private object? _bodyState;
-    private Invoker? _invoker;
 
     /// <summary>Link for the global run queue; guarded by the global queue's lock.</summary>
     internal Goroutine? SchedLink;
@@ -85,8 +84,22 @@ internal sealed class Goroutine : SynchronizationContext
     /// <summary>Link in the live-goroutine registry; guarded by the registry stripe's lock.</summary>
     internal Goroutine? RegNext;
 
-    /// <summary>Diagnostic number, never shown to goroutine code.</summary>
-    internal readonly long Id;
+    /// <summary>
+    /// Diagnostic number, never shown to goroutine code. Assigned on first use (a dump), so starting a goroutine
+    /// costs no shared counter.
+    /// </summary>
+    internal long Id
+    {
+        get
+        {
+            long id = Volatile.Read(ref _id);
+            if (id != 0) return id;
+            Interlocked.CompareExchange(ref _id, Interlocked.Increment(ref s_nextId), 0);
+            return Volatile.Read(ref _id);
+        }
+    }
+
+    private long _id;
 
     /// <summary>Where <c>Go.Run</c> was called; constant strings from caller info, so capturing costs nothing.</summary>
     internal readonly string? File;
@@ -99,15 +112,13 @@ internal sealed class Goroutine : SynchronizationContext
     /// <summary>Environment.TickCount64 when it last parked: a coarse clock, cheap enough to read on every park.</summary>
     internal long ParkedSince;
 
-    internal Goroutine(object body, object? bodyState, Invoker? invoker, string? file, int line)
+    internal Goroutine(Action<object?> start, object body, object? bodyState, string? file, int line)
     {
         _body = body;
-        _invoker = invoker;
         _bodyState = bodyState;
         File = file;
         Line = line;
-        Id = Interlocked.Increment(ref s_nextId);
-        _cont = s_start;
+        _cont = start;
         _contState = this;
         _run = RunQueued;
         State = GoroutineState.Runnable;
@@ -260,34 +271,35 @@ internal sealed class Goroutine : SynchronizationContext
 
     // ---- Body and completion ----------------------------------------------------------------------------------
 
-    private static readonly Action<object?> s_start = static o => ((Goroutine)o!).Start();
+    /// <summary>
+    /// How a body is called, as the first continuation in a new goroutine's mailbox: one cached delegate per body
+    /// shape (and per state type), so spawning allocates only the goroutine record and needs no type tests.
+    /// </summary>
+    internal static readonly Action<object?> StartAction =
+        static o => ((Goroutine)o!).Start(static (b, _) => { ((Action)b)(); return null; });
 
-    private void Start()
+    internal static readonly Action<object?> StartFunc =
+        static o => ((Goroutine)o!).Start(static (b, _) => ((Func<Task>)b)() ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
+
+    internal static class StartWithState<TState>
+    {
+        public static readonly Action<object?> Action =
+            static o => ((Goroutine)o!).Start(static (b, s) => { ((Action<TState>)b)((TState)s!); return null; });
+
+        public static readonly Action<object?> Func =
+            static o => ((Goroutine)o!).Start(static (b, s) => ((Func<TState, Task>)b)((TState)s!) ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
+    }
+
+    private void Start(Func<object, object?, Task?> call)
     {
         object body = _body!;
         object? state = _bodyState;
-        var invoker = _invoker;
         _body = null;
         _bodyState = null;
-        _invoker = null;
         Task? task;
         try
         {
-            if (invoker is not null)
-            {
-                task = invoker.Invoke(body, state);
-                if (task is null) { FinishWith(null); return; } // a synchronous body
-            }
-            else if (body is Action a)
-            {
-                a();
-                FinishWith(null);
-                return;
-            }
-            else
-            {
-                task = ((Func<Task>)body)();
-            }
+            task = call(body, state);
         }
         catch (Exception ex)
         {
@@ -297,7 +309,7 @@ internal sealed class Goroutine : SynchronizationContext
 
         if (task is null)
         {
-            FinishWith(new InvalidOperationException("A goroutine's async body returned a null Task."));
+            FinishWith(null); // a synchronous body
         }
         else if (task.IsCompleted)
         {
@@ -332,31 +344,6 @@ internal sealed class Goroutine : SynchronizationContext
         // Every exception that escapes a body is unhandled, OperationCanceledException included, exactly as on
         // a .NET thread: a goroutine that wants to end on cancellation returns.
         if (error is not null) Go.OnUnhandled(error, this);
-    }
-
-    /// <summary>
-    /// Calls a body that takes a typed state, so <c>Go.Run(state, static s => ...)</c> needs no closure. One
-    /// stateless instance per state type and body shape: spawning allocates only the goroutine record.
-    /// </summary>
-    internal abstract class Invoker
-    {
-        public abstract Task? Invoke(object body, object? state);
-    }
-
-    internal sealed class StateInvoker<TState> : Invoker
-    {
-        public static readonly StateInvoker<TState> Instance = new();
-        public override Task? Invoke(object body, object? state) => ((Func<TState, Task>)body)((TState)state!);
-    }
-
-    internal sealed class StateActionInvoker<TState> : Invoker
-    {
-        public static readonly StateActionInvoker<TState> Instance = new();
-        public override Task? Invoke(object body, object? state)
-        {
-            ((Action<TState>)body)((TState)state!);
-            return null;
-        }
     }
 
     /// <summary>
