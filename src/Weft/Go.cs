@@ -272,6 +272,27 @@ public static class Go
     }
 
     /// <summary>
+    /// Opts in to Go's SIGQUIT behaviour, without the exit: every <c>kill -QUIT &lt;pid&gt;</c> prints <see cref="Dump"/>
+    /// to <paramref name="output"/> (standard error by default) and the process keeps running.
+    /// </summary>
+    /// <param name="output">Where to write the dump; standard error when null.</param>
+    /// <returns>The registration; dispose it to restore the default SIGQUIT behaviour.</returns>
+    /// <exception cref="PlatformNotSupportedException">Not on Linux or macOS.</exception>
+    /// <example><code>using var _ = Go.DumpOnQuitSignal();</code></example>
+    public static IDisposable DumpOnQuitSignal(TextWriter? output = null)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+            throw new PlatformNotSupportedException("SIGQUIT dumps need a POSIX signal (Linux or macOS).");
+        var writer = output ?? Console.Error;
+        return System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGQUIT, ctx =>
+        {
+            ctx.Cancel = true;
+            writer.Write(Dump());
+            writer.Flush();
+        });
+    }
+
+    /// <summary>
     /// Describes every live goroutine: a diagnostic number, its state (runnable, running, waiting), what it waits
     /// for and for how long, and where it was started. This is what Weft prints when a goroutine's exception is
     /// unhandled.

@@ -33,6 +33,23 @@ switch (args.Length > 0 ? args[0] : "")
             Console.WriteLine("error: " + ex.Message);
             return 3;
         }
+    case "sigquit":
+    {
+        using var registration = Go.DumpOnQuitSignal();
+        Go.Run(async () => await Go.Sleep(TimeSpan.FromHours(1)));
+        while (Go.NumGoroutine < 1) Thread.Sleep(1);
+        Console.WriteLine("ready");
+        Console.Out.Flush();
+        Thread.Sleep(TimeSpan.FromSeconds(30));
+        return 0;
+    }
+    case "schedtrace":
+    {
+        var done = new ManualResetEventSlim();
+        Go.Run(async () => { await Go.Sleep(TimeSpan.FromMilliseconds(120)); done.Set(); });
+        done.Wait(TimeSpan.FromSeconds(10));
+        return 0;
+    }
     default:
         Console.Error.WriteLine("usage: Weft.TestHost unhandled|maxprocs");
         return 2;

@@ -20,6 +20,7 @@ internal sealed class RuntimeConfig
     public int MaxProcs { get; set; }
     public int StackSize { get; set; }
     public TimeSpan BlockingThreshold { get; set; }
+    public TimeSpan? SchedTrace { get; set; }
 
     private static RuntimeConfig? s_current;
     private static readonly Lock s_lock = new();
@@ -43,6 +44,7 @@ internal sealed class RuntimeConfig
         MaxProcs = ParseMaxProcs(get(MaxProcsVariable)),
         StackSize = ParseStackSize(get(StackSizeVariable)),
         BlockingThreshold = ParseThreshold(get(BlockingThresholdVariable)),
+        SchedTrace = Runtime.SchedTrace.Parse(get(Runtime.SchedTrace.Variable)),
     };
 
     public static int ParseMaxProcs(string? value)

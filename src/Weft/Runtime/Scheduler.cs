@@ -56,6 +56,8 @@ internal static class Scheduler
     internal static long Parks => Volatile.Read(ref s_parks);
     internal static long Unparks => Volatile.Read(ref s_unparks);
     internal static int ThreadCount => Volatile.Read(ref s_mcount);
+    internal static int IdleThreads => Volatile.Read(ref s_nmidle);
+    private static int s_nmidle; // guarded by SchedLock, read racily
 
     internal static Processor[] AllP
     {
@@ -93,6 +95,7 @@ internal static class Scheduler
             }
             Sysmon.Start();
             RuntimeMetrics.Register();
+            if (config.SchedTrace is { } period) SchedTrace.Start(period);
             s_started = true;
         }
     }
@@ -164,6 +167,7 @@ internal static class Scheduler
                 s_midle = m.IdleLink;
                 m.IdleLink = null;
                 m.IsIdle = false;
+                s_nmidle--;
                 m.NextP = p;
                 m.NextSpinning = spinning;
             }
@@ -245,6 +249,7 @@ internal static class Scheduler
         m.IdleLink = s_midle;
         s_midle = m;
         m.IsIdle = true;
+        s_nmidle++;
     }
 
     internal static void MidleRemove(Machine m)
@@ -259,6 +264,7 @@ internal static class Scheduler
         }
         m.IdleLink = null;
         m.IsIdle = false;
+        s_nmidle--;
     }
 
     /// <summary>True if any P's queue or the global queue holds a goroutine (racy; used to re-check before parking).</summary>

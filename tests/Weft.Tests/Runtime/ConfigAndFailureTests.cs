@@ -137,7 +137,7 @@ public class ConfigAndFailureTests
         }
     }
 
-    internal static async Task<(int code, string stdout, string stderr)> RunHost(string scenario, params (string name, string value)[] env)
+    internal static (ProcessStartInfo psi, string host) HostStartInfo(string scenario, params (string name, string value)[] env)
     {
         // tests/Weft.Tests/bin/<Configuration>/net10.0/ -> tests/Weft.TestHost/bin/<Configuration>/net10.0/
         var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
@@ -147,9 +147,15 @@ public class ConfigAndFailureTests
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(host);
         psi.ArgumentList.Add(scenario);
-        psi.Environment.Remove("WEFT_MAXPROCS");
+        foreach (var name in new[] { "WEFT_MAXPROCS", "WEFT_SCHEDTRACE", "WEFT_STACKSIZE", "WEFT_BLOCKING_THRESHOLD_MS" }) psi.Environment.Remove(name);
         psi.Environment["DOTNET_DbgEnableMiniDump"] = "0";
         foreach (var (n, v) in env) psi.Environment[n] = v;
+        return (psi, host);
+    }
+
+    internal static async Task<(int code, string stdout, string stderr)> RunHost(string scenario, params (string name, string value)[] env)
+    {
+        var (psi, _) = HostStartInfo(scenario, env);
         using var p = Process.Start(psi)!;
         var outTask = p.StandardOutput.ReadToEndAsync();
         var errTask = p.StandardError.ReadToEndAsync();
