@@ -100,8 +100,10 @@ public static class Go
 
     private static void Spawn(Action<object?> start, object body, object? state, string file, int line)
     {
-        Scheduler.EnsureStarted();
         var g = new Goroutine(start, body, state, file.Length == 0 ? null : file, line);
+        var bubble = Testing.Bubble.Current;
+        if (bubble is not null) bubble.Adopt(g);
+        else Scheduler.EnsureStarted();
         Registry.Add(g);
         Scheduler.Ready(g);
     }
@@ -129,15 +131,14 @@ public static class Go
     {
         if (duration == Timeout.InfiniteTimeSpan)
         {
-            if (!cancellationToken.CanBeCanceled)
-                return new ValueTask(s_forever); // sleeps forever, as asked
-            return SleepNode.Start(Clock.Never - 1, cancellationToken);
+            if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
+            return SleepNode.Start(Clock.Never, cancellationToken); // in no heap: only cancellation ends it
         }
         if (duration < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(duration), duration, "A sleep's duration must be zero or positive, or Timeout.InfiniteTimeSpan.");
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         if (duration == TimeSpan.Zero) return ValueTask.CompletedTask;
-        return SleepNode.Start(Clock.Deadline(Clock.Now, duration), cancellationToken);
+        return SleepNode.Start(Clock.Deadline(Scheduler.TimerNow(), duration), cancellationToken);
     }
 
     /// <summary>
@@ -235,7 +236,6 @@ public static class Go
     }
 
     private static readonly Lock s_configLock = new();
-    private static readonly Task s_forever = new TaskCompletionSource().Task;
 
     /// <summary>
     /// Raised when an exception escapes a goroutine. With no handler, Weft does what .NET does for a thread: it prints

@@ -54,6 +54,7 @@ internal enum WaitReason : byte
     Semaphore,
     Cond,
     Yield,
+    WaitIdle,
     ForeignAwait,
 }
 
@@ -83,6 +84,9 @@ internal sealed class Goroutine : SynchronizationContext
 
     /// <summary>Link in the live-goroutine registry; guarded by the registry stripe's lock.</summary>
     internal Goroutine? RegNext;
+
+    /// <summary>The deterministic-test bubble this goroutine belongs to, or null; set before it is first queued.</summary>
+    internal Testing.Bubble? Bubble;
 
     /// <summary>
     /// Diagnostic number, never shown to goroutine code. Assigned on first use (a dump), so starting a goroutine
@@ -249,7 +253,7 @@ internal sealed class Goroutine : SynchronizationContext
                         {
                             State = GoroutineState.Waiting;
                             if (Reason == WaitReason.None) Reason = WaitReason.ForeignAwait;
-                            ParkedSince = Environment.TickCount64;
+                            ParkedSince = Bubble is { } b ? b.NowMilliseconds : Environment.TickCount64;
                         }
                         Unlock();
                         break;
@@ -341,9 +345,21 @@ internal sealed class Goroutine : SynchronizationContext
         Volatile.Write(ref _finished, true);
         State = GoroutineState.Dead;
         Registry.Remove(this);
+        Bubble?.OnFinished();
         // Every exception that escapes a body is unhandled, OperationCanceledException included, exactly as on
         // a .NET thread: a goroutine that wants to end on cancellation returns.
-        if (error is not null) Go.OnUnhandled(error, this);
+        if (error is null) return;
+        if (Bubble is { } bubble) bubble.OnUnhandled(error, this);
+        else Go.OnUnhandled(error, this);
+    }
+
+    /// <summary>A goroutine left blocked in a bubble that ended: it will never run again, so it stops counting as live.</summary>
+    internal void Abandon()
+    {
+        if (Volatile.Read(ref _finished)) return;
+        Volatile.Write(ref _finished, true);
+        State = GoroutineState.Dead;
+        Registry.Remove(this);
     }
 
     /// <summary>
@@ -366,7 +382,8 @@ internal sealed class Goroutine : SynchronizationContext
         {
             sb.Append(", ").Append(ReasonText(Reason));
             long since = ParkedSince;
-            if (since != 0) sb.Append(", ").Append(Math.Max(0, nowMs - since)).Append(" ms");
+            if (Bubble is { } b) nowMs = b.NowMilliseconds;
+            if (since != 0 || Bubble is not null) sb.Append(", ").Append(Math.Max(0, nowMs - since)).Append(Bubble is null ? " ms" : " ms virtual");
         }
         sb.Append("]: created at ").Append(File ?? "?").Append(':').Append(Line).AppendLine();
     }
@@ -382,6 +399,7 @@ internal sealed class Goroutine : SynchronizationContext
         WaitReason.Semaphore => "semaphore",
         WaitReason.Cond => "cond",
         WaitReason.Yield => "yield",
+        WaitReason.WaitIdle => "bubble wait idle",
         WaitReason.ForeignAwait => "foreign await",
         _ => "unknown",
     };

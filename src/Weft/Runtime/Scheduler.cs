@@ -111,6 +111,7 @@ internal static class Scheduler
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Ready(Goroutine g)
     {
+        if (g.Bubble is { } bubble) { bubble.Enqueue(g); return; }
         var m = Machine.Current;
         if (m is not null && m.P is { } p)
         {
@@ -134,6 +135,7 @@ internal static class Scheduler
     /// <summary>Puts <paramref name="g"/> at the back of the global queue (new goroutines from plain threads, Yield).</summary>
     internal static void ReadyGlobal(Goroutine g)
     {
+        if (g.Bubble is { } bubble) { bubble.Enqueue(g); return; }
         EnsureStarted();
         Global.Push(g);
         Wakep();
@@ -349,9 +351,24 @@ internal static class Scheduler
         }
     }
 
-    /// <summary>Picks a heap for a timer: the current P's when this thread holds one (pinned), else any P's.</summary>
+    /// <summary>
+    /// "Now" for timers created by the calling code: a bubble's virtual clock inside a bubble, the real clock
+    /// elsewhere. Every timer deadline is computed from this and handed to <see cref="AddTimer"/> on the same thread.
+    /// </summary>
+    internal static long TimerNow()
+    {
+        var bubble = Testing.Bubble.Current;
+        return bubble is null ? Clock.Now : bubble.NowTicks;
+    }
+
+    /// <summary>Picks a heap for a timer: a bubble's own (virtual time); else the current P's when this thread holds one (pinned), else any P's.</summary>
     internal static void AddTimer(TimerNode t, long when)
     {
+        if (Testing.Bubble.Current is { } bubble)
+        {
+            bubble.Timers.Add(t, when);
+            return;
+        }
         EnsureStarted();
         var m = Machine.Current;
         if (m is not null && m.P is { } p && !p.Retiring)

@@ -39,7 +39,7 @@ internal sealed class SleepNode : TimerNode, IValueTaskSource
             node._pooled = true;
         }
         short version = node._version;
-        Scheduler.AddTimer(node, when);
+        if (when != Clock.Never) Scheduler.AddTimer(node, when);
         if (token.CanBeCanceled)
         {
             node._registration = token.UnsafeRegister(static (o, ct) => ((SleepNode)o!).Cancel(), node);

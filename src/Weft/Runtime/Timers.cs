@@ -48,6 +48,11 @@ internal sealed class TimerHeap
     private TimerNode[] _items = new TimerNode[16]; // guarded by _lock
     private int _count; // guarded by _lock
     private long _nextWhen = Clock.Never; // written under _lock, read racily
+    private readonly Action<long> _onEarliestChanged;
+
+    /// <param name="onEarliestChanged">Told (outside the lock) when an Add makes a new earliest deadline: the
+    /// scheduler's wake-up logic for per-P heaps, nothing for a bubble (its own loop reads the heap).</param>
+    public TimerHeap(Action<long>? onEarliestChanged = null) => _onEarliestChanged = onEarliestChanged ?? Scheduler.OnTimerAdded;
 
     public long NextWhen => Volatile.Read(ref _nextWhen);
 
@@ -68,7 +73,7 @@ internal sealed class TimerHeap
             earliest = _items[0] == t;
             if (earliest) Volatile.Write(ref _nextWhen, when);
         }
-        if (earliest) Scheduler.OnTimerAdded(when);
+        if (earliest) _onEarliestChanged(when);
     }
 
     /// <summary>Removes <paramref name="t"/> if it is still queued here; false when it already fired or left.</summary>
