@@ -7,6 +7,10 @@ public static class Workloads
     [
         // runtime
         // channels
+        new PingPong(),
+        new Spsc(),
+        new Mpmc(),
+        new SelectWorkload(),
         // sync
         // thread pool
     ];
