@@ -107,7 +107,8 @@ public sealed partial class Chan<T>
     /// </summary>
     internal Sudog? OfferFromTimer(T value)
     {
-        lock (_lock)
+        _lock.Enter();
+        try
         {
             AssertInvariants();
             if (_recvq.DequeueClaimed() is { } r)
@@ -123,18 +124,27 @@ public sealed partial class Chan<T>
             }
             return null;
         }
+        finally
+        {
+            _lock.Exit();
+        }
     }
 
     /// <summary>Discards a buffered timer value (Timer.Stop/Reset, Go 1.23). True if one was discarded.</summary>
     internal bool DrainTimer()
     {
-        lock (_lock)
+        _lock.Enter();
+        try
         {
             AssertInvariants();
             if (_count == 0) return false;
             _ring[_head] = default!;
             Volatile.Write(ref _count, 0);
             return true;
+        }
+        finally
+        {
+            _lock.Exit();
         }
     }
 }

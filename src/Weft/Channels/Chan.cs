@@ -55,7 +55,7 @@ public sealed partial class Chan<T>
 {
     private static long s_nextId;
 
-    private readonly Lock _lock = new();
+    private ChanLock _lock;                // see ChanLock; never copied
     private readonly T[] _ring;
     private readonly bool _receiveOnly; // the timer flavour
     private readonly long _id;          // lock order for select
@@ -99,7 +99,7 @@ public sealed partial class Chan<T>
     [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(_lock.IsHeldByCurrentThread, "Channel state is read and written only under the channel's lock.");
+        Debug.Assert(_lock.IsHeld, "Channel state is read and written only under the channel's lock.");
         Debug.Assert(_recvq.IsEmpty || _sendq.IsEmpty || _recvq.Head!.Select is not null || _sendq.Head!.Select is not null,
             "A channel never has both blocked senders and blocked receivers (select cases aside).");
         Debug.Assert(_recvq.IsEmpty || _count == 0 || _recvq.Head!.Select is not null, "Receivers park only on an empty buffer.");
@@ -110,10 +110,15 @@ public sealed partial class Chan<T>
     /// <summary>Removes a parked plain waiter (cancellation). True if it was still parked: the caller now owns its outcome.</summary>
     internal bool RemoveWaiter(Sudog<T> w, bool isSend)
     {
-        lock (_lock)
+        _lock.Enter();
+        try
         {
             AssertInvariants();
             return isSend ? _sendq.Remove(w) : _recvq.Remove(w);
+        }
+        finally
+        {
+            _lock.Exit();
         }
     }
 
