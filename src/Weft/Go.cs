@@ -34,7 +34,7 @@ namespace Weft;
 /// await done.Task;
 /// </code>
 /// </example>
-public static class Go
+public static partial class Go
 {
     /// <summary>
     /// Starts a goroutine that runs <paramref name="body"/> and returns at once.

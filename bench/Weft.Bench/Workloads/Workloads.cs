@@ -9,6 +9,10 @@ public static class Workloads
         new SpawnWorkload(),
         new SleepersWorkload(),
         // channels
+        new PingPong(),
+        new Spsc(),
+        new Mpmc(),
+        new SelectWorkload(),
         // sync
         // thread pool
     ];

@@ -1,0 +1,105 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Jobs;
+
+namespace Weft.Bench.Micro;
+
+/// <summary>
+/// Allocation proof for the channel hot paths (STYLE 12): steady-state send/receive (synchronous fast path and
+/// parked hand-off through the pooled waiter) and a 4-case select must show 0 B/op.
+/// Run: dotnet run -c Release --project bench/Weft.Bench -- --micro --filter '*Channel*'
+/// </summary>
+[MemoryDiagnoser]
+[SimpleJob(RuntimeMoniker.HostProcess, launchCount: 1, warmupCount: 3, iterationCount: 5)]
+public class ChannelMicro
+{
+    private const int Ops = 1024;
+    private Chan<int> _buffered = null!;
+    private Chan<int> _unbuffered = null!;
+    private Chan<int>[] _four = null!;
+    private Select _select = null!;
+    private ReceiveCase<int>[] _cases = null!;
+    private System.Threading.Channels.Channel<int> _bcl = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _buffered = new Chan<int>(Ops);
+        _unbuffered = new Chan<int>();
+        _four = Enumerable.Range(0, 4).Select(_ => new Chan<int>(1)).ToArray();
+        foreach (var c in _four) c.TrySend(0);
+        _select = new Select();
+        _cases = _four.Select(c => _select.Receive(c)).ToArray();
+        _bcl = System.Threading.Channels.Channel.CreateBounded<int>(Ops);
+    }
+
+    [Benchmark(OperationsPerInvoke = Ops, Baseline = true)]
+    public async Task BclBoundedWriteRead()
+    {
+        for (int i = 0; i < Ops; i++) await _bcl.Writer.WriteAsync(i);
+        for (int i = 0; i < Ops; i++) await _bcl.Reader.ReadAsync();
+    }
+
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public async Task BufferedSendReceive()
+    {
+        for (int i = 0; i < Ops; i++) await _buffered.SendAsync(i);
+        for (int i = 0; i < Ops; i++) await _buffered.ReceiveAsync();
+    }
+
+    /// <summary>A receiver parks (pooled waiter) and the send hands the value off to it: the slow path.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public int UnbufferedParkedHandOff()
+    {
+        int sum = 0;
+        for (int i = 0; i < Ops; i++)
+        {
+            var r = _unbuffered.ReceiveAsync();  // parks
+            _unbuffered.TrySend(i);                 // hands off and wakes it
+            while (!r.IsCompleted) Thread.SpinWait(1);
+            sum += r.Result;
+        }
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public int Select4Ready()
+    {
+        int sum = 0;
+        for (int i = 0; i < Ops; i++)
+        {
+            int k = _select.Wait();
+            sum += _cases[k].Value;
+            _four[k].TrySend(i);
+        }
+        return sum;
+    }
+
+    /// <summary>A 4-case select that parks and is completed by a send: the blocking path.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public int Select4Parked()
+    {
+        int sum = 0;
+        var empty = _unbuffered;
+        var sel = _parkedSelect ??= MakeParked(empty);
+        for (int i = 0; i < Ops; i++)
+        {
+            var w = sel.WaitAsync();
+            empty.TrySend(i);
+            while (!w.IsCompleted) Thread.SpinWait(1);
+            sum += w.Result;
+        }
+        return sum;
+    }
+
+    private Select? _parkedSelect;
+
+    private static Select MakeParked(Chan<int> ch)
+    {
+        var s = new Select();
+        s.Receive(ch);
+        s.Receive(new Chan<int>());
+        s.Receive(new Chan<int>());
+        s.Receive(new Chan<int>());
+        return s;
+    }
+}

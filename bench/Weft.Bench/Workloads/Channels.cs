@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace Weft.Bench;
+
+// The channel workloads of issue 3. Weft runs in goroutines; the baseline uses System.Threading.Channels on plain
+// Tasks (CreateBounded(0) for pingpong, CreateBounded(1024) otherwise). Each returns ns per unit of work.
+
+internal static class ChanBench
+{
+    public static double RunGoroutines(int n, Func<int, Task> body, long units)
+    {
+        var done = new CountdownEvent(n);
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < n; i++)
+        {
+            int id = i;
+            Go.Run(async () => { await body(id); done.Signal(); });
+        }
+        done.Wait();
+        return sw.Elapsed.TotalNanoseconds / units;
+    }
+
+    public static double RunTasks(int n, Func<int, Task> body, long units)
+    {
+        var sw = Stopwatch.StartNew();
+        var tasks = new Task[n];
+        for (int i = 0; i < n; i++)
+        {
+            int id = i;
+            tasks[i] = Task.Run(() => body(id));
+        }
+        Task.WaitAll(tasks);
+        return sw.Elapsed.TotalNanoseconds / units;
+    }
+
+    public static BoundedChannelOptions Bounded(int cap) => new(cap) { SingleReader = false, SingleWriter = false };
+}
+
+public sealed class PingPong : Workload
+{
+    private const int N = 1_000_000;
+    public override string Name => "pingpong";
+    public override string Unit => "ns/roundtrip";
+
+    public override double RunWeft()
+    {
+        var ping = new Chan<int>();
+        var pong = new Chan<int>();
+        return ChanBench.RunGoroutines(2, async id =>
+        {
+            if (id == 0)
+                for (int i = 0; i < N; i++) { await ping.SendAsync(i); await pong.ReceiveAsync(); }
+            else
+                for (int i = 0; i < N; i++) { int v = await ping.ReceiveAsync(); await pong.SendAsync(v); }
+        }, N);
+    }
+
+    public override double? RunBaseline()
+    {
+        var ping = Channel.CreateBounded<int>(ChanBench.Bounded(0));
+        var pong = Channel.CreateBounded<int>(ChanBench.Bounded(0));
+        return ChanBench.RunTasks(2, async id =>
+        {
+            if (id == 0)
+                for (int i = 0; i < N; i++) { await ping.Writer.WriteAsync(i); await pong.Reader.ReadAsync(); }
+            else
+                for (int i = 0; i < N; i++) { int v = await ping.Reader.ReadAsync(); await pong.Writer.WriteAsync(v); }
+        }, N);
+    }
+}
+
+public sealed class Spsc : Workload
+{
+    private const int N = 10_000_000;
+    public override string Name => "spsc";
+    public override string Unit => "ns/item";
+
+    public override double RunWeft()
+    {
+        var ch = new Chan<int>(1024);
+        return ChanBench.RunGoroutines(2, async id =>
+        {
+            if (id == 0) { for (int i = 0; i < N; i++) await ch.SendAsync(i); }
+            else { for (int i = 0; i < N; i++) await ch.ReceiveAsync(); }
+        }, N);
+    }
+
+    public override double? RunBaseline()
+    {
+        var ch = Channel.CreateBounded<int>(ChanBench.Bounded(1024));
+        return ChanBench.RunTasks(2, async id =>
+        {
+            if (id == 0) { for (int i = 0; i < N; i++) await ch.Writer.WriteAsync(i); }
+            else { for (int i = 0; i < N; i++) await ch.Reader.ReadAsync(); }
+        }, N);
+    }
+}
+
+public sealed class Mpmc : Workload
+{
+    private const int N = 10_000_000, P = 4;
+    public override string Name => "mpmc";
+    public override string Unit => "ns/item";
+
+    public override double RunWeft()
+    {
+        var ch = new Chan<int>(1024);
+        return ChanBench.RunGoroutines(2 * P, async id =>
+        {
+            if (id < P) { for (int i = 0; i < N / P; i++) await ch.SendAsync(i); }
+            else { for (int i = 0; i < N / P; i++) await ch.ReceiveAsync(); }
+        }, N);
+    }
+
+    public override double? RunBaseline()
+    {
+        var ch = Channel.CreateBounded<int>(ChanBench.Bounded(1024));
+        return ChanBench.RunTasks(2 * P, async id =>
+        {
+            if (id < P) { for (int i = 0; i < N / P; i++) await ch.Writer.WriteAsync(i); }
+            else { for (int i = 0; i < N / P; i++) await ch.Reader.ReadAsync(); }
+        }, N);
+    }
+}
+
+public sealed class SelectWorkload : Workload
+{
+    private const int PerChan = 1_000_000, K = 4;
+    public override string Name => "select";
+    public override string Unit => "ns/select";
+
+    public override double RunWeft()
+    {
+        var chans = Enumerable.Range(0, K).Select(_ => new Chan<int>(16)).ToArray();
+        return ChanBench.RunGoroutines(K + 1, async id =>
+        {
+            if (id < K)
+            {
+                var ch = chans[id];
+                for (int i = 0; i < PerChan; i++) await ch.SendAsync(i);
+                return;
+            }
+            var sel = new Select();
+            foreach (var ch in chans) sel.Receive(ch);
+            for (int i = 0; i < K * PerChan; i++) await sel.WaitAsync();
+        }, K * PerChan);
+    }
+
+    public override double? RunBaseline()
+    {
+        // .NET has no select: the idiomatic stand-in waits with Task.WhenAny over WaitToReadAsync, then TryRead.
+        var chans = Enumerable.Range(0, K).Select(_ => Channel.CreateBounded<int>(ChanBench.Bounded(1024))).ToArray();
+        return ChanBench.RunTasks(K + 1, async id =>
+        {
+            if (id < K)
+            {
+                var w = chans[id].Writer;
+                for (int i = 0; i < PerChan; i++) await w.WriteAsync(i);
+                return;
+            }
+            var waits = new Task<bool>[K];
+            int got = 0, start = 0;
+            while (got < K * PerChan)
+            {
+                bool any = false;
+                for (int j = 0; j < K && got < K * PerChan; j++)
+                {
+                    int k = (start + j) % K;
+                    if (chans[k].Reader.TryRead(out _)) { got++; any = true; start = k + 1; break; }
+                }
+                if (any) continue;
+                for (int k = 0; k < K; k++) waits[k] = chans[k].Reader.WaitToReadAsync().AsTask();
+                await Task.WhenAny(waits);
+            }
+        }, K * PerChan);
+    }
+}

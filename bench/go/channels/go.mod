@@ -1,0 +1,3 @@
+module weft/bench/channels
+
+go 1.19

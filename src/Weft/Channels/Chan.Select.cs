@@ -1,0 +1,48 @@
+// Chan<T> as a select source: the ISelectable implementation over the same locked cores as the plain operations.
+
+using Weft.Channels;
+
+namespace Weft;
+
+public sealed partial class Chan<T> : ISelectable<T>
+{
+    long ISelectable<T>.SelectId => _id;
+
+    void ISelectable<T>.SelectLock()
+    {
+        _lock.Enter();
+        AssertInvariants();
+    }
+
+    void ISelectable<T>.SelectUnlock() => _lock.Exit();
+
+    // Racy reads of _count, _closed and the queue heads; each pairs with the Volatile.Write that changes it under
+    // the lock. A stale answer is harmless: true costs one locked TryLocked that fails, false defers the case to
+    // the select's locked pass, which does not consult Peek.
+    bool ISelectable<T>.Peek(bool send) => send
+        ? Volatile.Read(ref _closed) || Volatile.Read(ref _count) < _ring.Length || !_recvq.IsEmpty
+        : Volatile.Read(ref _count) > 0 || !_sendq.IsEmpty || Volatile.Read(ref _closed);
+
+    int ISelectable<T>.TryLocked(Sudog<T> node, bool send, out Sudog? wake)
+    {
+        if (send)
+        {
+            if (_receiveOnly) { wake = null; return NotReady; }
+            return TrySendLocked(node.Value, out wake);
+        }
+        if (TryReceiveLocked(out node.Value, out node.Ok, out wake)) return Done;
+        return NotReady;
+    }
+
+    void ISelectable<T>.EnqueueLocked(Sudog<T> node, bool send)
+    {
+        if (send) _sendq.Enqueue(node);
+        else _recvq.Enqueue(node);
+    }
+
+    void ISelectable<T>.DequeueLocked(Sudog<T> node, bool send)
+    {
+        if (send) _sendq.Remove(node);
+        else _recvq.Remove(node);
+    }
+}

@@ -1,0 +1,150 @@
+// Chan<T>, sending: the locked core shared by every send form (async, blocking, Try, select case, timer).
+
+using System.Runtime.CompilerServices;
+using Weft.Channels;
+
+namespace Weft;
+
+public sealed partial class Chan<T>
+{
+    internal const int NotReady = 0, Done = 1, Closed = 2;
+
+    /// <summary>
+    /// Sends <paramref name="value"/>, waiting while no receiver can take it (unbuffered: until a receiver arrives;
+    /// buffered: while the buffer is full).
+    /// </summary>
+    /// <param name="value">The value to send.</param>
+    /// <param name="cancellationToken">Gives up the send; a cancelled send never delivered its value.</param>
+    /// <returns>A <see cref="ValueTask"/> to await exactly once.</returns>
+    /// <exception cref="ChannelClosedException">The channel is closed, or was closed while the send waited (thrown when awaited).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a receiver took the value.</exception>
+    /// <exception cref="InvalidOperationException">The channel is a receive-only timer channel.</exception>
+    /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
+    /// <example><code>await ch.SendAsync(42);</code></example>
+    public ValueTask SendAsync(T value, CancellationToken cancellationToken = default)
+    {
+        if (_receiveOnly) ThrowHelper.ReceiveOnly();
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
+        _lock.Enter();
+        AssertInvariants();
+        int status = TrySendLocked(value, out var wake);
+        if (status == NotReady)
+        {
+            var w = ChanWaiter<T>.Rent(this, isSend: true, cancellationToken);
+            w.Value = value;
+            _sendq.Enqueue(w);
+            short version = w.Version;
+            _lock.Exit();
+            w.Arm();
+            return new ValueTask(w, version);
+        }
+        _lock.Exit();
+        if (status == Closed) return ValueTask.FromException(new ChannelClosedException("Send on a closed channel."));
+        wake?.Wake();
+        return default;
+    }
+
+    /// <summary>Sends <paramref name="value"/>, blocking the calling thread while no receiver can take it. For plain threads; goroutines use <see cref="SendAsync"/>.</summary>
+    /// <param name="value">The value to send.</param>
+    /// <param name="cancellationToken">Gives up the send; a cancelled send never delivered its value.</param>
+    /// <exception cref="ChannelClosedException">The channel is closed, or was closed while the send waited.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a receiver took the value.</exception>
+    /// <example><code>ch.Send(42);</code></example>
+    public void Send(T value, CancellationToken cancellationToken = default)
+    {
+        var vt = SendAsync(value, cancellationToken);
+        if (vt.IsCompletedSuccessfully) return;
+        vt.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Sends <paramref name="value"/> if a receiver or buffer space can take it now (Go's select with a send case and a default).</summary>
+    /// <param name="value">The value to send.</param>
+    /// <returns>True if the value was sent; false if the send would have had to wait.</returns>
+    /// <exception cref="ChannelClosedException">The channel is closed.</exception>
+    /// <example><code>if (!ch.TrySend(x)) dropped++;</code></example>
+    public bool TrySend(T value)
+    {
+        if (_receiveOnly) ThrowHelper.ReceiveOnly();
+        _lock.Enter();
+        AssertInvariants();
+        int status = TrySendLocked(value, out var wake);
+        _lock.Exit();
+        if (status == Closed) ThrowHelper.ChannelClosed();
+        wake?.Wake();
+        return status == Done;
+    }
+
+    /// <summary>
+    /// The send fast path, under the lock: hand off to the first parked receiver that can be claimed, else buffer.
+    /// <paramref name="wake"/> is the receiver to resume after the lock is released.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int TrySendLocked(T value, out Sudog? wake)
+    {
+        wake = null;
+        if (_closed) return Closed;
+        if (_recvq.DequeueClaimed() is { } r)
+        {
+            r.Value = value;
+            r.Ok = true;
+            wake = r;
+            return Done;
+        }
+        if (_count < _ring.Length)
+        {
+            int tail = _head + _count;
+            if (tail >= _ring.Length) tail -= _ring.Length;
+            _ring[tail] = value;
+            Volatile.Write(ref _count, _count + 1);
+            return Done;
+        }
+        return NotReady;
+    }
+
+    /// <summary>
+    /// A timer or ticker fired: hand the time to a parked receiver, else buffer it in the one slot, else drop it (a
+    /// ticker whose receiver is slow). Returns the receiver to resume after the caller's locks are released.
+    /// </summary>
+    internal Sudog? OfferFromTimer(T value)
+    {
+        _lock.Enter();
+        try
+        {
+            AssertInvariants();
+            if (_recvq.DequeueClaimed() is { } r)
+            {
+                r.Value = value;
+                r.Ok = true;
+                return r;
+            }
+            if (_count == 0)
+            {
+                _ring[_head] = value;
+                Volatile.Write(ref _count, 1);
+            }
+            return null;
+        }
+        finally
+        {
+            _lock.Exit();
+        }
+    }
+
+    /// <summary>Discards a buffered timer value (Timer.Stop/Reset, Go 1.23). True if one was discarded.</summary>
+    internal bool DrainTimer()
+    {
+        _lock.Enter();
+        try
+        {
+            AssertInvariants();
+            if (_count == 0) return false;
+            _ring[_head] = default!;
+            Volatile.Write(ref _count, 0);
+            return true;
+        }
+        finally
+        {
+            _lock.Exit();
+        }
+    }
+}

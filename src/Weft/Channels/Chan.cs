@@ -1,0 +1,130 @@
+// Chan<T> — Go's channel: a typed conduit with Go's semantics, usable from goroutines, plain async code and threads.
+//
+// Glossary
+//   ring     the buffer: _ring[_head .. _head+_count) modulo _ring.Length. Capacity 0 is an empty ring: the
+//            unbuffered (rendezvous) flavour, where every value passes hand to hand.
+//   recvq    receivers parked because nothing could be received; sendq: senders parked because nothing could take
+//            their value (no parked receiver, ring full). Both hold Sudogs (ChanWaiter or select case nodes).
+//   hand-off a send that finds a parked receiver writes the value straight into the receiver's sudog and readies it;
+//            a receive that finds a parked sender takes its value (unbuffered) or the ring's head, refilling the
+//            ring's tail from the sender (buffered), so FIFO order holds across the ring and the sendq.
+//
+// Flavours, picked in one place (the constructors)
+//   unbuffered: capacity 0;  buffered: capacity N > 0;  timer: a one-slot ring written only by a Timer/Ticker
+//   (receive-only; reports Len = Capacity = 0 as Go 1.23 does, and is drained by Stop/Reset so no stale value is
+//   received); never-ready: a null Chan in a select case, as Go's nil channel.
+//   Rejected: one sealed subclass per flavour behind a virtual "buffer" API. Go's hchan shows that unbuffered and
+//   buffered differ only in the ring's length, and a virtual call on every send/receive of the hot ping-pong path
+//   bought nothing; the timer flavour differs only in who may send, one readonly field.
+//
+// Invariants (checked by AssertInvariants at the start of every locked section, in DEBUG builds)
+//   * Ignoring select cases, never both parked senders and parked receivers (a hand-off would have matched them).
+//   * Parked receivers only when the ring is empty; parked senders only when it is full.
+//   * Closed is set once, under the lock; after it no sender parks, and Close empties both queues.
+//
+// Ownership: every field but the readonly ones is guarded by _lock. _count and _closed are also read racily by
+// Len and by select's peek: a stale value costs one locked attempt (peek) or is a snapshot anyway (Len).
+// Lock order (written once, STYLE 8): a select takes several channel locks in ascending Id. A timer takes its own
+// gate, then its channel's lock. No channel lock is held while anything else is locked or any waiter is resumed.
+
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Weft.Channels;
+
+namespace Weft;
+
+/// <summary>
+/// A Go channel: send and receive values between goroutines (and plain async code, and threads), unbuffered
+/// (sender and receiver meet) or buffered (FIFO up to <see cref="Capacity"/>). Close it to tell receivers that no
+/// more values will come. Combine operations on several channels with <see cref="Select"/>.
+/// </summary>
+/// <typeparam name="T">The element type.</typeparam>
+/// <remarks>
+/// <para>Every blocking operation has an async form (<see cref="SendAsync"/>, <see cref="ReceiveAsync"/>,
+/// <see cref="ReceiveOkAsync"/>), a blocking form for plain threads (<see cref="Send"/>, <see cref="Receive(CancellationToken)"/>),
+/// and a non-blocking form (<see cref="TrySend"/>, <see cref="TryReceive(out T)"/>). Waiting allocates nothing in
+/// steady state unless a cancellable token is passed.</para>
+/// <para>Cancellation is exact: a cancelled send never delivered its value and a cancelled receive never consumed one.</para>
+/// </remarks>
+/// <example><code>
+/// var ch = new Chan&lt;int&gt;();
+/// Go.Run(async () => { for (int i = 0; i &lt; 3; i++) await ch.SendAsync(i); ch.Close(); });
+/// await foreach (int v in ch) Console.WriteLine(v);
+/// </code></example>
+public sealed partial class Chan<T>
+{
+    private static long s_nextId;
+
+    private ChanLock _lock;                // see ChanLock; never copied
+    private readonly T[] _ring;
+    private readonly bool _receiveOnly; // the timer flavour
+    private readonly long _id;          // lock order for select
+    private int _head;                  // guarded by _lock
+    private int _count;                 // guarded by _lock; read racily by Len and select's peek
+    private bool _closed;               // guarded by _lock; read racily by select's peek
+    private WaitQueue<T> _recvq;        // guarded by _lock
+    private WaitQueue<T> _sendq;        // guarded by _lock
+
+    /// <summary>Creates a channel: unbuffered when <paramref name="capacity"/> is 0, else buffered.</summary>
+    /// <param name="capacity">0 for an unbuffered channel (every send waits for a receiver), N &gt; 0 for a FIFO buffer of N.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is negative.</exception>
+    /// <example><code>var jobs = new Chan&lt;string&gt;(100);</code></example>
+    public Chan(int capacity = 0)
+    {
+        if (capacity < 0) ThrowHelper.NegativeCapacity(capacity);
+        _ring = capacity == 0 ? [] : new T[capacity];
+        _id = Interlocked.Increment(ref s_nextId);
+    }
+
+    /// <summary>The timer flavour: a one-slot ring that only <see cref="OfferFromTimer"/> fills.</summary>
+    internal Chan(bool timer)
+    {
+        Debug.Assert(timer, "This constructor makes the timer flavour.");
+        _ring = new T[1];
+        _receiveOnly = true;
+        _id = Interlocked.Increment(ref s_nextId);
+    }
+
+    /// <summary>The number of values buffered now (Go's <c>len(ch)</c>): a snapshot, stale as soon as it is read. Always 0 for timer channels.</summary>
+    public int Len => _receiveOnly ? 0 : Volatile.Read(ref _count);
+
+    /// <summary>The buffer's size (Go's <c>cap(ch)</c>); 0 for unbuffered and timer channels.</summary>
+    public int Capacity => _receiveOnly ? 0 : _ring.Length;
+
+    /// <summary>True once <see cref="Close"/> ran. Values may still be buffered: receive until ok is false.</summary>
+    public bool IsClosed => Volatile.Read(ref _closed);
+
+    internal bool IsReceiveOnly => _receiveOnly;
+
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        Debug.Assert(_lock.IsHeld, "Channel state is read and written only under the channel's lock.");
+        Debug.Assert(_recvq.IsEmpty || _sendq.IsEmpty || _recvq.Head!.Select is not null || _sendq.Head!.Select is not null,
+            "A channel never has both blocked senders and blocked receivers (select cases aside).");
+        Debug.Assert(_recvq.IsEmpty || _count == 0 || _recvq.Head!.Select is not null, "Receivers park only on an empty buffer.");
+        Debug.Assert(_sendq.IsEmpty || _count == _ring.Length || _sendq.Head!.Select is not null, "Senders park only on a full buffer.");
+        Debug.Assert(!_closed || (_recvq.IsEmpty && _sendq.IsEmpty), "Close empties both queues and nothing parks after it.");
+    }
+
+    /// <summary>Removes a parked plain waiter (cancellation). True if it was still parked: the caller now owns its outcome.</summary>
+    internal bool RemoveWaiter(Sudog<T> w, bool isSend)
+    {
+        _lock.Enter();
+        try
+        {
+            AssertInvariants();
+            return isSend ? _sendq.Remove(w) : _recvq.Remove(w);
+        }
+        finally
+        {
+            _lock.Exit();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Advance() => _head = _head + 1 == _ring.Length ? 0 : _head + 1;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Chan<{typeof(T).Name}>(len {Len}, cap {Capacity}{(IsClosed ? ", closed" : "")})";
+}

@@ -1,0 +1,140 @@
+// ChanWaiter — the IValueTaskSource behind a SendAsync/ReceiveAsync that had to wait (a plain, non-select sudog).
+//
+// Pooling (STYLE 10): an uncancellable wait takes a node from a per-thread free list (at most 64 per type) and
+// gives it back in GetResult, after which the awaiter holds only a stale version token. A cancellable wait gets a
+// fresh node: its token's callback may run at any time, and a pooled node could by then serve another waiter.
+//
+// Cancellation race (the guarantee "a value is never both delivered and reported cancelled"):
+//   the completer (a counterparty, or Close) and Cancel both remove the node from the channel's queue under the
+//   channel's lock. Whoever removes it decides the outcome; the other finds it gone and does nothing. So a cancelled
+//   send never delivered its value, and a cancelled receive never consumed one.
+
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
+using Weft.Runtime;
+
+namespace Weft.Channels;
+
+internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>
+{
+    private const int PoolLimit = 64;
+
+    [ThreadStatic] private static ChanWaiter<T>? t_free;
+    [ThreadStatic] private static int t_freeCount;
+
+    private Continuation _continuation;
+    private short _version;
+    private bool _pooled;
+    private bool _isSend;
+    private Chan<T>? _channel;          // for Cancel; set by the owner before the node is published
+    private CancellationToken _token;
+    private CancellationTokenRegistration _registration;
+
+    /// <summary>Written by Cancel under the channel lock, read by the owner after the wake.</summary>
+    internal bool Cancelled;
+
+    /// <summary>Takes a node for one wait. The caller enqueues it under the channel's lock, then calls <see cref="Arm"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ChanWaiter<T> Rent(Chan<T> channel, bool isSend, CancellationToken token)
+    {
+        ChanWaiter<T> w;
+        if (!token.CanBeCanceled && t_free is { } free)
+        {
+            t_free = (ChanWaiter<T>?)free.WakeNext;
+            t_freeCount--;
+            free.WakeNext = null;
+            w = free;
+            w._pooled = true;
+        }
+        else
+        {
+            w = new ChanWaiter<T> { _pooled = !token.CanBeCanceled };
+        }
+        w._channel = channel;
+        w._isSend = isSend;
+        w._token = token;
+        return w;
+    }
+
+    public short Version => _version;
+
+    /// <summary>Called after the channel lock is released: registers for cancellation (which may run Cancel at once).</summary>
+    public void Arm()
+    {
+        if (_token.CanBeCanceled)
+            _registration = _token.UnsafeRegister(static o => ((ChanWaiter<T>)o!).Cancel(), this);
+    }
+
+    private void Cancel()
+    {
+        if (_channel!.RemoveWaiter(this, _isSend))
+        {
+            Cancelled = true; // the node is ours alone now: it left the queue under the lock, and nobody else claims it
+            _continuation.Signal();
+        }
+    }
+
+    internal override void Wake() => _continuation.Signal();
+
+    public ValueTaskSourceStatus GetStatus(short token)
+    {
+        if (token != _version) ThrowHelper.StaleValueTask();
+        if (!_continuation.IsSignalled) return ValueTaskSourceStatus.Pending;
+        if (Cancelled) return ValueTaskSourceStatus.Canceled;
+        // A send that found the channel closed faults; a receive on a closed channel succeeds with ok=false.
+        return _isSend && !Ok ? ValueTaskSourceStatus.Faulted : ValueTaskSourceStatus.Succeeded;
+    }
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        if (token != _version) ThrowHelper.StaleValueTask();
+        _continuation.OnCompleted(continuation, state, flags, _isSend ? WaitReason.ChanSend : WaitReason.ChanReceive);
+    }
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        Finish(token, out _, out bool ok);
+        if (!ok) ThrowHelper.ChannelClosed();
+    }
+
+    T IValueTaskSource<T>.GetResult(short token)
+    {
+        Finish(token, out T value, out _);
+        return value;
+    }
+
+    (T Value, bool Ok) IValueTaskSource<(T Value, bool Ok)>.GetResult(short token)
+    {
+        Finish(token, out T value, out bool ok);
+        return (value, ok);
+    }
+
+    private void Finish(short token, out T value, out bool ok)
+    {
+        if (token != _version) ThrowHelper.StaleValueTask();
+        if (!_continuation.IsSignalled) ThrowHelper.NotCompleted();
+        value = Value;
+        ok = Ok;
+        bool cancelled = Cancelled;
+        var ct = _token;
+        _version++;
+        if (_pooled)
+        {
+            Value = default!;
+            Ok = false;
+            _channel = null;
+            _continuation.Reset();
+            if (t_freeCount < PoolLimit)
+            {
+                WakeNext = t_free;
+                t_free = this;
+                t_freeCount++;
+            }
+        }
+        else
+        {
+            _registration.Dispose();
+        }
+        if (cancelled) throw new OperationCanceledException(ct);
+    }
+}

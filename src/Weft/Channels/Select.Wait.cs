@@ -1,0 +1,163 @@
+// Select, waiting: the three passes of the algorithm described in Select.cs.
+
+using Weft.Channels;
+
+namespace Weft;
+
+public sealed partial class Select
+{
+    private const int NotReady = 0, Done = 1; // Chan<T>.NotReady/Done; anything else is Closed (a send on a closed channel)
+
+    /// <summary>
+    /// Waits until one case can proceed, performs it, and returns that case's <see cref="SelectCase.Index"/>. With a
+    /// default case, returns the default's index at once when no case is ready. Among ready cases the choice is
+    /// uniformly random.
+    /// </summary>
+    /// <param name="cancellationToken">Gives up the wait; then no case was performed.</param>
+    /// <returns>The index of the case performed.</returns>
+    /// <exception cref="ChannelClosedException">The chosen case was a send on a closed channel.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded.</exception>
+    /// <exception cref="InvalidOperationException">The select is already waiting (one waiter at a time).</exception>
+    /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
+    /// <example><code>switch (await sel.WaitAsync()) { case 0: Use(a.Value); break; case 1: return; }</code></example>
+    public ValueTask<int> WaitAsync(CancellationToken cancellationToken = default)
+    {
+        if (_waiting) throw new InvalidOperationException("A select serves one waiter at a time.");
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
+        int n = _count;
+        Shuffle(n);
+
+        // Pass 1: lock-free peek, then one lock per candidate.
+        for (int k = 0; k < n; k++)
+        {
+            var c = _cases[_pollOrder[k]];
+            if (!c.IsActive || !c.Peek()) continue;
+            c.Lock();
+            int status = c.TryLocked(out var wake);
+            c.Unlock();
+            if (status != NotReady) return Completed(c, status, wake);
+        }
+        if (_defaultIndex >= 0) return new ValueTask<int>(_defaultIndex);
+
+        // Pass 2: every source locked in the global order; try again, else park a node on each.
+        _waiting = true;
+        if (_hasTimeout)
+            for (int i = 0; i < n; i++) _cases[i].BeforeBlock();
+        int locked = LockAll(n);
+        for (int k = 0; k < n; k++)
+        {
+            var c = _cases[_pollOrder[k]];
+            if (!c.IsActive) continue;
+            int status = c.TryLocked(out var wake);
+            if (status != NotReady)
+            {
+                UnlockAll(locked);
+                _waiting = false;
+                if (_hasTimeout)
+                    for (int i = 0; i < n; i++) _cases[i].AfterBlock();
+                return Completed(c, status, wake);
+            }
+        }
+        _core.Prepare();
+        for (int i = 0; i < n; i++)
+            if (_cases[i].IsActive) _cases[i].EnqueueLocked(_core);
+        UnlockAll(locked);
+        short version = _core.Version;
+        _core.Arm(cancellationToken);
+        return new ValueTask<int>(_core, version);
+    }
+
+    /// <summary>Like <see cref="WaitAsync"/>, blocking the calling thread. For plain threads; goroutines use WaitAsync.</summary>
+    /// <param name="cancellationToken">Gives up the wait; then no case was performed.</param>
+    /// <returns>The index of the case performed.</returns>
+    /// <exception cref="ChannelClosedException">The chosen case was a send on a closed channel.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded.</exception>
+    /// <example><code>int i = sel.Wait();</code></example>
+    public int Wait(CancellationToken cancellationToken = default)
+    {
+        var vt = WaitAsync(cancellationToken);
+        return vt.IsCompletedSuccessfully ? vt.Result : vt.AsTask().GetAwaiter().GetResult();
+    }
+
+    private static ValueTask<int> Completed(SelectCase c, int status, Sudog? wake)
+    {
+        if (status != Done) return ValueTask.FromException<int>(new ChannelClosedException("Send on a closed channel (chosen by a select)."));
+        wake?.Wake();
+        return new ValueTask<int>(c.Index);
+    }
+
+    /// <summary>The owner's side of a blocked wait, from SelectCore.GetResult: dequeue the losers, then report.</summary>
+    internal int Finish(int winner, CancellationToken token)
+    {
+        int n = _count;
+        for (int i = 0; i < n; i++)
+        {
+            var c = _cases[i];
+            if (c.IsActive && i != winner) c.Dequeue();
+        }
+        if (_hasTimeout)
+            for (int i = 0; i < n; i++) _cases[i].AfterBlock();
+        _waiting = false;
+        if (winner == SelectCore.Cancelled) throw new OperationCanceledException(token);
+        if (_cases[winner].FailedClosed) throw new ChannelClosedException("Send on a closed channel (closed while a select waited to send).");
+        return winner;
+    }
+
+    /// <summary>Locks every distinct active source in ascending SelectId (the global lock order). Returns how many were locked.</summary>
+    private int LockAll(int n)
+    {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var c = _cases[i];
+            if (!c.IsActive) continue;
+            // Insertion sort: n is small, and the order barely changes between waits.
+            long id = c.SelectId;
+            int j = m++;
+            while (j > 0 && _lockOrder[j - 1].SelectId > id)
+            {
+                _lockOrder[j] = _lockOrder[j - 1];
+                j--;
+            }
+            _lockOrder[j] = c;
+        }
+        int locked = 0;
+        long last = long.MinValue;
+        for (int i = 0; i < m; i++)
+        {
+            var c = _lockOrder[i];
+            long id = c.SelectId;
+            if (id == last) continue; // two cases on one channel: lock it once
+            last = id;
+            c.Lock();
+            _lockOrder[locked++] = c;
+        }
+        return locked;
+    }
+
+    private void UnlockAll(int locked)
+    {
+        for (int i = locked - 1; i >= 0; i--)
+        {
+            _lockOrder[i].Unlock();
+            _lockOrder[i] = null!;
+        }
+    }
+
+    /// <summary>A uniformly random permutation of 0..n-1 into _pollOrder (Fisher–Yates over xorshift32).</summary>
+    private void Shuffle(int n)
+    {
+        var order = _pollOrder;
+        uint x = _rng;
+        for (int i = 0; i < n; i++)
+        {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            int j = (int)(((ulong)x * (uint)(i + 1)) >> 32);
+            order[i] = order[j];
+            order[j] = i;
+        }
+        _rng = x;
+    }
+}

@@ -1,0 +1,146 @@
+// Select — Go's select statement as a reusable object: cases are added once, then WaitAsync picks one per call.
+//
+// Why this shape (the part of Weft users type most)
+//   Go's select is a statement; C# has no syntax to add, so the choice was between
+//     (a) a call per select taking case values, e.g. Select.Any(a.Recv(), b.Send(x)), returning an index and a
+//         boxed or tuple value: every call builds case structs, results need a generic arity explosion or boxing;
+//     (b) a fluent builder with a lambda per case: a closure (and usually a delegate) per case per select;
+//     (c) this: a Select object that owns its cases. Each Add returns a typed case handle whose Value/Ok are read
+//         after the wait, and whose Channel/Value can be changed between waits (a null channel disables the case,
+//         exactly Go's idiom). The handles, the per-case wait nodes (Go's sudogs), the shared "done" word and the
+//         awaitable all live as long as the Select, so a select in a loop allocates nothing, whatever its size.
+//   WaitAsync returns the winning case's Index (registration order), so `switch` on constants reads like Go.
+//
+// Algorithm (Go's selectgo, with a lock-free first pass)
+//   1. Shuffle the poll order (uniform choice among ready cases is a tested property).
+//   2. Fast pass: for each case in poll order whose source Peeks ready, lock that one source and try it. A select
+//      that finds a ready case takes one lock, like a plain send/receive (Go locks every channel here).
+//   3. If nothing was ready: with a default, return it. Else arm timeouts, lock every distinct source in ascending
+//      SelectId (the global lock order), try each case again in poll order, and if none completes enqueue one node
+//      per case, all sharing the SelectCore done word; unlock; register the cancellation token.
+//   4. A completer claims the select by CAS on the done word, writes the result, and wakes the owner after
+//      releasing its lock. The owner (SelectCore.GetResult -> Finish) dequeues the losers one source at a time:
+//      a losing node that a completer meets first is skipped by its CAS (WaitQueue.DequeueClaimed).
+//
+// Ownership: a Select is used by one goroutine (or thread) at a time, like a local variable; adding cases or
+// waiting concurrently on one Select is an error. Everything here is written only by that owner, except the
+// SelectCore done word and the case nodes' results (see SelectCore and Sudog).
+
+using Weft.Channels;
+
+namespace Weft;
+
+/// <summary>
+/// Waits on several channel operations at once and performs exactly one (Go's <c>select</c>): any mix of receive and
+/// send cases, an optional default, and timeouts. Among ready cases the choice is uniformly random. Build it once,
+/// wait on it as often as you like: steady-state waits allocate nothing.
+/// </summary>
+/// <remarks>
+/// A case whose channel is null is never ready (Go's nil channel). A send case on a closed channel, if chosen, makes
+/// the wait throw <see cref="ChannelClosedException"/>. One Select serves one waiter at a time.
+/// </remarks>
+/// <example><code>
+/// var sel = new Select();
+/// var job = sel.Receive(jobs);
+/// var quit = sel.Receive(done);
+/// var slow = sel.Timeout(TimeSpan.FromSeconds(1));
+/// while (true)
+/// {
+///     int i = await sel.WaitAsync();
+///     if (i == job.Index) { if (!job.Ok) break; Handle(job.Value); }
+///     else if (i == quit.Index) break;
+///     else if (i == slow.Index) Console.WriteLine("idle for a second");
+/// }
+/// </code></example>
+public sealed partial class Select
+{
+    private SelectCase[] _cases = new SelectCase[4];
+    private SelectCase[] _lockOrder = new SelectCase[4];
+    private int[] _pollOrder = new int[4];
+    private int _count;
+    private int _defaultIndex = -1;
+    private bool _hasTimeout;
+    private bool _waiting;
+    private uint _rng;
+    private readonly SelectCore _core;
+
+    /// <summary>Creates an empty select. With no case added, <see cref="WaitAsync"/> blocks until cancelled (Go's <c>select {}</c>).</summary>
+    public Select()
+    {
+        _core = new SelectCore(this);
+        _rng = (uint)Random.Shared.Next() | 1;
+    }
+
+    /// <summary>The number of cases added, the default included.</summary>
+    public int Count => _count;
+
+    /// <summary>Adds a receive case (<c>case v, ok := &lt;-channel:</c>).</summary>
+    /// <typeparam name="T">The element type.</typeparam>
+    /// <param name="channel">The channel; null makes a case that is never ready (it can be set later).</param>
+    /// <returns>The case: compare its <see cref="SelectCase.Index"/> with the wait's result, then read Value and Ok.</returns>
+    /// <exception cref="InvalidOperationException">Called while a wait is in progress.</exception>
+    /// <example><code>var msg = sel.Receive(messages);</code></example>
+    public ReceiveCase<T> Receive<T>(Chan<T>? channel) => Add(new ReceiveCase<T>(_count, channel));
+
+    /// <summary>Adds a send case (<c>case channel &lt;- value:</c>).</summary>
+    /// <typeparam name="T">The element type.</typeparam>
+    /// <param name="channel">The channel; null makes a case that is never ready.</param>
+    /// <param name="value">The value to send; change it later through <see cref="SendCase{T}.Value"/>.</param>
+    /// <returns>The case.</returns>
+    /// <exception cref="InvalidOperationException">Called while a wait is in progress, or <paramref name="channel"/> is a timer channel.</exception>
+    /// <example><code>var output = sel.Send(results, 0);</code></example>
+    public SendCase<T> Send<T>(Chan<T>? channel, T value) => Add(new SendCase<T>(_count, channel, value));
+
+    /// <summary>
+    /// Adds a timeout case, ready once <paramref name="after"/> has passed since the start of each wait (Go's
+    /// <c>case &lt;-time.After(after):</c>, without a new timer per wait). Its Value is the time it fired (UTC).
+    /// </summary>
+    /// <param name="after">How long each wait may block before this case wins.</param>
+    /// <returns>The case.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="after"/> is negative.</exception>
+    /// <example><code>var timeout = sel.Timeout(TimeSpan.FromMilliseconds(100));</code></example>
+    public ReceiveCase<DateTime> Timeout(TimeSpan after)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(after, TimeSpan.Zero);
+        var c = Add(new ReceiveCase<DateTime>(_count, Timer.CreateStopped(), after));
+        _hasTimeout = true;
+        return c;
+    }
+
+    /// <summary>Adds the default case: a wait that finds no case ready returns its index at once instead of blocking.</summary>
+    /// <returns>The default case's index.</returns>
+    /// <exception cref="InvalidOperationException">A default case was already added, or a wait is in progress.</exception>
+    /// <example><code>int none = sel.Default(); if (await sel.WaitAsync() == none) DoSomethingElse();</code></example>
+    public int Default()
+    {
+        if (_defaultIndex >= 0) throw new InvalidOperationException("A select has at most one default case.");
+        _defaultIndex = Add(new DefaultCase(_count)).Index;
+        return _defaultIndex;
+    }
+
+    private TCase Add<TCase>(TCase c) where TCase : SelectCase
+    {
+        if (_waiting) throw new InvalidOperationException("Cases cannot be added while the select is waiting.");
+        if (_count == _cases.Length)
+        {
+            Array.Resize(ref _cases, _count * 2);
+            Array.Resize(ref _lockOrder, _count * 2);
+            Array.Resize(ref _pollOrder, _count * 2);
+        }
+        _cases[_count++] = c;
+        return c;
+    }
+
+    /// <summary>The default case: never active in a pass; returned when nothing is ready.</summary>
+    private sealed class DefaultCase(int index) : SelectCase(index)
+    {
+        internal override bool IsActive => false;
+        internal override long SelectId => 0;
+        internal override void Lock() { }
+        internal override void Unlock() { }
+        internal override bool Peek() => false;
+        internal override int TryLocked(out Sudog? wake) { wake = null; return Chan<int>.NotReady; }
+        internal override void EnqueueLocked(SelectCore core) { }
+        internal override void Dequeue() { }
+    }
+}

@@ -1,0 +1,81 @@
+// SelectCore — the shared state of one blocked select: the "done" word every case node points at, and the
+// IValueTaskSource<int> the select's owner awaits.
+//
+// _done: 0 while undecided; i + 1 once case i won; Cancelled once the token won. Claimed by CAS (Sudog.TryClaim,
+// the timeout timer, the cancellation callback): exactly one claimant per wait. The claimant writes the case's
+// result before Signal; Continuation's CASes order that write before the owner reads it.
+//
+// Reuse: one core serves every wait of its Select, including cancellable ones. That is safe (unlike a pooled
+// ChanWaiter) because the owner, in GetResult, first dequeues every node and disposes the token registration —
+// CancellationTokenRegistration.Dispose waits for a callback that is already running — so nothing can touch the
+// core any more when the next wait resets it.
+
+using System.Threading.Tasks.Sources;
+using Weft.Runtime;
+
+namespace Weft.Channels;
+
+internal sealed class SelectCore : IValueTaskSource<int>
+{
+    internal const int Cancelled = -1;
+
+    private readonly Select _owner;
+    private Continuation _continuation;
+    private int _done;      // CAS by claimants; see above
+    private short _version;
+    private CancellationToken _token;
+    private CancellationTokenRegistration _registration;
+
+    public SelectCore(Select owner) => _owner = owner;
+
+    public short Version => _version;
+
+    /// <summary>Starts a wait: called by the owner before enqueuing any node.</summary>
+    public void Prepare()
+    {
+        _continuation.Reset();
+        Volatile.Write(ref _done, 0);
+    }
+
+    /// <summary>Called by the owner after the channel locks are released; may cancel at once.</summary>
+    public void Arm(CancellationToken token)
+    {
+        _token = token;
+        if (token.CanBeCanceled)
+            _registration = token.UnsafeRegister(static o => ((SelectCore)o!).Cancel(), this);
+    }
+
+    /// <summary>Claims the select for case <paramref name="index"/>; false if another case (or the token) won first.</summary>
+    public bool TryClaim(int index) => Interlocked.CompareExchange(ref _done, index + 1, 0) == 0;
+
+    /// <summary>Resumes the owner. Called once per wait, by the claimant, outside every channel lock.</summary>
+    public void Signal() => _continuation.Signal();
+
+    private void Cancel()
+    {
+        if (Interlocked.CompareExchange(ref _done, Cancelled, 0) == 0) _continuation.Signal();
+    }
+
+    public ValueTaskSourceStatus GetStatus(short token)
+    {
+        if (token != _version) ThrowHelper.StaleValueTask();
+        return _continuation.IsSignalled ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Pending;
+    }
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        if (token != _version) ThrowHelper.StaleValueTask();
+        _continuation.OnCompleted(continuation, state, flags, WaitReason.Select);
+    }
+
+    public int GetResult(short token)
+    {
+        if (token != _version) ThrowHelper.StaleValueTask();
+        if (!_continuation.IsSignalled) ThrowHelper.NotCompleted();
+        _version++;
+        _registration.Dispose();
+        _registration = default;
+        int done = Volatile.Read(ref _done);
+        return _owner.Finish(done == Cancelled ? Cancelled : done - 1, _token);
+    }
+}

@@ -1,0 +1,115 @@
+// Sudog — a blocked send or receive parked on a channel's wait queue (Go's runtime.sudog).
+//
+// Glossary
+//   Sudog      one parked operation on one channel: a plain SendAsync/ReceiveAsync (ChanWaiter) or one case of a
+//              blocked select (a case node, Select != null). It carries the value to send, or receives the value.
+//   claim      the right to complete a sudog. For a plain op, dequeuing it under the channel's lock IS the claim:
+//              completion (a counterparty or Close) and cancellation both remove it from the queue under that lock,
+//              so exactly one of them finds it queued. For a select case the queues of several channels hold nodes
+//              that share one "done" word (SelectCore), so dequeuing is not enough: the dequeuer must also win
+//              SelectCore.TryClaim; a node whose select is already done is a loser, dropped and skipped.
+//   wake       after the channel lock is released, the completer calls Wake(), which resumes the waiter through
+//              Runtime.Continuation. Nothing that runs user code, and nothing that readies a goroutine, happens
+//              under a channel lock (STYLE 9).
+//
+// Invariants
+//   * A sudog sits in at most one queue; Queued/Next/Prev are guarded by the lock of the channel whose queue holds it.
+//   * Value/Ok/Closed are written by the claimer under the channel lock before Wake, and read by the waiter only
+//     after its continuation ran (Continuation's CASes order the write before the read).
+
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Weft.Channels;
+
+/// <summary>The untyped part of a parked operation: claim, select membership and wake-up.</summary>
+internal abstract class Sudog
+{
+    /// <summary>The select this node is a case of, or null for a plain send/receive. Written by the owner before enqueuing.</summary>
+    internal SelectCore? Select;
+
+    /// <summary>The case index reported to the select when this node wins.</summary>
+    internal int CaseIndex;
+
+    /// <summary>Link of the wake list a completer builds under the lock and walks after releasing it.</summary>
+    internal Sudog? WakeNext;
+
+    /// <summary>Resumes the waiter. Called exactly once per claim, after the channel lock is released.</summary>
+    internal abstract void Wake();
+
+    /// <summary>True when the caller may complete this node: a plain op always (dequeuing was the claim); a select case only if it wins the select.</summary>
+    internal bool TryClaim() => Select is null || Select.TryClaim(CaseIndex);
+}
+
+/// <summary>A parked operation on a <see cref="Chan{T}"/>; a select case node when <see cref="Sudog.Select"/> is set.</summary>
+internal class Sudog<T> : Sudog
+{
+    internal Sudog<T>? Next, Prev; // guarded by the lock of the channel that queues this node
+    internal bool Queued;          // guarded by the same lock
+
+    /// <summary>For a sender, the value to send; for a receiver, the value received.</summary>
+    internal T Value = default!;
+
+    /// <summary>Receiver: a value arrived (false: the channel was closed). Sender: the value was taken (false: closed).</summary>
+    internal bool Ok;
+
+    internal override void Wake()
+    {
+        Debug.Assert(Select is not null, "A plain waiter overrides Wake; the base class is a select case node.");
+        Select.Signal();
+    }
+}
+
+/// <summary>
+/// A FIFO of parked operations, intrusive and doubly linked so a cancelled or losing waiter leaves in O(1).
+/// Guarded by the owning channel's lock; a struct field of the channel, never copied.
+/// </summary>
+internal struct WaitQueue<T>
+{
+    private Sudog<T>? _head, _tail;
+
+    /// <summary>Read racily by select's peek (a stale answer costs one locked attempt); exact under the lock.</summary>
+    public readonly bool IsEmpty => Volatile.Read(ref Unsafe.AsRef(in _head)) is null;
+
+    public readonly Sudog<T>? Head => _head;
+
+    public void Enqueue(Sudog<T> s)
+    {
+        Debug.Assert(!s.Queued, "A sudog sits in at most one queue.");
+        s.Queued = true;
+        s.Next = null;
+        s.Prev = _tail;
+        if (_tail is null) Volatile.Write(ref _head, s);
+        else _tail.Next = s;
+        _tail = s;
+    }
+
+    /// <summary>Removes <paramref name="s"/> if it is still queued here; false when a completer already took it.</summary>
+    public bool Remove(Sudog<T> s)
+    {
+        if (!s.Queued) return false;
+        var next = s.Next;
+        var prev = s.Prev;
+        if (prev is null) Volatile.Write(ref _head, next);
+        else prev.Next = next;
+        if (next is null) _tail = prev;
+        else next.Prev = prev;
+        s.Next = s.Prev = null;
+        s.Queued = false;
+        return true;
+    }
+
+    /// <summary>
+    /// Dequeues the first waiter the caller may complete: plain waiters always, select cases only if their select is
+    /// not yet done (Go's dequeue skipping sudogs whose selectDone is set). Losers are dropped on the way.
+    /// </summary>
+    public Sudog<T>? DequeueClaimed()
+    {
+        while (_head is { } s)
+        {
+            Remove(s);
+            if (s.TryClaim()) return s;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,26 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Weft.Channels;
+
+/// <summary>Throws from small non-inlined helpers so the hot channel methods stay small and inlinable (STYLE 11).</summary>
+internal static class ThrowHelper
+{
+    [DoesNotReturn]
+    public static void ChannelClosed() => throw new ChannelClosedException("Send on a closed channel.");
+
+    [DoesNotReturn]
+    public static void ClosedTwice() => throw new ChannelClosedException("Close of a closed channel.");
+
+    [DoesNotReturn]
+    public static void ReceiveOnly() => throw new InvalidOperationException("This channel is receive-only: a timer or ticker channel is written only by its timer.");
+
+    [DoesNotReturn]
+    public static void StaleValueTask() => throw new InvalidOperationException("This ValueTask from a Weft channel was already awaited; a ValueTask may be awaited only once.");
+
+    [DoesNotReturn]
+    public static void NotCompleted() => throw new InvalidOperationException("A Weft channel ValueTask was read before it completed; await it (or call AsTask()) instead of blocking on it.");
+
+    [DoesNotReturn]
+    public static void NegativeCapacity(int capacity) =>
+        throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "A channel's capacity must be zero (unbuffered) or positive (buffered).");
+}
