@@ -16,6 +16,7 @@ public sealed partial class Chan<T>
     /// <example><code>Go.Run(async () => { foreach (var x in items) await ch.SendAsync(x); ch.Close(); });</code></example>
     public void Close()
     {
+        CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
         Sudog? first = null, last = null;
         _lock.Enter();

@@ -18,6 +18,7 @@ public sealed partial class Chan<T>
     /// <example><code>int v = await ch.ReceiveAsync();</code></example>
     public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default)
     {
+        CheckBubble();
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<T>(cancellationToken);
         _lock.Enter();
         AssertInvariants();
@@ -41,6 +42,7 @@ public sealed partial class Chan<T>
     /// <example><code>var (v, ok) = await ch.ReceiveOkAsync(); if (!ok) return;</code></example>
     public ValueTask<(T Value, bool Ok)> ReceiveOkAsync(CancellationToken cancellationToken = default)
     {
+        CheckBubble();
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<(T, bool)>(cancellationToken);
         _lock.Enter();
         AssertInvariants();
@@ -79,6 +81,7 @@ public sealed partial class Chan<T>
     /// <example><code>while (true) { var v = ch.Receive(out bool ok); if (!ok) break; Use(v); }</code></example>
     public T Receive(out bool ok, CancellationToken cancellationToken = default)
     {
+        CheckBubble();
         var vt = ReceiveOkAsync(cancellationToken);
         var (value, gotIt) = vt.IsCompletedSuccessfully ? vt.Result : vt.AsTask().GetAwaiter().GetResult();
         ok = gotIt;
@@ -101,6 +104,7 @@ public sealed partial class Chan<T>
     /// <example><code>if (ch.TryReceive(out var v, out bool ok) &amp;&amp; !ok) Console.WriteLine("closed");</code></example>
     public bool TryReceive(out T value, out bool ok)
     {
+        CheckBubble();
         _lock.Enter();
         AssertInvariants();
         bool done = TryReceiveLocked(out value, out ok, out var wake);

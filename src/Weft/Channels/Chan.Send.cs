@@ -23,6 +23,7 @@ public sealed partial class Chan<T>
     /// <example><code>await ch.SendAsync(42);</code></example>
     public ValueTask SendAsync(T value, CancellationToken cancellationToken = default)
     {
+        CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         _lock.Enter();
@@ -52,6 +53,7 @@ public sealed partial class Chan<T>
     /// <example><code>ch.Send(42);</code></example>
     public void Send(T value, CancellationToken cancellationToken = default)
     {
+        CheckBubble();
         var vt = SendAsync(value, cancellationToken);
         if (vt.IsCompletedSuccessfully) return;
         vt.AsTask().GetAwaiter().GetResult();
@@ -64,6 +66,7 @@ public sealed partial class Chan<T>
     /// <example><code>if (!ch.TrySend(x)) dropped++;</code></example>
     public bool TrySend(T value)
     {
+        CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
         _lock.Enter();
         AssertInvariants();

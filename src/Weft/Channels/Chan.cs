@@ -64,6 +64,7 @@ public sealed partial class Chan<T>
     private bool _closed;               // guarded by _lock; read racily by select's peek
     private WaitQueue<T> _recvq;        // guarded by _lock
     private WaitQueue<T> _sendq;        // guarded by _lock
+    private readonly Weft.Testing.Bubble? _bubble; // the bubble it was made in: only that bubble may use it
 
     /// <summary>Creates a channel: unbuffered when <paramref name="capacity"/> is 0, else buffered.</summary>
     /// <param name="capacity">0 for an unbuffered channel (every send waits for a receiver), N &gt; 0 for a FIFO buffer of N.</param>
@@ -74,6 +75,14 @@ public sealed partial class Chan<T>
         if (capacity < 0) ThrowHelper.NegativeCapacity(capacity);
         _ring = capacity == 0 ? [] : new T[capacity];
         _id = Interlocked.Increment(ref s_nextId);
+        _bubble = Weft.Testing.Bubble.Current;
+    }
+
+    /// <summary>A channel made in a bubble belongs to it: using it from outside is an error, not a silent race.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckBubble()
+    {
+        if (_bubble is not null) Weft.Testing.Bubble.CheckAccess(_bubble, "channel");
     }
 
     /// <summary>The timer flavour: a one-slot ring that only <see cref="OfferFromTimer"/> fills.</summary>

@@ -68,7 +68,8 @@ public sealed partial class Select
     public Select()
     {
         _core = new SelectCore(this);
-        _rng = (uint)Random.Shared.Next() | 1;
+        // In a bubble the choices come from the bubble's seed, so a seed replays which case won.
+        _rng = (uint)(Weft.Testing.Bubble.Current is { } bubble ? bubble.NextRandom(int.MaxValue) : Random.Shared.Next()) | 1;
     }
 
     /// <summary>The number of cases added, the default included.</summary>

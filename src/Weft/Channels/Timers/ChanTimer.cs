@@ -36,7 +36,7 @@ internal sealed class ChanTimer : TimerNode
             bool wasActive = StopLocked();
             _armed = true;
             _period = period;
-            Scheduler.AddTimer(this, Clock.Deadline(Clock.Now, d));
+            Scheduler.AddTimer(this, Clock.Deadline(Scheduler.TimerNow(), d));
             return wasActive;
         }
     }
