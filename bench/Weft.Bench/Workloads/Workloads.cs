@@ -8,6 +8,7 @@ public static class Workloads
         // runtime
         // channels
         // sync
+        new MutexWorkload(),
         // thread pool
     ];
 }
