@@ -96,7 +96,16 @@ public sealed class Mutex : IWaitOwner
     public ValueTask LockAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.CompareExchange(ref _state, Locked, 0) == 0) return default;
-        return LockSlowAsync(cancellationToken);
+        return LockSpinThenAsync(cancellationToken);
+    }
+
+    /// <summary>Spins before entering the async method: most contended locks end here, without a state machine.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask LockSpinThenAsync(CancellationToken cancellationToken)
+    {
+        bool awoke = false;
+        if (Spin(ref awoke)) return default;
+        return LockSlowAsync(awoke, cancellationToken);
     }
 
     /// <summary>Locks the mutex if it is free right now (and not being handed to a waiter).</summary>
@@ -144,11 +153,13 @@ public sealed class Mutex : IWaitOwner
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask LockSlowAsync(CancellationToken cancellationToken)
+    private async ValueTask LockSlowAsync(bool awoke, CancellationToken cancellationToken)
     {
-        bool awoke = false;
-        if (Spin(ref awoke)) return;
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            if (awoke) AbandonWoken();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
         var w = Waiter.RentAsync(this, WaitReason.Mutex, cancellationToken);
         try
         {
@@ -289,6 +300,18 @@ public sealed class Mutex : IWaitOwner
         _queue.Unlock();
         // A woken waiter that queued again and was then cancelled took the Woken bit with it: if the mutex is free
         // and nobody is woken, wake the next waiter, or it could sleep with the mutex free.
+        KickIfFree();
+    }
+
+    /// <summary>A caller that set Woken while spinning gives up (cancelled): clear it, and pass the turn on.</summary>
+    private void AbandonWoken()
+    {
+        Interlocked.And(ref _state, ~Woken);
+        KickIfFree();
+    }
+
+    private void KickIfFree()
+    {
         int s = Volatile.Read(ref _state);
         while ((s & (Locked | Woken | HasWaiters)) == HasWaiters)
         {
