@@ -14,6 +14,7 @@ public static class Workloads
         new Mpmc(),
         new SelectWorkload(),
         // sync
+        new MutexWorkload(),
         // thread pool
     ];
 }

@@ -37,6 +37,7 @@ internal static class Clock
         if (deadline == Never) return Timeout.Infinite;
         long ticks = deadline - now;
         if (ticks <= 0) return 0;
+        if (ticks > long.MaxValue / 1000) return int.MaxValue; // a far deadline (Go.Sleep(Infinite, token)): ticks * 1000 would overflow
         long ms = (ticks * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency;
         return ms > int.MaxValue ? int.MaxValue : (int)ms;
     }

@@ -11,6 +11,10 @@
 //   awaiter: OnCompleted stores the scheduler and state, then publishes the continuation by CAS null -> c.
 //   completer: after writing the result, CAS null -> Completed. Whoever comes second dispatches.
 //   Both sides' CASes are full fences, so the dispatcher sees the state the other side wrote before its CAS.
+//   The completer's last touch of the struct is that CAS (or, if the awaiter came first, the dispatch): an awaiter
+//   that sees IsSignalled may Reset and wait again at once, so Signal must not read the struct after publishing.
+//   (An earlier version set _signalled before the CAS, and a completer preempted between the two could dispatch
+//   the next wait's continuation; a reused waiter then ran before its own completion.)
 // Continuations always run asynchronously (never inline in the completer), so a waker that holds a channel lock
 // never runs the wakee's code under it (STYLE 9).
 
@@ -30,7 +34,7 @@ internal struct Continuation
     private bool _signalled;
 
     /// <summary>True once <see cref="Signal"/> ran (the result is available).</summary>
-    public bool IsSignalled => Volatile.Read(ref _signalled);
+    public bool IsSignalled => Volatile.Read(ref _signalled) || ReferenceEquals(Volatile.Read(ref _continuation), s_completed);
 
     public void Reset()
     {
@@ -76,11 +80,13 @@ internal struct Continuation
     /// <summary>The completer, after writing the result: resumes the waiter if it is already waiting.</summary>
     public void Signal()
     {
-        Volatile.Write(ref _signalled, true); // ordered before the CAS below, which the awaiter's CAS pairs with
-        var c = Volatile.Read(ref _continuation) ?? Interlocked.CompareExchange(ref _continuation, s_completed, null);
+        // Pairs with the awaiter's CAS in OnCompleted. If we win, the awaiter sees Completed (IsSignalled) and we
+        // are done with the struct; if it won, it waits for this dispatch and cannot Reset before it.
+        var c = Interlocked.CompareExchange(ref _continuation, s_completed, null);
         if (c is not null)
         {
             Debug.Assert(!ReferenceEquals(c, s_completed), "A Weft awaitable is completed once per wait.");
+            Volatile.Write(ref _signalled, true); // before the dispatch that lets the awaiter read it
             Dispatch(c, _state);
         }
     }

@@ -1,0 +1,126 @@
+// Cond — Go's sync.Cond on a Weft Mutex: goroutines and threads wait for a condition to become true.
+//
+// Wait queues its waiter (under the Cond's queue lock) before it unlocks the mutex, so a Signal or Broadcast issued
+// after the waiter released the mutex always finds it: no wake-up is lost between "unlock" and "sleep", which is
+// the whole point of a condition variable. Signal wakes the longest waiter (FIFO), Broadcast all of them.
+// A woken waiter locks the mutex again before Wait returns, also when its wait was cancelled.
+
+using Weft.Runtime;
+
+namespace Weft.Sync;
+
+/// <summary>
+/// A condition variable (Go's <c>sync.Cond</c>): a rendezvous for goroutines or threads waiting for, or announcing,
+/// a change of state protected by <see cref="L"/>.
+/// </summary>
+/// <remarks>
+/// As in Go, wake-ups carry no state: always wait in a loop that rechecks the condition. Most uses are clearer with a
+/// channel; Cond fits when many waiters watch the same state.
+/// </remarks>
+/// <example>
+/// <code>
+/// await mu.LockAsync();
+/// while (queue.Count == 0) await cond.WaitAsync();
+/// var item = queue.Dequeue();
+/// mu.Unlock();
+/// </code>
+/// </example>
+public sealed class Cond : IWaitOwner
+{
+    private WaitQueue _queue;
+
+    /// <summary>Creates a condition variable whose waiters hold <paramref name="l"/>.</summary>
+    /// <param name="l">The mutex that protects the condition.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="l"/> is null.</exception>
+    /// <example><code>var cond = new Cond(mu);</code></example>
+    public Cond(Mutex l)
+    {
+        ArgumentNullException.ThrowIfNull(l);
+        L = l;
+    }
+
+    /// <summary>The mutex held while the condition is observed or changed.</summary>
+    public Mutex L { get; }
+
+    /// <summary>Unlocks <see cref="L"/>, blocks the calling thread until woken by <see cref="Signal"/> or <see cref="Broadcast"/>, then locks <see cref="L"/> again.</summary>
+    /// <exception cref="SynchronizationLockException"><see cref="L"/> was not locked (the waiter is then not queued).</exception>
+    /// <remarks>Inside a goroutine prefer <see cref="WaitAsync"/>. Not cancellable.</remarks>
+    /// <example><code>mu.Lock(); while (!ready) cond.Wait(); mu.Unlock();</code></example>
+    public void Wait()
+    {
+        var w = Waiter.RentBlocking(this, WaitReason.Cond);
+        Enqueue(w);
+        w.Block();
+        w.Return();
+        L.Lock();
+    }
+
+    /// <summary>Unlocks <see cref="L"/>, parks the calling goroutine or async method until woken, then locks <see cref="L"/> again.</summary>
+    /// <param name="cancellationToken">Ends the wait early; <see cref="L"/> is locked again before the exception is thrown.</param>
+    /// <returns>A <see cref="ValueTask"/> to await once; when it completes, in either way, <see cref="L"/> is held.</returns>
+    /// <exception cref="SynchronizationLockException"><see cref="L"/> was not locked (thrown at once).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a wake-up (thrown when awaited, with <see cref="L"/> held).</exception>
+    /// <example><code>await mu.LockAsync(); while (!ready) await cond.WaitAsync(ct); mu.Unlock();</code></example>
+    public ValueTask WaitAsync(CancellationToken cancellationToken = default)
+    {
+        var w = Waiter.RentAsync(this, WaitReason.Cond, cancellationToken);
+        Enqueue(w);
+        w.ArmCancellation();
+        return Relock(w.WaitOnce());
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask Relock(ValueTask wait)
+    {
+        try
+        {
+            await wait;
+        }
+        finally
+        {
+            await L.LockAsync();
+        }
+    }
+
+    /// <summary>Wakes the goroutine or thread that has waited longest, if any. Holding <see cref="L"/> is allowed, not required.</summary>
+    /// <example><code>mu.Lock(); queue.Enqueue(x); cond.Signal(); mu.Unlock();</code></example>
+    public void Signal()
+    {
+        _queue.Lock();
+        var w = _queue.PopClaimed();
+        _queue.Unlock();
+        w?.Wake();
+    }
+
+    /// <summary>Wakes every waiting goroutine and thread. Holding <see cref="L"/> is allowed, not required.</summary>
+    /// <example><code>mu.Lock(); closed = true; cond.Broadcast(); mu.Unlock();</code></example>
+    public void Broadcast()
+    {
+        var wake = new WakeList();
+        _queue.Lock();
+        while (_queue.PopClaimed() is { } w) wake.Add(w);
+        _queue.Unlock();
+        wake.WakeAll();
+    }
+
+    private void Enqueue(Waiter w)
+    {
+        if (!L.IsLocked)
+        {
+            w.Return();
+            ThrowHelper.NotLocked("Cond.Wait");
+        }
+        w.Prepare();
+        _queue.Lock();
+        _queue.PushBack(w);
+        _queue.Unlock();
+        L.Unlock();
+    }
+
+    void IWaitOwner.Cancel(Waiter w)
+    {
+        _queue.Lock();
+        _queue.Remove(w);
+        _queue.Unlock();
+    }
+}

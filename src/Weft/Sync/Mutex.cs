@@ -1,0 +1,331 @@
+// Mutex — Go's sync.Mutex for goroutines and threads: not reentrant, no owner, two modes.
+//
+// Glossary
+//   state     one int: Locked | Woken | Starving | HasWaiters. Changed only by CAS (or Interlocked.And).
+//   queue     the parked waiters, FIFO, in a WaitQueue with its own spin lock.
+//   woken     a waiter that an Unlock has taken off the queue and that has not yet run: while one exists
+//             (the Woken bit) Unlock wakes nobody else, so a burst of unlocks does not wake a herd.
+//   barging   a newcomer taking a free mutex although others wait. It already runs on a CPU, so letting it in is
+//             much cheaper than a hand-over to a parked waiter: that is normal mode, and why it is fast.
+//   starving  normal mode can starve a waiter: it wakes, and finds the mutex taken again. A woken waiter that
+//             fails to get the mutex after waiting more than 1 ms sets Starving. From then on Unlock hands the
+//             mutex to the head of the queue directly (Locked never clears) and newcomers queue at the back. The
+//             mode ends when the mutex is handed to the last waiter, or to one that waited less than 1 ms.
+//
+// Invariants
+//   * HasWaiters == the queue is not empty; both change only under the queue lock.
+//   * Starving implies Locked: a hand-over keeps Locked set, and the last hand-over clears Starving with it.
+//   * Woken is set only by an Unlock (or a cancellation) that then takes a waiter off the queue, or clears it again
+//     under the queue lock if it found none; the woken waiter clears it when it acquires or queues again.
+//
+// Fast paths: Lock is one CAS 0 -> Locked, Unlock one CAS Locked -> 0. Any other bit sends Unlock to the slow
+// path, which decides between wake-one (normal) and hand-over (starving).
+// A contended Lock spins a few rounds first (only on a multicore machine and only while the mutex is held in
+// normal mode), as Go does: a critical section of a few nanoseconds ends long before a park-and-wake round trip.
+//
+// Rejected alternatives
+//   * Go's layout (a waiter count in the state word, a separate semaphore): it leaves no way to take a cancelled
+//     waiter back out, because the count and the semaphore disagree while an Unlock is between them.
+//   * Always handing over (a fair lock): every Unlock under contention would cost a wake-up, an order of magnitude
+//     slower, which is what SemaphoreSlim does.
+//   * Waking on the ThreadPool: a woken goroutine is resumed onto the waker's P (Continuation), without allocating.
+
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Weft.Runtime;
+
+namespace Weft.Sync;
+
+/// <summary>
+/// A mutual-exclusion lock (Go's <c>sync.Mutex</c>) usable from goroutines, plain async code and OS threads alike.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Not reentrant and not owned: any goroutine or thread may unlock a locked mutex, and a second <see cref="Lock"/> by
+/// the holder deadlocks, as in Go. Create it once and share it; it needs no disposal.
+/// </para>
+/// <para>
+/// <see cref="LockAsync"/> parks only the goroutine (or async method) that waits; <see cref="Lock"/> blocks the
+/// calling thread, and inside a goroutine it hands the goroutine's processor to another thread while it blocks.
+/// Normal mode lets a newcomer take the mutex ahead of parked waiters (fast); a waiter that waited more than 1 ms
+/// switches the mutex to starvation mode, where it is handed over in FIFO order.
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var mu = new Mutex();
+/// int count = 0;
+/// for (int i = 0; i &lt; 8; i++)
+///     Go.Run(async () =&gt; { await mu.LockAsync(); count++; mu.Unlock(); });
+/// </code>
+/// </example>
+public sealed class Mutex : IWaitOwner
+{
+    private const int Locked = 1, Woken = 2, Starving = 4, HasWaiters = 8;
+
+    /// <summary>Spin rounds before parking, and pause iterations per round (Go: 4 rounds of procyield(30)).</summary>
+    private const int SpinRounds = 4, SpinPause = 30;
+
+    private static readonly bool s_multicore = Environment.ProcessorCount > 1;
+    private static readonly long s_starvationTicks = Stopwatch.Frequency / 1000;
+
+    private int _state;
+    private WaitQueue _queue;
+
+    /// <summary>Locks the mutex, blocking the calling thread until it is free.</summary>
+    /// <remarks>
+    /// Inside a goroutine prefer <see cref="LockAsync"/>: this blocks the goroutine's thread (its processor is handed
+    /// to another thread meanwhile). Not cancellable; use <see cref="LockAsync"/> with a token for that.
+    /// </remarks>
+    /// <example><code>mu.Lock(); try { shared++; } finally { mu.Unlock(); }</code></example>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Lock()
+    {
+        // Full fence; pairs with the release CAS in Unlock, so the critical section sees the previous one's writes.
+        if (Interlocked.CompareExchange(ref _state, Locked, 0) == 0) return;
+        LockSlow();
+    }
+
+    /// <summary>Locks the mutex, parking only the calling goroutine (or async method) until it is free.</summary>
+    /// <param name="cancellationToken">Abandons the wait. Once the returned task completed successfully the mutex is held, whatever the token says.</param>
+    /// <returns>A <see cref="ValueTask"/> to await exactly once; already completed when the mutex was free.</returns>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the mutex was acquired (thrown when awaited); the mutex is then not held.</exception>
+    /// <remarks>An uncancellable wait allocates nothing in steady state.</remarks>
+    /// <example><code>await mu.LockAsync(ct); try { shared++; } finally { mu.Unlock(); }</code></example>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ValueTask LockAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, Locked, 0) == 0) return default;
+        return LockSpinThenAsync(cancellationToken);
+    }
+
+    /// <summary>Spins before entering the async method: most contended locks end here, without a state machine.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask LockSpinThenAsync(CancellationToken cancellationToken)
+    {
+        bool awoke = false;
+        if (Spin(ref awoke)) return default;
+        return LockSlowAsync(awoke, cancellationToken);
+    }
+
+    /// <summary>Locks the mutex if it is free right now (and not being handed to a waiter).</summary>
+    /// <returns>True if the mutex is now held by the caller; false, at once, otherwise.</returns>
+    /// <remarks>As Go's doc says, a correct use of TryLock is rare: it is usually a sign of a deeper problem.</remarks>
+    /// <example><code>if (mu.TryLock()) { try { Flush(); } finally { mu.Unlock(); } }</code></example>
+    public bool TryLock()
+    {
+        int s = Volatile.Read(ref _state);
+        return (s & (Locked | Starving)) == 0 && Interlocked.CompareExchange(ref _state, s | Locked, s) == s;
+    }
+
+    /// <summary>Unlocks the mutex; a waiter, if any, gets its chance (or, in starvation mode, the mutex itself).</summary>
+    /// <exception cref="SynchronizationLockException">The mutex is not locked.</exception>
+    /// <remarks>May be called by a goroutine or thread other than the one that locked it.</remarks>
+    /// <example><code>mu.Unlock();</code></example>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Unlock()
+    {
+        // Full fence: publishes the critical section's writes to the next locker's CAS.
+        if (Interlocked.CompareExchange(ref _state, 0, Locked) == Locked) return;
+        UnlockSlow();
+    }
+
+    /// <summary>True while the mutex is held. A racy snapshot, for diagnostics and tests.</summary>
+    internal bool IsLocked => (Volatile.Read(ref _state) & Locked) != 0;
+
+    // ---- Lock slow path -------------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LockSlow()
+    {
+        bool awoke = false;
+        if (Spin(ref awoke)) return;
+        var w = Waiter.RentBlocking(this, WaitReason.Mutex);
+        bool again = false;
+        while (!AcquireOrQueue(w, ref awoke, again))
+        {
+            w.Block();
+            if (w.Handoff) break;
+            awoke = again = true;
+            if (Spin(ref awoke)) break;
+        }
+        w.Return();
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask LockSlowAsync(bool awoke, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            if (awoke) AbandonWoken();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        var w = Waiter.RentAsync(this, WaitReason.Mutex, cancellationToken);
+        try
+        {
+            bool again = false;
+            while (!AcquireOrQueue(w, ref awoke, again))
+            {
+                w.ArmCancellation();
+                await w.Task;
+                if (w.Handoff) return;
+                awoke = again = true;
+                if (Spin(ref awoke)) return;
+            }
+        }
+        finally
+        {
+            w.Return();
+        }
+    }
+
+    /// <summary>
+    /// Spins a few rounds while the mutex is held in normal mode, taking it as soon as it is free. While spinning
+    /// it sets Woken (if nobody is woken yet), telling Unlock not to wake a parked waiter that would only compete.
+    /// </summary>
+    private bool Spin(ref bool awoke)
+    {
+        if (!s_multicore) return false;
+        for (int round = 0; round < SpinRounds; round++)
+        {
+            int s = Volatile.Read(ref _state);
+            if ((s & Starving) != 0) return false;
+            if ((s & Locked) == 0)
+            {
+                int ns = (s | Locked) & ~(awoke ? Woken : 0);
+                if (Interlocked.CompareExchange(ref _state, ns, s) == s) { awoke = false; return true; }
+                continue;
+            }
+            if (!awoke && (s & (Woken | HasWaiters)) == HasWaiters &&
+                Interlocked.CompareExchange(ref _state, s | Woken, s) == s)
+            {
+                awoke = true;
+            }
+            Thread.SpinWait(SpinPause);
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Under the queue lock: takes the mutex if it is free, otherwise queues <paramref name="w"/> (at the front if
+    /// it already waited, setting Starving if that was for more than 1 ms). Clears Woken if this caller held it.
+    /// </summary>
+    /// <returns>True if the mutex was taken; false if <paramref name="w"/> is queued and must wait.</returns>
+    private bool AcquireOrQueue(Waiter w, ref bool awoke, bool again)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (!again) w.Since = now;
+        bool starve = again && now - w.Since > s_starvationTicks;
+        int clear = awoke ? Woken : 0;
+        awoke = false;
+        w.Prepare();
+        _queue.Lock();
+        AssertInvariants();
+        int s = Volatile.Read(ref _state);
+        while (true)
+        {
+            bool free = (s & Locked) == 0; // Starving implies Locked, so free means a newcomer may take it
+            int ns = free ? (s | Locked) & ~clear : (s | HasWaiters | (starve ? Starving : 0)) & ~clear;
+            int seen = Interlocked.CompareExchange(ref _state, ns, s);
+            if (seen == s)
+            {
+                if (free) { _queue.Unlock(); return true; }
+                break;
+            }
+            s = seen;
+        }
+        if (again) _queue.PushFront(w); else _queue.PushBack(w);
+        _queue.Unlock();
+        return false;
+    }
+
+    // ---- Unlock slow path -----------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void UnlockSlow()
+    {
+        int s = Volatile.Read(ref _state);
+        while (true)
+        {
+            if ((s & Locked) == 0) ThrowHelper.NotLocked("Unlock");
+            if ((s & Starving) != 0) { HandOver(); return; }
+            bool wake = (s & (HasWaiters | Woken)) == HasWaiters;
+            int ns = (s & ~Locked) | (wake ? Woken : 0);
+            int seen = Interlocked.CompareExchange(ref _state, ns, s);
+            if (seen == s)
+            {
+                if (wake) WakeOne();
+                return;
+            }
+            s = seen;
+        }
+    }
+
+    /// <summary>Normal mode, with Woken just set by the caller: takes one waiter off the queue and wakes it to compete.</summary>
+    private void WakeOne()
+    {
+        _queue.Lock();
+        var w = _queue.PopClaimed();
+        int clear = (_queue.IsEmpty ? HasWaiters : 0) | (w is null ? Woken : 0);
+        if (clear != 0) Interlocked.And(ref _state, ~clear);
+        _queue.Unlock();
+        w?.Wake();
+    }
+
+    /// <summary>Starvation mode: Locked stays set and the mutex goes straight to the head of the queue.</summary>
+    private void HandOver()
+    {
+        _queue.Lock();
+        var w = _queue.PopClaimed();
+        if (w is null)
+        {
+            // Every waiter was cancelled: the mutex is simply free again.
+            Interlocked.And(ref _state, ~(Locked | Starving | HasWaiters));
+            _queue.Unlock();
+            return;
+        }
+        bool last = _queue.IsEmpty;
+        if (last || Stopwatch.GetTimestamp() - w.Since < s_starvationTicks)
+            Interlocked.And(ref _state, ~(Starving | (last ? HasWaiters : 0)));
+        w.Handoff = true;
+        _queue.Unlock();
+        w.Wake();
+    }
+
+    void IWaitOwner.Cancel(Waiter w)
+    {
+        _queue.Lock();
+        _queue.Remove(w);
+        if (_queue.IsEmpty) Interlocked.And(ref _state, ~HasWaiters);
+        _queue.Unlock();
+        // A woken waiter that queued again and was then cancelled took the Woken bit with it: if the mutex is free
+        // and nobody is woken, wake the next waiter, or it could sleep with the mutex free.
+        KickIfFree();
+    }
+
+    /// <summary>A caller that set Woken while spinning gives up (cancelled): clear it, and pass the turn on.</summary>
+    private void AbandonWoken()
+    {
+        Interlocked.And(ref _state, ~Woken);
+        KickIfFree();
+    }
+
+    private void KickIfFree()
+    {
+        int s = Volatile.Read(ref _state);
+        while ((s & (Locked | Woken | HasWaiters)) == HasWaiters)
+        {
+            int seen = Interlocked.CompareExchange(ref _state, s | Woken, s);
+            if (seen == s) { WakeOne(); return; }
+            s = seen;
+        }
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        int s = Volatile.Read(ref _state);
+        Debug.Assert((s & Starving) == 0 || (s & Locked) != 0, "A starving mutex is always locked: hand-over keeps Locked set.");
+        Debug.Assert(((s & HasWaiters) != 0) == !_queue.IsEmpty, "HasWaiters says whether the queue is empty; both change under the queue lock.");
+    }
+}

@@ -1,0 +1,161 @@
+// Semaphore — a weighted semaphore (golang.org/x/sync/semaphore), FIFO so that a large request is not starved.
+//
+// State: _held (tokens out) and the FIFO of waiters, both guarded by the queue lock. The lock is held only for
+// arithmetic and links, never while a waiter is woken.
+// FIFO is strict: a request that does not fit blocks every request behind it, even smaller ones that would fit.
+// That is what keeps a large Acquire(n) from waiting forever behind a stream of Acquire(1); the price is that
+// small requests wait while the large one gathers its tokens. When the head is cancelled, the next ones may fit
+// now, so cancellation grants them (x/sync does the same).
+
+using Weft.Runtime;
+
+namespace Weft.Sync;
+
+/// <summary>
+/// A weighted counting semaphore with FIFO waiters (Go's <c>golang.org/x/sync/semaphore</c>), usable from
+/// goroutines, async code and threads.
+/// </summary>
+/// <remarks>
+/// The name clashes with <see cref="System.Threading.Semaphore"/>; with both namespaces imported, alias it:
+/// <c>using Semaphore = Weft.Sync.Semaphore;</c>.
+/// </remarks>
+/// <example>
+/// <code>
+/// var sem = new Weft.Sync.Semaphore(10); // at most 10 fetches at once
+/// await sem.AcquireAsync();
+/// try { await Fetch(url); } finally { sem.Release(); }
+/// </code>
+/// </example>
+public sealed class Semaphore : IWaitOwner
+{
+    private readonly long _capacity;
+    private long _held; // guarded by _queue's lock
+    private WaitQueue _queue;
+
+    /// <summary>Creates a semaphore with <paramref name="capacity"/> tokens, all available.</summary>
+    /// <param name="capacity">The total weight; at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is less than 1.</exception>
+    /// <example><code>var sem = new Weft.Sync.Semaphore(4);</code></example>
+    public Semaphore(long capacity)
+    {
+        if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "A semaphore's capacity must be at least 1.");
+        _capacity = capacity;
+    }
+
+    /// <summary>The total weight given at construction.</summary>
+    public long Capacity => _capacity;
+
+    /// <summary>Tokens currently available. A racy snapshot, for diagnostics.</summary>
+    public long Available => _capacity - Volatile.Read(ref _held);
+
+    /// <summary>Acquires <paramref name="n"/> tokens, blocking the calling thread until they are available and every earlier waiter was served.</summary>
+    /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/>.</exception>
+    /// <remarks>Inside a goroutine prefer <see cref="AcquireAsync"/>. Not cancellable.</remarks>
+    /// <example><code>sem.Acquire(3); try { Work(); } finally { sem.Release(3); }</code></example>
+    public void Acquire(long n = 1)
+    {
+        CheckWeight(n);
+        var w = Waiter.RentBlocking(this, WaitReason.Semaphore);
+        if (!AcquireOrQueue(w, n)) w.Block();
+        w.Return();
+    }
+
+    /// <summary>Acquires <paramref name="n"/> tokens, parking only the calling goroutine or async method until they are available and every earlier waiter was served.</summary>
+    /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <param name="cancellationToken">Abandons the wait; no token is then held.</param>
+    /// <returns>A <see cref="ValueTask"/> to await once; already completed if the tokens were free.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/> (thrown at once).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the tokens were granted (thrown when awaited).</exception>
+    /// <example><code>await sem.AcquireAsync(1, ct); try { await Work(); } finally { sem.Release(); }</code></example>
+    public ValueTask AcquireAsync(long n = 1, CancellationToken cancellationToken = default)
+    {
+        CheckWeight(n);
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
+        var w = Waiter.RentAsync(this, WaitReason.Semaphore, cancellationToken);
+        if (AcquireOrQueue(w, n))
+        {
+            w.Return();
+            return default;
+        }
+        w.ArmCancellation();
+        return w.WaitOnce();
+    }
+
+    /// <summary>Acquires <paramref name="n"/> tokens if they are free now and nobody waits.</summary>
+    /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <returns>True if the tokens are now held; false, at once, otherwise.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/>.</exception>
+    /// <example><code>if (sem.TryAcquire()) { try { Work(); } finally { sem.Release(); } }</code></example>
+    public bool TryAcquire(long n = 1)
+    {
+        CheckWeight(n);
+        _queue.Lock();
+        bool ok = _queue.IsEmpty && _capacity - _held >= n;
+        if (ok) _held += n;
+        _queue.Unlock();
+        return ok;
+    }
+
+    /// <summary>Gives back <paramref name="n"/> tokens and grants waiters, in FIFO order, as far as the tokens go.</summary>
+    /// <param name="n">Tokens to return, at least 1 and at most the number held.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1.</exception>
+    /// <exception cref="SemaphoreFullException">More tokens would be returned than are held; nothing is changed.</exception>
+    /// <example><code>sem.Release(3);</code></example>
+    public void Release(long n = 1)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "Release must return at least 1 token.");
+        var wake = new WakeList();
+        _queue.Lock();
+        long held = _held;
+        if (n > held)
+        {
+            _queue.Unlock();
+            ThrowHelper.OverRelease(n, held);
+        }
+        _held = held - n;
+        GrantLocked(ref wake);
+        _queue.Unlock();
+        wake.WakeAll();
+    }
+
+    private void CheckWeight(long n)
+    {
+        if (n < 1 || n > _capacity) ThrowHelper.Weight(nameof(n), n, _capacity);
+    }
+
+    private bool AcquireOrQueue(Waiter w, long n)
+    {
+        w.Prepare();
+        w.Weight = n;
+        _queue.Lock();
+        bool ok = _queue.IsEmpty && _capacity - _held >= n;
+        if (ok) _held += n;
+        else _queue.PushBack(w);
+        _queue.Unlock();
+        return ok;
+    }
+
+    /// <summary>Under the lock: grants waiters from the head while they fit; the first that does not fit stops the scan (FIFO).</summary>
+    private void GrantLocked(ref WakeList wake)
+    {
+        while (_queue.Head is { } h && _capacity - _held >= h.Weight)
+        {
+            _queue.Remove(h);
+            if (!h.TryClaim()) continue; // cancelled meanwhile: its canceller finds it unlinked
+            _held += h.Weight;
+            wake.Add(h);
+        }
+    }
+
+    void IWaitOwner.Cancel(Waiter w)
+    {
+        var wake = new WakeList();
+        _queue.Lock();
+        bool wasHead = _queue.Head == w;
+        _queue.Remove(w);
+        if (wasHead) GrantLocked(ref wake);
+        _queue.Unlock();
+        wake.WakeAll();
+    }
+}

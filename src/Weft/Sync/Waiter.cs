@@ -1,0 +1,222 @@
+// Waiter — one parked caller of a Weft.Sync primitive (Go's sudog), and the wait queue it sits in.
+//
+// A waiter is either
+//   * async: an IValueTaskSource that a goroutine (or plain async code) awaits. It resumes through Continuation,
+//     so waking a goroutine puts it straight into the waker's P without allocating. Uncancellable async waiters are
+//     pooled per thread (at most 256 per thread); a cancellable one is fresh (STYLE 10), because its token's
+//     callback may run at any time, and a pooled node could by then serve a different caller.
+//   * blocking: one per OS thread, reused for every blocking wait of that thread, parked on a ManualResetEventSlim
+//     (which spins briefly, then sleeps on a futex). Inside a goroutine the block is announced to the scheduler as
+//     Go.Blocking does, so the P is handed to another M at once instead of after sysmon's threshold.
+//
+// Claiming: a waker and a canceller race for a queued waiter by CAS on _status (Waiting -> Woken or Cancelled).
+// The loser does nothing. The winner of a wake has already unlinked the node under the owner's queue lock; the
+// winner of a cancel unlinks it through IWaitOwner.Cancel, which takes that lock. So a node is signalled exactly
+// once per wait, and always after the owner's lock is released (STYLE 9).
+//
+// One waiter may serve several waits in a row (a mutex waiter that is woken, loses the race to a newcomer, and
+// queues again): Prepare() before each enqueue, the version token advances in GetResult, and the owner returns it
+// with Return() when the whole operation is over.
+
+using System.Diagnostics;
+using System.Threading.Tasks.Sources;
+using Weft.Runtime;
+
+namespace Weft.Sync;
+
+/// <summary>What a primitive does when one of its queued waiters is cancelled: unlink it, and fix up its state.</summary>
+internal interface IWaitOwner
+{
+    /// <summary>Called once, outside every lock, after the waiter was claimed for cancellation.</summary>
+    void Cancel(Waiter waiter);
+}
+
+internal sealed class Waiter : IValueTaskSource
+{
+    private const int Waiting = 0, Woken = 1, Cancelled = 2;
+    private const int PoolLimit = 256;
+
+    [ThreadStatic] private static Stack<Waiter>? t_pool;
+    [ThreadStatic] private static Waiter? t_blocking;
+
+    private static readonly Action<object?> s_onCancel = static o => ((Waiter)o!).OnTokenCancelled();
+
+    // Links in the owner's queue; guarded by the owner's queue lock.
+    internal Waiter? Next, Prev;
+    internal bool Queued;
+
+    /// <summary>Tokens asked for (Semaphore) or the kind of waiter (RWMutex); written by the waiter before it queues.</summary>
+    internal long Weight;
+
+    /// <summary>Stopwatch timestamp of the first enqueue of this operation (Mutex starvation); written by the waiter.</summary>
+    internal long Since;
+
+    /// <summary>The waker gave the waiter what it waited for (the mutex itself, say); written before the wake, read after.</summary>
+    internal bool Handoff;
+
+    private int _status;
+    private Continuation _continuation;
+    private short _version;
+    private readonly bool _blocking;
+    private bool _pooled;
+    private ManualResetEventSlim? _event; // blocking waiters only
+    private WaitReason _reason;
+    private IWaitOwner? _owner;
+    private CancellationToken _token;
+    private CancellationTokenRegistration _registration;
+    private bool _registered;
+    private bool _oneShot;
+
+    private Waiter(bool blocking) => _blocking = blocking;
+
+    /// <summary>A waiter for an async wait: pooled unless <paramref name="token"/> can be cancelled.</summary>
+    internal static Waiter RentAsync(IWaitOwner owner, WaitReason reason, CancellationToken token)
+    {
+        Waiter w;
+        if (token.CanBeCanceled)
+        {
+            w = new Waiter(blocking: false) { _token = token };
+        }
+        else
+        {
+            var pool = t_pool;
+            w = pool is { Count: > 0 } ? pool.Pop() : new Waiter(blocking: false);
+            w._pooled = true;
+        }
+        w._owner = owner;
+        w._reason = reason;
+        return w;
+    }
+
+    /// <summary>This thread's blocking waiter. A thread blocks in one wait at a time, so one node per thread is enough.</summary>
+    internal static Waiter RentBlocking(IWaitOwner owner, WaitReason reason)
+    {
+        var w = t_blocking ??= new Waiter(blocking: true) { _event = new ManualResetEventSlim(false, 100) };
+        w._owner = owner;
+        w._reason = reason;
+        return w;
+    }
+
+    /// <summary>Readies the node for one more enqueue. Call before linking it (no waker can see it yet).</summary>
+    internal void Prepare()
+    {
+        Debug.Assert(!Queued, "A waiter is prepared only while it is in no queue.");
+        Handoff = false;
+        _status = Waiting;
+    }
+
+    /// <summary>The waker, under the owner's queue lock: claims the node. False if a canceller got there first.</summary>
+    internal bool TryClaim() => Interlocked.CompareExchange(ref _status, Woken, Waiting) == Waiting;
+
+    /// <summary>The waker, after releasing the owner's lock: resumes the claimed waiter.</summary>
+    internal void Wake()
+    {
+        Debug.Assert(Volatile.Read(ref _status) == Woken, "Only a claimed waiter is woken.");
+        if (_blocking) _event!.Set();
+        else _continuation.Signal();
+    }
+
+    /// <summary>
+    /// The waiter, right after it queued (outside the lock): arms cancellation. Registering the first time runs the
+    /// callback at once if the token is already cancelled; on a later enqueue of the same operation the token is
+    /// checked directly, since the callback may have fired while the node was claimed and so done nothing.
+    /// </summary>
+    internal void ArmCancellation()
+    {
+        if (!_token.CanBeCanceled) return;
+        if (!_registered)
+        {
+            _registered = true;
+            _registration = _token.UnsafeRegister(s_onCancel, this);
+        }
+        else if (_token.IsCancellationRequested)
+        {
+            OnTokenCancelled();
+        }
+    }
+
+    private void OnTokenCancelled()
+    {
+        if (Interlocked.CompareExchange(ref _status, Cancelled, Waiting) != Waiting) return;
+        _owner!.Cancel(this);
+        _continuation.Signal();
+    }
+
+    /// <summary>The awaitable for the current wait; the operation continues after it (call <see cref="Return"/> at the end).</summary>
+    internal ValueTask Task => new(this, _version);
+
+    /// <summary>The awaitable for an operation that is a single wait: GetResult returns the node, so no async method is needed.</summary>
+    internal ValueTask WaitOnce()
+    {
+        _oneShot = true;
+        return new ValueTask(this, _version);
+    }
+
+    /// <summary>Blocks the calling thread until woken (blocking waiters only, never cancelled).</summary>
+    internal void Block()
+    {
+        Debug.Assert(_blocking, "Only a blocking waiter blocks its thread.");
+        var m = Machine.Current;
+        if (m is not null)
+        {
+            Goroutine.Current?.NoteParking(_reason);
+            m.EnterBlocking();
+        }
+        _event!.Wait();
+        _event.Reset();
+        m?.ExitBlocking();
+    }
+
+    /// <summary>The whole operation is over: drop the registration and give a pooled node back.</summary>
+    internal void Return()
+    {
+        _owner = null;
+        if (_blocking) return;
+        if (_registered)
+        {
+            _registration.Dispose(); // waits for a running callback, so nothing touches the node afterwards
+            return;
+        }
+        if (_pooled)
+        {
+            var pool = t_pool ??= new Stack<Waiter>();
+            if (pool.Count < PoolLimit) pool.Push(this);
+        }
+    }
+
+    public ValueTaskSourceStatus GetStatus(short token)
+    {
+        Validate(token);
+        if (!_continuation.IsSignalled) return ValueTaskSourceStatus.Pending;
+        return Volatile.Read(ref _status) == Cancelled ? ValueTaskSourceStatus.Canceled : ValueTaskSourceStatus.Succeeded;
+    }
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        Validate(token);
+        _continuation.OnCompleted(continuation, state, flags, _reason);
+    }
+
+    public void GetResult(short token)
+    {
+        Validate(token);
+        if (!_continuation.IsSignalled)
+            throw new InvalidOperationException("A Weft.Sync ValueTask was read before it completed; await it (or call AsTask()) instead of blocking on it.");
+        bool cancelled = Volatile.Read(ref _status) == Cancelled;
+        var ct = _token;
+        _version++;
+        _continuation.Reset();
+        if (_oneShot)
+        {
+            _oneShot = false;
+            Return();
+        }
+        if (cancelled) throw new OperationCanceledException(ct);
+    }
+
+    private void Validate(short token)
+    {
+        if (token != _version)
+            throw new InvalidOperationException("This Weft.Sync ValueTask was already awaited; a ValueTask may be awaited only once.");
+    }
+}

@@ -1,0 +1,86 @@
+using Weft.Sync;
+using Xunit;
+using Mutex = Weft.Sync.Mutex;
+
+namespace Weft.Tests.Sync;
+
+public class CondTests
+{
+    [Fact]
+    public async Task ProducerConsumer_NoLostWakeUps()
+    {
+        var mu = new Mutex();
+        var cond = new Cond(mu);
+        var queue = new Queue<int>();
+        long sum = 0;
+        const int items = 5000, consumers = 4;
+        var wg = new WaitGroup();
+        for (int c = 0; c < consumers; c++)
+        {
+            wg.Go(async () =>
+            {
+                while (true)
+                {
+                    await mu.LockAsync();
+                    while (queue.Count == 0) await cond.WaitAsync();
+                    int v = queue.Dequeue();
+                    mu.Unlock();
+                    if (v < 0) return;
+                    Interlocked.Add(ref sum, v);
+                }
+            });
+        }
+        var producer = new Thread(() =>
+        {
+            for (int i = 1; i <= items; i++)
+            {
+                mu.Lock();
+                queue.Enqueue(i);
+                cond.Signal();
+                mu.Unlock();
+            }
+            mu.Lock();
+            for (int c = 0; c < consumers; c++) queue.Enqueue(-1);
+            cond.Broadcast();
+            mu.Unlock();
+        });
+        producer.Start();
+        await wg.WaitAsync().Within();
+        Assert.Equal((long)items * (items + 1) / 2, sum);
+    }
+
+    [Fact]
+    public async Task Broadcast_WakesAll_ThreadAndGoroutines()
+    {
+        var mu = new Mutex();
+        var cond = new Cond(mu);
+        bool ready = false;
+        int woke = 0;
+        var wg = new WaitGroup();
+        for (int i = 0; i < 10; i++)
+            wg.Go(async () => { await mu.LockAsync(); while (!ready) await cond.WaitAsync(); woke++; mu.Unlock(); });
+        var t = new Thread(() => { mu.Lock(); while (!ready) cond.Wait(); woke++; mu.Unlock(); });
+        t.Start();
+        await Go.Sleep(TimeSpan.FromMilliseconds(10));
+        mu.Lock();
+        ready = true;
+        cond.Broadcast();
+        mu.Unlock();
+        await wg.WaitAsync().Within();
+        await Task.Run(t.Join).Within();
+        Assert.Equal(11, woke);
+    }
+
+    [Fact]
+    public async Task WaitAsync_Cancelled_RelocksBeforeThrowing()
+    {
+        var mu = new Mutex();
+        var cond = new Cond(mu);
+        await mu.LockAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(10));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cond.WaitAsync(cts.Token).AsTask().Within());
+        Assert.False(mu.TryLock()); // held again
+        mu.Unlock();
+        Assert.Throws<SynchronizationLockException>(() => cond.Wait()); // not locked
+    }
+}
