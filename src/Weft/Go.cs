@@ -278,6 +278,8 @@ public static partial class Go
     /// <param name="output">Where to write the dump; standard error when null.</param>
     /// <returns>The registration; dispose it to restore the default SIGQUIT behaviour.</returns>
     /// <exception cref="PlatformNotSupportedException">Not on Linux or macOS.</exception>
+    /// <remarks>A process that inherited SIGQUIT as ignored (started by <c>nohup</c>, or as a background job of a
+    /// non-interactive shell) never receives it; start it with <c>env --default-signal=QUIT</c>.</remarks>
     /// <example><code>using var _ = Go.DumpOnQuitSignal();</code></example>
     public static IDisposable DumpOnQuitSignal(TextWriter? output = null)
     {

@@ -12,7 +12,7 @@ switch (args.Length > 0 ? args[0] : "")
         Go.Run(async () => await Go.Sleep(TimeSpan.FromHours(1)));
         Go.Run(async () =>
         {
-            await Go.Sleep(TimeSpan.FromMilliseconds(5));
+            while (!Go.Dump().Contains("waiting, sleep")) await Go.Sleep(TimeSpan.FromMilliseconds(1));
             throw new InvalidOperationException("boom from a goroutine");
         });
         Thread.Sleep(TimeSpan.FromSeconds(30));
@@ -37,7 +37,7 @@ switch (args.Length > 0 ? args[0] : "")
     {
         using var registration = Go.DumpOnQuitSignal();
         Go.Run(async () => await Go.Sleep(TimeSpan.FromHours(1)));
-        while (Go.NumGoroutine < 1) Thread.Sleep(1);
+        while (!Go.Dump().Contains("waiting, sleep")) Thread.Sleep(1);
         Console.WriteLine("ready");
         Console.Out.Flush();
         Thread.Sleep(TimeSpan.FromSeconds(30));

@@ -321,14 +321,23 @@ internal sealed class Goroutine : SynchronizationContext
         }
         else
         {
-            // ConfigureAwait(false): the completion bookkeeping runs inline wherever the body's last step ran
-            // (normally this goroutine's M). The delegate is the one allocation a suspended goroutine adds.
+            // The completion bookkeeping is a continuation on this goroutine's own context, like any await in it:
+            // .NET runs it inline when the body's last step completes the task on this goroutine (the common
+            // case: it compares the captured context with the current one), and posts it back here when the last
+            // step ran elsewhere (after ConfigureAwait(false)). Rejected: ConfigureAwait(false) here — .NET never
+            // inlines a continuation while a custom SynchronizationContext is current, so every goroutine's death
+            // became a ThreadPool work item, finishing it on a foreign thread. The delegate is static (it finds
+            // the goroutine as the current context); the one allocation is .NET's 40-byte continuation record.
             _bodyState = task;
-            task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnBodyCompleted);
+            task.GetAwaiter().UnsafeOnCompleted(s_onBodyCompleted);
         }
     }
 
-    private void OnBodyCompleted() => Finish((Task)_bodyState!);
+    private static readonly Action s_onBodyCompleted = static () =>
+    {
+        var g = Current!;
+        g.Finish((Task)g._bodyState!);
+    };
 
     private void Finish(Task task)
     {

@@ -27,6 +27,7 @@ internal sealed class ChanTimer : TimerNode
     private long _period;  // guarded by _gate; 0 for a one-shot timer
 
     public readonly Chan<DateTime> C = new(timer: true);
+    private readonly Weft.Testing.Bubble? _bubble = Weft.Testing.Bubble.Current; // virtual time for the values it sends
 
     /// <summary>(Re)arms: first fire after <paramref name="d"/>, then every <paramref name="period"/> ticks if positive. Returns whether it was active.</summary>
     public bool Start(TimeSpan d, long period)
@@ -72,7 +73,7 @@ internal sealed class ChanTimer : TimerNode
             {
                 _armed = false;
             }
-            wake = C.OfferFromTimer(DateTime.UtcNow);
+            wake = C.OfferFromTimer(_bubble is { } b ? b.Now.UtcDateTime : DateTime.UtcNow);
         }
         wake?.Wake();
     }
