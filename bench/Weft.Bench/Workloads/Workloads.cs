@@ -9,5 +9,6 @@ public static class Workloads
         // channels
         // sync
         // thread pool
+        new PoolLatency(), new PoolThroughput(),
     ];
 }

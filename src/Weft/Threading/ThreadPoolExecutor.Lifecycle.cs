@@ -76,10 +76,10 @@ public sealed partial class ThreadPoolExecutor
     /// <summary>Moves the state forward to <paramref name="target"/> (never back), keeping the queued count.</summary>
     private void AdvanceState(int target)
     {
-        long c = Volatile.Read(ref _ctl);
+        long c = Volatile.Read(ref _ctl.Value);
         while (StateOf(c) < target)
         {
-            long seen = Interlocked.CompareExchange(ref _ctl, ((long)target << 32) | (c & CountMask), c);
+            long seen = Interlocked.CompareExchange(ref _ctl.Value, ((long)target << StateShift) | (c & CountMask), c);
             if (seen == c) return;
             c = seen;
         }
@@ -102,8 +102,7 @@ public sealed partial class ThreadPoolExecutor
         lock (_lock)
         {
             AssertInvariants();
-            long c = Volatile.Read(ref _ctl);
-            if (_terminating || StateOf(c) == StateRunning || CountOf(c) > 0 || _poolSize > 0) return;
+            if (_terminating || !IsShutdown || Queued() > 0 || _poolSize > 0) return;
             _terminating = true;
         }
         try

@@ -18,7 +18,7 @@ public sealed partial class ThreadPoolExecutor
             lock (_lock)
             {
                 int active = 0;
-                foreach (var w in _workers) if (w.Running) active++;
+                foreach (var w in _workers) active += (int)Volatile.Read(ref w.Running.Value);
                 return active;
             }
         }
@@ -37,7 +37,7 @@ public sealed partial class ThreadPoolExecutor
     }
 
     /// <summary>Tasks waiting for a thread (with capacity 0, tasks in the middle of a hand-off).</summary>
-    public int QueuedCount => CountOf(Volatile.Read(ref _ctl));
+    public int QueuedCount => (int)Math.Min(Queued(), int.MaxValue);
 
     /// <summary>Tasks that have finished running on the pool, successfully or not.</summary>
     public long CompletedCount
@@ -47,7 +47,7 @@ public sealed partial class ThreadPoolExecutor
             lock (_lock)
             {
                 long completed = _completedByExited;
-                foreach (var w in _workers) completed += Volatile.Read(ref w.Completed);
+                foreach (var w in _workers) completed += Volatile.Read(ref w.Completed.Value);
                 return completed;
             }
         }

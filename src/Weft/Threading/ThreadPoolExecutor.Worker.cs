@@ -11,8 +11,8 @@ public sealed partial class ThreadPoolExecutor
         public readonly ThreadPoolExecutor Pool = pool;
         public object? FirstTask = firstTask;  // read and cleared only by the worker thread
         public Thread Thread = null!;          // set under _lock before the thread starts
-        public volatile bool Running;          // written only by the worker; a stale read only skews ActiveCount
-        public long Completed;                 // written only by the worker; 64-bit reads do not tear on x64/arm64
+        public PaddedCounter Running;          // 1 while running a task; written only by the worker, read racily
+        public PaddedCounter Completed;        // written only by the worker; padded so workers never share a line
     }
 
     /// <summary>
@@ -26,9 +26,9 @@ public sealed partial class ThreadPoolExecutor
         lock (_lock)
         {
             AssertInvariants();
-            long c = Volatile.Read(ref _ctl);
-            bool allowed = StateOf(c) == StateRunning ||
-                           (StateOf(c) == StateShuttingDown && firstTask is null && CountOf(c) > 0);
+            int state = StateOf(Volatile.Read(ref _ctl.Value));
+            bool allowed = state == StateRunning ||
+                           (state == StateShuttingDown && firstTask is null && Queued() > 0);
             if (!allowed || _poolSize >= limit) return false;
             worker = new Worker(this, firstTask);
             worker.Thread = new Thread(static w => ((Worker)w!).Pool.WorkerLoop((Worker)w))
@@ -74,20 +74,18 @@ public sealed partial class ThreadPoolExecutor
         bool timedOut = false;
         while (true)
         {
-            long c = Volatile.Read(ref _ctl);
-            int state = StateOf(c);
-            if (state >= StateStopping || (state == StateShuttingDown && CountOf(c) == 0))
+            int state = StateOf(Volatile.Read(ref _ctl.Value));
+            if (state >= StateStopping || (state == StateShuttingDown && Queued() == 0))
             {
                 if (Deregister(worker, retiring: false)) return null;
             }
             if (TryTake(out object task)) return task;
-            if (StateOf(Volatile.Read(ref _ctl)) != StateRunning) continue;
+            if (StateOf(Volatile.Read(ref _ctl.Value)) != StateRunning) continue;
             if (timedOut && Deregister(worker, retiring: true)) return null;
 
             // Park. Dekker pair 1 (see TryOffer): the increment is a full fence before the count is read again.
             Interlocked.Increment(ref _idle);
-            c = Volatile.Read(ref _ctl);
-            if (CountOf(c) > 0 || StateOf(c) != StateRunning)
+            if (Queued() > 0 || StateOf(Volatile.Read(ref _ctl.Value)) != StateRunning)
             {
                 UnparkOrTakePermit();
                 timedOut = false;
@@ -127,11 +125,11 @@ public sealed partial class ThreadPoolExecutor
             if (retiring && _poolSize <= (_allowCoreTimeOut ? 0 : _core)) return false;
             _workers.Remove(worker);
             Volatile.Write(ref _poolSize, _poolSize - 1);
-            _completedByExited += worker.Completed;
+            _completedByExited += worker.Completed.Value;
         }
         // Dekker pair 2 (see TryOffer): the fence orders the _poolSize decrement above before this read of the count.
         Interlocked.MemoryBarrier();
-        if (CountOf(Volatile.Read(ref _ctl)) > 0) EnsureQueueServed();
+        if (Queued() > 0) EnsureQueueServed();
         TryTerminate();
         return true;
     }
@@ -139,7 +137,7 @@ public sealed partial class ThreadPoolExecutor
     /// <summary>Starts a worker if tasks are queued, none is left to run them, and the state still allows it.</summary>
     private void EnsureQueueServed()
     {
-        if (Volatile.Read(ref _poolSize) == 0 && CountOf(Volatile.Read(ref _ctl)) > 0)
+        if (Volatile.Read(ref _poolSize) == 0 && Queued() > 0)
         {
             TryAddWorker(null, _max);
         }
@@ -148,7 +146,7 @@ public sealed partial class ThreadPoolExecutor
     /// <summary>Runs one task with its hooks. Never throws: an exception never kills a worker.</summary>
     private void RunItem(Worker worker, object item)
     {
-        worker.Running = true;
+        Volatile.Write(ref worker.Running.Value, 1);
         Exception? error = null;
         if (_beforeExecute is { } before)
         {
@@ -196,8 +194,8 @@ public sealed partial class ThreadPoolExecutor
         {
             ReportUnhandled(error);
         }
-        worker.Completed++;
-        worker.Running = false;
+        Volatile.Write(ref worker.Completed.Value, worker.Completed.Value + 1);
+        Volatile.Write(ref worker.Running.Value, 0);
     }
 
     private static Delegate WorkOf(object item) => item as Delegate ?? ((IWorkItem)item).Work;
