@@ -41,31 +41,23 @@ public sealed class ScheduledExecutorTests : IDisposable
         Assert.Equal(0, _clock.ArmedTimers);
     }
 
-    [Fact]
-    public void FixedRate_StartsEachRunAPeriodAfterThePreviousDueTime()
+    [Theory]
+    [InlineData(true, new[] { 100, 200, 300, 400, 500 })]  // fixed rate: a period after the previous due time
+    [InlineData(false, new[] { 100, 230, 360, 490, 620 })] // fixed delay: a delay after the previous run ended
+    public void Periods_CountFromDueTimeAtFixedRate_AndFromRunEndWithFixedDelay(bool fixedRate, int[] expectedStartsMs)
     {
         var starts = new List<TimeSpan>();
-        ScheduledTask task = _timers.ScheduleAtFixedRate(() =>
+        Action run = () =>
         {
             starts.Add(_clock.Elapsed);
-            _clock.Advance(RunTakes); // the run takes 30 ms of virtual time
-        }, Period, Period);
+            _clock.Advance(RunTakes); // each run takes 30 ms of virtual time
+        };
+        ScheduledTask task = fixedRate
+            ? _timers.ScheduleAtFixedRate(run, Period, Period)
+            : _timers.ScheduleWithFixedDelay(run, Period, Period);
         for (int i = 0; i < 5; i++) StepOneRun(task);
-        Assert.Equal([100, 200, 300, 400, 500], starts.Select(t => (int)t.TotalMilliseconds));
+        Assert.Equal(expectedStartsMs, starts.Select(t => (int)t.TotalMilliseconds));
         Assert.Equal(5, task.RunCount);
-    }
-
-    [Fact]
-    public void FixedDelay_StartsEachRunADelayAfterThePreviousRunEnded()
-    {
-        var starts = new List<TimeSpan>();
-        ScheduledTask task = _timers.ScheduleWithFixedDelay(() =>
-        {
-            starts.Add(_clock.Elapsed);
-            _clock.Advance(RunTakes);
-        }, Period, Period);
-        for (int i = 0; i < 5; i++) StepOneRun(task);
-        Assert.Equal([100, 230, 360, 490, 620], starts.Select(t => (int)t.TotalMilliseconds));
     }
 
     [Fact]

@@ -35,6 +35,16 @@ public sealed class ThreadPoolExecutorTests : IDisposable
         _gate.Wait(Wait.Limit);
     };
 
+    /// <summary>A one-thread, hand-off pool whose only thread is blocked on the gate: the next task is rejected.</summary>
+    private ThreadPoolExecutor SaturatedPool(RejectionPolicy policy)
+    {
+        var pool = Pool(new() { CorePoolSize = 1, MaximumPoolSize = 1, QueueCapacity = 0, RejectionPolicy = policy });
+        using var started = new CountdownEvent(1);
+        pool.Execute(Blocker(started));
+        Wait.For(started, "the blocker");
+        return pool;
+    }
+
     [Fact]
     public void Rule1_FewerThanCoreThreads_StartsAThreadEvenWhenOneIsIdle()
     {
@@ -94,10 +104,7 @@ public sealed class ThreadPoolExecutorTests : IDisposable
     [Fact]
     public void Rejection_Abort_Throws_AndSubmitThrowsToo()
     {
-        var pool = Pool(new() { CorePoolSize = 1, MaximumPoolSize = 1, QueueCapacity = 0 });
-        using var started = new CountdownEvent(1);
-        pool.Execute(Blocker(started));
-        Wait.For(started, "the blocker");
+        var pool = SaturatedPool(RejectionPolicy.Abort);
         Assert.Throws<RejectedExecutionException>(() => pool.Execute(() => { }));
         Assert.Throws<RejectedExecutionException>(() => { _ = pool.Submit(() => 1); });
         Assert.Equal(2, pool.RejectedCount);
@@ -106,10 +113,7 @@ public sealed class ThreadPoolExecutorTests : IDisposable
     [Fact(Timeout = 30_000)]
     public async Task Rejection_CallerRuns_RunsOnTheSubmittingThread()
     {
-        var pool = Pool(new() { CorePoolSize = 1, MaximumPoolSize = 1, QueueCapacity = 0, RejectionPolicy = RejectionPolicy.CallerRuns });
-        using var started = new CountdownEvent(1);
-        pool.Execute(Blocker(started));
-        Wait.For(started, "the blocker");
+        var pool = SaturatedPool(RejectionPolicy.CallerRuns);
         int caller = Environment.CurrentManagedThreadId;
         int ranOn = -1;
         pool.Execute(() => ranOn = Environment.CurrentManagedThreadId);
@@ -123,10 +127,7 @@ public sealed class ThreadPoolExecutorTests : IDisposable
     [Fact]
     public void Rejection_Discard_DropsTheTask_AndCancelsASubmittedOne()
     {
-        var pool = Pool(new() { CorePoolSize = 1, MaximumPoolSize = 1, QueueCapacity = 0, RejectionPolicy = RejectionPolicy.Discard });
-        using var started = new CountdownEvent(1);
-        pool.Execute(Blocker(started));
-        Wait.For(started, "the blocker");
+        var pool = SaturatedPool(RejectionPolicy.Discard);
         bool ran = false;
         pool.Execute(() => ran = true);
         Task submitted = pool.Submit(() => ran = true);
@@ -162,14 +163,7 @@ public sealed class ThreadPoolExecutorTests : IDisposable
     {
         Action? rejected = null;
         ThreadPoolExecutor? from = null;
-        var pool = Pool(new()
-        {
-            CorePoolSize = 1, MaximumPoolSize = 1, QueueCapacity = 0,
-            RejectionPolicy = RejectionPolicy.Custom((task, executor) => (rejected, from) = (task, executor)),
-        });
-        using var started = new CountdownEvent(1);
-        pool.Execute(Blocker(started));
-        Wait.For(started, "the blocker");
+        var pool = SaturatedPool(RejectionPolicy.Custom((task, executor) => (rejected, from) = (task, executor)));
         Task<int> submitted = pool.Submit(() => 42);
         Assert.Same(pool, from);
         Assert.False(submitted.IsCompleted);
