@@ -92,8 +92,8 @@ public sealed partial class ThreadPoolExecutor
     /// </summary>
     private void WakeAllIdle()
     {
-        int idle = Interlocked.Exchange(ref _idle, 0);
-        if (idle > 0) _wake.Release(idle);
+        long idle = Interlocked.Exchange(ref _idle.Value, 0);
+        if (idle > 0) _wake.Release((int)idle);
     }
 
     /// <summary>Terminates if shut down, drained and threadless; runs the terminated hook once, outside _lock.</summary>

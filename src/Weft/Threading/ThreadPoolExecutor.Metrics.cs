@@ -54,7 +54,7 @@ public sealed partial class ThreadPoolExecutor
     }
 
     /// <summary>Parked workers nobody has claimed (for tests that need a worker to be idle before a hand-off).</summary>
-    internal int IdleCount => Volatile.Read(ref _idle);
+    internal int IdleCount => (int)Volatile.Read(ref _idle.Value);
 
     /// <summary>Tasks the pool could not accept, whatever the policy then did with them.</summary>
     public long RejectedCount => Interlocked.Read(ref _rejected);

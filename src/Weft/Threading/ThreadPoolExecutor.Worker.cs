@@ -84,7 +84,7 @@ public sealed partial class ThreadPoolExecutor
             if (timedOut && Deregister(worker, retiring: true)) return null;
 
             // Park. Dekker pair 1 (see TryOffer): the increment is a full fence before the count is read again.
-            Interlocked.Increment(ref _idle);
+            Interlocked.Increment(ref _idle.Value);
             if (Queued() > 0 || StateOf(Volatile.Read(ref _ctl.Value)) != StateRunning)
             {
                 UnparkOrTakePermit();

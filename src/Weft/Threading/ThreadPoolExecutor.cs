@@ -94,6 +94,7 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private const int StateStopping = 2;
     private const int StateTerminated = 3;
     private const int StateShift = 62;
+    private const int SpinsBeforeCountCheck = 8;
     private const long CountMask = (1L << StateShift) - 1;
 
     /// <summary>The largest allowed <see cref="ThreadPoolExecutorOptions.MaximumPoolSize"/>.</summary>
@@ -123,8 +124,9 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     // Holds reserved tasks: Action (Execute) or IWorkItem (Submit). Lock-free; its capacity is enforced by ctl.
     private readonly ConcurrentQueue<object> _queue = new();
 
-    // Unclaimed parked workers; see "idle" in the essay. Changed only by Interlocked operations.
-    private int _idle;
+    // Unclaimed parked workers; see "idle" in the essay. Changed only by Interlocked operations. Padded: producers
+    // read it on every Execute, so its writes (on park) must not evict the config fields next to it.
+    private PaddedCounter _idle;
 
     // One permit per claim. Idle workers park here; SemaphoreSlim spins briefly before it blocks in the kernel.
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
@@ -306,7 +308,7 @@ public sealed partial class ThreadPoolExecutor : IDisposable
         // Dekker pair 1: the reserve CAS above is a full fence before this read of _idle; a parking worker
         // increments _idle (full fence) before it reads ctl's count. So either we see it and wake it, or it sees our
         // task and does not park.
-        if (Volatile.Read(ref _idle) > 0 && TryClaimIdle()) _wake.Release();
+        if (Volatile.Read(ref _idle.Value) > 0 && TryClaimIdle()) _wake.Release();
         // Dekker pair 2: a retiring worker decrements _poolSize before it reads the count (Deregister). Either it
         // sees our task and replaces itself, or we see PoolSize == 0 here.
         if (Volatile.Read(ref _poolSize) == 0) EnsureQueueServed();
@@ -340,7 +342,9 @@ public sealed partial class ThreadPoolExecutor : IDisposable
                 Interlocked.Increment(ref _dequeued.Value);
                 return true;
             }
-            if (Queued() == 0) return false;
+            // Retry the queue a few times before reading ctl: ctl is the producers' line, and a worker that reads it
+            // after every miss forces each producer's next reserve CAS to fetch the line back.
+            if (spinner.Count >= SpinsBeforeCountCheck && Queued() == 0) return false;
             spinner.SpinOnce(sleep1Threshold: -1);
         }
     }
@@ -365,10 +369,10 @@ public sealed partial class ThreadPoolExecutor : IDisposable
 
     private bool TryClaimIdle()
     {
-        int idle = Volatile.Read(ref _idle);
+        long idle = Volatile.Read(ref _idle.Value);
         while (idle > 0)
         {
-            int seen = Interlocked.CompareExchange(ref _idle, idle - 1, idle);
+            long seen = Interlocked.CompareExchange(ref _idle.Value, idle - 1, idle);
             if (seen == idle) return true;
             idle = seen;
         }
