@@ -16,5 +16,6 @@ public static class Workloads
         // sync
         new MutexWorkload(),
         // thread pool
+        new PoolLatency(), new PoolThroughput(),
     ];
 }

@@ -1,0 +1,190 @@
+namespace Weft.Threading;
+
+/// <summary>
+/// Runs actions after a delay, or repeatedly at a fixed rate or with a fixed delay, on a small
+/// <see cref="ThreadPoolExecutor"/> of its own (Java's <c>ScheduledThreadPoolExecutor</c>). Time comes from a
+/// <see cref="TimeProvider"/>, so tests can drive it with a manual clock.
+/// </summary>
+/// <remarks>
+/// <para>Each schedule holds one <see cref="ITimer"/>, re-armed after every run (so runs of one schedule never
+/// overlap and a period allocates nothing); when it fires, the run is handed to <see cref="Executor"/>. An exception
+/// ends its schedule and faults <see cref="ScheduledTask.Completion"/>, which is how it is reported (as Java's
+/// <c>ScheduledFuture.get</c> throws it).</para>
+/// <para><see cref="Shutdown"/> follows Java's defaults: periodic schedules are canceled, delayed one-shots still run,
+/// then the executor shuts down.</para>
+/// </remarks>
+/// <example>
+/// <code>
+/// using var timers = new ScheduledExecutor(threadCount: 1, name: "flush");
+/// ScheduledTask flush = timers.ScheduleAtFixedRate(log.Flush, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+/// ...
+/// flush.Cancel();
+/// </code>
+/// </example>
+public sealed class ScheduledExecutor : IDisposable
+{
+    private readonly TimeProvider _clock;
+    private readonly Lock _lock = new();
+    private readonly HashSet<ScheduledTask> _live = []; // guarded by _lock: schedules not yet ended
+    private bool _shutdown;                             // guarded by _lock
+
+    /// <summary>Creates a scheduled executor with <paramref name="threadCount"/> threads.</summary>
+    /// <param name="threadCount">Threads that run the actions (core = maximum). Allowed: 1 to <see cref="ThreadPoolExecutor.MaxThreads"/>.</param>
+    /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="name">The pool's name, for threads and metrics; generated when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threadCount"/> is out of range.</exception>
+    public ScheduledExecutor(int threadCount = 1, TimeProvider? timeProvider = null, string? name = null)
+    {
+        if (threadCount is < 1 or > ThreadPoolExecutor.MaxThreads)
+        {
+            throw new ArgumentOutOfRangeException(nameof(threadCount), threadCount,
+                $"threadCount must be between 1 and {ThreadPoolExecutor.MaxThreads}; it was {threadCount}.");
+        }
+        _clock = timeProvider ?? TimeProvider.System;
+        Executor = new ThreadPoolExecutor(new ThreadPoolExecutorOptions
+        {
+            Name = name,
+            CorePoolSize = threadCount,
+            MaximumPoolSize = threadCount,
+        });
+    }
+
+    /// <summary>The pool that runs the actions: its metrics, <see cref="ThreadPoolExecutor.ShutdownNowToken"/> and state.</summary>
+    public ThreadPoolExecutor Executor { get; }
+
+    /// <summary>True once <see cref="Shutdown"/> or <see cref="ShutdownNow"/> has been called.</summary>
+    public bool IsShutdown
+    {
+        get
+        {
+            lock (_lock) return _shutdown;
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> once, <paramref name="delay"/> from now.</summary>
+    /// <param name="action">The work.</param>
+    /// <param name="delay">How long to wait first; zero or more.</param>
+    /// <returns>The schedule; its <see cref="ScheduledTask.Completion"/> completes after the run.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative.</exception>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
+    /// <example><code>timers.Schedule(() => Console.WriteLine("later"), TimeSpan.FromSeconds(5));</code></example>
+    public ScheduledTask Schedule(Action action, TimeSpan delay) =>
+        Add(action, delay, TimeSpan.Zero, fixedRate: false);
+
+    /// <summary>
+    /// Runs <paramref name="action"/> first after <paramref name="initialDelay"/>, then every
+    /// <paramref name="period"/> measured from the first run's due time (see <see cref="ScheduledTask"/>).
+    /// </summary>
+    /// <param name="action">The work; an exception ends the schedule.</param>
+    /// <param name="initialDelay">Until the first run; zero or more.</param>
+    /// <param name="period">Between due times; more than zero.</param>
+    /// <returns>The schedule.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A delay is negative or the period is not positive.</exception>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
+    /// <example><code>timers.ScheduleAtFixedRate(Tick, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));</code></example>
+    public ScheduledTask ScheduleAtFixedRate(Action action, TimeSpan initialDelay, TimeSpan period) =>
+        Add(action, initialDelay, RequirePositive(period, nameof(period)), fixedRate: true);
+
+    /// <summary>
+    /// Runs <paramref name="action"/> first after <paramref name="initialDelay"/>, then again <paramref name="delay"/>
+    /// after each run returns.
+    /// </summary>
+    /// <param name="action">The work; an exception ends the schedule.</param>
+    /// <param name="initialDelay">Until the first run; zero or more.</param>
+    /// <param name="delay">From the end of one run to the start of the next; more than zero.</param>
+    /// <returns>The schedule.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A delay is negative or <paramref name="delay"/> is not positive.</exception>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
+    /// <example><code>timers.ScheduleWithFixedDelay(Poll, TimeSpan.Zero, TimeSpan.FromSeconds(1));</code></example>
+    public ScheduledTask ScheduleWithFixedDelay(Action action, TimeSpan initialDelay, TimeSpan delay) =>
+        Add(action, initialDelay, RequirePositive(delay, nameof(delay)), fixedRate: false);
+
+    /// <summary>
+    /// Cancels periodic schedules, lets delayed one-shots still run, and then shuts the executor down. New schedules
+    /// are rejected. Does not wait; see <see cref="AwaitTermination"/>.
+    /// </summary>
+    public void Shutdown()
+    {
+        List<ScheduledTask> periodic;
+        lock (_lock)
+        {
+            _shutdown = true;
+            periodic = _live.Where(t => t.IsPeriodic).ToList();
+        }
+        foreach (var task in periodic) task.Cancel();
+        ShutDownExecutorWhenIdle();
+    }
+
+    /// <summary>
+    /// Cancels every schedule that has not ended and shuts the executor down now (see
+    /// <see cref="ThreadPoolExecutor.ShutdownNow"/>: its token is canceled for runs in progress).
+    /// </summary>
+    /// <returns>The schedules this call canceled.</returns>
+    public IReadOnlyList<ScheduledTask> ShutdownNow()
+    {
+        List<ScheduledTask> live;
+        lock (_lock)
+        {
+            _shutdown = true;
+            live = [.. _live];
+        }
+        var canceled = live.Where(t => t.Cancel()).ToList();
+        Executor.ShutdownNow();
+        return canceled;
+    }
+
+    /// <summary>Blocks until the executor has terminated after a shutdown, or <paramref name="timeout"/> passes.</summary>
+    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <returns>True if it terminated.</returns>
+    public bool AwaitTermination(TimeSpan timeout) => Executor.AwaitTermination(timeout);
+
+    /// <summary>Waits asynchronously until the executor has terminated after a shutdown, or <paramref name="timeout"/> passes.</summary>
+    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>True if it terminated.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
+    public Task<bool> AwaitTerminationAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Executor.AwaitTerminationAsync(timeout, cancellationToken);
+
+    /// <summary>Same as <see cref="Shutdown"/>.</summary>
+    public void Dispose() => Shutdown();
+
+    /// <summary>Called by a schedule once it has ended.</summary>
+    internal void Forget(ScheduledTask task)
+    {
+        lock (_lock) _live.Remove(task);
+        ShutDownExecutorWhenIdle();
+    }
+
+    private ScheduledTask Add(Action action, TimeSpan initialDelay, TimeSpan period, bool fixedRate)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ArgumentOutOfRangeException.ThrowIfLessThan(initialDelay, TimeSpan.Zero);
+        var task = new ScheduledTask(this, action, initialDelay, period, fixedRate, _clock);
+        lock (_lock)
+        {
+            if (_shutdown) throw new RejectedExecutionException($"Pool '{Executor.Name}' rejected a schedule: the executor is shut down.");
+            _live.Add(task);
+        }
+        task.Start();
+        return task;
+    }
+
+    private void ShutDownExecutorWhenIdle()
+    {
+        lock (_lock)
+        {
+            if (!_shutdown || _live.Count > 0) return;
+        }
+        Executor.Shutdown();
+    }
+
+    private static TimeSpan RequirePositive(TimeSpan value, string name)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, name);
+        return value;
+    }
+}
