@@ -19,6 +19,7 @@
 // never runs the wakee's code under it (STYLE 9).
 
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
 namespace Weft.Runtime;
@@ -91,7 +92,21 @@ internal struct Continuation
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly void Dispatch(Action<object?> c, object? state)
+    {
+        // The hot case first: a goroutine awaiting without a flowed ExecutionContext (async method builders
+        // restore the context themselves). Goroutine is sealed, so the test is one method-table compare.
+        if (_context is null && _scheduler is Goroutine g)
+        {
+            g.Resume(c, state);
+            return;
+        }
+        DispatchSlow(c, state);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly void DispatchSlow(Action<object?> c, object? state)
     {
         if (_context is { } ec)
         {

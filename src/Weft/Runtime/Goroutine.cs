@@ -205,21 +205,29 @@ internal sealed class Goroutine : SynchronizationContext
     /// <summary>Runs one step: every continuation in the mailbox, until it is empty. Called only by the M that dequeued it.</summary>
     internal void RunStep()
     {
-        object? cont;
-        object? st;
-        Lock();
-        Debug.Assert(_run == RunQueued, "Only a queued goroutine is dequeued and run.");
-        _run = RunRunning;
+        // No lock to start: a goroutine is queued only by the Deliver that moved it from Parked to Queued, after
+        // filling the inline slot, and the run queue's release/acquire pair publishes that write to this M.
+        // While Queued or Running, other posters only append; they write the inline slot only when they find it
+        // empty, i.e. after the clear below. _run moves to Running with a release store; posters read it under
+        // the lock and treat Queued and Running alike except for Yield, which only the running goroutine posts.
+        Debug.Assert(Volatile.Read(ref _run) == RunQueued, "Only a queued goroutine is dequeued and run.");
+        object? cont = _cont;
+        object? st = _contState;
+        if (cont is not null)
+        {
+            _contState = null;
+            Volatile.Write(ref _cont, null);
+        }
+        else
+        {
+            Lock();
+            (cont, st) = _overflow!.Dequeue();
+            Unlock();
+        }
+        Volatile.Write(ref _run, RunRunning);
         if (!_finished) State = GoroutineState.Running;
         Reason = WaitReason.None;
-        // A goroutine is queued only after something was put in its mailbox, so the first item is there.
-        cont = _cont;
-        st = _contState;
-        if (cont is not null) { _cont = null; _contState = null; }
-        else (cont, st) = _overflow!.Dequeue();
-        Unlock();
 
-        var previous = SynchronizationContext.Current;
         SynchronizationContext.SetSynchronizationContext(this);
         try
         {
@@ -253,7 +261,7 @@ internal sealed class Goroutine : SynchronizationContext
                         {
                             State = GoroutineState.Waiting;
                             if (Reason == WaitReason.None) Reason = WaitReason.ForeignAwait;
-                            ParkedSince = Bubble is { } b ? b.NowMilliseconds : Environment.TickCount64;
+                            ParkedSince = Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
                         }
                         Unlock();
                         break;
@@ -269,7 +277,8 @@ internal sealed class Goroutine : SynchronizationContext
         }
         finally
         {
-            SynchronizationContext.SetSynchronizationContext(previous);
+            // Ms run nothing but goroutine steps, so there is no previous context to restore.
+            SynchronizationContext.SetSynchronizationContext(null);
         }
     }
 

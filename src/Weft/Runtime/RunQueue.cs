@@ -62,6 +62,24 @@ internal sealed class LocalRunQueue
         return true;
     }
 
+    /// <summary>
+    /// Any thread: puts <paramref name="g"/> in runnext if it is empty. A CAS on its own slot, so it needs no
+    /// ownership of the ring. False when runnext is occupied (the caller then takes the owner's path).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPutNext(Goroutine g) =>
+        Volatile.Read(ref _runnext) is null && Interlocked.CompareExchange(ref _runnext, g, null) is null;
+
+    /// <summary>
+    /// Undoes a <see cref="TryPutNext"/> on a retiring P. Retirement sets Retiring before it drains runnext, and
+    /// the caller read Retiring after its CAS (both full fences), so either the drain took g (and the take-back
+    /// finds another value or null and does nothing) or the take-back gets it and sends it to the global queue.
+    /// </summary>
+    public void TakeBack(Goroutine g)
+    {
+        if (Interlocked.CompareExchange(ref _runnext, null, g) == g) Scheduler.ReadyGlobal(g);
+    }
+
     /// <summary>Owner: appends to the tail, spilling half the ring to the global queue when full.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Push(Goroutine g)

@@ -115,6 +115,13 @@ internal static class Scheduler
         var m = Machine.Current;
         if (m is not null && m.P is { } p)
         {
+            // Fast path: an empty runnext takes g with one CAS and wakes nobody (see the essay). runnext is a
+            // lock-free slot, so this needs no pin on the P: if sysmon took the P meanwhile, its new owner runs g.
+            if (p.Runq.TryPutNext(g))
+            {
+                if (p.Retiring) p.Runq.TakeBack(g); // the P is leaving service: move g to the global queue
+                return;
+            }
             if (!m.InStep)
             {
                 if (p.Runq.PushNext(g)) Wakep();

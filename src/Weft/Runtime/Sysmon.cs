@@ -20,6 +20,14 @@ internal static class Sysmon
     private static int s_deepSleep; // 1 while sysmon sleeps with no deadline; full fences on both sides
     private static Thread? s_thread;
 
+    private static long s_coarseNowMs = Environment.TickCount64;
+
+    /// <summary>
+    /// Environment.TickCount64 as of sysmon's last tick (at most a tick old while any P is busy): what a parking
+    /// goroutine records as its parked-since time, without a clock read on every park.
+    /// </summary>
+    internal static long CoarseNowMs => Volatile.Read(ref s_coarseNowMs);
+
     internal static void Start()
     {
         s_thread = new Thread(Loop, 256 * 1024) { IsBackground = true, Name = "weft-sysmon" };
@@ -46,6 +54,7 @@ internal static class Sysmon
             s_parker.Park(Clock.Now + tick);
 
             long now = Clock.Now;
+            Volatile.Write(ref s_coarseNowMs, Environment.TickCount64);
             bool anyBusy = false;
             foreach (var p in Scheduler.AllP)
             {
@@ -99,6 +108,7 @@ internal static class Sysmon
             if (Volatile.Read(ref Scheduler.IdleCount) == Scheduler.AllP.Length && Scheduler.Global.Count == 0)
                 s_parker.Park(Clock.Never);
             Volatile.Write(ref s_deepSleep, 0);
+            Volatile.Write(ref s_coarseNowMs, Environment.TickCount64);
             idleTicks = 0;
         }
     }
