@@ -13,6 +13,13 @@ if (args.Length > 0 && args[0] == "--micro")
     return 0;
 }
 
+if (args.Length == 3 && args[0] == "--child" && args[1] == "parked")
+{
+    // One measurement of the parked workload in a fresh process (see ParkedWorkload).
+    Console.WriteLine(ParkedWorkload.MeasureInThisProcess(args[2]).ToString(CultureInfo.InvariantCulture));
+    return 0;
+}
+
 bool baseline = args.Contains("--baseline");
 string[] names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 var all = Workloads.All();

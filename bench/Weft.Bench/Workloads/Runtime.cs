@@ -92,3 +92,119 @@ public sealed class SleepersWorkload : Workload
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 }
+
+internal sealed record ParkState(Chan<int> Never, Countdown Started);
+
+/// <summary>
+/// parked: 1,000,000 goroutines parked forever on a Weft wait (a receive on a channel nobody sends on). Growth of
+/// VmRSS per goroutine, in bytes, after a full compacting GC. WEFT_BENCH_PARKED overrides the count (the README's
+/// 10,000,000 figure comes from WEFT_BENCH_PARKED=10000000).
+/// </summary>
+public sealed class ParkedWorkload : Workload
+{
+    private static readonly int N = ParseCount(Environment.GetEnvironmentVariable("WEFT_BENCH_PARKED"));
+    public override string Name => "parked";
+    public override string Unit => "bytes/goroutine";
+    public override int Repetitions => 3;
+    public override bool WarmUp => false;
+
+    private static int ParseCount(string? v)
+    {
+        if (v is null) return 1_000_000;
+        if (!int.TryParse(v, out int n) || n < 1000 || n > 50_000_000)
+            throw new InvalidOperationException($"WEFT_BENCH_PARKED='{v}' is not valid: expected a goroutine count from 1000 to 50000000.");
+        return n;
+    }
+
+    internal static long VmRss()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim()) * 1024;
+        }
+        throw new InvalidOperationException("no VmRSS in /proc/self/status");
+    }
+
+    internal static long SettledRss()
+    {
+        Thread.Sleep(100); // let sysmon drop the records of goroutines that just finished
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return VmRss();
+    }
+
+    // Each measurement runs in a fresh process: RSS never shrinks back after a large run, so a second measurement
+    // in the same process would reuse the first one's pages and read low.
+    public override double RunWeft() => InChild("weft");
+
+    public override double? RunBaseline() => InChild("tpl");
+
+    private double InChild(string which)
+    {
+        string self = Environment.GetCommandLineArgs()[0];
+        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(self); // not via the apphost
+        psi.ArgumentList.Add("--child");
+        psi.ArgumentList.Add(Name);
+        psi.ArgumentList.Add(which);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"parked child ({which}) failed with exit code {p.ExitCode}: {output}");
+        return double.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    internal static double MeasureInThisProcess(string which) => which == "weft" ? MeasureWeft() : MeasureBaseline();
+
+    private static double MeasureWeft()
+    {
+        long before = SettledRss();
+        var never = new Chan<int>();
+        var started = new Countdown(N);
+        var shared = new ParkState(never, started); // one object for all: the figure is the goroutines' own cost
+        Go.Run(shared, static s =>
+        {
+            for (int i = 0; i < N; i++)
+            {
+                Go.Run(s, static async x =>
+                {
+                    var receive = x.Never.ReceiveAsync();
+                    x.Started.Signal();
+                    await receive;
+                });
+            }
+        });
+        started.Wait();
+        while (Go.NumGoroutine < N) Thread.Sleep(10);
+        Thread.Sleep(200); // the last ones reach their await
+        long after = SettledRss();
+        never.Close();
+        while (Go.NumGoroutine > 1000) Thread.Sleep(10);
+        return (after - before) / (double)N;
+    }
+
+    private static double MeasureBaseline()
+    {
+        long before = SettledRss();
+        var never = System.Threading.Channels.Channel.CreateUnbounded<int>();
+        var started = new Countdown(N);
+        var tasks = new Task[N];
+        for (int i = 0; i < N; i++)
+        {
+            tasks[i] = Task.Run(async () =>
+            {
+                var receive = never.Reader.ReadAsync();
+                started.Signal();
+                try { await receive; } catch (System.Threading.Channels.ChannelClosedException) { }
+            });
+        }
+        started.Wait();
+        Thread.Sleep(200);
+        long after = SettledRss();
+        never.Writer.Complete();
+        Task.WaitAll(tasks);
+        return (after - before) / (double)N;
+    }
+}

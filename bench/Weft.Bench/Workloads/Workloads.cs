@@ -8,6 +8,7 @@ public static class Workloads
         // runtime
         new SpawnWorkload(),
         new SleepersWorkload(),
+        new ParkedWorkload(),
         // channels
         new PingPong(),
         new Spsc(),
