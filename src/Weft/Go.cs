@@ -235,6 +235,22 @@ public static partial class Go
         }
     }
 
+    /// <summary>
+    /// Whether, and how, Weft reports a program whose goroutines are all asleep. Default <see cref="Weft.DeadlockDetection.Off"/>,
+    /// or the <c>WEFT_DEADLOCK</c> environment variable (<c>off</c>, <c>report</c>, <c>fail</c>). See <see cref="Weft.DeadlockDetection"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not a member of the enum.</exception>
+    /// <example><code>Go.DeadlockDetection = DeadlockDetection.Fail;</code></example>
+    public static DeadlockDetection DeadlockDetection
+    {
+        get => RuntimeConfig.Current.Deadlock;
+        set
+        {
+            if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(value), value, "Expected Off, Report or Fail.");
+            RuntimeConfig.Current.Deadlock = value;
+        }
+    }
+
     private static readonly Lock s_configLock = new();
 
     /// <summary>
@@ -246,14 +262,14 @@ public static partial class Go
     /// <example><code>Go.UnhandledException += (_, e) => log.Error(e.Exception, "goroutine failed");</code></example>
     public static event EventHandler<GoroutineExceptionEventArgs>? UnhandledException;
 
-    internal static void OnUnhandled(Exception error, Goroutine g)
+    internal static void OnUnhandled(Exception error, Goroutine? g)
     {
         var handler = UnhandledException;
         if (handler is not null)
         {
             try
             {
-                handler(null, new GoroutineExceptionEventArgs(error, g.File, g.Line));
+                handler(null, new GoroutineExceptionEventArgs(error, g?.File, g?.Line ?? 0));
                 return;
             }
             catch (Exception fromHandler)
@@ -261,7 +277,9 @@ public static partial class Go
                 error = new AggregateException("Go.UnhandledException's handler threw.", error, fromHandler);
             }
         }
-        Console.Error.WriteLine($"weft: unhandled exception in goroutine {g.Id} (started at {g.File ?? "?"}:{g.Line}); ending the process.");
+        Console.Error.WriteLine(g is null
+            ? $"weft: {error.Message}; ending the process."
+            : $"weft: unhandled exception in goroutine {g.Id} (started at {g.File ?? "?"}:{g.Line}); ending the process.");
         Console.Error.Write(Dump());
         Console.Error.Flush();
         // Rethrow on a fresh thread so .NET's own unhandled-exception path runs: AppDomain.UnhandledException,

@@ -50,6 +50,29 @@ switch (args.Length > 0 ? args[0] : "")
         done.Wait(TimeSpan.FromSeconds(10));
         return 0;
     }
+    case "deadlock":
+    {
+        // main waits on a WaitGroup; the only goroutine waits on a channel nobody will ever send on.
+        var wg = new Weft.Sync.WaitGroup();
+        var never = new Chan<int>();
+        wg.Go(async () => await never.ReceiveAsync());
+        wg.Wait();
+        Console.WriteLine("returned"); // must never print
+        return 0;
+    }
+    case "nodeadlock":
+    {
+        // Asleep on a channel while real I/O and a timer are pending: not a deadlock. The I/O finishes and
+        // sends, the timer fires, and the program ends normally.
+        var ch = new Chan<int>();
+        var wg = new Weft.Sync.WaitGroup();
+        wg.Go(async () => await ch.ReceiveAsync());
+        wg.Go(async () => { await Task.Delay(400); await ch.SendAsync(1); });
+        wg.Go(async () => await Go.Sleep(TimeSpan.FromMilliseconds(600)));
+        wg.Wait();
+        Console.WriteLine("done");
+        return 0;
+    }
     default:
         Console.Error.WriteLine("usage: Weft.TestHost unhandled|maxprocs");
         return 2;

@@ -21,6 +21,7 @@ internal sealed class RuntimeConfig
     public int StackSize { get; set; }
     public TimeSpan BlockingThreshold { get; set; }
     public TimeSpan? SchedTrace { get; set; }
+    public DeadlockDetection Deadlock { get; set; }
 
     private static RuntimeConfig? s_current;
     private static readonly Lock s_lock = new();
@@ -45,6 +46,7 @@ internal sealed class RuntimeConfig
         StackSize = ParseStackSize(get(StackSizeVariable)),
         BlockingThreshold = ParseThreshold(get(BlockingThresholdVariable)),
         SchedTrace = Runtime.SchedTrace.Parse(get(Runtime.SchedTrace.Variable)),
+        Deadlock = DeadlockDetector.Parse(get(DeadlockDetector.Variable)),
     };
 
     public static int ParseMaxProcs(string? value)

@@ -104,6 +104,7 @@ internal static class Sysmon
             // Every P idle for a few ticks: sleep until one is taken. Parked Ms cover the timers. Drop the dead
             // goroutine records first, so an idle process holds none.
             Registry.Sweep();
+            DeadlockDetector.Check(config.Deadlock);
             Interlocked.Exchange(ref s_deepSleep, 1);
             if (Volatile.Read(ref Scheduler.IdleCount) == Scheduler.AllP.Length && Scheduler.Global.Count == 0)
                 s_parker.Park(Clock.Never);

@@ -147,7 +147,7 @@ public class ConfigAndFailureTests
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(host);
         psi.ArgumentList.Add(scenario);
-        foreach (var name in new[] { "WEFT_MAXPROCS", "WEFT_SCHEDTRACE", "WEFT_STACKSIZE", "WEFT_BLOCKING_THRESHOLD_MS" }) psi.Environment.Remove(name);
+        foreach (var name in new[] { "WEFT_MAXPROCS", "WEFT_SCHEDTRACE", "WEFT_STACKSIZE", "WEFT_BLOCKING_THRESHOLD_MS", "WEFT_DEADLOCK" }) psi.Environment.Remove(name);
         psi.Environment["DOTNET_DbgEnableMiniDump"] = "0";
         foreach (var (n, v) in env) psi.Environment[n] = v;
         return (psi, host);
