@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 using Weft.Bench;
 
 // Usage:
-//   dotnet run -c Release --project bench/Weft.Bench -- [--baseline] [WORKLOAD...]
+//   dotnet run -c Release --project bench/Weft.Bench -- [--baseline] [--metrics-listener] [WORKLOAD...]
 //   dotnet run -c Release --project bench/Weft.Bench -- --micro [BenchmarkDotNet args]
 // Prints exactly one line per workload, "NAME VALUE UNIT" (median of the repetitions), and with --baseline
 // a second line "NAME.tpl VALUE UNIT" measured on .NET's own Task/ThreadPool/Channels.
@@ -21,6 +21,16 @@ if (args.Length == 3 && args[0] == "--child" && args[1] == "parked")
 }
 
 bool baseline = args.Contains("--baseline");
+if (args.Contains("--metrics-listener"))
+{
+    // Attach a listener to the Weft meter that collects every 100 ms, to measure what observing costs.
+    var listener = new System.Diagnostics.Metrics.MeterListener();
+    listener.InstrumentPublished = (inst, l) => { if (inst.Meter.Name == Weft.Diagnostics.WeftMeter.Name) l.EnableMeasurementEvents(inst); };
+    long sink = 0;
+    listener.SetMeasurementEventCallback<long>((_, v, _, _) => sink += v);
+    listener.Start();
+    new Thread(() => { while (true) { Thread.Sleep(100); listener.RecordObservableInstruments(); } }) { IsBackground = true }.Start();
+}
 string[] names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 var all = Workloads.All();
 foreach (var n in names)
