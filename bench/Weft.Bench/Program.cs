@@ -45,18 +45,24 @@ foreach (var n in names)
 foreach (var w in all.Where(w => names.Length == 0 || names.Contains(w.Name)))
 {
     Print(w.Name, Measure(w.WarmUp, w.Repetitions, () => w.RunWeft()), w.Unit);
-    if (baseline && w.RunBaseline() is { } first)
+    if (baseline && w.RunBaseline() is not null) // the first call also warms up, or says there is no baseline
     {
-        Print(w.Name + ".tpl", Measure(false, w.Repetitions - 1, () => w.RunBaseline()!.Value, first), w.Unit);
+        Print(w.Name + ".tpl", Measure(w.WarmUp, w.Repetitions, () => w.RunBaseline()!.Value), w.Unit);
     }
 }
 return 0;
 
-static double Measure(bool warmUp, int reps, Func<double> run, double? already = null)
+static double Measure(bool warmUp, int reps, Func<double> run)
 {
-    if (warmUp) run();
+    // Warm up for at least two seconds, not one run: .NET compiles a method at tier 0 first and re-compiles it with
+    // full optimisation (and profile-guided) only after it has been called for a while, and most workloads here
+    // finish in a fraction of that. Go, the comparison, is compiled ahead of time.
+    if (warmUp)
+    {
+        var warm = System.Diagnostics.Stopwatch.StartNew();
+        do run(); while (warm.Elapsed < TimeSpan.FromSeconds(2));
+    }
     var values = new List<double>();
-    if (already is { } a) values.Add(a);
     for (int i = 0; i < reps; i++)
     {
         GC.Collect();
