@@ -1,6 +1,14 @@
 #!/usr/bin/env bash
-# Runs the Go 1.19 versions of the workloads. Needs Go 1.19: `apt-get install golang-1.19-go` on Debian 12.
+# Runs the Go 1.19 versions of the suite's workloads, printing "NAME.go VALUE UNIT" lines like bench/Weft.Bench.
+# Needs Go 1.19 (Debian 12: apt-get install golang-1.19-go). Usage: bench/go/run.sh [WORKLOAD...]
 set -euo pipefail
 cd "$(dirname "$0")"
 GO=${GO:-$(command -v go || echo /usr/lib/go-1.19/bin/go)}
-exec "$GO" run . "$@"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+wants() { [ $# -eq 0 ] && return 0; for a in "${@:2}"; do [ "$a" = "$1" ] && return 0; done; return 1; }
+run_root=0; for w in spawn sleepers parked; do wants "$w" "$@" && run_root=1; done
+[ $run_root -eq 1 ] && "$GO" run . "$@"
+run_chan=0; for w in pingpong spsc mpmc select; do wants "$w" "$@" && run_chan=1; done
+[ $run_chan -eq 1 ] && (cd channels && "$GO" run . "$@")
+wants mutex "$@" && "$GO" run ./mutex
+exit 0
