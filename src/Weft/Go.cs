@@ -101,6 +101,14 @@ public static partial class Go
     private static void Spawn(Action<object?> start, object body, object? state, string file, int line)
     {
         var g = new Goroutine(start, body, state, file.Length == 0 ? null : file, line);
+        var m = Machine.Current;
+        if (m is not null)
+        {
+            // On a scheduler thread (never a bubble's): the common case, one thread-static read.
+            Registry.Add(g);
+            Scheduler.ReadyNew(g, m);
+            return;
+        }
         var bubble = Testing.Bubble.Current;
         if (bubble is not null) bubble.Adopt(g);
         else Scheduler.EnsureStarted();

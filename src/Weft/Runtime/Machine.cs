@@ -47,6 +47,9 @@ internal sealed class Machine
     public Machine? IdleLink;
     public bool IsIdle;
 
+    /// <summary>Goroutines finished on this M; written only by its thread, summed racily by Registry.</summary>
+    public long Finished;
+
     public readonly Parker Parker = new();
     public readonly int Number;
 

@@ -6,7 +6,8 @@
 //     that thread normally takes, so the lock's cache line stays in its core;
 //   * a goroutine that finishes does not unlink itself. Unlinking from whichever core ran its last step would
 //     pull the stripe's lock and its neighbours' links across cores on every spawn-run-exit; instead it counts
-//     itself in the finishing thread's stripe (Finished) and is unlinked by the next prune of its own stripe;
+//     itself (in the finishing M's own counter, or the finishing thread's stripe) and is unlinked by the next
+//     prune of its own stripe;
 //   * a stripe prunes (drops finished goroutines) when its list has doubled since the last prune, so the cost is
 //     amortised O(1) per start and dead records are at most half of any list; sysmon prunes stripes whose thread
 //     stopped starting goroutines, so their dead records do not linger.
@@ -78,7 +79,23 @@ internal static class Registry
         Unlock(s);
     }
 
-    public static void Remove(Goroutine g) => Interlocked.Increment(ref Mine().C.Finished);
+    /// <summary>
+    /// Counts a finished goroutine: on an M in the M's own counter (a plain store, that thread is its only writer),
+    /// elsewhere in the thread's stripe by Interlocked. Nothing is unlinked here; see the essay.
+    /// </summary>
+    public static void Remove(Goroutine g)
+    {
+        var m = Machine.Current;
+        if (m is not null) Volatile.Write(ref m.Finished, m.Finished + 1);
+        else Interlocked.Increment(ref Mine().C.Finished);
+    }
+
+    private static long TotalFinished()
+    {
+        long finished = Scheduler.FinishedOnMachines();
+        foreach (var s in s_stripes) finished += Volatile.Read(ref s.C.Finished);
+        return finished;
+    }
 
     private static void PruneLocked(Stripe s)
     {
@@ -103,8 +120,7 @@ internal static class Registry
     /// <summary>Sysmon: prunes stripes that hold dead records nobody else will clear. Cheap when nothing finished.</summary>
     public static void Sweep()
     {
-        long finished = 0;
-        foreach (var s in s_stripes) finished += Volatile.Read(ref s.C.Finished);
+        long finished = TotalFinished();
         var first = s_stripes[0];
         if (finished == first.C.FinishedAtLastSweep) return;
         first.C.FinishedAtLastSweep = finished;
@@ -122,8 +138,8 @@ internal static class Registry
     {
         get
         {
-            long n = 0;
-            foreach (var s in s_stripes) n += Volatile.Read(ref s.C.Started) - Volatile.Read(ref s.C.Finished);
+            long n = -TotalFinished();
+            foreach (var s in s_stripes) n += Volatile.Read(ref s.C.Started);
             return (int)Math.Max(0, n);
         }
     }
