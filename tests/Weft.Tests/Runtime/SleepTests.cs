@@ -42,19 +42,26 @@ public class SleepTests
     [Fact]
     public async Task CancelledSleepThrowsAndLeavesNoTimerBehind()
     {
-        var cts = new CancellationTokenSource();
-        var result = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Go.Run(async () =>
+        // In a bubble the timer heap is the bubble's own, so the count is exact whatever else runs.
+        Exception? caught = null;
+        await Weft.Testing.Bubble.Run(async b =>
         {
-            try { await Go.Sleep(TimeSpan.FromHours(1), cts.Token); result.SetResult(null); }
-            catch (Exception ex) { result.SetResult(ex); }
-        });
-        await GoroutineTests.Eventually(() => PendingTimers() > 0);
-        int before = PendingTimers();
-        cts.Cancel();
-        var ex = await result.Task.Within();
-        Assert.IsAssignableFrom<OperationCanceledException>(ex);
-        Assert.True(PendingTimers() < before, "the cancelled sleep's timer left its heap");
+            var cts = new CancellationTokenSource();
+            var done = new Chan<int>();
+            Go.Run(async () =>
+            {
+                try { await Go.Sleep(TimeSpan.FromHours(1), cts.Token); }
+                catch (Exception ex) { caught = ex; }
+                done.Close();
+            });
+            await b.WaitIdleAsync();
+            Assert.Equal(1, b.Timers.Count);
+            cts.Cancel();
+            await done.ReceiveAsync();
+            Assert.Equal(0, b.Timers.Count);
+            Assert.Equal(Weft.Testing.Bubble.Epoch, b.Now); // cancelled, not expired
+        }).Within();
+        Assert.IsAssignableFrom<OperationCanceledException>(caught);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await Go.Sleep(TimeSpan.FromSeconds(1), new CancellationToken(true)));
     }
 
@@ -80,5 +87,4 @@ public class SleepTests
         Assert.IsType<InvalidOperationException>(await r.Task.Within());
     }
 
-    private static int PendingTimers() => Scheduler.AllP.Sum(p => p.Timers.Count);
 }
