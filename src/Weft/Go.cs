@@ -298,7 +298,7 @@ public static partial class Go
     }
 
     /// <summary>
-    /// Opts in to Go's SIGQUIT behaviour, without the exit: every <c>kill -QUIT &lt;pid&gt;</c> prints <see cref="Dump"/>
+    /// Opts in to Go's SIGQUIT behaviour, without the exit: every <c>kill -QUIT &lt;pid&gt;</c> prints <see cref="Dump()"/>
     /// to <paramref name="output"/> (standard error by default) and the process keeps running.
     /// </summary>
     /// <param name="output">Where to write the dump; standard error when null.</param>
@@ -330,11 +330,27 @@ public static partial class Go
     public static string Dump()
     {
         var sb = new StringBuilder();
+        DumpTo(sb);
+        return sb.ToString();
+    }
+
+    /// <summary>Writes <see cref="Dump()"/> to <paramref name="writer"/>.</summary>
+    /// <param name="writer">Where to print, e.g. <see cref="Console.Error"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="writer"/> is null.</exception>
+    /// <example><code>Go.Dump(Console.Error);</code></example>
+    public static void Dump(TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Dump());
+        writer.Flush();
+    }
+
+    private static void DumpTo(StringBuilder sb)
+    {
         var all = Registry.Snapshot();
         long now = Environment.TickCount64;
         sb.Append("goroutines: ").Append(all.Count).Append(" live, procs ").Append(Scheduler.AllP.Length)
           .Append(", threads ").Append(Scheduler.ThreadCount).AppendLine();
         foreach (var g in all) g.DescribeTo(sb, now);
-        return sb.ToString();
     }
 }

@@ -309,7 +309,7 @@ public sealed class Bubble
         return sb.ToString();
     }
 
-    /// <summary>A string of every live goroutine in the bubble, like <see cref="Go.Dump"/>.</summary>
+    /// <summary>A string of every live goroutine in the bubble, like <see cref="Go.Dump()"/>.</summary>
     /// <returns>One line per goroutine: number, state, wait reason, virtual time waited, where it was started.</returns>
     public string Dump() => Describe("dump");
 
