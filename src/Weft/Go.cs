@@ -244,7 +244,7 @@ public static partial class Go
     }
 
     /// <summary>
-    /// Whether, and how, Weft reports a program whose goroutines are all asleep. Default <see cref="Weft.DeadlockDetection.Off"/>,
+    /// Whether, and how, Weft reports a program whose goroutines are all asleep. Default <see cref="Weft.DeadlockDetection.Report"/>,
     /// or the <c>WEFT_DEADLOCK</c> environment variable (<c>off</c>, <c>report</c>, <c>fail</c>). See <see cref="Weft.DeadlockDetection"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not a member of the enum.</exception>

@@ -60,6 +60,19 @@ switch (args.Length > 0 ? args[0] : "")
         Console.WriteLine("returned"); // must never print
         return 0;
     }
+    case "deadlock-report":
+    {
+        // The only goroutine waits on a channel that a plain thread (invisible to Weft) feeds 1.5 s later: Weft
+        // reports "all goroutines are asleep" meanwhile (the default mode), and the program then goes on.
+        var ch = new Chan<int>();
+        var done = new ManualResetEventSlim();
+        Go.Run(async () => { await ch.ReceiveAsync(); done.Set(); });
+        Thread.Sleep(1500);
+        ch.Send(1);
+        done.Wait(TimeSpan.FromSeconds(10));
+        Console.WriteLine("recovered");
+        return 0;
+    }
     case "nodeadlock":
     {
         // Asleep on a channel while real I/O and a timer are pending: not a deadlock. The I/O finishes and

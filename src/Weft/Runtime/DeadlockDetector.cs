@@ -17,7 +17,8 @@ internal static class DeadlockDetector
 
     public static DeadlockDetection Parse(string? value) => value?.Trim().ToLowerInvariant() switch
     {
-        null or "" or "off" => DeadlockDetection.Off,
+        null or "" => DeadlockDetection.Report,
+        "off" => DeadlockDetection.Off,
         "report" => DeadlockDetection.Report,
         "fail" => DeadlockDetection.Fail,
         _ => throw new InvalidOperationException($"{Variable}='{value}' is not valid: expected off, report or fail."),
@@ -29,14 +30,15 @@ internal static class DeadlockDetector
         if (Scheduler.Global.Count > 0 || Scheduler.EarliestTimer() != Clock.Never) return -1;
         if (Volatile.Read(ref Scheduler.IdleCount) != Scheduler.AllP.Length) return -1;
         int asleep = 0;
-        foreach (var g in Registry.Snapshot())
+        bool all = Registry.All(g =>
         {
-            if (g.Bubble is not null || g.IsFinished) continue;
-            if (g.State != GoroutineState.Waiting) return -1;
-            if (g.Reason is WaitReason.ForeignAwait or WaitReason.None or WaitReason.WaitIdle) return -1;
+            if (g.Bubble is not null) return true;
+            if (g.State != GoroutineState.Waiting) return false;
+            if (g.Reason is WaitReason.ForeignAwait or WaitReason.None or WaitReason.WaitIdle) return false;
             asleep++;
-        }
-        if (asleep == 0) return -1;
+            return true;
+        });
+        if (!all || asleep == 0) return -1;
         return Registry.Created * 31 + Scheduler.Unparks * 7 + asleep;
     }
 

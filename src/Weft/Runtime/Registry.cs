@@ -154,6 +154,28 @@ internal static class Registry
         }
     }
 
+    /// <summary>
+    /// Calls <paramref name="visit"/> for live goroutines, each stripe under its lock, until it returns false.
+    /// Returns false if it was stopped early. No list is built: sysmon uses this on every idle transition.
+    /// </summary>
+    public static bool All(Func<Goroutine, bool> visit)
+    {
+        foreach (var s in s_stripes)
+        {
+            Lock(s);
+            try
+            {
+                for (var g = s.Head; g is not null; g = g.RegNext)
+                    if (!g.IsFinished && !visit(g)) return false;
+            }
+            finally
+            {
+                Unlock(s);
+            }
+        }
+        return true;
+    }
+
     /// <summary>A snapshot of the live goroutines, each stripe read under its lock.</summary>
     public static List<Goroutine> Snapshot()
     {

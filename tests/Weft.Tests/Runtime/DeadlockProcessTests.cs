@@ -17,6 +17,16 @@ public class DeadlockProcessTests
     }
 
     [Fact]
+    public async Task ByDefaultADeadlockIsReportedAndTheProgramKeepsRunning()
+    {
+        var (code, stdout, stderr) = await ConfigAndFailureTests.RunHost("deadlock-report");
+        Assert.Equal(0, code);
+        Assert.Contains("recovered", stdout);
+        Assert.Contains("weft: all goroutines are asleep - deadlock!", stderr);
+        Assert.Contains("waiting, chan receive", stderr);
+    }
+
+    [Fact]
     public async Task PendingForeignIoAndTimersAreNotADeadlock()
     {
         var (code, stdout, stderr) = await ConfigAndFailureTests.RunHost("nodeadlock", ("WEFT_DEADLOCK", "fail"));
