@@ -1,15 +1,14 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Jobs;
 
 namespace Weft.Bench.Micro;
 
 /// <summary>
 /// Allocation proof for the channel hot paths (STYLE 12): steady-state send/receive (synchronous fast path and
-/// parked hand-off through the pooled waiter) and a 4-case select must show 0 B/op.
-/// Run: dotnet run -c Release --project bench/Weft.Bench -- --micro --filter '*Channel*'
+/// parked hand-off through the pooled waiter), the blocking thread forms (parked on the thread's ThreadParker) and a
+/// 4-case select, async and blocking, must show 0 B/op.
+/// Run: dotnet run -c Release --project bench/Weft.Bench -- --micro --filter '*ChannelMicro*' --job short
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RuntimeMoniker.HostProcess, launchCount: 1, warmupCount: 3, iterationCount: 5)]
 public class ChannelMicro
 {
     private const int Ops = 1024;
@@ -59,6 +58,76 @@ public class ChannelMicro
             sum += r.Result;
         }
         return sum;
+    }
+
+    /// <summary>Blocking thread forms, non-waiting: Send into buffer space, Receive from the buffer.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public int BlockingBufferedSendReceive()
+    {
+        int sum = 0;
+        for (int i = 0; i < Ops; i++) _buffered.Send(i);
+        for (int i = 0; i < Ops; i++) sum += _buffered.Receive();
+        return sum;
+    }
+
+    /// <summary>
+    /// Blocking thread forms that park: a round trip with an echo thread over two unbuffered channels, so every
+    /// Send and Receive waits on the thread's parker. The echo thread's allocations count too (MemoryDiagnoser
+    /// reads the process-wide total).
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public int BlockingUnbufferedRoundTrip()
+    {
+        int sum = 0;
+        for (int i = 0; i < Ops; i++)
+        {
+            _ping.Send(i);
+            sum += _pong.Receive();
+        }
+        return sum;
+    }
+
+    /// <summary>A 4-case Select.Wait that parks the thread and is completed by the echo thread's send.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public int BlockingSelect4Parked()
+    {
+        int sum = 0;
+        for (int i = 0; i < Ops; i++)
+        {
+            _ping.Send(i);
+            sum += _blockingSelect.Wait();
+        }
+        return sum;
+    }
+
+    private Chan<int> _ping = null!, _pong = null!;
+    private Select _blockingSelect = null!;
+    private Thread? _echo;
+
+    [GlobalSetup(Targets = [nameof(BlockingUnbufferedRoundTrip), nameof(BlockingSelect4Parked)])]
+    public void SetupEcho()
+    {
+        Setup();
+        _ping = new Chan<int>();
+        _pong = new Chan<int>();
+        _blockingSelect = MakeParked(_pong);
+        _echo = new Thread(() =>
+        {
+            while (true)
+            {
+                int v = _ping.Receive(out bool ok);
+                if (!ok) return;
+                _pong.Send(v);
+            }
+        }) { IsBackground = true, Name = "echo" };
+        _echo.Start();
+    }
+
+    [GlobalCleanup(Targets = [nameof(BlockingUnbufferedRoundTrip), nameof(BlockingSelect4Parked)])]
+    public void StopEcho()
+    {
+        _ping.Close();
+        _echo?.Join();
     }
 
     [Benchmark(OperationsPerInvoke = Ops)]

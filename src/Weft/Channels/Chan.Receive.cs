@@ -79,13 +79,20 @@ public sealed partial class Chan<T>
     /// <returns>The value, or <c>default</c> when <paramref name="ok"/> is false.</returns>
     /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived.</exception>
     /// <example><code>while (true) { var v = ch.Receive(out bool ok); if (!ok) break; Use(v); }</code></example>
+    /// <remarks>Parks the thread as <see cref="Send"/> does: no Task, no ThreadPool hop, nothing allocated in steady state.</remarks>
     public T Receive(out bool ok, CancellationToken cancellationToken = default)
     {
         CheckBubble();
-        var vt = ReceiveOkAsync(cancellationToken);
-        var (value, gotIt) = vt.IsCompletedSuccessfully ? vt.Result : vt.AsTask().GetAwaiter().GetResult();
-        ok = gotIt;
-        return value;
+        cancellationToken.ThrowIfCancellationRequested();
+        _lock.Enter();
+        AssertInvariants();
+        if (TryReceiveLocked(out T value, out ok, out var wake))
+        {
+            _lock.Exit();
+            wake?.Wake();
+            return value;
+        }
+        return ParkBlocking(isSend: false, default!).Wait(cancellationToken, out ok);
     }
 
     /// <summary>Receives a value if one is available now.</summary>

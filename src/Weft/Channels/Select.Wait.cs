@@ -1,6 +1,7 @@
 // Select, waiting: the three passes of the algorithm described in Select.cs.
 
 using Weft.Channels;
+using Weft.Runtime;
 
 namespace Weft;
 
@@ -22,8 +23,61 @@ public sealed partial class Select
     /// <example><code>switch (await sel.WaitAsync()) { case 0: Use(a.Value); break; case 1: return; }</code></example>
     public ValueTask<int> WaitAsync(CancellationToken cancellationToken = default)
     {
-        if (_waiting) throw new InvalidOperationException("A select serves one waiter at a time.");
+        if (_waiting) ThrowBusy();
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
+        int i = PollOrEnqueue(parker: null, out int status, out var wake);
+        if (i == Enqueued)
+        {
+            short version = _core.Version;
+            _core.Arm(cancellationToken);
+            return new ValueTask<int>(_core, version);
+        }
+        if (status != Done) return ValueTask.FromException<int>(new ChannelClosedException(ClosedByChoice));
+        wake?.Wake();
+        return new ValueTask<int>(i);
+    }
+
+    /// <summary>Like <see cref="WaitAsync"/>, blocking the calling thread. For plain threads; goroutines use WaitAsync.</summary>
+    /// <param name="cancellationToken">Gives up the wait; then no case was performed.</param>
+    /// <returns>The index of the case performed.</returns>
+    /// <exception cref="ChannelClosedException">The chosen case was a send on a closed channel.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded.</exception>
+    /// <exception cref="InvalidOperationException">Called inside a <see cref="Weft.Testing.Bubble"/> (use WaitAsync there), or the select is already waiting.</exception>
+    /// <remarks>
+    /// Parks the thread on its own reusable event, which the completer sets directly: no Task, no ThreadPool hop,
+    /// nothing allocated in steady state. From a goroutine, the goroutine's processor is handed to another thread
+    /// while it blocks.
+    /// </remarks>
+    /// <example><code>int i = sel.Wait();</code></example>
+    public int Wait(CancellationToken cancellationToken = default)
+    {
+        if (_waiting) ThrowBusy();
+        cancellationToken.ThrowIfCancellationRequested();
+        var parker = ThreadParker.Current;
+        int i = PollOrEnqueue(parker, out int status, out var wake);
+        if (i == Enqueued)
+        {
+            _core.Arm(cancellationToken);
+            parker.Park(WaitReason.Select);
+            return _core.FinishBlocking();
+        }
+        if (status != Done) throw new ChannelClosedException(ClosedByChoice);
+        wake?.Wake();
+        return i;
+    }
+
+    private const int Enqueued = -1;
+    private const string ClosedByChoice = "Send on a closed channel (chosen by a select).";
+
+    private static void ThrowBusy() => throw new InvalidOperationException("A select serves one waiter at a time.");
+
+    /// <summary>
+    /// Passes 1 and 2 of the algorithm. Returns the index of the case performed (status Done, or Closed for a send
+    /// on a closed channel; <paramref name="wake"/> is the counterparty to resume), the default's index, or
+    /// <see cref="Enqueued"/> when a node now waits on every active case (then Arm and wait on the core).
+    /// </summary>
+    private int PollOrEnqueue(ThreadParker? parker, out int status, out Sudog? wake)
+    {
         int n = _count;
         Shuffle(n);
 
@@ -33,13 +87,16 @@ public sealed partial class Select
             var c = _cases[_pollOrder[k]];
             if (!c.IsActive || !c.Peek()) continue;
             c.Lock();
-            int status = c.TryLocked(out var wake);
+            status = c.TryLocked(out wake);
             c.Unlock();
-            if (status != NotReady) return Completed(c, status, wake);
+            if (status != NotReady) return c.Index;
         }
-        if (_defaultIndex >= 0) return new ValueTask<int>(_defaultIndex);
+        wake = null;
+        status = Done;
+        if (_defaultIndex >= 0) return _defaultIndex;
 
         // Pass 2: every source locked in the global order; try again, else park a node on each.
+        if (parker is not null) ThreadParker.CheckNotInBubble();
         _waiting = true;
         if (_hasTimeout)
             for (int i = 0; i < n; i++) _cases[i].BeforeBlock();
@@ -48,42 +105,21 @@ public sealed partial class Select
         {
             var c = _cases[_pollOrder[k]];
             if (!c.IsActive) continue;
-            int status = c.TryLocked(out var wake);
+            status = c.TryLocked(out wake);
             if (status != NotReady)
             {
                 UnlockAll(locked);
                 _waiting = false;
                 if (_hasTimeout)
                     for (int i = 0; i < n; i++) _cases[i].AfterBlock();
-                return Completed(c, status, wake);
+                return c.Index;
             }
         }
-        _core.Prepare();
+        _core.Prepare(parker);
         for (int i = 0; i < n; i++)
             if (_cases[i].IsActive) _cases[i].EnqueueLocked(_core);
         UnlockAll(locked);
-        short version = _core.Version;
-        _core.Arm(cancellationToken);
-        return new ValueTask<int>(_core, version);
-    }
-
-    /// <summary>Like <see cref="WaitAsync"/>, blocking the calling thread. For plain threads; goroutines use WaitAsync.</summary>
-    /// <param name="cancellationToken">Gives up the wait; then no case was performed.</param>
-    /// <returns>The index of the case performed.</returns>
-    /// <exception cref="ChannelClosedException">The chosen case was a send on a closed channel.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded.</exception>
-    /// <example><code>int i = sel.Wait();</code></example>
-    public int Wait(CancellationToken cancellationToken = default)
-    {
-        var vt = WaitAsync(cancellationToken);
-        return vt.IsCompletedSuccessfully ? vt.Result : vt.AsTask().GetAwaiter().GetResult();
-    }
-
-    private static ValueTask<int> Completed(SelectCase c, int status, Sudog? wake)
-    {
-        if (status != Done) return ValueTask.FromException<int>(new ChannelClosedException("Send on a closed channel (chosen by a select)."));
-        wake?.Wake();
-        return new ValueTask<int>(c.Index);
+        return Enqueued;
     }
 
     /// <summary>The owner's side of a blocked wait, from SelectCore.GetResult: dequeue the losers, then report.</summary>

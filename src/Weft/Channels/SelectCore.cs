@@ -9,6 +9,11 @@
 // ChanWaiter) because the owner, in GetResult, first dequeues every node and disposes the token registration —
 // CancellationTokenRegistration.Dispose waits for a callback that is already running — so nothing can touch the
 // core any more when the next wait resets it.
+//
+// Blocking waits (Select.Wait) park the owner's thread on its ThreadParker instead: Prepare records the parker,
+// Signal unparks it rather than completing the Continuation, and the owner ends the wait with FinishBlocking.
+// _parker is written by the owner before any node is enqueued (under the channel locks, so every claimant sees
+// it) and is not changed again until the next Prepare, which comes after the single Signal of this wait.
 
 using System.Threading.Tasks.Sources;
 using Weft.Runtime;
@@ -25,14 +30,16 @@ internal sealed class SelectCore : IValueTaskSource<int>
     private short _version;
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
+    private ThreadParker? _parker; // the blocked owner's thread, for Select.Wait; null for WaitAsync
 
     public SelectCore(Select owner) => _owner = owner;
 
     public short Version => _version;
 
-    /// <summary>Starts a wait: called by the owner before enqueuing any node.</summary>
-    public void Prepare()
+    /// <summary>Starts a wait: called by the owner before enqueuing any node. <paramref name="parker"/> is set for a blocking wait.</summary>
+    public void Prepare(ThreadParker? parker)
     {
+        _parker = parker;
         _continuation.Reset();
         Volatile.Write(ref _done, 0);
     }
@@ -49,11 +56,15 @@ internal sealed class SelectCore : IValueTaskSource<int>
     public bool TryClaim(int index) => Interlocked.CompareExchange(ref _done, index + 1, 0) == 0;
 
     /// <summary>Resumes the owner. Called once per wait, by the claimant, outside every channel lock.</summary>
-    public void Signal() => _continuation.Signal();
+    public void Signal()
+    {
+        if (_parker is { } p) p.Unpark();
+        else _continuation.Signal();
+    }
 
     private void Cancel()
     {
-        if (Interlocked.CompareExchange(ref _done, Cancelled, 0) == 0) _continuation.Signal();
+        if (Interlocked.CompareExchange(ref _done, Cancelled, 0) == 0) Signal();
     }
 
     public ValueTaskSourceStatus GetStatus(short token)
@@ -73,7 +84,15 @@ internal sealed class SelectCore : IValueTaskSource<int>
         if (token != _version) ThrowHelper.StaleValueTask();
         if (!_continuation.IsSignalled) ThrowHelper.NotCompleted();
         _version++;
-        _registration.Dispose();
+        return End();
+    }
+
+    /// <summary>The owner of a blocking wait, once its thread was unparked: like GetResult, with no ValueTask to check.</summary>
+    public int FinishBlocking() => End();
+
+    private int End()
+    {
+        _registration.Dispose(); // waits for a running Cancel; see Reuse above
         _registration = default;
         int done = Volatile.Read(ref _done);
         return _owner.Finish(done == Cancelled ? Cancelled : done - 1, _token);

@@ -5,9 +5,10 @@
 //     so waking a goroutine puts it straight into the waker's P without allocating. Uncancellable async waiters are
 //     pooled per thread (at most 256 per thread); a cancellable one is fresh (STYLE 10), because its token's
 //     callback may run at any time, and a pooled node could by then serve a different caller.
-//   * blocking: one per OS thread, reused for every blocking wait of that thread, parked on a ManualResetEventSlim
-//     (which spins briefly, then sleeps on a futex). Inside a goroutine the block is announced to the scheduler as
-//     Go.Blocking does, so the P is handed to another M at once instead of after sysmon's threshold.
+//   * blocking: one per OS thread, reused for every blocking wait of that thread, parked on the thread's
+//     Channels.ThreadParker (shared with blocking channel operations; it spins briefly, then sleeps on a futex).
+//     Inside a goroutine the parker announces the block to the scheduler as Go.Blocking does, so the P is handed
+//     to another M at once instead of after sysmon's threshold.
 //
 // Claiming: a waker and a canceller race for a queued waiter by CAS on _status (Waiting -> Woken or Cancelled).
 // The loser does nothing. The winner of a wake has already unlinked the node under the owner's queue lock; the
@@ -20,6 +21,7 @@
 
 using System.Diagnostics;
 using System.Threading.Tasks.Sources;
+using Weft.Channels;
 using Weft.Runtime;
 
 namespace Weft.Sync;
@@ -59,7 +61,7 @@ internal sealed class Waiter : IValueTaskSource
     private short _version;
     private readonly bool _blocking;
     private bool _pooled;
-    private ManualResetEventSlim? _event; // blocking waiters only
+    private ThreadParker? _parker; // blocking waiters only: the owning thread's
     private WaitReason _reason;
     private IWaitOwner? _owner;
     private CancellationToken _token;
@@ -91,7 +93,7 @@ internal sealed class Waiter : IValueTaskSource
     /// <summary>This thread's blocking waiter. A thread blocks in one wait at a time, so one node per thread is enough.</summary>
     internal static Waiter RentBlocking(IWaitOwner owner, WaitReason reason)
     {
-        var w = t_blocking ??= new Waiter(blocking: true) { _event = new ManualResetEventSlim(false, 100) };
+        var w = t_blocking ??= new Waiter(blocking: true) { _parker = ThreadParker.Current };
         w._owner = owner;
         w._reason = reason;
         return w;
@@ -112,7 +114,7 @@ internal sealed class Waiter : IValueTaskSource
     internal void Wake()
     {
         Debug.Assert(Volatile.Read(ref _status) == Woken, "Only a claimed waiter is woken.");
-        if (_blocking) _event!.Set();
+        if (_blocking) _parker!.Unpark();
         else _continuation.Signal();
     }
 
@@ -156,15 +158,7 @@ internal sealed class Waiter : IValueTaskSource
     internal void Block()
     {
         Debug.Assert(_blocking, "Only a blocking waiter blocks its thread.");
-        var m = Machine.Current;
-        if (m is not null)
-        {
-            Goroutine.Current?.NoteParking(_reason);
-            m.EnterBlocking();
-        }
-        _event!.Wait();
-        _event.Reset();
-        m?.ExitBlocking();
+        _parker!.Park(_reason);
     }
 
     /// <summary>The whole operation is over: drop the registration and give a pooled node back.</summary>
