@@ -1,7 +1,10 @@
 // ChanWaiter — the IValueTaskSource behind a SendAsync/ReceiveAsync that had to wait (a plain, non-select sudog).
 //
-// Pooling (STYLE 10): an uncancellable wait takes a node from a per-thread free list (at most 64 per type) and
-// gives it back in GetResult, after which the awaiter holds only a stale version token. A cancellable wait gets a
+// Pooling (STYLE 10): an uncancellable wait takes the channel's one spare node (under the channel lock, so free)
+// or else a node from a per-thread free list (at most 64 per type), and gives it back in GetResult — to the
+// channel's spare slot if it is empty — after which the awaiter holds only a stale version token. The spare slot
+// serves the common one-waiter-per-channel case (ping-pong, pipelines) without touching thread-statics, which
+// cost a runtime helper call for a generic type. A cancellable wait gets a
 // fresh node: its token's callback may run at any time, and a pooled node could by then serve another waiter.
 //
 // Cancellation race (the guarantee "a value is never both delivered and reported cancelled"):
@@ -38,7 +41,14 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     public static ChanWaiter<T> Rent(Chan<T> channel, bool isSend, CancellationToken token)
     {
         ChanWaiter<T> w;
-        if (!token.CanBeCanceled && t_free is { } free)
+        if (!token.CanBeCanceled && channel.TakeSpareWaiter() is { } spare)
+        {
+            // The channel's own spare (taken under its lock): no thread-static access, which for a generic type is
+            // a runtime helper call, on the ping-pong path.
+            w = spare;
+            w._pooled = true;
+        }
+        else if (!token.CanBeCanceled && t_free is { } free)
         {
             t_free = (ChanWaiter<T>?)free.WakeNext;
             t_freeCount--;
@@ -122,9 +132,11 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         {
             Value = default!;
             Ok = false;
+            var channel = _channel;
             _channel = null;
             _continuation.Reset();
-            if (t_freeCount < PoolLimit)
+            if (channel is not null && channel.StashSpareWaiter(this)) { }
+            else if (t_freeCount < PoolLimit)
             {
                 WakeNext = t_free;
                 t_free = this;
