@@ -80,10 +80,10 @@ public class WaitGroupTests
         Assert.True(wg.AddCounter(-1)); // the counter is zero; this caller now owes the release
         var ex = Assert.Throws<InvalidOperationException>(() => wg.Add(1));
         Assert.Contains("reused before previous Wait has returned", ex.Message);
-        Assert.Equal(0, wg.Count); // the bad Add was undone
-        Assert.False(old.IsCompleted);
-        wg.Release();
-        await old.Within();
+        Assert.Equal(0, wg.Count); // the bad Add was undone...
+        await old.Within();        // ...and, finding the counter at zero with a waiter registered, released it
+        wg.Release();              // so the release owed by the first Add finds nothing left to do
+        Assert.Equal(0, wg.Count);
 
         wg.Add(1); // once released, a new round is fine
         var next = wg.WaitAsync().AsTask();
