@@ -43,16 +43,19 @@ public sealed class Cond : IWaitOwner
     public Mutex L { get; }
 
     /// <summary>Unlocks <see cref="L"/>, blocks the calling thread until woken by <see cref="Signal"/> or <see cref="Broadcast"/>, then locks <see cref="L"/> again.</summary>
+    /// <param name="cancellationToken">Ends the wait early; <see cref="L"/> is locked again before the exception is thrown.</param>
     /// <exception cref="SynchronizationLockException"><see cref="L"/> was not locked (the waiter is then not queued).</exception>
-    /// <remarks>Inside a goroutine prefer <see cref="WaitAsync"/>. Not cancellable.</remarks>
-    /// <example><code>mu.Lock(); while (!ready) cond.Wait(); mu.Unlock();</code></example>
-    public void Wait()
+    /// <exception cref="OperationCanceledException">The token was cancelled before a wake-up (also when it already was on entry); <see cref="L"/> is held again.</exception>
+    /// <remarks>Inside a goroutine prefer <see cref="WaitAsync"/>. A cancelled waiter takes no Signal with it: a Signal goes to a waiter still queued.</remarks>
+    /// <example><code>mu.Lock(); while (!ready) cond.Wait(ct); mu.Unlock();</code></example>
+    public void Wait(CancellationToken cancellationToken = default)
     {
-        var w = Waiter.RentBlocking(this, WaitReason.Cond);
+        var w = Waiter.RentBlocking(this, WaitReason.Cond, cancellationToken);
         Enqueue(w);
-        w.Block();
+        bool woken = w.Block();
         w.Return();
         L.Lock();
+        if (!woken) ThrowHelper.Canceled(cancellationToken);
     }
 
     /// <summary>Unlocks <see cref="L"/>, parks the calling goroutine or async method until woken, then locks <see cref="L"/> again.</summary>

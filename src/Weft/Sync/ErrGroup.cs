@@ -62,13 +62,15 @@ public sealed class ErrGroup
 
     /// <summary>Runs <paramref name="f"/> in a new goroutine; with a limit set, blocks the calling thread until a slot is free.</summary>
     /// <param name="f">The function. An exception it throws is the group's error if it is the first.</param>
+    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started.</param>
     /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a slot was free; <paramref name="f"/> was not started.</exception>
     /// <remarks>Inside a goroutine, with a limit, prefer <see cref="GoAsync"/>, which parks instead of blocking.</remarks>
     /// <example><code>g.Go(async () =&gt; await Work(g.Token));</code></example>
-    public void Go(Func<Task> f)
+    public void Go(Func<Task> f, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(f);
-        _limit?.Acquire();
+        _limit?.Acquire(1, cancellationToken);
         Start(f);
     }
 
@@ -100,12 +102,14 @@ public sealed class ErrGroup
     }
 
     /// <summary>Blocks the calling thread until every function has returned, then rethrows the first exception, if any.</summary>
+    /// <param name="cancellationToken">Stops waiting; the functions keep running and <see cref="Token"/> is not cancelled by this.</param>
     /// <exception cref="Exception">The first exception thrown by a function of the group.</exception>
-    /// <remarks>Cancels <see cref="Token"/> before returning. Inside a goroutine prefer <see cref="WaitAsync"/>.</remarks>
-    /// <example><code>g.Wait();</code></example>
-    public void Wait()
+    /// <exception cref="OperationCanceledException">The token was cancelled before the group finished.</exception>
+    /// <remarks>Cancels <see cref="Token"/> before returning normally. Inside a goroutine prefer <see cref="WaitAsync"/>.</remarks>
+    /// <example><code>g.Wait(ct);</code></example>
+    public void Wait(CancellationToken cancellationToken = default)
     {
-        _wg.Wait();
+        _wg.Wait(cancellationToken);
         Finish();
     }
 

@@ -11,6 +11,8 @@
 //             fails to get the mutex after waiting more than 1 ms sets Starving. From then on Unlock hands the
 //             mutex to the head of the queue directly (Locked never clears) and newcomers queue at the back. The
 //             mode ends when the mutex is handed to the last waiter, or to one that waited less than 1 ms.
+//             Waits are timed on the runtime's timer clock (Scheduler.TimerNow), which is virtual inside a test
+//             bubble, so the 1 ms threshold can be tested exactly.
 //
 // Invariants
 //   * HasWaiters == the queue is not empty; both change only under the queue lock.
@@ -67,23 +69,26 @@ public sealed class Mutex : IWaitOwner
     private const int SpinRounds = 4, SpinPause = 30;
 
     private static readonly bool s_multicore = Environment.ProcessorCount > 1;
-    private static readonly long s_starvationTicks = Stopwatch.Frequency / 1000;
+    private static readonly long s_starvationTicks = Clock.FromTimeSpan(TimeSpan.FromMilliseconds(1));
 
     private int _state;
     private WaitQueue _queue;
 
     /// <summary>Locks the mutex, blocking the calling thread until it is free.</summary>
+    /// <param name="cancellationToken">Abandons the wait. Once Lock returned the mutex is held, whatever the token says.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the mutex was acquired; the mutex is then not held.</exception>
     /// <remarks>
     /// Inside a goroutine prefer <see cref="LockAsync"/>: this blocks the goroutine's thread (its processor is handed
-    /// to another thread meanwhile). Not cancellable; use <see cref="LockAsync"/> with a token for that.
+    /// to another thread meanwhile). A free mutex is taken even if the token is already cancelled, as with
+    /// <see cref="LockAsync"/>: the token only ever ends a wait.
     /// </remarks>
-    /// <example><code>mu.Lock(); try { shared++; } finally { mu.Unlock(); }</code></example>
+    /// <example><code>mu.Lock(ct); try { shared++; } finally { mu.Unlock(); }</code></example>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Lock()
+    public void Lock(CancellationToken cancellationToken = default)
     {
         // Full fence; pairs with the release CAS in Unlock, so the critical section sees the previous one's writes.
         if (Interlocked.CompareExchange(ref _state, Locked, 0) == 0) return;
-        LockSlow();
+        LockSlow(cancellationToken);
     }
 
     /// <summary>Locks the mutex, parking only the calling goroutine (or async method) until it is free.</summary>
@@ -136,15 +141,26 @@ public sealed class Mutex : IWaitOwner
     // ---- Lock slow path -------------------------------------------------------------------------------------
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void LockSlow()
+    private void LockSlow(CancellationToken cancellationToken)
     {
         bool awoke = false;
         if (Spin(ref awoke)) return;
-        var w = Waiter.RentBlocking(this, WaitReason.Mutex);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            if (awoke) AbandonWoken();
+            ThrowHelper.Canceled(cancellationToken);
+        }
+        var w = Waiter.RentBlocking(this, WaitReason.Mutex, cancellationToken);
         bool again = false;
         while (!AcquireOrQueue(w, ref awoke, again))
         {
-            w.Block();
+            // A cancelled node was unlinked by Cancel, which also passed the turn on (KickIfFree): a queued waiter
+            // never holds Woken, so there is nothing else to undo.
+            if (!w.Block())
+            {
+                w.Return();
+                ThrowHelper.Canceled(cancellationToken);
+            }
             if (w.Handoff) break;
             awoke = again = true;
             if (Spin(ref awoke)) break;
@@ -213,7 +229,7 @@ public sealed class Mutex : IWaitOwner
     /// <returns>True if the mutex was taken; false if <paramref name="w"/> is queued and must wait.</returns>
     private bool AcquireOrQueue(Waiter w, ref bool awoke, bool again)
     {
-        long now = Stopwatch.GetTimestamp();
+        long now = Scheduler.TimerNow();
         if (!again) w.Since = now;
         bool starve = again && now - w.Since > s_starvationTicks;
         int clear = awoke ? Woken : 0;
@@ -285,7 +301,7 @@ public sealed class Mutex : IWaitOwner
             return;
         }
         bool last = _queue.IsEmpty;
-        if (last || Stopwatch.GetTimestamp() - w.Since < s_starvationTicks)
+        if (last || Scheduler.TimerNow() - w.Since < s_starvationTicks)
             Interlocked.And(ref _state, ~(Starving | (last ? HasWaiters : 0)));
         w.Handoff = true;
         _queue.Unlock();

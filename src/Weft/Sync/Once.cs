@@ -32,16 +32,18 @@ public sealed class Once
 
     /// <summary>Runs <paramref name="f"/> if no call of this Once has run a function yet; otherwise waits for that run to finish.</summary>
     /// <param name="f">The function; only the first caller's is run.</param>
+    /// <param name="cancellationToken">Stops waiting for another caller's run; it does not cancel a run in progress.</param>
     /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled while waiting for another caller's run; <paramref name="f"/> was not run by this call.</exception>
     /// <exception cref="Exception">Whatever the function threw, on this and every later call.</exception>
     /// <remarks>Blocks the thread while another caller runs the function; in a goroutine prefer <see cref="DoAsync"/>.</remarks>
     /// <example><code>once.Do(() =&gt; Console.WriteLine("only once"));</code></example>
-    public void Do(Action f)
+    public void Do(Action f, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(f);
         if (!_done)
         {
-            _mu.Lock();
+            _mu.Lock(cancellationToken);
             try
             {
                 if (!_done) Run(f);

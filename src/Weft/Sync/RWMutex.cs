@@ -49,15 +49,15 @@ public sealed class RWMutex : IWaitOwner
     private Waiter? _draining; // guarded by _readers' lock
 
     /// <summary>Takes a read lock, blocking the calling thread while a writer holds or waits for the mutex.</summary>
+    /// <param name="cancellationToken">Abandons the wait; no lock is then held.</param>
     /// <exception cref="InvalidOperationException">More than 536,870,911 readers at once.</exception>
-    /// <remarks>Inside a goroutine prefer <see cref="RLockAsync"/>. Not cancellable.</remarks>
-    /// <example><code>rw.RLock(); try { Read(); } finally { rw.RUnlock(); }</code></example>
-    public void RLock()
+    /// <exception cref="OperationCanceledException">The token was cancelled before the read lock was taken; no lock is held.</exception>
+    /// <remarks>Inside a goroutine prefer <see cref="RLockAsync"/>. A free read lock is taken even with a cancelled token.</remarks>
+    /// <example><code>rw.RLock(ct); try { Read(); } finally { rw.RUnlock(); }</code></example>
+    public void RLock(CancellationToken cancellationToken = default)
     {
         if (TryRLock()) return;
-        var w = Waiter.RentBlocking(this, WaitReason.Mutex);
-        if (!RLockOrQueue(w)) w.Block();
-        w.Return();
+        WaitBlocking(writer: false, cancellationToken);
     }
 
     /// <summary>Takes a read lock, parking only the calling goroutine or async method while a writer holds or waits for the mutex.</summary>
@@ -102,14 +102,14 @@ public sealed class RWMutex : IWaitOwner
     }
 
     /// <summary>Takes the write lock, blocking the calling thread until every reader and writer is out.</summary>
-    /// <remarks>From the moment it is called, new readers wait. Inside a goroutine prefer <see cref="LockAsync"/>. Not cancellable.</remarks>
-    /// <example><code>rw.Lock(); try { Write(); } finally { rw.Unlock(); }</code></example>
-    public void Lock()
+    /// <param name="cancellationToken">Abandons the wait; no lock is then held, and readers held back by this writer are let in.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the write lock was taken; no lock is held.</exception>
+    /// <remarks>From the moment it is called, new readers wait. Inside a goroutine prefer <see cref="LockAsync"/>. A free mutex is taken even with a cancelled token.</remarks>
+    /// <example><code>rw.Lock(ct); try { Write(); } finally { rw.Unlock(); }</code></example>
+    public void Lock(CancellationToken cancellationToken = default)
     {
         if (Interlocked.CompareExchange(ref _state, Writer, 0) == 0) return;
-        var w = Waiter.RentBlocking(this, WaitReason.Mutex);
-        if (!LockOrQueue(w)) w.Block();
-        w.Return();
+        WaitBlocking(writer: true, cancellationToken);
     }
 
     /// <summary>Takes the write lock, parking only the calling goroutine or async method until every reader and writer is out.</summary>
@@ -157,6 +157,15 @@ public sealed class RWMutex : IWaitOwner
         }
         w.ArmCancellation();
         return w.WaitOnce();
+    }
+
+    private void WaitBlocking(bool writer, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested) ThrowHelper.Canceled(cancellationToken);
+        var w = Waiter.RentBlocking(this, WaitReason.Mutex, cancellationToken);
+        bool acquired = (writer ? LockOrQueue(w) : RLockOrQueue(w)) || w.Block();
+        w.Return();
+        if (!acquired) ThrowHelper.Canceled(cancellationToken);
     }
 
     private bool RLockOrQueue(Waiter w)

@@ -50,15 +50,19 @@ public sealed class Semaphore : IWaitOwner
 
     /// <summary>Acquires <paramref name="n"/> tokens, blocking the calling thread until they are available and every earlier waiter was served.</summary>
     /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <param name="cancellationToken">Abandons the wait; no token is then held, and the waiters behind this one that now fit are granted.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/>.</exception>
-    /// <remarks>Inside a goroutine prefer <see cref="AcquireAsync"/>. Not cancellable.</remarks>
-    /// <example><code>sem.Acquire(3); try { Work(); } finally { sem.Release(3); }</code></example>
-    public void Acquire(long n = 1)
+    /// <exception cref="OperationCanceledException">The token was cancelled before the tokens were granted (also when it already was on entry); nothing is held.</exception>
+    /// <remarks>Inside a goroutine prefer <see cref="AcquireAsync"/>, which parks only the goroutine.</remarks>
+    /// <example><code>sem.Acquire(3, ct); try { Work(); } finally { sem.Release(3); }</code></example>
+    public void Acquire(long n = 1, CancellationToken cancellationToken = default)
     {
         CheckWeight(n);
-        var w = Waiter.RentBlocking(this, WaitReason.Semaphore);
-        if (!AcquireOrQueue(w, n)) w.Block();
+        if (cancellationToken.IsCancellationRequested) ThrowHelper.Canceled(cancellationToken);
+        var w = Waiter.RentBlocking(this, WaitReason.Semaphore, cancellationToken);
+        bool granted = AcquireOrQueue(w, n) || w.Block();
         w.Return();
+        if (!granted) ThrowHelper.Canceled(cancellationToken);
     }
 
     /// <summary>Acquires <paramref name="n"/> tokens, parking only the calling goroutine or async method until they are available and every earlier waiter was served.</summary>

@@ -51,15 +51,22 @@ public sealed class SingleFlight<TKey, TValue> where TKey : notnull
     /// <summary>The blocking form of <see cref="DoAsync"/>: the leader runs <paramref name="f"/> on its thread, the others block until it ends.</summary>
     /// <param name="key">Identifies the work.</param>
     /// <param name="f">The work; run by the first caller only.</param>
+    /// <param name="cancellationToken">
+    /// Stops this caller's wait for another caller's flight, which goes on for the others. A caller that leads runs
+    /// <paramref name="f"/> on its own thread and is not interrupted (f takes no token); a token already cancelled on
+    /// entry throws before joining or starting a flight.
+    /// </param>
     /// <returns>The shared result.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="key"/> or <paramref name="f"/> is null.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the flight ended (or on entry).</exception>
     /// <exception cref="Exception">Whatever <paramref name="f"/> threw, rethrown to every caller of that flight.</exception>
     /// <remarks>A waiting caller inside a goroutine blocks its thread, handing its processor on (<see cref="Weft.Go.Blocking(Action)"/>).</remarks>
-    /// <example><code>var cfg = flights.Do("config", LoadConfig);</code></example>
-    public TValue Do(TKey key, Func<TValue> f)
+    /// <example><code>var cfg = flights.Do("config", LoadConfig, ct);</code></example>
+    public TValue Do(TKey key, Func<TValue> f, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(f);
+        cancellationToken.ThrowIfCancellationRequested();
         var flight = Join(key, out var lead);
         if (lead is not null)
         {
@@ -75,7 +82,21 @@ public sealed class SingleFlight<TKey, TValue> where TKey : notnull
             lead.SetResult(v);
             return v;
         }
-        if (!flight.IsCompleted) Weft.Go.Blocking(() => ((IAsyncResult)flight).AsyncWaitHandle.WaitOne());
+        if (!flight.IsCompleted)
+        {
+            if (cancellationToken.CanBeCanceled)
+            {
+                // Waits for either; the flight's handle wins a tie, so a finished flight is never reported as cancelled.
+                var handles = new[] { ((IAsyncResult)flight).AsyncWaitHandle, cancellationToken.WaitHandle };
+                int which = 0;
+                Weft.Go.Blocking(() => which = WaitHandle.WaitAny(handles));
+                if (which != 0 && !flight.IsCompleted) ThrowHelper.Canceled(cancellationToken);
+            }
+            else
+            {
+                Weft.Go.Blocking(() => ((IAsyncResult)flight).AsyncWaitHandle.WaitOne());
+            }
+        }
         return flight.GetAwaiter().GetResult();
     }
 

@@ -10,6 +10,15 @@ internal static class ThrowHelper
         throw new SynchronizationLockException($"{what} of an unlocked mutex: every Unlock must follow a Lock that succeeded.");
 
     [DoesNotReturn]
+    public static void Canceled(CancellationToken cancellationToken) => throw new OperationCanceledException(cancellationToken);
+
+    [DoesNotReturn]
+    public static void ReusedBeforeWaitReturned() =>
+        throw new InvalidOperationException("WaitGroup is reused before previous Wait has returned: Add started a new round while the " +
+            "waiters of the round that just reached zero were still being released. Add for a new round only after every Wait of the " +
+            "previous round has returned (or use a new WaitGroup). The counter is left unchanged.");
+
+    [DoesNotReturn]
     public static void NegativeCounter() =>
         throw new InvalidOperationException("The WaitGroup counter would go negative: Done (or Add with a negative delta) was called more times than Add.");
 

@@ -1,12 +1,29 @@
 // WaitGroup — Go's sync.WaitGroup: a counter, and waiters released when it reaches zero.
 //
-// The counter is changed by Interlocked.Add; waiters queue under the WaitGroup's queue lock, and decide whether to
-// queue by reading the counter under that lock. The Add that brings the counter to zero takes the same lock to
-// release everyone. So a waiter either reads zero (its lock section came after the Add) or is in the queue when the
-// releaser looks (its section came first): no wake-up is lost.
-// Reuse: once the counter is back at zero the group may be Added to again. As in Go, starting a new round while
-// waiters of the previous round are still being released is a race in the caller's code; here it can only release
-// those waiters early, never lose one.
+// Glossary
+//   state    one long: the counter (high 32 bits, signed) | the waiters of this round (low 32 bits), as in Go. The
+//            counter is changed by Interlocked.Add without a lock; the waiter count only under the queue lock.
+//   round    the span from the counter leaving zero to the release of every waiter when it is back at zero.
+//   release  done by the Add that brings the counter to zero with waiters registered: under the queue lock it
+//            clears the waiter count (CAS counter 0|w -> 0) and unlinks every queued waiter; it wakes them after.
+//
+// Invariants (under the queue lock)
+//   * waiters(state) == the number of queued nodes: a waiter registers (Interlocked.Increment) and queues in one
+//     locked section, a canceller unlinks and unregisters in one, and the release clears both in one.
+//   * A waiter registers only while the counter is not zero (read in the same locked section), so no wake-up is
+//     lost: it either reads zero (its section came after the Add) or is queued when the releaser looks.
+//
+// Reuse: a group may be reused once its counter is back at zero. Starting a new round while the previous round's
+// waiters are still registered (between the counter reaching zero and the release clearing them) is the misuse
+// Go panics on ("WaitGroup is reused before previous Wait has returned"): the releaser could not tell the old
+// round's waiters from a new round's, and would release the new ones early. Add detects it exactly as Go does —
+// the counter went from 0 to delta while waiters are registered — undoes itself and throws.
+// If that undo leaves the counter at zero with waiters registered (a Wait slipped in while the bad Add was
+// visible), the undoing Add releases them itself; the releaser that sees a non-zero counter leaves the release to
+// it (so does an Add that undoes a negative counter). Either way every waiter returns with the counter at zero.
+// Rejected: Go's waiter-side check (panic in Wait if the state is not zero when it wakes). Here the release has
+// already claimed the old waiters when it clears the state, so a later Add cannot hurt them; throwing in their Wait
+// would punish a harmless ordering.
 
 using Weft.Runtime;
 
@@ -30,26 +47,58 @@ namespace Weft.Sync;
 /// </example>
 public sealed class WaitGroup : IWaitOwner
 {
-    private int _count; // changed by Interlocked; read under _queue's lock when deciding to wait
+    private const int CounterShift = 32;
+    private const long WaiterMask = 0xFFFF_FFFFL;
+
+    private long _state; // counter | waiters: see the file header for who writes which half
     private WaitQueue _queue;
 
     /// <summary>The current counter. A racy snapshot, for diagnostics.</summary>
-    public int Count => Volatile.Read(ref _count);
+    public int Count => Counter(Volatile.Read(ref _state));
+
+    private static int Counter(long s) => (int)(s >> CounterShift);
+
+    private static int Waiters(long s) => (int)(s & WaiterMask);
 
     /// <summary>Adds <paramref name="delta"/> (which may be negative) to the counter; at zero, every waiter is released.</summary>
     /// <param name="delta">How much to add.</param>
-    /// <exception cref="InvalidOperationException">The counter would go negative; it is left unchanged.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The counter would go negative; or a positive <paramref name="delta"/> starts a new round while the previous
+    /// round's waiters are still being released (reuse before the previous Wait returned). The counter is left unchanged.
+    /// </exception>
     /// <remarks>Add before starting the goroutine it accounts for, not inside it, or Wait may return too early.</remarks>
     /// <example><code>wg.Add(2); Go.Run(A); Go.Run(B);</code></example>
     public void Add(int delta)
     {
-        int v = Interlocked.Add(ref _count, delta);
-        if (v < 0)
+        if (AddCounter(delta)) Release();
+    }
+
+    /// <summary>The counting half of <see cref="Add"/>: true if the caller must then <see cref="Release"/> the waiters.</summary>
+    internal bool AddCounter(int delta)
+    {
+        long d = (long)delta << CounterShift;
+        long v = Interlocked.Add(ref _state, d);
+        int counter = Counter(v);
+        if (counter < 0)
         {
-            Interlocked.Add(ref _count, -delta);
+            // A releaser that saw the negative counter left the release to us (see "Reuse" in the file header).
+            if (Undo(d)) Release();
             ThrowHelper.NegativeCounter();
         }
-        if (v == 0 && delta != 0) ReleaseAll();
+        if (delta > 0 && counter == delta && Waiters(v) != 0)
+        {
+            // 0 -> delta while the last round's waiters are registered: see "Reuse" in the file header.
+            if (Undo(d)) Release();
+            ThrowHelper.ReusedBeforeWaitReturned();
+        }
+        return counter == 0 && Waiters(v) != 0;
+    }
+
+    /// <summary>Takes back an Add that is about to throw; true if that leaves waiters to release.</summary>
+    private bool Undo(long d)
+    {
+        long u = Interlocked.Add(ref _state, -d);
+        return Counter(u) == 0 && Waiters(u) != 0;
     }
 
     /// <summary>Decrements the counter by one.</summary>
@@ -63,6 +112,7 @@ public sealed class WaitGroup : IWaitOwner
     /// </summary>
     /// <param name="body">The goroutine's code.</param>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The group is reused before the previous round's Wait returned (see <see cref="Add"/>); nothing is started.</exception>
     /// <remarks>An exception from <paramref name="body"/> is unhandled, as for <see cref="Weft.Go.Run(Func{Task}, string, int)"/>; Done is still called first.</remarks>
     /// <example><code>wg.Go(async () =&gt; await Work()); wg.Wait();</code></example>
     public void Go(Func<Task> body)
@@ -77,14 +127,21 @@ public sealed class WaitGroup : IWaitOwner
     }
 
     /// <summary>Blocks the calling thread until the counter is zero.</summary>
-    /// <remarks>Inside a goroutine prefer <see cref="WaitAsync"/>: this blocks the thread (its processor is handed on meanwhile). Not cancellable.</remarks>
-    /// <example><code>wg.Wait();</code></example>
-    public void Wait()
+    /// <param name="cancellationToken">Abandons the wait; the counter is not affected.</param>
+    /// <exception cref="OperationCanceledException">The token was cancelled before the counter reached zero.</exception>
+    /// <remarks>
+    /// Inside a goroutine prefer <see cref="WaitAsync"/>: this blocks the thread (its processor is handed on meanwhile).
+    /// A zero counter returns at once, even with a cancelled token.
+    /// </remarks>
+    /// <example><code>wg.Wait(ct);</code></example>
+    public void Wait(CancellationToken cancellationToken = default)
     {
-        if (Volatile.Read(ref _count) == 0) return;
-        var w = Waiter.RentBlocking(this, WaitReason.WaitGroup);
-        if (Queue(w)) w.Block();
+        if (Counter(Volatile.Read(ref _state)) == 0) return;
+        if (cancellationToken.IsCancellationRequested) ThrowHelper.Canceled(cancellationToken);
+        var w = Waiter.RentBlocking(this, WaitReason.WaitGroup, cancellationToken);
+        bool released = !Queue(w) || w.Block();
         w.Return();
+        if (!released) ThrowHelper.Canceled(cancellationToken);
     }
 
     /// <summary>Waits, parking only the calling goroutine or async method, until the counter is zero.</summary>
@@ -94,7 +151,7 @@ public sealed class WaitGroup : IWaitOwner
     /// <example><code>await wg.WaitAsync(ct);</code></example>
     public ValueTask WaitAsync(CancellationToken cancellationToken = default)
     {
-        if (Volatile.Read(ref _count) == 0) return default;
+        if (Counter(Volatile.Read(ref _state)) == 0) return default;
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         var w = Waiter.RentAsync(this, WaitReason.WaitGroup, cancellationToken);
         if (!Queue(w))
@@ -106,22 +163,44 @@ public sealed class WaitGroup : IWaitOwner
         return w.WaitOnce();
     }
 
-    /// <summary>Queues <paramref name="w"/> unless the counter is zero (read under the lock: see the file header).</summary>
+    /// <summary>Registers and queues <paramref name="w"/> unless the counter is zero (read under the lock: see the file header).</summary>
     private bool Queue(Waiter w)
     {
         w.Prepare();
         _queue.Lock();
-        bool wait = Volatile.Read(ref _count) != 0;
-        if (wait) _queue.PushBack(w);
+        AssertInvariants();
+        bool wait = Counter(Volatile.Read(ref _state)) != 0;
+        if (wait)
+        {
+            // Interlocked: Adds change the counter half without the lock. The waiter count cannot overflow into the
+            // counter: 2^32 queued waiters do not fit in memory.
+            Interlocked.Increment(ref _state);
+            _queue.PushBack(w);
+        }
         _queue.Unlock();
         return wait;
     }
 
-    private void ReleaseAll()
+    /// <summary>
+    /// The second half of an <see cref="Add"/> that brought the counter to zero with waiters registered: clears them
+    /// and wakes them, unless a new round's Add got in first (that Add throws, undoes itself and releases instead).
+    /// </summary>
+    internal void Release()
     {
         var wake = new WakeList();
         _queue.Lock();
-        while (_queue.PopClaimed() is { } w) wake.Add(w);
+        AssertInvariants();
+        long s = Volatile.Read(ref _state);
+        while (Counter(s) == 0 && Waiters(s) != 0)
+        {
+            long seen = Interlocked.CompareExchange(ref _state, 0, s);
+            if (seen == s)
+            {
+                while (_queue.PopClaimed() is { } w) wake.Add(w);
+                break;
+            }
+            s = seen;
+        }
         _queue.Unlock();
         wake.WakeAll();
     }
@@ -129,7 +208,13 @@ public sealed class WaitGroup : IWaitOwner
     void IWaitOwner.Cancel(Waiter w)
     {
         _queue.Lock();
-        _queue.Remove(w);
+        if (_queue.Remove(w)) Interlocked.Decrement(ref _state); // still registered: the release did not take it
+        AssertInvariants();
         _queue.Unlock();
     }
+
+    [System.Diagnostics.Conditional("DEBUG")]
+    private void AssertInvariants() =>
+        System.Diagnostics.Debug.Assert((Waiters(Volatile.Read(ref _state)) == 0) == _queue.IsEmpty,
+            "The waiter count says whether the queue is empty; both change under the queue lock.");
 }

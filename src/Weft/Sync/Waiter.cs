@@ -9,6 +9,8 @@
 //     Channels.ThreadParker (shared with blocking channel operations; it spins briefly, then sleeps on a futex).
 //     Inside a goroutine the parker announces the block to the scheduler as Go.Blocking does, so the P is handed
 //     to another M at once instead of after sysmon's threshold.
+//     A blocking wait may be cancellable too: the per-thread node is safe to reuse because its thread is blocked in
+//     that one wait until Return, and Return disposes the registration (waiting out a running callback) first.
 //
 // Claiming: a waker and a canceller race for a queued waiter by CAS on _status (Waiting -> Woken or Cancelled).
 // The loser does nothing. The winner of a wake has already unlinked the node under the owner's queue lock; the
@@ -50,7 +52,7 @@ internal sealed class Waiter : IValueTaskSource
     /// <summary>Tokens asked for (Semaphore) or the kind of waiter (RWMutex); written by the waiter before it queues.</summary>
     internal long Weight;
 
-    /// <summary>Stopwatch timestamp of the first enqueue of this operation (Mutex starvation); written by the waiter.</summary>
+    /// <summary>Timer-clock time (Scheduler.TimerNow) of the first enqueue of this operation (Mutex starvation); written by the waiter.</summary>
     internal long Since;
 
     /// <summary>The waker gave the waiter what it waited for (the mutex itself, say); written before the wake, read after.</summary>
@@ -91,11 +93,13 @@ internal sealed class Waiter : IValueTaskSource
     }
 
     /// <summary>This thread's blocking waiter. A thread blocks in one wait at a time, so one node per thread is enough.</summary>
-    internal static Waiter RentBlocking(IWaitOwner owner, WaitReason reason)
+    internal static Waiter RentBlocking(IWaitOwner owner, WaitReason reason, CancellationToken token)
     {
         var w = t_blocking ??= new Waiter(blocking: true) { _parker = ThreadParker.Current };
+        Debug.Assert(w._owner is null && !w._registered, "A thread's blocking waiter serves one wait at a time and was returned after the last one.");
         w._owner = owner;
         w._reason = reason;
+        w._token = token;
         return w;
     }
 
@@ -114,6 +118,11 @@ internal sealed class Waiter : IValueTaskSource
     internal void Wake()
     {
         Debug.Assert(Volatile.Read(ref _status) == Woken, "Only a claimed waiter is woken.");
+        Signal();
+    }
+
+    private void Signal()
+    {
         if (_blocking) _parker!.Unpark();
         else _continuation.Signal();
     }
@@ -141,7 +150,7 @@ internal sealed class Waiter : IValueTaskSource
     {
         if (Interlocked.CompareExchange(ref _status, Cancelled, Waiting) != Waiting) return;
         _owner!.Cancel(this);
-        _continuation.Signal();
+        Signal();
     }
 
     /// <summary>The awaitable for the current wait; the operation continues after it (call <see cref="Return"/> at the end).</summary>
@@ -154,21 +163,35 @@ internal sealed class Waiter : IValueTaskSource
         return new ValueTask(this, _version);
     }
 
-    /// <summary>Blocks the calling thread until woken (blocking waiters only, never cancelled).</summary>
-    internal void Block()
+    /// <summary>
+    /// Arms cancellation, then blocks the calling thread until the node is woken or cancelled (blocking waiters only).
+    /// Call right after the node was queued, outside the owner's lock.
+    /// </summary>
+    /// <returns>True if woken; false if the token claimed the node (the owner's Cancel has then already run).</returns>
+    internal bool Block()
     {
         Debug.Assert(_blocking, "Only a blocking waiter blocks its thread.");
+        ArmCancellation();
         _parker!.Park(_reason);
+        return Volatile.Read(ref _status) != Cancelled;
     }
 
     /// <summary>The whole operation is over: drop the registration and give a pooled node back.</summary>
     internal void Return()
     {
         _owner = null;
-        if (_blocking) return;
         if (_registered)
         {
-            _registration.Dispose(); // waits for a running callback, so nothing touches the node afterwards
+            // Waits for a running callback, so nothing touches the node afterwards. A fresh (async) node is then
+            // dropped; the thread's blocking node is reused, so it forgets the token.
+            _registration.Dispose();
+            _registration = default;
+            _registered = false;
+            if (!_blocking) return;
+        }
+        if (_blocking)
+        {
+            _token = default;
             return;
         }
         if (_pooled)

@@ -21,7 +21,7 @@ public class WaitGroupTests
                 });
             }
             if (round % 2 == 0) await wg.WaitAsync().Within();
-            else await Task.Run(wg.Wait).Within();
+            else await Task.Run(() => wg.Wait()).Within();
             Assert.Equal(10, Volatile.Read(ref done));
             Assert.Equal(0, wg.Count);
         }
@@ -67,5 +67,76 @@ public class WaitGroupTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wg.WaitAsync(cts.Token).Within());
         wg.Done();
         await wg.WaitAsync().Within();
+    }
+
+    [Fact]
+    public async Task ReuseWhileWaitersAreBeingReleased_Throws_AndReleasesNobodyEarly()
+    {
+        // Add is "count, then release"; between the two halves the last round's waiter is still registered. A new
+        // round's Add in that window is Go's "WaitGroup is reused before previous Wait has returned".
+        var wg = new WaitGroup();
+        wg.Add(1);
+        var old = wg.WaitAsync().AsTask();
+        Assert.True(wg.AddCounter(-1)); // the counter is zero; this caller now owes the release
+        var ex = Assert.Throws<InvalidOperationException>(() => wg.Add(1));
+        Assert.Contains("reused before previous Wait has returned", ex.Message);
+        Assert.Equal(0, wg.Count); // the bad Add was undone...
+        await old.Within();        // ...and, finding the counter at zero with a waiter registered, released it
+        wg.Release();              // so the release owed by the first Add finds nothing left to do
+        Assert.Equal(0, wg.Count);
+
+        wg.Add(1); // once released, a new round is fine
+        var next = wg.WaitAsync().AsTask();
+        await Task.Delay(10);
+        Assert.False(next.IsCompleted);
+        wg.Done();
+        await next.Within();
+    }
+
+    [Fact]
+    public async Task ReuseRace_ANewRoundsWaiterIsNeverReleasedBeforeItsDone()
+    {
+        // X ends a round (Done) while Y races to start the next (Add). Whatever the interleaving, a Wait that Y
+        // starts after its Add succeeded must stay pending until Y's Done; an Add that lands in the release window
+        // throws instead. Every waiter of the old round is released.
+        const int rounds = 3000;
+        var wg = new WaitGroup();
+        using var barrier = new Barrier(2);
+        int early = 0, misuses = 0;
+        Task<bool>[] oldWaits = new Task<bool>[rounds];
+        var x = Task.Factory.StartNew(() =>
+        {
+            for (int r = 0; r < rounds; r++)
+            {
+                wg.Add(1);
+                oldWaits[r] = wg.WaitAsync().AsTask().ContinueWith(t => t.IsCompletedSuccessfully, TaskContinuationOptions.ExecuteSynchronously);
+                barrier.SignalAndWait();
+                wg.Done();
+                barrier.SignalAndWait();
+                wg.Wait(); // Y's round, if it started one
+            }
+        }, TaskCreationOptions.LongRunning);
+        var y = Task.Factory.StartNew(() =>
+        {
+            for (int r = 0; r < rounds; r++)
+            {
+                barrier.SignalAndWait();
+                bool added;
+                try { wg.Add(1); added = true; }
+                catch (InvalidOperationException) { added = false; Interlocked.Increment(ref misuses); }
+                if (added)
+                {
+                    var mine = wg.WaitAsync();
+                    if (mine.IsCompleted) Interlocked.Increment(ref early);
+                    wg.Done();
+                    mine.AsTask().Wait(TestTimeout.Default);
+                }
+                barrier.SignalAndWait();
+            }
+        }, TaskCreationOptions.LongRunning);
+        await Task.WhenAll(x, y).Within();
+        Assert.Equal(0, early);
+        Assert.All(await Task.WhenAll(oldWaits).Within(), Assert.True);
+        Assert.Equal(0, wg.Count);
     }
 }
