@@ -71,7 +71,7 @@ internal sealed class LocalRunQueue
         Volatile.Read(ref _runnext) is null && Interlocked.CompareExchange(ref _runnext, g, null) is null;
 
     /// <summary>
-    /// Undoes a <see cref="TryPutNext"/> on a retiring P. Retirement sets Retiring before it drains runnext, and
+    /// Undoes a <see cref="TryPutNext"/> on a P that is retiring or was taken from the caller. Retirement sets Retiring before it drains runnext, and
     /// the caller read Retiring after its CAS (both full fences), so either the drain took g (and the take-back
     /// finds another value or null and does nothing) or the take-back gets it and sends it to the global queue.
     /// </summary>

@@ -119,7 +119,7 @@ internal static class Scheduler
             // lock-free slot, so this needs no pin on the P: if sysmon took the P meanwhile, its new owner runs g.
             if (p.Runq.TryPutNext(g))
             {
-                if (p.Retiring) p.Runq.TakeBack(g); // the P is leaving service: move g to the global queue
+                if (!StillOwned(p, m)) p.Runq.TakeBack(g);
                 return;
             }
             if (!m.InStep)
@@ -140,6 +140,16 @@ internal static class Scheduler
     }
 
     /// <summary>
+    /// After an unpinned put into runnext: is the P still this M's, and in service? If sysmon (or Go.Blocking) took it
+    /// before the put, it may already sit idle with nobody to run runnext, so the caller takes g back and sends it
+    /// to the global queue (which wakes an M). The put's CAS and this read are both full fences, and a retake's CAS
+    /// comes before HandoffP reads HasWork, so a retake after this check finds g and hands the P to an M.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool StillOwned(Processor p, Machine m) =>
+        !p.Retiring && (!m.InStep || Processor.Gen(p.Word) == m.Gen);
+
+    /// <summary>
     /// Readies a goroutine just started on <paramref name="m"/>: into runnext if it is empty (Go's newproc), else at
     /// the tail of the ring rather than kicking runnext's occupant there. In a loop that starts many goroutines the
     /// two orders differ only in which of the new ones runs first, and this one saves an exchange per start.
@@ -150,7 +160,7 @@ internal static class Scheduler
         {
             if (p.Runq.TryPutNext(g))
             {
-                if (p.Retiring) p.Runq.TakeBack(g);
+                if (!StillOwned(p, m)) p.Runq.TakeBack(g);
                 return;
             }
             long gen = m.Gen;

@@ -86,6 +86,11 @@ internal static class Sysmon
                 }
             }
 
+            // Backstop: work in the global queue, an idle P, and nobody spinning (a wake-up that raced with a P
+            // going idle, e.g. a goroutine taken back from a P that sysmon had just retaken).
+            if (Scheduler.Global.Count > 0 && Volatile.Read(ref Scheduler.IdleCount) > 0 && Volatile.Read(ref Scheduler.Spinning) == 0)
+                Scheduler.Wakep();
+
             if (now - lastSweep > sweepEvery)
             {
                 lastSweep = now;
