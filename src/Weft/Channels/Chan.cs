@@ -30,6 +30,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Weft.Channels;
+using Weft.Runtime;
 
 namespace Weft;
 
@@ -55,7 +56,7 @@ public sealed partial class Chan<T>
 {
     private static long s_nextId;
 
-    private ChanLock _lock;                // see ChanLock; never copied
+    private WordLock _lock;                // see WordLock; never copied
     private readonly T[] _ring;
     private readonly bool _receiveOnly; // the timer flavour
     private readonly long _id;          // lock order for select

@@ -70,7 +70,7 @@ internal sealed class Goroutine : SynchronizationContext
     private object? _cont; // an Action<object?> (Weft's awaitables) or a SendOrPostCallback (Post), run with _contState
     private object? _contState;
     private Queue<(object, object?)>? _overflow;
-    private int _lock;
+    private WordLock _lock;
     private int _run; // guarded by _lock
     private bool _finished; // written once by the thread that finishes the body; see FinishWith
     private bool _yieldRequested; // guarded by _lock
@@ -155,20 +155,10 @@ internal sealed class Goroutine : SynchronizationContext
     // ---- Mailbox ----------------------------------------------------------------------------------------------
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Lock()
-    {
-        if (Interlocked.CompareExchange(ref _lock, 1, 0) != 0) LockSlow();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void LockSlow()
-    {
-        var spinner = new SpinWait();
-        while (Interlocked.CompareExchange(ref _lock, 1, 0) != 0) spinner.SpinOnce(sleep1Threshold: -1);
-    }
+    private void Lock() => _lock.Enter();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Unlock() => Volatile.Write(ref _lock, 0);
+    private void Unlock() => _lock.Exit();
 
     /// <summary>
     /// Delivers a continuation to this goroutine and makes it runnable if it was parked. Callable from any thread.

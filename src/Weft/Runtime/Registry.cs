@@ -25,7 +25,7 @@ internal static class Registry
     [StructLayout(LayoutKind.Sequential, Size = 128)]
     private struct Counters
     {
-        public int Lock;
+        public WordLock Lock;
         public int Length;       // list nodes, live and dead; guarded by Lock
         public int PruneAt;      // guarded by Lock
         public long Started;     // guarded by Lock
@@ -53,20 +53,9 @@ internal static class Registry
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Stripe Mine() => s_stripes[Environment.CurrentManagedThreadId & (s_stripes.Length - 1)];
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Lock(Stripe s)
-    {
-        if (Interlocked.CompareExchange(ref s.C.Lock, 1, 0) != 0) LockSlow(s);
-    }
+    private static void Lock(Stripe s) => s.C.Lock.Enter();
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void LockSlow(Stripe s)
-    {
-        var sw = new SpinWait();
-        while (Interlocked.CompareExchange(ref s.C.Lock, 1, 0) != 0) sw.SpinOnce(sleep1Threshold: -1);
-    }
-
-    private static void Unlock(Stripe s) => Volatile.Write(ref s.C.Lock, 0);
+    private static void Unlock(Stripe s) => s.C.Lock.Exit();
 
     public static void Add(Goroutine g)
     {

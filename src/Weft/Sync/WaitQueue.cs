@@ -9,29 +9,20 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
+using Weft.Runtime;
+
 namespace Weft.Sync;
 
 internal struct WaitQueue
 {
     private Waiter? _head, _tail; // guarded by _lock
-    private int _lock;
+    private WordLock _lock;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Lock()
-    {
-        if (Interlocked.CompareExchange(ref _lock, 1, 0) != 0) LockSlow();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void LockSlow()
-    {
-        var spinner = new SpinWait();
-        do spinner.SpinOnce(sleep1Threshold: -1);
-        while (Volatile.Read(ref _lock) != 0 || Interlocked.CompareExchange(ref _lock, 1, 0) != 0);
-    }
+    public void Lock() => _lock.Enter();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Unlock() => Volatile.Write(ref _lock, 0);
+    public void Unlock() => _lock.Exit();
 
     public readonly bool IsEmpty => _head is null;
 

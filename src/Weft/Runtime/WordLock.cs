@@ -1,16 +1,17 @@
-// ChanLock — the per-channel lock: one word, CAS to acquire, a release store to free.
+// WordLock — the one-word spin lock behind every short critical section of the runtime: a channel's lock, a sync
+// primitive's wait queue, a goroutine's mailbox, a registry stripe. CAS to acquire, a release store to free.
 //
 // Held for a few dozen instructions (a ring slot, a queue link, a CAS on a select's done word) and never across
 // user code or a wake-up, so contention is brief: waiters spin with SpinWait, which yields the thread rather than
-// sleeping (sleep1Threshold -1), as Goroutine's mailbox lock does. Rejected: System.Threading.Lock — correct and
-// adaptive, but its Exit is an interlocked operation and it tracks an owner; measured slower on the ping-pong and
-// mpmc workloads. Not reentrant.
+// sleeping (sleep1Threshold -1). Rejected: System.Threading.Lock — correct and adaptive, but its Exit is an
+// interlocked operation and it tracks an owner; measured slower on the ping-pong and mpmc workloads. Not reentrant.
+// It is a mutable struct: keep it in a field and call it in place, never copy it.
 
 using System.Runtime.CompilerServices;
 
-namespace Weft.Channels;
+namespace Weft.Runtime;
 
-internal struct ChanLock
+internal struct WordLock
 {
     private int _state; // 0 free, 1 held
 
