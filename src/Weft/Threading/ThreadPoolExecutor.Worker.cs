@@ -26,7 +26,7 @@ public sealed partial class ThreadPoolExecutor
         lock (_lock)
         {
             AssertInvariants();
-            int state = StateOf(Volatile.Read(ref _ctl.Value));
+            int state = _queue.State;
             bool allowed = state == StateRunning ||
                            (state == StateShuttingDown && firstTask is null && Queued() > 0);
             if (!allowed || _poolSize >= limit) return false;
@@ -74,18 +74,18 @@ public sealed partial class ThreadPoolExecutor
         bool timedOut = false;
         while (true)
         {
-            int state = StateOf(Volatile.Read(ref _ctl.Value));
+            int state = _queue.State;
             if (state >= StateStopping || (state == StateShuttingDown && Queued() == 0))
             {
                 if (Deregister(worker, retiring: false)) return null;
             }
             if (TryTake(out object task)) return task;
-            if (StateOf(Volatile.Read(ref _ctl.Value)) != StateRunning) continue;
+            if (_queue.State != StateRunning) continue;
             if (timedOut && Deregister(worker, retiring: true)) return null;
 
             // Park. Dekker pair 1 (see TryOffer): the increment is a full fence before the count is read again.
             Interlocked.Increment(ref _idle.Value);
-            if (Queued() > 0 || StateOf(Volatile.Read(ref _ctl.Value)) != StateRunning)
+            if (Queued() > 0 || _queue.State != StateRunning)
             {
                 UnparkOrTakePermit();
                 timedOut = false;
