@@ -25,7 +25,9 @@
 //   4. else reject through the RejectionPolicy.
 //
 // Invariants
-//   - PoolSize <= MaximumPoolSize; LargestPoolSize is the maximum PoolSize ever had. (Kept under _lock.)
+//   - A thread starts only while PoolSize < MaximumPoolSize, so PoolSize <= MaximumPoolSize except after the maximum
+//     was lowered, until the surplus threads finish their tasks and exit. LargestPoolSize is the maximum PoolSize
+//     ever had. 0 <= CorePoolSize <= MaximumPoolSize always. (Kept under _lock.)
 //   - State only moves forward: Running -> ShuttingDown -> Stopping -> Terminated (ShuttingDown may be skipped).
 //   - Nothing is enqueued once the state is past Running, so the queued count only falls after Shutdown.
 //   - A queued task always has a worker that will take it or a ShutdownNow that will return it: see the two
@@ -47,7 +49,9 @@
 //     it into reserved (producers) and dequeued (workers) totals helped (1.4-1.6x); making the queue's own head and
 //     tail those totals (WorkQueue) removed one more atomic operation on each side.
 //   - Timed polling for keep-alive (sleep, check, repeat). Idle workers block on the semaphore with keep-alive as
-//     the timeout, so an idle pool costs no CPU and retirement needs no clock of its own.
+//     the timeout, so an idle pool costs almost no CPU. The one exception: no wait is longer than RecheckPeriod
+//     (1 s), because the run-time setters wake idle workers through the shared semaphore and a permit can reach
+//     the wrong worker; an idle thread thus wakes at most once a second to re-read the settings.
 //   - An injectable clock for keep-alive. A virtual clock would need a timer per idle period to wake the kernel wait
 //     (an allocation on the hot path every time a worker goes idle); tests use short keep-alives and wait on the
 //     PoolSize metric instead. The ScheduledExecutor, whose whole job is time, does take a TimeProvider.
@@ -92,16 +96,19 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private const int StateStopping = 2;
     private const int StateTerminated = 3;
     private const int SpinsBeforeCountCheck = 8;
+    private const int SpinsBeforePark = 30;
+    private static readonly TimeSpan RecheckPeriod = TimeSpan.FromSeconds(1);
 
     /// <summary>The largest allowed <see cref="ThreadPoolExecutorOptions.MaximumPoolSize"/>.</summary>
     public const int MaxThreads = short.MaxValue;
 
     private static int s_poolSequence;
 
-    private readonly int _core;
-    private readonly int _max;
-    private readonly TimeSpan _keepAlive;
-    private readonly bool _allowCoreTimeOut;
+    // The four run-time settings (ThreadPoolExecutor.Sizing.cs): written under _lock, read racily elsewhere.
+    private int _core;
+    private int _max;
+    private long _keepAliveTicks;
+    private bool _allowCoreTimeOut;
     private readonly int _capacity;
     private readonly bool _isBackground;
     private readonly RejectionPolicy _policy;
@@ -131,6 +138,7 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private int _threadSequence;                // guarded by _lock
     private bool _terminating;                  // guarded by _lock
     private long _rejected;                     // Interlocked
+    private int _spinning;                      // 1 while a worker spins for work (SpinForWork); CAS to claim
 
     private readonly CancellationTokenSource _shutdownNow = new();
     private readonly TaskCompletionSource _terminated = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -146,7 +154,7 @@ public sealed partial class ThreadPoolExecutor : IDisposable
         Validate(options);
         _core = options.CorePoolSize;
         _max = options.MaximumPoolSize;
-        _keepAlive = options.KeepAlive;
+        _keepAliveTicks = options.KeepAlive.Ticks;
         _allowCoreTimeOut = options.AllowCoreThreadTimeOut;
         _capacity = options.QueueCapacity;
         _queue = new WorkQueue(_capacity);
@@ -181,18 +189,6 @@ public sealed partial class ThreadPoolExecutor : IDisposable
 
     /// <summary>The pool's name, used for its threads and as the <c>weft.pool.name</c> metric tag.</summary>
     public string Name { get; }
-
-    /// <summary>See <see cref="ThreadPoolExecutorOptions.CorePoolSize"/>.</summary>
-    public int CorePoolSize => _core;
-
-    /// <summary>See <see cref="ThreadPoolExecutorOptions.MaximumPoolSize"/>.</summary>
-    public int MaximumPoolSize => _max;
-
-    /// <summary>See <see cref="ThreadPoolExecutorOptions.KeepAlive"/>.</summary>
-    public TimeSpan KeepAlive => _keepAlive;
-
-    /// <summary>See <see cref="ThreadPoolExecutorOptions.AllowCoreThreadTimeOut"/>.</summary>
-    public bool AllowCoreThreadTimeOut => _allowCoreTimeOut;
 
     /// <summary>See <see cref="ThreadPoolExecutorOptions.QueueCapacity"/>.</summary>
     public int QueueCapacity => _capacity;
@@ -265,11 +261,11 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private void Admit(object item)
     {
         // Rule 1. A stale _poolSize only costs a trip to _lock, where TryAddWorker rechecks.
-        if (Volatile.Read(ref _poolSize) < _core && TryAddWorker(item, _core)) return;
+        if (Volatile.Read(ref _poolSize) < Volatile.Read(ref _core) && TryAddWorker(item, core: true)) return;
         // Rule 2.
         if (TryOffer(item)) return;
         // Rule 3.
-        if (TryAddWorker(item, _max)) return;
+        if (TryAddWorker(item, core: false)) return;
         // Rule 4.
         Reject(item);
     }
@@ -348,33 +344,15 @@ public sealed partial class ThreadPoolExecutor : IDisposable
         Interlocked.Increment(ref _rejected);
         string reason = IsShutdown
             ? "the executor is shut down"
-            : $"all {_max} threads are busy and the queue is full (capacity {_capacity})";
+            : $"all {MaximumPoolSize} threads are busy and the queue is full (capacity {_capacity})";
         _policy.Reject(item, this, reason);
     }
 
     private static void Validate(ThreadPoolExecutorOptions o)
     {
-        if (o.MaximumPoolSize is < 1 or > MaxThreads)
-        {
-            throw new ArgumentOutOfRangeException(nameof(o.MaximumPoolSize), o.MaximumPoolSize,
-                $"MaximumPoolSize must be between 1 and {MaxThreads}; it was {o.MaximumPoolSize}.");
-        }
-        if (o.CorePoolSize < 0 || o.CorePoolSize > o.MaximumPoolSize)
-        {
-            throw new ArgumentOutOfRangeException(nameof(o.CorePoolSize), o.CorePoolSize,
-                $"CorePoolSize must be between 0 and MaximumPoolSize ({o.MaximumPoolSize}); it was {o.CorePoolSize}.");
-        }
-        if (o.KeepAlive != Timeout.InfiniteTimeSpan &&
-            (o.KeepAlive < TimeSpan.Zero || o.KeepAlive.TotalMilliseconds > int.MaxValue))
-        {
-            throw new ArgumentOutOfRangeException(nameof(o.KeepAlive), o.KeepAlive,
-                $"KeepAlive must be between 0 and {TimeSpan.FromMilliseconds(int.MaxValue)}, or Timeout.InfiniteTimeSpan; it was {o.KeepAlive}.");
-        }
-        if (o.AllowCoreThreadTimeOut && o.KeepAlive <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(o.KeepAlive), o.KeepAlive,
-                $"KeepAlive must be greater than 0 when AllowCoreThreadTimeOut is set; it was {o.KeepAlive}.");
-        }
+        if (o.MaximumPoolSize is < 1 or > MaxThreads) ThrowMaxOutOfRange(o.MaximumPoolSize);
+        if (o.CorePoolSize < 0 || o.CorePoolSize > o.MaximumPoolSize) ThrowCoreOutOfRange(o.CorePoolSize, o.MaximumPoolSize);
+        ValidateKeepAlive(o.KeepAlive, o.AllowCoreThreadTimeOut);
         if (o.QueueCapacity < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(o.QueueCapacity), o.QueueCapacity,
@@ -383,11 +361,35 @@ public sealed partial class ThreadPoolExecutor : IDisposable
         ArgumentNullException.ThrowIfNull(o.RejectionPolicy, nameof(o.RejectionPolicy));
     }
 
+    private static void ValidateKeepAlive(TimeSpan keepAlive, bool allowCoreTimeOut)
+    {
+        if (keepAlive != Timeout.InfiniteTimeSpan &&
+            (keepAlive < TimeSpan.Zero || keepAlive.TotalMilliseconds > int.MaxValue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAlive), keepAlive,
+                $"KeepAlive must be between 0 and {TimeSpan.FromMilliseconds(int.MaxValue)}, or Timeout.InfiniteTimeSpan; it was {keepAlive}.");
+        }
+        if (allowCoreTimeOut && keepAlive <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAlive), keepAlive,
+                $"KeepAlive must be greater than 0 when AllowCoreThreadTimeOut is set; it was {keepAlive}.");
+        }
+    }
+
+    private static void ThrowMaxOutOfRange(int value) =>
+        throw new ArgumentOutOfRangeException(nameof(MaximumPoolSize), value,
+            $"MaximumPoolSize must be between 1 and {MaxThreads}; it was {value}.");
+
+    private static void ThrowCoreOutOfRange(int value, int max) =>
+        throw new ArgumentOutOfRangeException(nameof(CorePoolSize), value,
+            $"CorePoolSize must be between 0 and MaximumPoolSize ({max}); it was {value}.");
+
     [Conditional("DEBUG")]
     private void AssertInvariants()
     {
         Debug.Assert(_lock.IsHeldByCurrentThread, "Invariants are checked under _lock.");
-        Debug.Assert(_poolSize <= _max, "The pool never has more than MaximumPoolSize threads.");
+        Debug.Assert(0 <= _core && _core <= _max, "CorePoolSize is between 0 and MaximumPoolSize.");
+        Debug.Assert(_poolSize <= MaxThreads, "The pool never has more than MaxThreads threads.");
         Debug.Assert(_poolSize == _workers.Count, "PoolSize counts exactly the registered workers.");
         Debug.Assert(_largestPoolSize >= _poolSize, "LargestPoolSize is the largest PoolSize ever had.");
     }
