@@ -34,7 +34,7 @@ public sealed partial class ThreadPoolExecutor
     {
         AdvanceState(StateStopping);
         WakeAllIdle();
-        // Nothing can be reserved any more, so this drains to empty; a worker that dequeued just before the state
+        // Nothing can be enqueued any more, so this drains to empty; a worker that dequeued just before the state
         // changed runs its task, as in Java.
         var neverStarted = new List<Action>();
         while (TryTake(out object item))
@@ -73,17 +73,8 @@ public sealed partial class ThreadPoolExecutor
         }
     }
 
-    /// <summary>Moves the state forward to <paramref name="target"/> (never back), keeping the queued count.</summary>
-    private void AdvanceState(int target)
-    {
-        long c = Volatile.Read(ref _ctl.Value);
-        while (StateOf(c) < target)
-        {
-            long seen = Interlocked.CompareExchange(ref _ctl.Value, ((long)target << StateShift) | (c & CountMask), c);
-            if (seen == c) return;
-            c = seen;
-        }
-    }
+    /// <summary>Moves the state forward to <paramref name="target"/> (never back), keeping the queue.</summary>
+    private void AdvanceState(int target) => _queue.AdvanceState(target);
 
     /// <summary>
     /// Wakes every parked worker so it sees the new state. Dekker pair with parking: the state CAS comes before this

@@ -9,13 +9,11 @@
 //   max       MaximumPoolSize: the hard cap on threads. Threads above core start only when the queue is full.
 //   queue     the work queue, QueueCapacity long. Capacity 0 is a direct hand-off: a task is queued only together
 //             with a claim on an idle worker, so it never waits for a thread that is busy.
-//   ctl       one 64-bit word: the lifecycle state in the top 2 bits, the number of tasks ever reserved below
-//             (Java's ctl, with a total instead of a size). Both in one word makes "admit only while Running" and
-//             "count the reservation" one CAS, so no task slips into the queue after ShutdownNow has drained it.
-//   dequeued  the number of tasks ever taken from the queue. Queued = reserved - dequeued. Producers write ctl and
-//             workers write dequeued, each on its own cache line, so producer and consumers never write one line.
-//   reserve   a successful CAS that adds one to ctl. A reserved task is enqueued right after; a reader that sees
-//             Queued > 0 but an empty ConcurrentQueue spins until the enqueue lands (no user code in between).
+//   ctl       the tail word of the WorkQueue (see its essay), a lock-free ring: as in Java, the lifecycle state in the
+//             top bits over the position of the next task. One CAS there checks "admit only while Running", claims
+//             a slot and counts the task, so no task slips in after ShutdownNow has drained it; Queued = tail - head.
+//             A reader that sees Queued > 0 but an unpublished slot spins until the producer's write lands (no user
+//             code in between).
 //   idle      _idle counts workers parked on _wake that nobody has claimed. A producer claims one (CAS _idle down)
 //             and releases one _wake permit; a worker whose keep-alive expires un-claims itself the same way, or, if
 //             it lost that race, takes the permit meant for it. So permits == claims not yet consumed, always.
@@ -27,9 +25,11 @@
 //   4. else reject through the RejectionPolicy.
 //
 // Invariants
-//   - PoolSize <= MaximumPoolSize; LargestPoolSize is the maximum PoolSize ever had. (Kept under _lock.)
+//   - A thread starts only while PoolSize < MaximumPoolSize, so PoolSize <= MaximumPoolSize except after the maximum
+//     was lowered, until the surplus threads finish their tasks and exit. LargestPoolSize is the maximum PoolSize
+//     ever had. 0 <= CorePoolSize <= MaximumPoolSize always. (Kept under _lock.)
 //   - State only moves forward: Running -> ShuttingDown -> Stopping -> Terminated (ShuttingDown may be skipped).
-//   - Nothing is reserved once the state is past Running, so the queued count only falls after Shutdown.
+//   - Nothing is enqueued once the state is past Running, so the queued count only falls after Shutdown.
 //   - A queued task always has a worker that will take it or a ShutdownNow that will return it: see the two
 //     Dekker pairs in TryOffer and Deregister (enqueue-then-read-idle / register-idle-then-read-count, and
 //     enqueue-then-read-PoolSize / retire-then-read-count).
@@ -43,12 +43,15 @@
 // Rejected alternatives
 //   - One lock around a Queue<object>, Monitor.Wait/Pulse per task (the textbook version). Simple, but the producer
 //     and every worker take one lock per task, and a preempted holder stalls them all (3 threads on 2 cores is the
-//     benchmark's normal case). The ConcurrentQueue plus the ctl CAS keeps Execute lock-free.
+//     benchmark's normal case). The WorkQueue keeps Execute lock-free.
 //   - A queued count that producers increment and workers decrement (the first version of this file). Producer and
 //     workers then write one cache line per task; measured, pool-throughput was 1.8x the ThreadPool's. Splitting
-//     it into reserved (producers) and dequeued (workers) totals removed that.
+//     it into reserved (producers) and dequeued (workers) totals helped (1.4-1.6x); making the queue's own head and
+//     tail those totals (WorkQueue) removed one more atomic operation on each side.
 //   - Timed polling for keep-alive (sleep, check, repeat). Idle workers block on the semaphore with keep-alive as
-//     the timeout, so an idle pool costs no CPU and retirement needs no clock of its own.
+//     the timeout, so an idle pool costs almost no CPU. The one exception: no wait is longer than RecheckPeriod
+//     (1 s), because the run-time setters wake idle workers through the shared semaphore and a permit can reach
+//     the wrong worker; an idle thread thus wakes at most once a second to re-read the settings.
 //   - An injectable clock for keep-alive. A virtual clock would need a timer per idle period to wake the kernel wait
 //     (an allocation on the hot path every time a worker goes idle); tests use short keep-alives and wait on the
 //     PoolSize metric instead. The ScheduledExecutor, whose whole job is time, does take a TimeProvider.
@@ -59,7 +62,6 @@
 //   - Flowing ExecutionContext. Like ThreadPool.UnsafeQueueUserWorkItem and Java, tasks do not inherit AsyncLocals
 //     from the submitter; this keeps Execute allocation-free.
 
-using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace Weft.Threading;
@@ -93,19 +95,20 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private const int StateShuttingDown = 1;
     private const int StateStopping = 2;
     private const int StateTerminated = 3;
-    private const int StateShift = 62;
     private const int SpinsBeforeCountCheck = 8;
-    private const long CountMask = (1L << StateShift) - 1;
+    private const int SpinsBeforePark = 30;
+    private static readonly TimeSpan RecheckPeriod = TimeSpan.FromSeconds(1);
 
     /// <summary>The largest allowed <see cref="ThreadPoolExecutorOptions.MaximumPoolSize"/>.</summary>
     public const int MaxThreads = short.MaxValue;
 
     private static int s_poolSequence;
 
-    private readonly int _core;
-    private readonly int _max;
-    private readonly TimeSpan _keepAlive;
-    private readonly bool _allowCoreTimeOut;
+    // The four run-time settings (ThreadPoolExecutor.Sizing.cs): written under _lock, read racily elsewhere.
+    private int _core;
+    private int _max;
+    private long _keepAliveTicks;
+    private bool _allowCoreTimeOut;
     private readonly int _capacity;
     private readonly bool _isBackground;
     private readonly RejectionPolicy _policy;
@@ -113,16 +116,8 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private readonly Action<Delegate, Exception?>? _afterExecute;
     private readonly Action? _terminatedHook;
 
-    // State << 62 | tasks ever reserved. Written only by CAS: by producers (reserve) and by AdvanceState.
-    // On its own line, so the config fields that producers and workers read stay in every core's cache.
-    private PaddedCounter _ctl;
-
-    // Tasks ever taken from _queue. Written (Interlocked.Increment) only by takers, after a successful dequeue, so
-    // it never exceeds the reserved total. Readers read it before _ctl, so reserved - dequeued is never negative.
-    private PaddedCounter _dequeued;
-
-    // Holds reserved tasks: Action (Execute) or IWorkItem (Submit). Lock-free; its capacity is enforced by ctl.
-    private readonly ConcurrentQueue<object> _queue = new();
+    // The queue, whose tail word also holds the lifecycle state (see WorkQueue). Its capacity is enforced here.
+    private readonly WorkQueue _queue;
 
     // Unclaimed parked workers; see "idle" in the essay. Changed only by Interlocked operations. Padded: producers
     // read it on every Execute, so its writes (on park) must not evict the config fields next to it.
@@ -143,6 +138,7 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private int _threadSequence;                // guarded by _lock
     private bool _terminating;                  // guarded by _lock
     private long _rejected;                     // Interlocked
+    private int _spinning;                      // 1 while a worker spins for work (SpinForWork); CAS to claim
 
     private readonly CancellationTokenSource _shutdownNow = new();
     private readonly TaskCompletionSource _terminated = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -158,9 +154,10 @@ public sealed partial class ThreadPoolExecutor : IDisposable
         Validate(options);
         _core = options.CorePoolSize;
         _max = options.MaximumPoolSize;
-        _keepAlive = options.KeepAlive;
+        _keepAliveTicks = options.KeepAlive.Ticks;
         _allowCoreTimeOut = options.AllowCoreThreadTimeOut;
         _capacity = options.QueueCapacity;
+        _queue = new WorkQueue(_capacity);
         _isBackground = options.IsBackground;
         _policy = options.RejectionPolicy;
         _beforeExecute = options.BeforeExecute;
@@ -193,18 +190,6 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     /// <summary>The pool's name, used for its threads and as the <c>weft.pool.name</c> metric tag.</summary>
     public string Name { get; }
 
-    /// <summary>See <see cref="ThreadPoolExecutorOptions.CorePoolSize"/>.</summary>
-    public int CorePoolSize => _core;
-
-    /// <summary>See <see cref="ThreadPoolExecutorOptions.MaximumPoolSize"/>.</summary>
-    public int MaximumPoolSize => _max;
-
-    /// <summary>See <see cref="ThreadPoolExecutorOptions.KeepAlive"/>.</summary>
-    public TimeSpan KeepAlive => _keepAlive;
-
-    /// <summary>See <see cref="ThreadPoolExecutorOptions.AllowCoreThreadTimeOut"/>.</summary>
-    public bool AllowCoreThreadTimeOut => _allowCoreTimeOut;
-
     /// <summary>See <see cref="ThreadPoolExecutorOptions.QueueCapacity"/>.</summary>
     public int QueueCapacity => _capacity;
 
@@ -216,10 +201,10 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     public CancellationToken ShutdownNowToken => _shutdownNow.Token;
 
     /// <summary>True once <see cref="Shutdown"/> or <see cref="ShutdownNow"/> has been called.</summary>
-    public bool IsShutdown => StateOf(Volatile.Read(ref _ctl.Value)) != StateRunning;
+    public bool IsShutdown => _queue.State != StateRunning;
 
     /// <summary>True once the executor has shut down, run every task it will run, and lost all its threads.</summary>
-    public bool IsTerminated => StateOf(Volatile.Read(ref _ctl.Value)) == StateTerminated;
+    public bool IsTerminated => _queue.State == StateTerminated;
 
     /// <summary>
     /// Runs <paramref name="action"/> on a pool thread, admitted by the rule in the remarks. Allocates nothing when a
@@ -276,11 +261,11 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private void Admit(object item)
     {
         // Rule 1. A stale _poolSize only costs a trip to _lock, where TryAddWorker rechecks.
-        if (Volatile.Read(ref _poolSize) < _core && TryAddWorker(item, _core)) return;
+        if (Volatile.Read(ref _poolSize) < Volatile.Read(ref _core) && TryAddWorker(item, core: true)) return;
         // Rule 2.
         if (TryOffer(item)) return;
         // Rule 3.
-        if (TryAddWorker(item, _max)) return;
+        if (TryAddWorker(item, core: false)) return;
         // Rule 4.
         Reject(item);
     }
@@ -293,20 +278,18 @@ public sealed partial class ThreadPoolExecutor : IDisposable
             // Direct hand-off: the claim on an idle worker is the "room". The claimed worker may lose the item to a
             // worker that just finished a task; it then finds the queue empty and parks again.
             if (!TryClaimIdle()) return false;
-            if (!TryReserve(int.MaxValue))
+            if (!_queue.TryEnqueue(item, int.MaxValue))
             {
                 _wake.Release(); // shut down meanwhile: wake the claimed worker, which will see the state and exit
                 return false;
             }
-            _queue.Enqueue(item);
             _wake.Release();
             return true;
         }
 
-        if (!TryReserve(_capacity)) return false;
-        _queue.Enqueue(item);
-        // Dekker pair 1: the reserve CAS above is a full fence before this read of _idle; a parking worker
-        // increments _idle (full fence) before it reads ctl's count. So either we see it and wake it, or it sees our
+        if (!_queue.TryEnqueue(item, _capacity)) return false;
+        // Dekker pair 1: the enqueue's CAS on the tail word is a full fence before this read of _idle; a parking worker
+        // increments _idle (full fence) before it reads the queued count. So either we see it and wake it, or it sees our
         // task and does not park.
         if (Volatile.Read(ref _idle.Value) > 0 && TryClaimIdle()) _wake.Release();
         // Dekker pair 2: a retiring worker decrements _poolSize before it reads the count (Deregister). Either it
@@ -315,46 +298,23 @@ public sealed partial class ThreadPoolExecutor : IDisposable
         return true;
     }
 
-    /// <summary>Reserves a queue slot if the executor is running and fewer than <paramref name="limit"/> are queued.</summary>
-    private bool TryReserve(int limit)
-    {
-        // Unbounded (and hand-off, whose room is the idle claim): skip reading _dequeued, a line workers write.
-        bool bounded = limit != int.MaxValue;
-        long dequeued = bounded ? Volatile.Read(ref _dequeued.Value) : 0;
-        long c = Volatile.Read(ref _ctl.Value);
-        while (true)
-        {
-            if (StateOf(c) != StateRunning || (bounded && CountOf(c) - dequeued >= limit)) return false;
-            long seen = Interlocked.CompareExchange(ref _ctl.Value, c + 1, c);
-            if (seen == c) return true;
-            c = seen;
-        }
-    }
-
-    /// <summary>Takes the oldest queued task, if any. Spins only across a producer's reserve-to-enqueue window.</summary>
+    /// <summary>Takes the oldest queued task, if any. Spins only across a producer's claim-to-publish window.</summary>
     private bool TryTake(out object item)
     {
         var spinner = new SpinWait();
         while (true)
         {
-            if (_queue.TryDequeue(out item!))
-            {
-                Interlocked.Increment(ref _dequeued.Value);
-                return true;
-            }
-            // Retry the queue a few times before reading ctl: ctl is the producers' line, and a worker that reads it
-            // after every miss forces each producer's next reserve CAS to fetch the line back.
+            if (_queue.TryDequeue(out item)) return true;
+            // A miss with Count > 0 is a producer between its claim and its publish. Retry the slot a few times
+            // before reading the count: the tail word is the producers' line, and a worker that reads it after every
+            // miss forces each producer's next CAS to fetch the line back.
             if (spinner.Count >= SpinsBeforeCountCheck && Queued() == 0) return false;
             spinner.SpinOnce(sleep1Threshold: -1);
         }
     }
 
-    /// <summary>Tasks reserved and not yet taken. Reads _dequeued first: see that field.</summary>
-    private long Queued()
-    {
-        long dequeued = Volatile.Read(ref _dequeued.Value);
-        return CountOf(Volatile.Read(ref _ctl.Value)) - dequeued;
-    }
+    /// <summary>Tasks enqueued (or claimed and being written) and not yet taken; never negative.</summary>
+    private long Queued() => _queue.Count;
 
     /// <summary>For DiscardOldest: the oldest queued task, never one in a direct hand-off (Java's poll on a SynchronousQueue).</summary>
     internal bool TryTakeQueued(out object item)
@@ -384,37 +344,15 @@ public sealed partial class ThreadPoolExecutor : IDisposable
         Interlocked.Increment(ref _rejected);
         string reason = IsShutdown
             ? "the executor is shut down"
-            : $"all {_max} threads are busy and the queue is full (capacity {_capacity})";
+            : $"all {MaximumPoolSize} threads are busy and the queue is full (capacity {_capacity})";
         _policy.Reject(item, this, reason);
     }
 
-    private static int StateOf(long ctl) => (int)((ulong)ctl >> StateShift);
-
-    private static long CountOf(long ctl) => ctl & CountMask;
-
     private static void Validate(ThreadPoolExecutorOptions o)
     {
-        if (o.MaximumPoolSize is < 1 or > MaxThreads)
-        {
-            throw new ArgumentOutOfRangeException(nameof(o.MaximumPoolSize), o.MaximumPoolSize,
-                $"MaximumPoolSize must be between 1 and {MaxThreads}; it was {o.MaximumPoolSize}.");
-        }
-        if (o.CorePoolSize < 0 || o.CorePoolSize > o.MaximumPoolSize)
-        {
-            throw new ArgumentOutOfRangeException(nameof(o.CorePoolSize), o.CorePoolSize,
-                $"CorePoolSize must be between 0 and MaximumPoolSize ({o.MaximumPoolSize}); it was {o.CorePoolSize}.");
-        }
-        if (o.KeepAlive != Timeout.InfiniteTimeSpan &&
-            (o.KeepAlive < TimeSpan.Zero || o.KeepAlive.TotalMilliseconds > int.MaxValue))
-        {
-            throw new ArgumentOutOfRangeException(nameof(o.KeepAlive), o.KeepAlive,
-                $"KeepAlive must be between 0 and {TimeSpan.FromMilliseconds(int.MaxValue)}, or Timeout.InfiniteTimeSpan; it was {o.KeepAlive}.");
-        }
-        if (o.AllowCoreThreadTimeOut && o.KeepAlive <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(o.KeepAlive), o.KeepAlive,
-                $"KeepAlive must be greater than 0 when AllowCoreThreadTimeOut is set; it was {o.KeepAlive}.");
-        }
+        if (o.MaximumPoolSize is < 1 or > MaxThreads) ThrowMaxOutOfRange(o.MaximumPoolSize);
+        if (o.CorePoolSize < 0 || o.CorePoolSize > o.MaximumPoolSize) ThrowCoreOutOfRange(o.CorePoolSize, o.MaximumPoolSize);
+        ValidateKeepAlive(o.KeepAlive, o.AllowCoreThreadTimeOut);
         if (o.QueueCapacity < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(o.QueueCapacity), o.QueueCapacity,
@@ -423,11 +361,35 @@ public sealed partial class ThreadPoolExecutor : IDisposable
         ArgumentNullException.ThrowIfNull(o.RejectionPolicy, nameof(o.RejectionPolicy));
     }
 
+    private static void ValidateKeepAlive(TimeSpan keepAlive, bool allowCoreTimeOut)
+    {
+        if (keepAlive != Timeout.InfiniteTimeSpan &&
+            (keepAlive < TimeSpan.Zero || keepAlive.TotalMilliseconds > int.MaxValue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAlive), keepAlive,
+                $"KeepAlive must be between 0 and {TimeSpan.FromMilliseconds(int.MaxValue)}, or Timeout.InfiniteTimeSpan; it was {keepAlive}.");
+        }
+        if (allowCoreTimeOut && keepAlive <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAlive), keepAlive,
+                $"KeepAlive must be greater than 0 when AllowCoreThreadTimeOut is set; it was {keepAlive}.");
+        }
+    }
+
+    private static void ThrowMaxOutOfRange(int value) =>
+        throw new ArgumentOutOfRangeException(nameof(MaximumPoolSize), value,
+            $"MaximumPoolSize must be between 1 and {MaxThreads}; it was {value}.");
+
+    private static void ThrowCoreOutOfRange(int value, int max) =>
+        throw new ArgumentOutOfRangeException(nameof(CorePoolSize), value,
+            $"CorePoolSize must be between 0 and MaximumPoolSize ({max}); it was {value}.");
+
     [Conditional("DEBUG")]
     private void AssertInvariants()
     {
         Debug.Assert(_lock.IsHeldByCurrentThread, "Invariants are checked under _lock.");
-        Debug.Assert(_poolSize <= _max, "The pool never has more than MaximumPoolSize threads.");
+        Debug.Assert(0 <= _core && _core <= _max, "CorePoolSize is between 0 and MaximumPoolSize.");
+        Debug.Assert(_poolSize <= MaxThreads, "The pool never has more than MaxThreads threads.");
         Debug.Assert(_poolSize == _workers.Count, "PoolSize counts exactly the registered workers.");
         Debug.Assert(_largestPoolSize >= _poolSize, "LargestPoolSize is the largest PoolSize ever had.");
     }

@@ -10,24 +10,8 @@ namespace Weft.Tests.Threading;
 /// lifecycle, hooks and metrics. No assertion depends on timing: tests block tasks on gates and wait, with a bound,
 /// for the state they need.
 /// </summary>
-public sealed class ThreadPoolExecutorTests : IDisposable
+public sealed class ThreadPoolExecutorTests : PoolTestBase
 {
-    private readonly ManualResetEventSlim _gate = new();
-    private readonly List<ThreadPoolExecutor> _pools = [];
-
-    public void Dispose()
-    {
-        _gate.Set();
-        foreach (var pool in _pools) pool.ShutdownNow();
-    }
-
-    private ThreadPoolExecutor Pool(ThreadPoolExecutorOptions options)
-    {
-        var pool = new ThreadPoolExecutor(options);
-        _pools.Add(pool);
-        return pool;
-    }
-
     /// <summary>A task that signals it has started, then blocks until the gate opens.</summary>
     private Action Blocker(CountdownEvent started) => () =>
     {
