@@ -24,7 +24,10 @@ public sealed class ScheduledExecutorTests : IDisposable
     {
         long before = task.RunCount;
         _clock.AdvanceToNextTimer();
-        Wait.Until(() => task.RunCount == before + 1, $"run {before + 1} finished");
+        // The run count moves before a periodic task re-arms its timer: wait for both, or the next step could find
+        // no timer armed yet and advance the clock wrongly.
+        Wait.Until(() => task.RunCount == before + 1 && (_clock.ArmedTimers == 1 || task.Completion.IsCompleted),
+            $"run {before + 1} finished and the next one armed");
     }
 
     [Fact(Timeout = 30_000)]
