@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 GO=${GO:-$(command -v go || echo /usr/lib/go-1.19/bin/go)}
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
-wants() { [ $# -eq 0 ] && return 0; for a in "${@:2}"; do [ "$a" = "$1" ] && return 0; done; return 1; }
+wants() { local w=$1; shift; [ $# -eq 0 ] && return 0; for a in "$@"; do [ "$a" = "$w" ] && return 0; done; return 1; }
 run_root=0; for w in spawn sleepers parked; do wants "$w" "$@" && run_root=1; done
 [ $run_root -eq 1 ] && "$GO" run . "$@"
 run_chan=0; for w in pingpong spsc mpmc select; do wants "$w" "$@" && run_chan=1; done

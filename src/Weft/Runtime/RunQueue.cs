@@ -202,7 +202,7 @@ internal sealed class LocalRunQueue
 /// <summary>The global run queue: FIFO, linked through Goroutine.SchedLink, guarded by its own lock.</summary>
 internal sealed class GlobalRunQueue
 {
-    private readonly Lock _lock = new();
+    private WordLock _lock; // a spin lock: held for a few pointer writes, never across anything that blocks
     private Goroutine? _head, _tail; // guarded by _lock
     private int _count; // written under _lock; read racily as a hint
 
@@ -210,25 +210,23 @@ internal sealed class GlobalRunQueue
 
     public void Push(Goroutine g)
     {
-        lock (_lock)
-        {
-            g.SchedLink = null;
-            if (_tail is null) _head = g; else _tail.SchedLink = g;
-            _tail = g;
-            _count++;
-        }
+        g.SchedLink = null;
+        _lock.Enter();
+        if (_tail is null) _head = g; else _tail.SchedLink = g;
+        _tail = g;
+        _count++;
+        _lock.Exit();
     }
 
     public void PushBatch(Goroutine[] batch)
     {
         for (int i = 0; i < batch.Length - 1; i++) batch[i].SchedLink = batch[i + 1];
         batch[^1].SchedLink = null;
-        lock (_lock)
-        {
-            if (_tail is null) _head = batch[0]; else _tail.SchedLink = batch[0];
-            _tail = batch[^1];
-            _count += batch.Length;
-        }
+        _lock.Enter();
+        if (_tail is null) _head = batch[0]; else _tail.SchedLink = batch[0];
+        _tail = batch[^1];
+        _count += batch.Length;
+        _lock.Exit();
     }
 
     public void PushAll(List<Goroutine> list)
@@ -244,20 +242,23 @@ internal sealed class GlobalRunQueue
         Goroutine? first;
         Goroutine? rest = null;
         int moved;
-        lock (_lock)
+        _lock.Enter();
+        if (_count == 0)
         {
-            if (_count == 0) return null;
-            int n = local is null ? 1 : Math.Min(_count, Math.Min(_count / procs + 1, LocalRunQueue.Capacity / 2));
-            first = _head!;
-            _head = first.SchedLink;
-            moved = n - 1;
-            rest = moved > 0 ? _head : null;
-            Goroutine? last = null;
-            for (int i = 0; i < moved; i++) { last = _head!; _head = _head!.SchedLink; }
-            if (_head is null) _tail = null;
-            _count -= n;
-            if (last is not null) last.SchedLink = null;
+            _lock.Exit();
+            return null;
         }
+        int n = local is null ? 1 : Math.Min(_count, Math.Min(_count / procs + 1, LocalRunQueue.Capacity / 2));
+        first = _head!;
+        _head = first.SchedLink;
+        moved = n - 1;
+        rest = moved > 0 ? _head : null;
+        Goroutine? last = null;
+        for (int i = 0; i < moved; i++) { last = _head!; _head = _head!.SchedLink; }
+        if (_head is null) _tail = null;
+        _count -= n;
+        if (last is not null) last.SchedLink = null;
+        _lock.Exit();
         first.SchedLink = null;
         while (rest is not null)
         {
