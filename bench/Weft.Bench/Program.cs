@@ -13,10 +13,11 @@ if (args.Length > 0 && args[0] == "--micro")
     return 0;
 }
 
-if (args.Length == 3 && args[0] == "--child" && args[1] == "parked")
+if (args.Length == 3 && args[0] == "--child")
 {
-    // One measurement of the parked workload in a fresh process (see ParkedWorkload).
-    Console.WriteLine(ParkedWorkload.MeasureInThisProcess(args[2]).ToString(CultureInfo.InvariantCulture));
+    // One measurement in a fresh process (Workload.InFreshProcess).
+    var workload = Workloads.All().Single(w => w.Name == args[1]);
+    Console.WriteLine(workload.MeasureInThisProcess(args[2]).ToString(CultureInfo.InvariantCulture));
     return 0;
 }
 

@@ -18,4 +18,27 @@ public abstract class Workload
 
     public abstract double RunWeft();
     public virtual double? RunBaseline() => null;
+
+    /// <summary>
+    /// One measurement in a fresh process (<c>--child NAME weft|tpl</c>), for figures that depend on process-wide
+    /// state a previous run leaves behind: RSS that never shrinks back, or the .NET ThreadPool's injected threads.
+    /// </summary>
+    protected double InFreshProcess(string which)
+    {
+        string self = Environment.GetCommandLineArgs()[0];
+        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(self); // not via the apphost
+        psi.ArgumentList.Add("--child");
+        psi.ArgumentList.Add(Name);
+        psi.ArgumentList.Add(which);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{Name} child ({which}) failed with exit code {p.ExitCode}: {output}");
+        return double.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>What a <c>--child</c> process measures; only workloads that use <see cref="InFreshProcess"/> override it.</summary>
+    public virtual double MeasureInThisProcess(string which) =>
+        throw new NotSupportedException($"{Name} does not measure in a child process.");
 }

@@ -37,7 +37,12 @@ public sealed class PoolLatency : Workload
         return ms;
     }
 
-    public override double? RunBaseline() => Measure(work => ThreadPool.QueueUserWorkItem(static w => ((Action)w!)(), work));
+    // The baseline runs in a fresh process: the .NET ThreadPool keeps the threads it injected for earlier
+    // workloads, so a second measurement in the same process would not see the default pool at all.
+    public override double? RunBaseline() => InFreshProcess("tpl");
+
+    public override double MeasureInThisProcess(string which) =>
+        which == "tpl" ? Measure(work => ThreadPool.QueueUserWorkItem(static w => ((Action)w!)(), work)) : RunWeft();
 
     private static double Measure(Action<Action> submit)
     {

@@ -137,26 +137,11 @@ public sealed class ParkedWorkload : Workload
 
     // Each measurement runs in a fresh process: RSS never shrinks back after a large run, so a second measurement
     // in the same process would reuse the first one's pages and read low.
-    public override double RunWeft() => InChild("weft");
+    public override double RunWeft() => InFreshProcess("weft");
 
-    public override double? RunBaseline() => InChild("tpl");
+    public override double? RunBaseline() => InFreshProcess("tpl");
 
-    private double InChild(string which)
-    {
-        string self = Environment.GetCommandLineArgs()[0];
-        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(self); // not via the apphost
-        psi.ArgumentList.Add("--child");
-        psi.ArgumentList.Add(Name);
-        psi.ArgumentList.Add(which);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"parked child ({which}) failed with exit code {p.ExitCode}: {output}");
-        return double.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    internal static double MeasureInThisProcess(string which) => which == "weft" ? MeasureWeft() : MeasureBaseline();
+    public override double MeasureInThisProcess(string which) => which == "weft" ? MeasureWeft() : MeasureBaseline();
 
     private static double MeasureWeft()
     {
