@@ -17,8 +17,10 @@
 //
 // Invariants
 //   * A goroutine is Queued at most once: only the Post that moves it from Parked to Queued enqueues it.
-//   * Only the M that dequeued it runs it (Queued -> Running), and a step ends with the mailbox empty
-//     (Running -> Parked), under the mailbox lock. Death is a separate flag: the mailbox outlives the body.
+//   * Only the M that dequeued it runs it (Queued -> Running, without the lock: see RunStep), and a step ends
+//     with the mailbox empty (Running -> Parked) under the mailbox lock, which Deliver also takes, so a post either
+//     lands before the check (and runs in this step) or sees Parked (and queues the goroutine).
+//   * Death is a separate flag: the mailbox outlives the body.
 //   * The mailbox is guarded by _lock, a spin lock held for a few instructions and never around user code.
 //
 // Rejected alternatives
