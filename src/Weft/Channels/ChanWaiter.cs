@@ -18,7 +18,7 @@ using Weft.Runtime;
 
 namespace Weft.Channels;
 
-internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>
+internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>, IParkSource
 {
     private const int PoolLimit = 64;
 
@@ -32,6 +32,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     private Chan<T>? _channel;          // for Cancel; set by the owner before the node is published
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
+
+    ref Continuation IParkSource.Continuation => ref _continuation;
 
     /// <summary>Written by Cancel under the channel lock, read by the owner after the wake.</summary>
     internal bool Cancelled;
@@ -63,6 +65,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         w._channel = channel;
         w._isSend = isSend;
         w._token = token;
+        w._continuation.SetOwner(Goroutine.Current);
         return w;
     }
 
@@ -80,11 +83,11 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         if (_channel!.RemoveWaiter(this, _isSend))
         {
             Cancelled = true; // the node is ours alone now: it left the queue under the lock, and nobody else claims it
-            _continuation.Signal();
+            _continuation.Signal(this);
         }
     }
 
-    internal override void Wake() => _continuation.Signal();
+    internal override void Wake() => _continuation.Signal(this);
 
     public ValueTaskSourceStatus GetStatus(short token)
     {
@@ -98,7 +101,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         if (token != _version) ThrowHelper.StaleValueTask();
-        _continuation.OnCompleted(continuation, state, flags, _isSend ? WaitReason.ChanSend : WaitReason.ChanReceive);
+        _continuation.OnCompleted(continuation, state, flags, _isSend ? WaitReason.ChanSend : WaitReason.ChanReceive, this);
     }
 
     void IValueTaskSource.GetResult(short token)

@@ -20,7 +20,7 @@ using Weft.Runtime;
 
 namespace Weft.Channels;
 
-internal sealed class SelectCore : IValueTaskSource<int>
+internal sealed class SelectCore : IValueTaskSource<int>, IParkSource
 {
     internal const int Cancelled = -1;
 
@@ -32,6 +32,8 @@ internal sealed class SelectCore : IValueTaskSource<int>
     private CancellationTokenRegistration _registration;
     private ThreadParker? _parker; // the blocked owner's thread, for Select.Wait; null for WaitAsync
 
+    ref Continuation IParkSource.Continuation => ref _continuation;
+
     public SelectCore(Select owner) => _owner = owner;
 
     public short Version => _version;
@@ -41,6 +43,7 @@ internal sealed class SelectCore : IValueTaskSource<int>
     {
         _parker = parker;
         _continuation.Reset();
+        _continuation.SetOwner(parker is null ? Goroutine.Current : null);
         Volatile.Write(ref _done, 0);
     }
 
@@ -59,7 +62,7 @@ internal sealed class SelectCore : IValueTaskSource<int>
     public void Signal()
     {
         if (_parker is { } p) p.Unpark();
-        else _continuation.Signal();
+        else _continuation.Signal(this);
     }
 
     private void Cancel()
@@ -76,7 +79,7 @@ internal sealed class SelectCore : IValueTaskSource<int>
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         if (token != _version) ThrowHelper.StaleValueTask();
-        _continuation.OnCompleted(continuation, state, flags, WaitReason.Select);
+        _continuation.OnCompleted(continuation, state, flags, WaitReason.Select, this);
     }
 
     public int GetResult(short token)

@@ -77,6 +77,11 @@ internal sealed class Goroutine : SynchronizationContext
     private bool _finished; // written once by the thread that finishes the body; see FinishWith
     private bool _yieldRequested; // guarded by _lock
 
+    // The Weft awaitable this goroutine parks on (Continuation's owned protocol): written by the goroutine itself
+    // while it runs (TryRegisterPark, plain), published by the unlock that ends the step, and then read and cleared
+    // under _lock by the completer that wakes it.
+    private IParkSource? _parkSource;
+
     // The body: written once before the goroutine is first queued.
     private object? _body;
     private object? _bodyState;
@@ -162,6 +167,46 @@ internal sealed class Goroutine : SynchronizationContext
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Unlock() => _lock.Exit();
 
+    /// <summary>The mailbox lock, for Continuation's owned protocol.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void LockMailbox() => _lock.Enter();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void UnlockMailbox() => _lock.Exit();
+
+    /// <summary>
+    /// Called by the goroutine itself, inside its step, from the OnCompleted of an awaitable it owns: the step will
+    /// park on <paramref name="source"/>. False if it already has a park registered (an inner task of the same step
+    /// awaited first); the caller then falls back to a mailbox post.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryRegisterPark(IParkSource source, WaitReason reason)
+    {
+        if (_parkSource is not null) return false;
+        _parkSource = source;
+        Reason = reason;
+        return true;
+    }
+
+    /// <summary>Under the mailbox lock: true if the goroutine finished a step parked on <paramref name="source"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool IsParkedOnLocked(IParkSource source) => _run == RunParked && ReferenceEquals(_parkSource, source);
+
+    /// <summary>
+    /// Under the mailbox lock, after <see cref="IsParkedOnLocked"/>: the goroutine becomes Queued with the park's
+    /// continuation as its next step. The caller unlocks and then readies it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void WakeParkedLocked(Action<object?> continuation, object? state)
+    {
+        Debug.Assert(_cont is null && _overflow is not { Count: > 0 }, "A parked goroutine's mailbox is empty.");
+        _parkSource = null;
+        _cont = continuation;
+        _contState = state;
+        _run = RunQueued;
+        State = GoroutineState.Runnable;
+    }
+
     /// <summary>
     /// Delivers a continuation to this goroutine and makes it runnable if it was parked. Callable from any thread.
     /// The continuation runs on a Weft P, never inline here, so a waker never runs the wakee's code under its lock.
@@ -245,6 +290,12 @@ internal sealed class Goroutine : SynchronizationContext
                     if (_overflow is { Count: > 0 } q)
                     {
                         (cont, st) = q.Dequeue();
+                    }
+                    else if (_parkSource is { } park && park.Continuation.IsSignalled)
+                    {
+                        // The awaitable this step registered (or an earlier one) completed before the step ended.
+                        _parkSource = null;
+                        (cont, st) = park.Continuation.Parked;
                     }
                     else
                     {

@@ -12,7 +12,7 @@ using System.Threading.Tasks.Sources;
 
 namespace Weft.Runtime;
 
-internal sealed class SleepNode : TimerNode, IValueTaskSource
+internal sealed class SleepNode : TimerNode, IValueTaskSource, IParkSource
 {
     private const int Pending = 0, Fired = 1, Cancelled = 2;
 
@@ -24,6 +24,8 @@ internal sealed class SleepNode : TimerNode, IValueTaskSource
     private bool _pooled;
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
+
+    ref Continuation IParkSource.Continuation => ref _continuation;
 
     public static ValueTask Start(long when, CancellationToken token)
     {
@@ -39,6 +41,7 @@ internal sealed class SleepNode : TimerNode, IValueTaskSource
             node._pooled = true;
         }
         short version = node._version;
+        node._continuation.SetOwner(Goroutine.Current);
         if (when != Clock.Never) Scheduler.AddTimer(node, when);
         if (token.CanBeCanceled)
         {
@@ -50,14 +53,14 @@ internal sealed class SleepNode : TimerNode, IValueTaskSource
     internal override void Fire(long now)
     {
         if (Interlocked.CompareExchange(ref _state, Fired, Pending) != Pending) return;
-        _continuation.Signal();
+        _continuation.Signal(this);
     }
 
     private void Cancel()
     {
         if (Interlocked.CompareExchange(ref _state, Cancelled, Pending) != Pending) return;
         Heap?.Remove(this);
-        _continuation.Signal();
+        _continuation.Signal(this);
     }
 
     public ValueTaskSourceStatus GetStatus(short token)
@@ -70,7 +73,7 @@ internal sealed class SleepNode : TimerNode, IValueTaskSource
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         Validate(token);
-        _continuation.OnCompleted(continuation, state, flags, WaitReason.Sleep);
+        _continuation.OnCompleted(continuation, state, flags, WaitReason.Sleep, this);
     }
 
     public void GetResult(short token)

@@ -35,7 +35,7 @@ internal interface IWaitOwner
     void Cancel(Waiter waiter);
 }
 
-internal sealed class Waiter : IValueTaskSource
+internal sealed class Waiter : IValueTaskSource, IParkSource
 {
     private const int Waiting = 0, Woken = 1, Cancelled = 2;
     private const int PoolLimit = 256;
@@ -70,6 +70,8 @@ internal sealed class Waiter : IValueTaskSource
     private CancellationTokenRegistration _registration;
     private bool _registered;
     private bool _oneShot;
+
+    ref Continuation IParkSource.Continuation => ref _continuation;
 
     private Waiter(bool blocking) => _blocking = blocking;
 
@@ -109,6 +111,7 @@ internal sealed class Waiter : IValueTaskSource
         Debug.Assert(!Queued, "A waiter is prepared only while it is in no queue.");
         Handoff = false;
         _status = Waiting;
+        if (!_blocking) _continuation.SetOwner(Goroutine.Current);
     }
 
     /// <summary>The waker, under the owner's queue lock: claims the node. False if a canceller got there first.</summary>
@@ -124,7 +127,7 @@ internal sealed class Waiter : IValueTaskSource
     private void Signal()
     {
         if (_blocking) _parker!.Unpark();
-        else _continuation.Signal();
+        else _continuation.Signal(this);
     }
 
     /// <summary>
@@ -211,7 +214,7 @@ internal sealed class Waiter : IValueTaskSource
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         Validate(token);
-        _continuation.OnCompleted(continuation, state, flags, _reason);
+        _continuation.OnCompleted(continuation, state, flags, _reason, this);
     }
 
     public void GetResult(short token)

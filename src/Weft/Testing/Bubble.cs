@@ -313,17 +313,19 @@ public sealed class Bubble
     /// <returns>One line per goroutine: number, state, wait reason, virtual time waited, where it was started.</returns>
     public string Dump() => Describe("dump");
 
-    private sealed class IdleWaiter : IValueTaskSource
+    private sealed class IdleWaiter : IValueTaskSource, IParkSource
     {
         private Continuation _continuation;
 
-        public void Complete() => _continuation.Signal();
+        ref Continuation IParkSource.Continuation => ref _continuation;
+
+        public void Complete() => _continuation.Signal(this);
 
         public ValueTaskSourceStatus GetStatus(short token) =>
             _continuation.IsSignalled ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Pending;
 
         public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            _continuation.OnCompleted(continuation, state, flags, WaitReason.WaitIdle);
+            _continuation.OnCompleted(continuation, state, flags, WaitReason.WaitIdle, this);
 
         public void GetResult(short token)
         {
