@@ -38,6 +38,9 @@ internal sealed class Machine
     public long Gen;
     public bool InStep;
     public bool Spinning;
+
+    /// <summary>Processor.StepScheduling/StepRunning/StepBusy: written only by this M, read by sysmon (see Processor).</summary>
+    public int StepState;
     private bool _timerWake;
     private uint _rng;
 
@@ -79,7 +82,7 @@ internal sealed class Machine
         var p = P!;
         Volatile.Write(ref p.SchedTick, p.SchedTick + 1);
         InStep = true;
-        p.EnterStep(Gen);
+        Processor.EnterStep(this);
         try
         {
             g.RunStep();
@@ -89,7 +92,7 @@ internal sealed class Machine
             InStep = false;
             // Go.Blocking may have swapped (or dropped) the P during the step: read it again.
             p = P;
-            if (p is not null && !p.ExitStep(Gen))
+            if (p is not null && !p.ExitStep(this, Gen))
             {
                 // Sysmon handed our P to another M while this step blocked. Give it up (Go's exitsyscall).
                 P = null;
@@ -102,7 +105,7 @@ internal sealed class Machine
     {
         P = NextP;
         NextP = null;
-        Gen = P!.Acquire();
+        Gen = P!.Acquire(this);
         Spinning = NextSpinning;
         NextSpinning = false;
     }
@@ -117,7 +120,7 @@ internal sealed class Machine
             if (idle is not null)
             {
                 P = idle;
-                Gen = idle.Acquire();
+                Gen = idle.Acquire(this);
                 return true;
             }
         }
@@ -146,7 +149,7 @@ internal sealed class Machine
                 if (idle is not null)
                 {
                     P = idle;
-                    Gen = idle.Acquire();
+                    Gen = idle.Acquire(this);
                     _timerWake = true;
                 }
             }
@@ -244,7 +247,7 @@ internal sealed class Machine
                         if (idle is not null)
                         {
                             P = idle;
-                            Gen = idle.Acquire();
+                            Gen = idle.Acquire(this);
                         }
                     }
                     if (P is not null)
@@ -321,7 +324,7 @@ internal sealed class Machine
     {
         var p = P;
         if (p is null || !InStep) return;
-        if (p.TryRetake((Gen << 2) | Processor.StateRunning))
+        if (p.Surrender(Gen))
         {
             P = null;
             Scheduler.HandoffP(p);
@@ -337,8 +340,8 @@ internal sealed class Machine
             var idle = Scheduler.PidleGet();
             if (idle is null) return;
             P = idle;
-            Gen = idle.Acquire();
+            Gen = idle.Acquire(this);
         }
-        P.EnterStep(Gen);
+        Processor.EnterStep(this);
     }
 }

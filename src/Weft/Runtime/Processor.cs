@@ -2,22 +2,42 @@
 //
 // A P owns a local run queue (with runnext) and a timer heap. An M runs goroutines only while it holds a P.
 //
-// Ownership word (_word): (generation << 2) | state.
+// Ownership word (_word): (generation << 2) | state, state Idle or Owned.
 //   Idle        no M holds the P; it sits in the scheduler's idle list (guarded by the scheduler lock).
-//   Scheduling  its M is between steps, in runtime code. Nobody else touches the local queue's owner side.
-//   Running     its M is inside a goroutine step, i.e. in user code that may block. Sysmon may retake the P:
-//               CAS (gen|Running) -> (gen+1|Idle) and hand it to another M (Go's retake/handoffp).
-//   Busy        its M is inside a step but, for a few instructions, pushing onto the local queue (a goroutine
-//               readied another). Sysmon's CAS fails while Busy and it retries on its next tick.
-// The generation changes with every change of owner, so an M that lost its P cannot mistake a later owner's
-// Running for its own: every transition the M makes is a CAS that names its generation.
+//   Owned       an M holds it (Owner). The generation changes with every change of owner, so an M that lost its P
+//               cannot mistake a later owner's tenure for its own.
+//
+// Step state (Machine.StepState, written only by the owning M with plain stores):
+//   Scheduling  the M is between steps, in runtime code. Nobody else touches the local queue's owner side.
+//   Running     the M is inside a goroutine step, i.e. in user code that may block. Sysmon may retake the P and
+//               hand it to another M (Go's retake/handoffp).
+//   Busy        inside a step but, for a few instructions, pushing onto the local queue (a goroutine readied
+//               another). Sysmon never retakes a Busy P; it tries again on its next tick.
+//
+// Retake is an asymmetric handshake (the owner's side is hot, sysmon's is rare):
+//   owner, leaving a step or entering Busy: store the new step state, then read _retakeGen and the word. No
+//          interlocked operation: if _retakeGen does not name its generation and the word is still its own, no
+//          retake could miss the store. Otherwise it asks under _retakeLock whether it still owns the P. (The word
+//          is read too because a later attempt, on the P's next owner, overwrites _retakeGen; see NoRetakeSeen.)
+//          The store and the reads must stay in program order; the JIT does not move volatile accesses across
+//          one another, and the CPU's own store-load reordering is what the process-wide barrier undoes.
+//   sysmon, under _retakeLock: announce (_retakeGen = gen), Interlocked.MemoryBarrierProcessWide(), then read the
+//          owner's step state. The process-wide barrier makes the pair a Dekker handshake: either sysmon sees the
+//          owner's store (Scheduling or Busy: it withdraws), or the owner's later read sees the announcement and
+//          waits on the lock for sysmon's verdict. Still Running after the barrier: sysmon writes (gen+1)|Idle with
+//          a full fence and hands the P to another M; the stuck M learns it when its step ends.
+//   The step state lives in the M, not the P: an M that lost its P while stuck keeps writing its own field and
+//   can never overwrite the state of the P's next owner.
+//   Cost: the old design made every step end (and every Busy pin) a CAS on the P's word, about 6 ns each on the
+//   ping-pong hop; sysmon now pays a process-wide barrier (a membarrier syscall) per retake attempt, which happens
+//   only for a step that has run longer than the blocking threshold.
 //
 // Why not Go's design exactly: Go preempts a goroutine that runs too long with a signal and switches its stack,
 // and a goroutine in a syscall never touches its P. A .NET goroutine can do neither: user code between two awaits
 // runs on the M's own stack and may ready other goroutines at any moment. The Busy state is the price of letting
-// sysmon take the P away from such code safely: one uncontended CAS per push onto the ring done from inside a step.
-// The common wake-up does not pay it: runnext is a lock-free slot (CAS from empty), so a goroutine readied into an
-// empty runnext needs no pin; if the P changed hands meanwhile, its new owner runs the goroutine (RunQueue.cs).
+// sysmon take the P away from such code safely. The common wake-up does not pay it: runnext is a lock-free slot
+// (CAS from empty), so a goroutine readied into an empty runnext needs no pin; if the P changed hands meanwhile,
+// its new owner runs the goroutine (RunQueue.cs).
 
 using System.Runtime.CompilerServices;
 
@@ -26,15 +46,22 @@ namespace Weft.Runtime;
 internal sealed class Processor
 {
     internal const long StateIdle = 0;
-    internal const long StateScheduling = 1;
-    internal const long StateRunning = 2;
-    internal const long StateBusy = 3;
+    internal const long StateOwned = 1;
+
+    internal const int StepScheduling = 0;
+    internal const int StepRunning = 1;
+    internal const int StepBusy = 2;
 
     public readonly int Id;
     public readonly LocalRunQueue Runq = new();
     public readonly TimerHeap Timers = new();
 
-    private long _word; // see the essay above
+    private long _word;      // see the essay above
+    private long _retakeGen; // the generation sysmon is retaking (or has retaken); see the essay
+    private WordLock _retakeLock;
+
+    /// <summary>The M that acquired the P last; read by sysmon together with the word's generation.</summary>
+    public Machine? Owner;
 
     /// <summary>Steps started on this P; written by the owner, read racily by sysmon.</summary>
     public int SchedTick;
@@ -60,11 +87,13 @@ internal sealed class Processor
 
     public long Word => Volatile.Read(ref _word);
 
-    /// <summary>Takes an idle P. Caller holds the scheduler lock (the P came off the idle list). Returns the new generation.</summary>
-    public long Acquire()
+    /// <summary>Takes an idle P for <paramref name="m"/>. Caller holds the scheduler lock (the P came off the idle list). Returns the new generation.</summary>
+    public long Acquire(Machine m)
     {
         long gen = Gen(_word) + 1;
-        Volatile.Write(ref _word, (gen << 2) | StateScheduling);
+        Owner = m;
+        Volatile.Write(ref m.StepState, StepScheduling);
+        Volatile.Write(ref _word, (gen << 2) | StateOwned);
         return gen;
     }
 
@@ -73,26 +102,94 @@ internal sealed class Processor
 
     /// <summary>Owner, entering a step: from here sysmon may retake the P.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void EnterStep(long gen) => Volatile.Write(ref _word, (gen << 2) | StateRunning);
+    public static void EnterStep(Machine m) => Volatile.Write(ref m.StepState, StepRunning);
 
     /// <summary>Owner, leaving a step: false if sysmon (or Go.Blocking) took the P meanwhile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool ExitStep(long gen) =>
-        Interlocked.CompareExchange(ref _word, (gen << 2) | StateScheduling, (gen << 2) | StateRunning) == ((gen << 2) | StateRunning);
+    public bool ExitStep(Machine m, long gen)
+    {
+        Volatile.Write(ref m.StepState, StepScheduling);
+        return NoRetakeSeen(gen) || StillOwnedSlow(gen);
+    }
 
     /// <summary>Owner inside a step: pins the P for a queue operation. False if the P was taken away.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryEnterBusy(long gen) =>
-        Interlocked.CompareExchange(ref _word, (gen << 2) | StateBusy, (gen << 2) | StateRunning) == ((gen << 2) | StateRunning);
+    public bool TryEnterBusy(Machine m, long gen)
+    {
+        Volatile.Write(ref m.StepState, StepBusy);
+        if (NoRetakeSeen(gen) || StillOwnedSlow(gen)) return true;
+        Volatile.Write(ref m.StepState, StepRunning);
+        return false;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void ExitBusy(long gen) => Volatile.Write(ref _word, (gen << 2) | StateRunning);
+    public static void ExitBusy(Machine m) => Volatile.Write(ref m.StepState, StepRunning);
 
-    /// <summary>Sysmon or Go.Blocking: takes the P from an M that is inside a step. True if it now owns the P.</summary>
-    public bool TryRetake(long observedWord)
+    /// <summary>
+    /// The owner's check after its store: no retake of its generation announced, and the word still its own. The
+    /// word matters because a later attempt (on the P's next owner) overwrites _retakeGen: an M that was retaken
+    /// while stuck may find another generation there, but then the commit that changed the word happened before
+    /// that write, and this acquire read of the word, coming after the read of _retakeGen, sees it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool NoRetakeSeen(long gen) =>
+        Volatile.Read(ref _retakeGen) != gen && Volatile.Read(ref _word) == ((gen << 2) | StateOwned);
+
+    /// <summary>The owner saw a retake announced for its generation (or the word changed): waits for sysmon's verdict.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool StillOwnedSlow(long gen)
     {
-        if (State(observedWord) != StateRunning) return false;
-        return Interlocked.CompareExchange(ref _word, ((Gen(observedWord) + 1) << 2) | StateIdle, observedWord) == observedWord;
+        _retakeLock.Enter();
+        bool owned = Volatile.Read(ref _word) == ((gen << 2) | StateOwned);
+        _retakeLock.Exit();
+        return owned;
+    }
+
+    /// <summary>
+    /// Sysmon: takes the P from an M stuck in one step (the step it saw start at <paramref name="schedTick"/>).
+    /// True if it now owns the P.
+    /// </summary>
+    public bool TryRetake(long observedWord, int schedTick)
+    {
+        if (State(observedWord) != StateOwned || Owner is not { } m) return false;
+        long gen = Gen(observedWord);
+        _retakeLock.Enter();
+        try
+        {
+            if (Volatile.Read(ref _word) != observedWord) return false;
+            Volatile.Write(ref _retakeGen, gen);
+            Interlocked.MemoryBarrierProcessWide();
+            if (Volatile.Read(ref m.StepState) != StepRunning || Volatile.Read(ref SchedTick) != schedTick || !ReferenceEquals(Owner, m))
+            {
+                Volatile.Write(ref _retakeGen, 0);
+                return false;
+            }
+            // A full fence: HandoffP then reads the run queue, and a goroutine readied into runnext reads this word
+            // after its CAS (Scheduler.StillOwned): one of the two sees the other.
+            Interlocked.Exchange(ref _word, ((gen + 1) << 2) | StateIdle);
+            return true;
+        }
+        finally
+        {
+            _retakeLock.Exit();
+        }
+    }
+
+    /// <summary>Go.Blocking: the owner, inside a step, gives the P up itself. True if it owned it.</summary>
+    public bool Surrender(long gen)
+    {
+        _retakeLock.Enter();
+        try
+        {
+            long owned = (gen << 2) | StateOwned;
+            if (Volatile.Read(ref _word) != owned) return false;
+            Interlocked.Exchange(ref _word, ((gen + 1) << 2) | StateIdle);
+            return true;
+        }
+        finally
+        {
+            _retakeLock.Exit();
+        }
     }
 
     public bool HasWork => !Runq.IsEmpty;

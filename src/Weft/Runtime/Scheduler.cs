@@ -128,10 +128,10 @@ internal static class Scheduler
                 return;
             }
             long gen = m.Gen;
-            if (p.TryEnterBusy(gen))
+            if (p.TryEnterBusy(m, gen))
             {
                 bool kicked = p.Runq.PushNext(g);
-                p.ExitBusy(gen);
+                Processor.ExitBusy(m);
                 if (kicked) Wakep();
                 return;
             }
@@ -170,10 +170,10 @@ internal static class Scheduler
                 Wakep();
                 return;
             }
-            if (p.TryEnterBusy(gen))
+            if (p.TryEnterBusy(m, gen))
             {
                 p.Runq.Push(g);
-                p.ExitBusy(gen);
+                Processor.ExitBusy(m);
                 Wakep();
                 return;
             }
@@ -437,11 +437,11 @@ internal static class Scheduler
                 p.Timers.Add(t, when);
                 return;
             }
-            if (p.TryEnterBusy(m.Gen))
+            if (p.TryEnterBusy(m, m.Gen))
             {
                 // Pinned: the P cannot be retaken, so its owner will see this timer at its next scheduling point.
                 try { p.Timers.Add(t, when); }
-                finally { p.ExitBusy(m.Gen); }
+                finally { Processor.ExitBusy(m); }
                 return;
             }
         }

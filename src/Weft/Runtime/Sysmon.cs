@@ -3,7 +3,7 @@
 // Every tick (a quarter of the blocking threshold, at least 1 ms) it looks at each P:
 //   * retake: a P whose step has not changed since sysmon first saw it, for longer than the blocking threshold
 //     (10 ms by default), belongs to an M stuck in a blocking call or in a loop that never awaits. Sysmon takes
-//     the P (CAS Running -> Idle with a new generation) and hands it to another M (HandoffP), so MaxProcs
+//     the P (Processor.TryRetake: a new generation, Idle) and hands it to another M (HandoffP), so MaxProcs
 //     goroutines keep running. The stuck M finds out when its step ends and gives the P up for good.
 //     We cannot preempt the stuck goroutine itself (no safe stack switching in .NET): it keeps its thread, which is
 //     why the runtime may own more threads than Ps. The count of retakes is the diagnostic (Weft meter).
@@ -59,10 +59,10 @@ internal static class Sysmon
             foreach (var p in Scheduler.AllP)
             {
                 long w = p.Word;
-                long state = Processor.State(w);
-                if (state == Processor.StateIdle) continue;
+                if (Processor.State(w) == Processor.StateIdle) continue;
                 anyBusy = true;
-                if (state is not (Processor.StateRunning or Processor.StateBusy)) continue;
+                int step = p.Owner is { } owner ? Volatile.Read(ref owner.StepState) : Processor.StepScheduling;
+                if (step == Processor.StepScheduling) continue;
                 int schedTick = Volatile.Read(ref p.SchedTick);
                 if (p.SysmonTick != schedTick || Processor.Gen(p.SysmonWord) != Processor.Gen(w))
                 {
@@ -72,9 +72,9 @@ internal static class Sysmon
                     continue;
                 }
                 long inStep = now - p.SysmonWhen;
-                if (inStep >= threshold && state == Processor.StateRunning)
+                if (inStep >= threshold && step == Processor.StepRunning)
                 {
-                    if (p.TryRetake(w))
+                    if (p.TryRetake(w, schedTick))
                     {
                         Scheduler.CountRetake();
                         Scheduler.HandoffP(p);
