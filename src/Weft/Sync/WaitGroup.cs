@@ -8,10 +8,11 @@
 //            clears the waiter count (CAS counter 0|w -> 0) and unlinks every queued waiter; it wakes them after.
 //
 // Invariants (under the queue lock)
-//   * waiters(state) == the number of queued nodes: a waiter registers (Interlocked.Increment) and queues in one
+//   * waiters(state) == the number of queued nodes: a waiter registers (CAS) and queues in one
 //     locked section, a canceller unlinks and unregisters in one, and the release clears both in one.
-//   * A waiter registers only while the counter is not zero (read in the same locked section), so no wake-up is
-//     lost: it either reads zero (its section came after the Add) or is queued when the releaser looks.
+//   * A waiter registers only while the counter is not zero, by a CAS that checks the counter it registers against
+//     (Adds do not take the lock), so no wake-up is lost: it either reads zero (its CAS came after the Add) or is
+//     registered before the Add that brings the counter to zero, and queued before that Add's release looks.
 //
 // Reuse: a group may be reused once its counter is back at zero. Starting a new round while the previous round's
 // waiters are still registered (between the counter reaching zero and the release clearing them) is the misuse
@@ -169,16 +170,24 @@ public sealed class WaitGroup : IWaitOwner
         w.Prepare();
         _queue.Lock();
         AssertInvariants();
-        bool wait = Counter(Volatile.Read(ref _state)) != 0;
-        if (wait)
+        // A CAS, not a read and then an increment: Adds change the counter without the lock, and one that brought it
+        // to zero between the two would see no waiter and release nobody, leaving this one queued for ever (Go's Wait
+        // CASes for the same reason). The waiter count cannot overflow into the counter: 2^32 queued waiters do not
+        // fit in memory.
+        long s = Volatile.Read(ref _state);
+        while (Counter(s) != 0)
         {
-            // Interlocked: Adds change the counter half without the lock. The waiter count cannot overflow into the
-            // counter: 2^32 queued waiters do not fit in memory.
-            Interlocked.Increment(ref _state);
-            _queue.PushBack(w);
+            long seen = Interlocked.CompareExchange(ref _state, s + 1, s);
+            if (seen == s)
+            {
+                _queue.PushBack(w);
+                _queue.Unlock();
+                return true;
+            }
+            s = seen;
         }
         _queue.Unlock();
-        return wait;
+        return false;
     }
 
     /// <summary>

@@ -41,6 +41,33 @@ public class WaitGroupTests
     }
 
     [Fact]
+    public async Task ADoneRacingAWaitersRegistration_NeverStrandsTheWaiter()
+    {
+        // The waiter reads the counter and registers; a Done on another thread may bring the counter to zero in
+        // between. Registration must check the counter it registers against, or that Done releases nobody.
+        var wg = new WaitGroup();
+        int rounds = Stress.Scale(20_000);
+        using var start = new Barrier(2);
+        var doner = new Thread(() =>
+        {
+            for (int i = 0; i < rounds; i++)
+            {
+                start.SignalAndWait();
+                wg.Done();
+            }
+        }) { IsBackground = true };
+        doner.Start();
+        for (int i = 0; i < rounds; i++)
+        {
+            wg.Add(1);
+            start.SignalAndWait();
+            await wg.WaitAsync().Within();
+            Assert.Equal(0, wg.Count);
+        }
+        doner.Join();
+    }
+
+    [Fact]
     public async Task ManyWaiters_AllReleased_ThreadsAndGoroutines()
     {
         var wg = new WaitGroup();
