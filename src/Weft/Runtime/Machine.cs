@@ -308,7 +308,8 @@ internal sealed class Machine
                     }
                 }
                 if (victim.Runq.IsEmpty) continue;
-                var g = victim.Runq.StealInto(self.Runq, last);
+                var g = victim.Runq.StealInto(self.Runq);
+                if (g is null && last) g = victim.TryStealRunnext();
                 if (g is not null)
                 {
                     Scheduler.CountSteal();

@@ -52,6 +52,9 @@ internal sealed class Processor
     internal const int StepRunning = 1;
     internal const int StepBusy = 2;
 
+    /// <summary>Thread.SpinWait iterations a thief waits before taking runnext (about 3 µs; .NET normalises an iteration to ~35 ns).</summary>
+    private const int RunnextStealPatience = 100;
+
     public readonly int Id;
     public readonly LocalRunQueue Runq = new();
     public readonly TimerHeap Timers = new();
@@ -168,6 +171,40 @@ internal sealed class Processor
             // after its CAS (Scheduler.StillOwned): one of the two sees the other.
             Interlocked.Exchange(ref _word, ((gen + 1) << 2) | StateIdle);
             return true;
+        }
+        finally
+        {
+            _retakeLock.Exit();
+        }
+    }
+
+    /// <summary>
+    /// A thief on its last round: takes runnext from a P whose owner is inside a step (a goroutine readied there
+    /// would otherwise wait for that step to end). The owner touches runnext only between steps or pinned Busy, so
+    /// the thief holds it off with the retake handshake: announce, process-wide barrier, and take runnext only if
+    /// the owner is still plainly Running; its next step end or pin then waits on the lock until the thief is done.
+    /// </summary>
+    public Goroutine? TryStealRunnext()
+    {
+        long w = Volatile.Read(ref _word);
+        if (State(w) != StateOwned || Owner is not { } m || !Runq.HasNext) return null;
+        if (Volatile.Read(ref m.StepState) != StepRunning) return null; // between steps the owner runs it itself
+        // Give the owner a moment to finish its step and run the goroutine itself, as Go's thieves do (usleep(3)):
+        // a producer that just readied its consumer usually parks right after, and stealing then would cost a
+        // barrier and move the pair apart. Only a step still running after that is worth the handshake.
+        int tick = Volatile.Read(ref SchedTick);
+        Thread.SpinWait(RunnextStealPatience);
+        if (Volatile.Read(ref SchedTick) != tick || Volatile.Read(ref m.StepState) != StepRunning || !Runq.HasNext) return null;
+        long gen = Gen(w);
+        _retakeLock.Enter();
+        try
+        {
+            if (Volatile.Read(ref _word) != w || !ReferenceEquals(Owner, m)) return null;
+            Volatile.Write(ref _retakeGen, gen);
+            Interlocked.MemoryBarrierProcessWide();
+            var g = Volatile.Read(ref m.StepState) == StepRunning ? Runq.TakeNextForThief() : null;
+            Volatile.Write(ref _retakeGen, 0);
+            return g;
         }
         finally
         {

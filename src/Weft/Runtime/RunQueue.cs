@@ -15,8 +15,12 @@
 // handed the P to another M); between steps, always.
 //
 // runnext holds the goroutine most recently readied by this P's running goroutine. It runs next, inheriting the
-// time slice (Go: a woken goroutine runs before the queue so a producer/consumer pair stays hot in cache). It is
-// written by exchange, so a thief can take it with a CAS; thieves only do so on their last steal round.
+// time slice (Go: a woken goroutine runs before the queue so a producer/consumer pair stays hot in cache). Only the
+// owner touches it, with plain reads and writes: between steps, or inside a step while pinned Busy. A thief takes it
+// only through Processor.TryStealRunnext, which first makes sure (by the same asymmetric handshake as sysmon's
+// retake) that the owner is inside a step and not pinned, and holds it off until the thief is done. Go and the first
+// version of this file used a CAS or an exchange on the slot for every put and every pop; on the ping-pong hop those
+// two interlocked operations were about a sixth of the time. Thieves go for runnext only on their last round.
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -32,7 +36,7 @@ internal sealed class LocalRunQueue
     private readonly Goroutine?[] _ring = new Goroutine?[Capacity];
     private uint _head; // CAS by owner and thieves
     private uint _tail; // written by the owner only
-    private Goroutine? _runnext; // exchanged by owner, CAS by thieves
+    private Goroutine? _runnext; // owner only, plain; a thief through Processor.TryStealRunnext (see above)
 
     public int Count
     {
@@ -45,6 +49,9 @@ internal sealed class LocalRunQueue
         }
     }
 
+    /// <summary>Racy: runnext holds a goroutine.</summary>
+    public bool HasNext => Volatile.Read(ref _runnext) is not null;
+
     public bool IsEmpty => Volatile.Read(ref _head) == Volatile.Read(ref _tail) && Volatile.Read(ref _runnext) is null;
 
     /// <summary>
@@ -56,28 +63,28 @@ internal sealed class LocalRunQueue
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushNext(Goroutine g)
     {
-        var old = Interlocked.Exchange(ref _runnext, g);
+        var old = _runnext;
+        Volatile.Write(ref _runnext, g);
         if (old is null) return false;
         Push(old);
         return true;
     }
 
-    /// <summary>
-    /// Any thread: puts <paramref name="g"/> in runnext if it is empty. A CAS on its own slot, so it needs no
-    /// ownership of the ring. False when runnext is occupied (the caller then takes the owner's path).
-    /// </summary>
+    /// <summary>Owner: puts <paramref name="g"/> in runnext if it is empty; false when it is occupied.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryPutNext(Goroutine g) =>
-        Volatile.Read(ref _runnext) is null && Interlocked.CompareExchange(ref _runnext, g, null) is null;
-
-    /// <summary>
-    /// Undoes a <see cref="TryPutNext"/> on a P that is retiring or was taken from the caller. Retirement sets Retiring before it drains runnext, and
-    /// the caller read Retiring after its CAS (both full fences), so either the drain took g (and the take-back
-    /// finds another value or null and does nothing) or the take-back gets it and sends it to the global queue.
-    /// </summary>
-    public void TakeBack(Goroutine g)
+    public bool TryPutNext(Goroutine g)
     {
-        if (Interlocked.CompareExchange(ref _runnext, null, g) == g) Scheduler.ReadyGlobal(g);
+        if (_runnext is not null) return false;
+        Volatile.Write(ref _runnext, g); // release: g's fields are published with it
+        return true;
+    }
+
+    /// <summary>A thief that holds the owner off (Processor.TryStealRunnext): takes runnext.</summary>
+    public Goroutine? TakeNextForThief()
+    {
+        var g = Volatile.Read(ref _runnext);
+        if (g is not null) _runnext = null;
+        return g;
     }
 
     /// <summary>Owner: appends to the tail, spilling half the ring to the global queue when full.</summary>
@@ -128,10 +135,11 @@ internal sealed class LocalRunQueue
     public Goroutine? Pop(bool skipNext, out bool fromNext)
     {
         fromNext = false;
-        if (!skipNext && Volatile.Read(ref _runnext) is not null)
+        if (!skipNext && _runnext is { } next)
         {
-            var next = Interlocked.Exchange(ref _runnext, null);
-            if (next is not null) { fromNext = true; return next; }
+            _runnext = null;
+            fromNext = true;
+            return next;
         }
         while (true)
         {
@@ -139,7 +147,7 @@ internal sealed class LocalRunQueue
             uint t = _tail;
             if (t == h)
             {
-                if (skipNext) { skipNext = false; var next = Interlocked.Exchange(ref _runnext, null); if (next is not null) { fromNext = true; return next; } }
+                if (skipNext && _runnext is { } last) { _runnext = null; fromNext = true; return last; }
                 return null;
             }
             var g = _ring[h & Mask];
@@ -148,13 +156,13 @@ internal sealed class LocalRunQueue
     }
 
     /// <summary>
-    /// Thief: moves half of this queue into <paramref name="dst"/> (owned by the caller) and returns one goroutine
-    /// to run, or null. With <paramref name="stealNext"/> an empty ring yields its runnext.
+    /// Thief: moves half of this queue's ring into <paramref name="dst"/> (owned by the caller) and returns one
+    /// goroutine to run, or null. runnext is not taken here (Processor.TryStealRunnext).
     /// </summary>
-    public Goroutine? StealInto(LocalRunQueue dst, bool stealNext)
+    public Goroutine? StealInto(LocalRunQueue dst)
     {
         uint dt = dst._tail;
-        uint n = Grab(dst._ring, dt, stealNext);
+        uint n = Grab(dst._ring, dt);
         if (n == 0) return null;
         n--;
         var g = dst._ring[(dt + n) & Mask];
@@ -165,7 +173,7 @@ internal sealed class LocalRunQueue
         return g;
     }
 
-    private uint Grab(Goroutine?[] batch, uint batchHead, bool stealNext)
+    private uint Grab(Goroutine?[] batch, uint batchHead)
     {
         while (true)
         {
@@ -173,16 +181,7 @@ internal sealed class LocalRunQueue
             uint t = Volatile.Read(ref _tail); // acquire: pairs with the owner's release in Push
             uint n = t - h;
             n -= n / 2;
-            if (n == 0)
-            {
-                if (stealNext && Volatile.Read(ref _runnext) is { } next)
-                {
-                    if (Interlocked.CompareExchange(ref _runnext, null, next) != next) continue;
-                    batch[batchHead & Mask] = next;
-                    return 1;
-                }
-                return 0;
-            }
+            if (n == 0) return 0;
             if (n > Capacity / 2) continue; // h and t read at different moments; retry
             for (uint i = 0; i < n; i++) batch[(batchHead + i) & Mask] = _ring[(h + i) & Mask];
             if (Interlocked.CompareExchange(ref _head, h + n, h) == h) return n;
@@ -192,10 +191,9 @@ internal sealed class LocalRunQueue
     /// <summary>Owner (or a thread that took the P out of service): removes everything, runnext included.</summary>
     public void DrainTo(List<Goroutine> into)
     {
-        var next = Interlocked.Exchange(ref _runnext, null);
-        if (next is not null) into.Add(next);
+        if (_runnext is { } next) into.Add(next);
+        _runnext = null;
         while (Pop(skipNext: true, out _) is { } g) into.Add(g);
-        if (Interlocked.Exchange(ref _runnext, null) is { } late) into.Add(late);
     }
 }
 

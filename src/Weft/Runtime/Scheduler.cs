@@ -115,20 +115,14 @@ internal static class Scheduler
         var m = Machine.Current;
         if (m is not null && m.P is { } p)
         {
-            // Fast path: an empty runnext takes g with one CAS and wakes nobody (see the essay). runnext is a
-            // lock-free slot, so this needs no pin on the P: if sysmon took the P meanwhile, its new owner runs g.
-            if (p.Runq.TryPutNext(g))
-            {
-                if (!StillOwned(p, m)) p.Runq.TakeBack(g);
-                return;
-            }
+            // Into runnext; a goroutine alone there wakes nobody (see PushNext). Between steps the M owns its P
+            // outright; inside a step it pins it Busy, which costs no interlocked operation (Processor).
             if (!m.InStep)
             {
                 if (p.Runq.PushNext(g)) Wakep();
                 return;
             }
-            long gen = m.Gen;
-            if (p.TryEnterBusy(m, gen))
+            if (p.TryEnterBusy(m, m.Gen))
             {
                 bool kicked = p.Runq.PushNext(g);
                 Processor.ExitBusy(m);
@@ -140,41 +134,21 @@ internal static class Scheduler
     }
 
     /// <summary>
-    /// After an unpinned put into runnext: is the P still this M's, and in service? If sysmon (or Go.Blocking) took it
-    /// before the put, it may already sit idle with nobody to run runnext, so the caller takes g back and sends it
-    /// to the global queue (which wakes an M). The put's CAS and this read are both full fences, and a retake's CAS
-    /// comes before HandoffP reads HasWork, so a retake after this check finds g and hands the P to an M.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool StillOwned(Processor p, Machine m) =>
-        !p.Retiring && (!m.InStep || Processor.Gen(p.Word) == m.Gen);
-
-    /// <summary>
     /// Readies a goroutine just started on <paramref name="m"/>: into runnext if it is empty (Go's newproc), else at
     /// the tail of the ring rather than kicking runnext's occupant there. In a loop that starts many goroutines the
-    /// two orders differ only in which of the new ones runs first, and this one saves an exchange per start.
+    /// two orders differ only in which of the new ones runs first, and this one saves a wake-up per start.
     /// </summary>
     internal static void ReadyNew(Goroutine g, Machine m)
     {
         if (m.P is { } p)
         {
-            if (p.Runq.TryPutNext(g))
+            bool pinned = m.InStep;
+            if (!pinned || p.TryEnterBusy(m, m.Gen))
             {
-                if (!StillOwned(p, m)) p.Runq.TakeBack(g);
-                return;
-            }
-            long gen = m.Gen;
-            if (!m.InStep)
-            {
-                p.Runq.Push(g);
-                Wakep();
-                return;
-            }
-            if (p.TryEnterBusy(m, gen))
-            {
-                p.Runq.Push(g);
-                Processor.ExitBusy(m);
-                Wakep();
+                bool next = p.Runq.TryPutNext(g);
+                if (!next) p.Runq.Push(g);
+                if (pinned) Processor.ExitBusy(m);
+                if (!next) Wakep();
                 return;
             }
         }
