@@ -22,6 +22,12 @@
 //     lands before the check (and runs in this step) or sees Parked (and queues the goroutine).
 //   * Death is a separate flag: the mailbox outlives the body.
 //   * The mailbox is guarded by _lock, a spin lock held for a few instructions and never around user code.
+//   * A goroutine parks on a Weft awaitable it created (Continuation's owned protocol) by registering it in
+//     _parkSource while it runs, with plain writes; the step end publishes that under _lock. The awaitable's
+//     completer takes the same lock and, finding the goroutine Parked on it, moves the continuation into the
+//     mailbox and queues it. So a hop costs one lock on each side, like Go's gopark/goready, instead of the
+//     awaitable's own CAS pair plus the mailbox lock on each side. A parked goroutine's mailbox is empty: foreign
+//     posts still wake it, and the step that runs them parks again on the same awaitable if it is not done yet.
 //
 // Rejected alternatives
 //   * A lock-free mailbox on two fields (continuation, state): a reader can see the first without the second;
