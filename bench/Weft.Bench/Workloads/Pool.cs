@@ -80,7 +80,23 @@ public sealed class PoolThroughput : Workload
     public override string Name => "pool-throughput";
     public override string Unit => "ns/task";
 
-    public override double RunWeft()
+    // Both sides run in fresh processes: in the shared one, the threads, tiering and heap that earlier workloads
+    // (goroutine or .NET baselines) leave behind swung both figures by 2x from run to run. Each child warms up
+    // once and reports the median of three.
+    public override double RunWeft() => InFreshProcess("weft");
+
+    public override double? RunBaseline() => InFreshProcess("tpl");
+
+    public override double MeasureInThisProcess(string which)
+    {
+        Func<double> run = which == "tpl" ? MeasureTpl : MeasureWeft;
+        run();
+        var samples = new[] { run(), run(), run() };
+        Array.Sort(samples);
+        return samples[1];
+    }
+
+    private static double MeasureWeft()
     {
         var pool = new ThreadPoolExecutor(new ThreadPoolExecutorOptions { Name = "bench-throughput" });
         var counter = new Countdown(Tasks);
@@ -95,7 +111,7 @@ public sealed class PoolThroughput : Workload
         return ns;
     }
 
-    public override double? RunBaseline()
+    private static double MeasureTpl()
     {
         var counter = new Countdown(Tasks);
         long start = Stopwatch.GetTimestamp();

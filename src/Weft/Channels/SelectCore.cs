@@ -3,7 +3,7 @@
 //
 // _done: 0 while undecided; i + 1 once case i won; Cancelled once the token won. Claimed by CAS (Sudog.TryClaim,
 // the timeout timer, the cancellation callback): exactly one claimant per wait. The claimant writes the case's
-// result before Signal; Continuation's CASes order that write before the owner reads it.
+// result before Signal; Continuation orders that write before the owner reads it.
 //
 // Reuse: one core serves every wait of its Select, including cancellable ones. That is safe (unlike a pooled
 // ChanWaiter) because the owner, in GetResult, first dequeues every node and disposes the token registration —

@@ -15,7 +15,8 @@
 // Invariants
 //   * A sudog sits in at most one queue; Queued/Next/Prev are guarded by the lock of the channel whose queue holds it.
 //   * Value/Ok/Closed are written by the claimer under the channel lock before Wake, and read by the waiter only
-//     after its continuation ran (Continuation's CASes order the write before the read).
+//     after its continuation ran (Continuation orders the write before the read: an interlocked operation, or
+//     the owner goroutine's mailbox lock, on each side).
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;

@@ -52,7 +52,10 @@ internal sealed class LocalRunQueue
     /// <summary>Racy: runnext holds a goroutine.</summary>
     public bool HasNext => Volatile.Read(ref _runnext) is not null;
 
-    public bool IsEmpty => Volatile.Read(ref _head) == Volatile.Read(ref _tail) && Volatile.Read(ref _runnext) is null;
+    public bool IsEmpty => RingIsEmpty && Volatile.Read(ref _runnext) is null;
+
+    /// <summary>Racy: the ring (what thieves take without a handshake) is empty.</summary>
+    public bool RingIsEmpty => Volatile.Read(ref _head) == Volatile.Read(ref _tail);
 
     /// <summary>
     /// Owner: puts <paramref name="g"/> in runnext and returns whether a goroutine was already there (it moves to
