@@ -309,7 +309,9 @@ internal sealed class Machine
                 }
                 if (victim.Runq.IsEmpty) continue;
                 var g = victim.Runq.StealInto(self.Runq);
-                if (g is null && last) g = victim.TryStealRunnext();
+                // Only runnext there: ask its owner to release it to the ring at its next put, and keep looking
+                // (a later round may find it there). See RunQueue's essay.
+                if (g is null && victim.Runq.HasNext && Volatile.Read(ref victim.NextWanted) == 0) Volatile.Write(ref victim.NextWanted, 1);
                 if (g is not null)
                 {
                     Scheduler.CountSteal();

@@ -52,9 +52,6 @@ internal sealed class Processor
     internal const int StepRunning = 1;
     internal const int StepBusy = 2;
 
-    /// <summary>Thread.SpinWait iterations a thief waits before taking runnext (about 3 µs; .NET normalises an iteration to ~35 ns).</summary>
-    private const int RunnextStealPatience = 100;
-
     public readonly int Id;
     public readonly LocalRunQueue Runq = new();
     public readonly TimerHeap Timers = new();
@@ -62,6 +59,12 @@ internal sealed class Processor
     private long _word;      // see the essay above
     private long _retakeGen; // the generation sysmon is retaking (or has retaken); see the essay
     private WordLock _retakeLock;
+
+    /// <summary>
+    /// Set by a thief that found only runnext here; the owner, at its next put, moves runnext to the ring (which
+    /// thieves take without any handshake) and wakes an M. See RunQueue's essay.
+    /// </summary>
+    public int NextWanted;
 
     /// <summary>The M that acquired the P last; read by sysmon together with the word's generation.</summary>
     public Machine? Owner;
@@ -179,22 +182,16 @@ internal sealed class Processor
     }
 
     /// <summary>
-    /// A thief on its last round: takes runnext from a P whose owner is inside a step (a goroutine readied there
-    /// would otherwise wait for that step to end). The owner touches runnext only between steps or pinned Busy, so
-    /// the thief holds it off with the retake handshake: announce, process-wide barrier, and take runnext only if
-    /// the owner is still plainly Running; its next step end or pin then waits on the lock until the thief is done.
+    /// Sysmon: takes runnext from a P whose owner has been inside one step (the step it saw start at
+    /// <paramref name="schedTick"/>) for a whole tick, so that the goroutine there does not wait for that step to end.
+    /// The owner touches runnext only between steps or pinned Busy, so sysmon holds it off with the retake
+    /// handshake: announce, process-wide barrier, and take runnext only if the owner is still plainly Running in
+    /// that step; its next step end or pin then waits on the lock until sysmon is done.
     /// </summary>
-    public Goroutine? TryStealRunnext()
+    public Goroutine? TakeRunnextFromLongStep(int schedTick)
     {
         long w = Volatile.Read(ref _word);
         if (State(w) != StateOwned || Owner is not { } m || !Runq.HasNext) return null;
-        if (Volatile.Read(ref m.StepState) != StepRunning) return null; // between steps the owner runs it itself
-        // Give the owner a moment to finish its step and run the goroutine itself, as Go's thieves do (usleep(3)):
-        // a producer that just readied its consumer usually parks right after, and stealing then would cost a
-        // barrier and move the pair apart. Only a step still running after that is worth the handshake.
-        int tick = Volatile.Read(ref SchedTick);
-        Thread.SpinWait(RunnextStealPatience);
-        if (Volatile.Read(ref SchedTick) != tick || Volatile.Read(ref m.StepState) != StepRunning || !Runq.HasNext) return null;
         long gen = Gen(w);
         _retakeLock.Enter();
         try
@@ -202,7 +199,9 @@ internal sealed class Processor
             if (Volatile.Read(ref _word) != w || !ReferenceEquals(Owner, m)) return null;
             Volatile.Write(ref _retakeGen, gen);
             Interlocked.MemoryBarrierProcessWide();
-            var g = Volatile.Read(ref m.StepState) == StepRunning ? Runq.TakeNextForThief() : null;
+            var g = Volatile.Read(ref m.StepState) == StepRunning && Volatile.Read(ref SchedTick) == schedTick
+                ? Runq.TakeNextForThief()
+                : null;
             Volatile.Write(ref _retakeGen, 0);
             return g;
         }

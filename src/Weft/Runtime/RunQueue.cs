@@ -16,11 +16,17 @@
 //
 // runnext holds the goroutine most recently readied by this P's running goroutine. It runs next, inheriting the
 // time slice (Go: a woken goroutine runs before the queue so a producer/consumer pair stays hot in cache). Only the
-// owner touches it, with plain reads and writes: between steps, or inside a step while pinned Busy. A thief takes it
-// only through Processor.TryStealRunnext, which first makes sure (by the same asymmetric handshake as sysmon's
-// retake) that the owner is inside a step and not pinned, and holds it off until the thief is done. Go and the first
+// owner touches it, with plain reads and writes: between steps, or inside a step while pinned Busy. Go and the first
 // version of this file used a CAS or an exchange on the slot for every put and every pop; on the ping-pong hop those
-// two interlocked operations were about a sixth of the time. Thieves go for runnext only on their last round.
+// two interlocked operations were about a sixth of the time. Nobody else may write it, so:
+//   * a thief that finds only runnext (its last round) sets the P's NextWanted; the owner's next put moves runnext
+//     and the new goroutine to the ring instead, where thieves take them by CAS, and wakes an M;
+//   * a goroutine behind a step that goes on without readying anything is taken by sysmon after a tick
+//     (Processor.TakeRunnextFromLongStep: the retake handshake, a process-wide barrier, rare by construction).
+// Rejected: thieves taking runnext through that handshake themselves (after Go's ~3 µs patience): correct, but a
+// consumer that readies producers without parking kept thieves in patience spins and barriers, and in some
+// processes the select workload ran three times slower. The request costs the owner one load per put; the
+// thief asks on any round, so the owner's next put usually lands on the ring before the thief's rounds are over.
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -36,7 +42,7 @@ internal sealed class LocalRunQueue
     private readonly Goroutine?[] _ring = new Goroutine?[Capacity];
     private uint _head; // CAS by owner and thieves
     private uint _tail; // written by the owner only
-    private Goroutine? _runnext; // owner only, plain; a thief through Processor.TryStealRunnext (see above)
+    private Goroutine? _runnext; // owner only, plain; sysmon through Processor.TakeRunnextFromLongStep (see above)
 
     public int Count
     {
@@ -82,7 +88,18 @@ internal sealed class LocalRunQueue
         return true;
     }
 
-    /// <summary>A thief that holds the owner off (Processor.TryStealRunnext): takes runnext.</summary>
+    /// <summary>Owner: a thief asked for runnext (Processor.NextWanted): moves it, then <paramref name="g"/>, to the ring.</summary>
+    public void PushReleasingNext(Goroutine g)
+    {
+        if (_runnext is { } old)
+        {
+            _runnext = null;
+            Push(old);
+        }
+        Push(g);
+    }
+
+    /// <summary>Sysmon, holding the owner off (Processor.TakeRunnextFromLongStep): takes runnext.</summary>
     public Goroutine? TakeNextForThief()
     {
         var g = Volatile.Read(ref _runnext);
@@ -160,7 +177,7 @@ internal sealed class LocalRunQueue
 
     /// <summary>
     /// Thief: moves half of this queue's ring into <paramref name="dst"/> (owned by the caller) and returns one
-    /// goroutine to run, or null. runnext is not taken here (Processor.TryStealRunnext).
+    /// goroutine to run, or null. runnext is never taken here (see the essay).
     /// </summary>
     public Goroutine? StealInto(LocalRunQueue dst)
     {

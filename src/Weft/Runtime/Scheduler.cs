@@ -117,16 +117,23 @@ internal static class Scheduler
         {
             // Into runnext; a goroutine alone there wakes nobody (see PushNext). Between steps the M owns its P
             // outright; inside a step it pins it Busy, which costs no interlocked operation (Processor).
-            if (!m.InStep)
+            bool pinned = m.InStep;
+            if (!pinned || p.TryEnterBusy(m, m.Gen))
             {
-                if (p.Runq.PushNext(g)) Wakep();
-                return;
-            }
-            if (p.TryEnterBusy(m, m.Gen))
-            {
-                bool kicked = p.Runq.PushNext(g);
-                Processor.ExitBusy(m);
-                if (kicked) Wakep();
+                bool wake;
+                if (Volatile.Read(ref p.NextWanted) == 0)
+                {
+                    wake = p.Runq.PushNext(g);
+                }
+                else
+                {
+                    // A thief found only runnext here: give it what it can take (see RunQueue's essay).
+                    p.NextWanted = 0;
+                    p.Runq.PushReleasingNext(g);
+                    wake = true;
+                }
+                if (pinned) Processor.ExitBusy(m);
+                if (wake) Wakep();
                 return;
             }
         }
@@ -145,7 +152,7 @@ internal static class Scheduler
             bool pinned = m.InStep;
             if (!pinned || p.TryEnterBusy(m, m.Gen))
             {
-                bool next = p.Runq.TryPutNext(g);
+                bool next = Volatile.Read(ref p.NextWanted) == 0 && p.Runq.TryPutNext(g);
                 if (!next) p.Runq.Push(g);
                 if (pinned) Processor.ExitBusy(m);
                 if (!next) Wakep();

@@ -8,7 +8,8 @@
 //     We cannot preempt the stuck goroutine itself (no safe stack switching in .NET): it keeps its thread, which is
 //     why the runtime may own more threads than Ps. The count of retakes is the diagnostic (Weft meter).
 //   * queued work behind a long step: runnext is filled without waking anyone (see Scheduler), so if a P has
-//     been in one step for a whole tick with work queued and some P idle, sysmon calls wakep.
+//     been in one step for a whole tick with work queued and some P idle, sysmon calls wakep; if only runnext
+//     holds work, sysmon moves it to the global queue (only the owner or sysmon may take runnext: RunQueue).
 //   * overdue timers: if the earliest timer of any P is more than a tick overdue, wake an M to run it.
 // When every P is idle, sysmon sleeps until a P is taken again (Notify), so an idle process costs no CPU.
 
@@ -82,7 +83,9 @@ internal static class Sysmon
                 }
                 else if (inStep >= tick && p.HasWork && Volatile.Read(ref Scheduler.IdleCount) > 0)
                 {
-                    Scheduler.Wakep();
+                    // Only runnext, which nobody but the owner may take: move it to the global queue (which wakes).
+                    if (p.Runq.RingIsEmpty && p.TakeRunnextFromLongStep(schedTick) is { } g) Scheduler.ReadyGlobal(g);
+                    else Scheduler.Wakep();
                 }
             }
 
