@@ -35,9 +35,8 @@
 // Why not Go's design exactly: Go preempts a goroutine that runs too long with a signal and switches its stack,
 // and a goroutine in a syscall never touches its P. A .NET goroutine can do neither: user code between two awaits
 // runs on the M's own stack and may ready other goroutines at any moment. The Busy state is the price of letting
-// sysmon take the P away from such code safely. The common wake-up does not pay it: runnext is a lock-free slot
-// (CAS from empty), so a goroutine readied into an empty runnext needs no pin; if the P changed hands meanwhile,
-// its new owner runs the goroutine (RunQueue.cs).
+// sysmon take the P away from such code safely. Since the handshake above it costs two stores and two loads, so
+// every wake-up from inside a step pins the P, and runnext needs no interlocked operation at all (RunQueue.cs).
 
 using System.Runtime.CompilerServices;
 
