@@ -167,13 +167,7 @@ internal sealed class Goroutine : SynchronizationContext
 
     // ---- Mailbox ----------------------------------------------------------------------------------------------
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Lock() => _lock.Enter();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Unlock() => _lock.Exit();
-
-    /// <summary>The mailbox lock, for Continuation's owned protocol.</summary>
+    /// <summary>The mailbox lock; Continuation's owned protocol takes it too.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void LockMailbox() => _lock.Enter();
 
@@ -226,13 +220,13 @@ internal sealed class Goroutine : SynchronizationContext
     private void Deliver(object continuation, object? state, bool yield)
     {
         bool enqueue;
-        Lock();
+        LockMailbox();
         if (_cont is null) { _cont = continuation; _contState = state; }
         else (_overflow ??= new Queue<(object, object?)>()).Enqueue((continuation, state));
         enqueue = _run == RunParked;
         if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
         else if (yield && _run == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
-        Unlock();
+        UnlockMailbox();
         if (!enqueue) return;
         if (yield) Scheduler.ReadyGlobal(this);
         else Scheduler.Ready(this);
@@ -263,9 +257,9 @@ internal sealed class Goroutine : SynchronizationContext
         }
         else
         {
-            Lock();
+            LockMailbox();
             (cont, st) = _overflow!.Dequeue();
-            Unlock();
+            UnlockMailbox();
         }
         Volatile.Write(ref _run, RunRunning);
         if (!_finished) State = GoroutineState.Running;
@@ -279,13 +273,13 @@ internal sealed class Goroutine : SynchronizationContext
                 if (cont is Action<object?> action) action(st);
                 else Unsafe.As<SendOrPostCallback>(cont)(st);
 
-                Lock();
+                LockMailbox();
                 if (_yieldRequested)
                 {
                     _yieldRequested = false;
                     _run = RunQueued;
                     State = GoroutineState.Runnable;
-                    Unlock();
+                    UnlockMailbox();
                     Scheduler.ReadyGlobal(this);
                     break;
                 }
@@ -312,7 +306,7 @@ internal sealed class Goroutine : SynchronizationContext
                             if (Reason == WaitReason.None) Reason = WaitReason.ForeignAwait;
                             ParkedSince = Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
                         }
-                        Unlock();
+                        UnlockMailbox();
                         break;
                     }
                 }
@@ -321,7 +315,7 @@ internal sealed class Goroutine : SynchronizationContext
                     _cont = null;
                     _contState = null;
                 }
-                Unlock();
+                UnlockMailbox();
             }
         }
         finally

@@ -156,22 +156,13 @@ internal sealed class Processor
     /// </summary>
     public bool TryRetake(long observedWord, int schedTick)
     {
-        if (State(observedWord) != StateOwned || Owner is not { } m) return false;
-        long gen = Gen(observedWord);
         _retakeLock.Enter();
         try
         {
-            if (Volatile.Read(ref _word) != observedWord) return false;
-            Volatile.Write(ref _retakeGen, gen);
-            Interlocked.MemoryBarrierProcessWide();
-            if (Volatile.Read(ref m.StepState) != StepRunning || Volatile.Read(ref SchedTick) != schedTick || !ReferenceEquals(Owner, m))
-            {
-                Volatile.Write(ref _retakeGen, 0);
-                return false;
-            }
-            // A full fence: HandoffP then reads the run queue, and a goroutine readied into runnext reads this word
-            // after its CAS (Scheduler.StillOwned): one of the two sees the other.
-            Interlocked.Exchange(ref _word, ((gen + 1) << 2) | StateIdle);
+            if (!HoldOwnerOff(observedWord, schedTick)) return false;
+            // The announcement stays: the stuck M's next pin or step end sees it, and the word, and gives up.
+            // Exchange, a full fence, before HandoffP reads the run queue.
+            Interlocked.Exchange(ref _word, ((Gen(observedWord) + 1) << 2) | StateIdle);
             return true;
         }
         finally
@@ -183,24 +174,17 @@ internal sealed class Processor
     /// <summary>
     /// Sysmon: takes runnext from a P whose owner has been inside one step (the step it saw start at
     /// <paramref name="schedTick"/>) for a whole tick, so that the goroutine there does not wait for that step to end.
-    /// The owner touches runnext only between steps or pinned Busy, so sysmon holds it off with the retake
-    /// handshake: announce, process-wide barrier, and take runnext only if the owner is still plainly Running in
-    /// that step; its next step end or pin then waits on the lock until sysmon is done.
+    /// The owner touches runnext only between steps or pinned Busy; held off, it waits on the lock at its next pin or
+    /// step end until sysmon is done.
     /// </summary>
     public Goroutine? TakeRunnextFromLongStep(int schedTick)
     {
-        long w = Volatile.Read(ref _word);
-        if (State(w) != StateOwned || Owner is not { } m || !Runq.HasNext) return null;
-        long gen = Gen(w);
+        if (!Runq.HasNext) return null;
         _retakeLock.Enter();
         try
         {
-            if (Volatile.Read(ref _word) != w || !ReferenceEquals(Owner, m)) return null;
-            Volatile.Write(ref _retakeGen, gen);
-            Interlocked.MemoryBarrierProcessWide();
-            var g = Volatile.Read(ref m.StepState) == StepRunning && Volatile.Read(ref SchedTick) == schedTick
-                ? Runq.TakeNextForThief()
-                : null;
+            if (!HoldOwnerOff(Volatile.Read(ref _word), schedTick)) return null;
+            var g = Runq.TakeNextForThief();
             Volatile.Write(ref _retakeGen, 0);
             return g;
         }
@@ -208,6 +192,22 @@ internal sealed class Processor
         {
             _retakeLock.Exit();
         }
+    }
+
+    /// <summary>
+    /// Under _retakeLock: the handshake of the essay. True if the owner named by <paramref name="observedWord"/> is
+    /// still plainly Running the step that started at <paramref name="schedTick"/> and now cannot pin or end it
+    /// before the caller withdraws the announcement (or commits a retake); false, with nothing announced, otherwise.
+    /// </summary>
+    private bool HoldOwnerOff(long observedWord, int schedTick)
+    {
+        if (State(observedWord) != StateOwned || Owner is not { } m || Volatile.Read(ref _word) != observedWord) return false;
+        Volatile.Write(ref _retakeGen, Gen(observedWord));
+        Interlocked.MemoryBarrierProcessWide();
+        if (Volatile.Read(ref m.StepState) == StepRunning && Volatile.Read(ref SchedTick) == schedTick && ReferenceEquals(Owner, m))
+            return true;
+        Volatile.Write(ref _retakeGen, 0);
+        return false;
     }
 
     /// <summary>Go.Blocking: the owner, inside a step, gives the P up itself. True if it owned it.</summary>

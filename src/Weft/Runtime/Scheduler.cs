@@ -112,32 +112,7 @@ internal static class Scheduler
     internal static void Ready(Goroutine g)
     {
         if (g.Bubble is { } bubble) { bubble.Enqueue(g); return; }
-        var m = Machine.Current;
-        if (m is not null && m.P is { } p)
-        {
-            // Into runnext; a goroutine alone there wakes nobody (see PushNext). Between steps the M owns its P
-            // outright; inside a step it pins it Busy, which costs no interlocked operation (Processor).
-            bool pinned = m.InStep;
-            if (!pinned || p.TryEnterBusy(m, m.Gen))
-            {
-                bool wake;
-                if (Volatile.Read(ref p.NextWanted) == 0)
-                {
-                    wake = p.Runq.PushNext(g);
-                }
-                else
-                {
-                    // A thief found only runnext here: give it what it can take (see RunQueue's essay).
-                    p.NextWanted = 0;
-                    p.Runq.PushReleasingNext(g);
-                    wake = true;
-                }
-                if (pinned) Processor.ExitBusy(m);
-                if (wake) Wakep();
-                return;
-            }
-        }
-        ReadyGlobal(g);
+        if (Machine.Current is not { } m || !TryReadyLocal(g, m, kickNext: true)) ReadyGlobal(g);
     }
 
     /// <summary>
@@ -147,19 +122,40 @@ internal static class Scheduler
     /// </summary>
     internal static void ReadyNew(Goroutine g, Machine m)
     {
-        if (m.P is { } p)
+        if (!TryReadyLocal(g, m, kickNext: false)) ReadyGlobal(g);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="g"/> on <paramref name="m"/>'s own P: between steps the M owns it outright, inside a step
+    /// it pins it Busy, which costs no interlocked operation (Processor). False if the M has no P or lost it.
+    /// A goroutine that lands alone in runnext wakes nobody: it runs as soon as the current one parks (see PushNext).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryReadyLocal(Goroutine g, Machine m, bool kickNext)
+    {
+        if (m.P is not { } p) return false;
+        bool pinned = m.InStep;
+        if (pinned && !p.TryEnterBusy(m, m.Gen)) return false;
+        bool wake;
+        if (Volatile.Read(ref p.NextWanted) != 0)
         {
-            bool pinned = m.InStep;
-            if (!pinned || p.TryEnterBusy(m, m.Gen))
-            {
-                bool next = Volatile.Read(ref p.NextWanted) == 0 && p.Runq.TryPutNext(g);
-                if (!next) p.Runq.Push(g);
-                if (pinned) Processor.ExitBusy(m);
-                if (!next) Wakep();
-                return;
-            }
+            // A thief found only runnext here: give it what it can take (see RunQueue's essay).
+            p.NextWanted = 0;
+            p.Runq.PushReleasingNext(g);
+            wake = true;
         }
-        ReadyGlobal(g);
+        else if (kickNext)
+        {
+            wake = p.Runq.PushNext(g);
+        }
+        else
+        {
+            wake = !p.Runq.TryPutNext(g);
+            if (wake) p.Runq.Push(g);
+        }
+        if (pinned) Processor.ExitBusy(m);
+        if (wake) Wakep();
+        return true;
     }
 
     /// <summary>Puts <paramref name="g"/> at the back of the global queue (new goroutines from plain threads, Yield).</summary>

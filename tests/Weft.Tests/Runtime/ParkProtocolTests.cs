@@ -22,6 +22,23 @@ public class ParkProtocolTests
 
     private static async Task<int> ReceiveInInnerTask(Chan<int> ch) => await ch.ReceiveAsync();
 
+    /// <summary>
+    /// Each round parks twice in one step: an inner task's receive on <paramref name="a"/> takes the goroutine's park,
+    /// then the body's receive on <paramref name="b"/> finds it taken. Round i expects i on a and -i on b.
+    /// </summary>
+    private static async Task ParkTwicePerStep(Chan<int> a, Chan<int> b, int rounds, Action roundDone)
+    {
+        for (int i = 0; i < rounds; i++)
+        {
+            var inner = ReceiveInInnerTask(a);
+            int y = await b.ReceiveAsync();
+            int x = await inner;
+            Assert.Equal(i, x);
+            Assert.Equal(-i, y);
+            roundDone();
+        }
+    }
+
     [Fact]
     public async Task AnInnerTaskAndTheBodyParkInTheSameStep_BothValuesArriveInEitherOrder()
     {
@@ -38,17 +55,7 @@ public class ParkProtocolTests
                 else { await b.SendAsync(-i); await a.SendAsync(i); }
             }
         });
-        var consumer = RunGoroutine(async () =>
-        {
-            for (int i = 0; i < rounds; i++)
-            {
-                var inner = ReceiveInInnerTask(a);
-                int y = await b.ReceiveAsync();
-                int x = await inner;
-                Assert.Equal(i, x);
-                Assert.Equal(-i, y);
-            }
-        });
+        var consumer = RunGoroutine(() => ParkTwicePerStep(a, b, rounds, () => { }));
         await Task.WhenAll(feeder, consumer).Within();
     }
 
@@ -63,18 +70,7 @@ public class ParkProtocolTests
             var a = new Chan<int>();
             var b = new Chan<int>();
             int completed = 0;
-            Go.Run(async () =>
-            {
-                for (int i = 0; i < rounds; i++)
-                {
-                    var inner = ReceiveInInnerTask(a);
-                    int y = await b.ReceiveAsync();
-                    int x = await inner;
-                    Assert.Equal(i, x);
-                    Assert.Equal(-i, y);
-                    completed++;
-                }
-            });
+            Go.Run(() => ParkTwicePerStep(a, b, rounds, () => completed++));
             for (int i = 0; i < rounds; i++)
             {
                 await bubble.WaitIdleAsync();

@@ -21,9 +21,10 @@ public class SchedulingTests
     public Task AGoroutineInRunnextBehindALongStepRunsAndTheOwnerKeepsItsProcessor() => WithMaxProcs(2, async () =>
     {
         // A goroutine started from a goroutine goes into its P's runnext, which only the owner touches, without
-        // interlocked operations. If the owner's step then runs on without readying anything, sysmon takes runnext
-        // through the retake handshake (Processor.TakeRunnextFromLongStep) and another M runs it; the owner's next
-        // pin must wait for that and find its P intact.
+        // interlocked operations. If the owner's step then runs on without readying anything, sysmon must get it
+        // run elsewhere — after a tick by taking runnext through the retake handshake
+        // (Processor.TakeRunnextFromLongStep), or at the blocking threshold by retaking the whole P — and the
+        // owner, at its next pin, must find out which and carry on (a retaken P's goroutines go global).
         int stolenRan = 0, ownerSawIt = 0, ownerReadiedAfter = 0;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Go.Run(async () =>
@@ -32,7 +33,7 @@ public class SchedulingTests
             var deadline = DateTime.UtcNow + TestTimeout.Default;
             while (Volatile.Read(ref stolenRan) == 0 && DateTime.UtcNow < deadline) Thread.SpinWait(50); // one long step
             ownerSawIt = Volatile.Read(ref stolenRan);
-            Go.Run(() => Volatile.Write(ref ownerReadiedAfter, 1)); // pins the P again
+            Go.Run(() => Volatile.Write(ref ownerReadiedAfter, 1)); // pins the P again (or goes global if it was retaken)
             await Go.Yield();
             done.SetResult();
         });

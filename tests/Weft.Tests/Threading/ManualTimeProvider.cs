@@ -51,7 +51,9 @@ internal sealed class ManualTimeProvider : TimeProvider
                 due = _timers.Where(t => t.DueAt <= target).MinBy(t => t.DueAt);
                 if (due is null)
                 {
-                    _now = target;
+                    // Max: a timer callback fired above may have advanced the clock further on its own thread (a
+                    // run that "takes" 30 ms), and time must not go back.
+                    _now = Math.Max(_now, target);
                     return;
                 }
                 _now = Math.Max(_now, due.DueAt!.Value);
