@@ -23,7 +23,7 @@ sort -k1,1 -k2,2g "$out" | awk '
   function med(key,   c) { c = cnt[key]; return c == 0 ? "" : vals[key, int((c + 1) / 2)] }
   function cell(x) { return x == "" ? "–" : x }
   function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "–" : sprintf("%.2f", a / b) }
-  END { split("spawn sleepers parked pingpong spsc mpmc select mutex pool-latency pool-throughput", order, " ");
+  END { split("spawn sleepers parked pingpong spsc mpmc select pairs mutex pool-latency pool-throughput", order, " ");
         for (i = 1; i in order; i++) { k = order[i]; if (!(k in seen)) continue;
           w = med(k SUBSEP "weft"); t = med(k SUBSEP "tpl"); g = med(k SUBSEP "go");
           printf "| %s | %s | %s | %s | %s | %s | %s |\n", k, unit[k], cell(w), cell(t), cell(g), ratio(w, g), ratio(w, t) } }'

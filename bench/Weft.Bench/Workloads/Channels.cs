@@ -70,6 +70,46 @@ public sealed class PingPong : Workload
     }
 }
 
+/// <summary>
+/// pairs: 64 independent ping-pong pairs (two goroutines, two unbuffered channels each), 50,000 round trips per pair;
+/// wall time over all 3,200,000 round trips. Unlike pingpong, the work can spread over every processor, so this is
+/// the workload that shows how the scheduler scales with MaxProcs.
+/// </summary>
+public sealed class Pairs : Workload
+{
+    private const int PairCount = 64, N = 50_000;
+    public override string Name => "pairs";
+    public override string Unit => "ns/roundtrip";
+
+    public override double RunWeft()
+    {
+        var chans = Enumerable.Range(0, 2 * PairCount).Select(_ => new Chan<int>()).ToArray();
+        return ChanBench.RunGoroutines(2 * PairCount, async id =>
+        {
+            var ping = chans[id / 2 * 2];
+            var pong = chans[id / 2 * 2 + 1];
+            if (id % 2 == 0)
+                for (int i = 0; i < N; i++) { await ping.SendAsync(i); await pong.ReceiveAsync(); }
+            else
+                for (int i = 0; i < N; i++) { int v = await ping.ReceiveAsync(); await pong.SendAsync(v); }
+        }, (long)PairCount * N);
+    }
+
+    public override double? RunBaseline()
+    {
+        var chans = Enumerable.Range(0, 2 * PairCount).Select(_ => Channel.CreateBounded<int>(ChanBench.Bounded(0))).ToArray();
+        return ChanBench.RunTasks(2 * PairCount, async id =>
+        {
+            var ping = chans[id / 2 * 2];
+            var pong = chans[id / 2 * 2 + 1];
+            if (id % 2 == 0)
+                for (int i = 0; i < N; i++) { await ping.Writer.WriteAsync(i); await pong.Reader.ReadAsync(); }
+            else
+                for (int i = 0; i < N; i++) { int v = await ping.Reader.ReadAsync(); await pong.Writer.WriteAsync(v); }
+        }, (long)PairCount * N);
+    }
+}
+
 public sealed class Spsc : Workload
 {
     private const int N = 10_000_000;

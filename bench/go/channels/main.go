@@ -28,6 +28,32 @@ func pingpong() float64 {
 	return float64(time.Since(start).Nanoseconds()) / n
 }
 
+func pairs() float64 {
+	const pairs, n = 64, 50000
+	var wg sync.WaitGroup
+	start := time.Now()
+	for p := 0; p < pairs; p++ {
+		ping, pong := make(chan int), make(chan int)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				ping <- i
+				<-pong
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				v := <-ping
+				pong <- v
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(time.Since(start).Nanoseconds()) / (pairs * n)
+}
+
 func spsc() float64 {
 	const n = 10000000
 	ch := make(chan int, 1024)
@@ -96,7 +122,7 @@ func main() {
 	all := []struct {
 		name, unit string
 		f          func() float64
-	}{{"pingpong", "ns/roundtrip", pingpong}, {"spsc", "ns/item", spsc}, {"mpmc", "ns/item", mpmc}, {"select", "ns/select", sel}}
+	}{{"pingpong", "ns/roundtrip", pingpong}, {"spsc", "ns/item", spsc}, {"mpmc", "ns/item", mpmc}, {"select", "ns/select", sel}, {"pairs", "ns/roundtrip", pairs}}
 	want := map[string]bool{}
 	for _, a := range os.Args[1:] {
 		want[a] = true
