@@ -14,6 +14,7 @@ public class ChannelMicro
     private const int Ops = 1024;
     private Chan<int> _buffered = null!;
     private Chan<int> _unbuffered = null!;
+    private Chan<int> _oneSlot = null!;
     private Chan<int>[] _four = null!;
     private Select _select = null!;
     private ReceiveCase<int>[] _cases = null!;
@@ -24,6 +25,7 @@ public class ChannelMicro
     {
         _buffered = new Chan<int>(Ops);
         _unbuffered = new Chan<int>();
+        _oneSlot = new Chan<int>(1);
         _four = Enumerable.Range(0, 4).Select(_ => new Chan<int>(1)).ToArray();
         foreach (var c in _four) c.TrySend(0);
         _select = new Select();
@@ -58,6 +60,34 @@ public class ChannelMicro
             sum += r.Result;
         }
         return sum;
+    }
+
+    /// <summary>
+    /// The System.Threading.Channels adapters: a readiness wait parks (pooled ReadyWaiter), a send wakes it, the
+    /// reader takes the value; then WriteAsync/ReadAsync through the buffer.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public int AdapterWaitToReadParkedThenTryRead()
+    {
+        var reader = _oneSlot.AsChannelReader();
+        int sum = 0;
+        for (int i = 0; i < Ops; i++)
+        {
+            var ready = reader.WaitToReadAsync();  // parks
+            _oneSlot.TrySend(i);                    // buffers and wakes it
+            while (!ready.IsCompleted) Thread.SpinWait(1);
+            if (ready.Result && reader.TryRead(out int v)) sum += v;
+        }
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public async Task AdapterWriteReadBuffered()
+    {
+        var writer = _buffered.AsChannelWriter();
+        var reader = _buffered.AsChannelReader();
+        for (int i = 0; i < Ops; i++) await writer.WriteAsync(i);
+        for (int i = 0; i < Ops; i++) await reader.ReadAsync();
     }
 
     /// <summary>Blocking thread forms, non-waiting: Send into buffer space, Receive from the buffer.</summary>

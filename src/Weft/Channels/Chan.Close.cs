@@ -16,6 +16,14 @@ public sealed partial class Chan<T>
     /// <example><code>Go.Run(async () => { foreach (var x in items) await ch.SendAsync(x); ch.Close(); });</code></example>
     public void Close()
     {
+        if (!CloseCore(error: null)) ThrowHelper.ClosedTwice();
+    }
+
+    /// <summary>Closes with <paramref name="error"/> recorded for the System.Threading.Channels adapters; false if already closed.</summary>
+    internal bool TryCloseWith(Exception? error) => CloseCore(error);
+
+    private bool CloseCore(Exception? error)
+    {
         CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
         Sudog? first = null, last = null;
@@ -24,8 +32,9 @@ public sealed partial class Chan<T>
         if (_closed)
         {
             _lock.Exit();
-            ThrowHelper.ClosedTwice();
+            return false;
         }
+        CloseError = error; // published by the unlock below, before anyone can see the channel closed
         Volatile.Write(ref _closed, true);
         while (_recvq.DequeueClaimed() is { } r)
         {
@@ -38,6 +47,14 @@ public sealed partial class Chan<T>
             s.Ok = false;
             Append(ref first, ref last, s);
         }
+        // Readiness waiters (ChannelReader/Writer adapters): a reader waits only on an empty ring, so both learn "closed".
+        var ready = Sudog.Concat(_readyReadq.TakeAll(ok: false), _readyWriteq.TakeAll(ok: false));
+        ready = Sudog.Concat(ready, DrainSignalLocked());
+        if (ready is not null)
+        {
+            if (last is null) first = ready;
+            else last.WakeNext = ready;
+        }
         _lock.Exit();
         // Outside the lock, in FIFO order. Read the link before Wake: the woken owner may reuse the node at once.
         while (first is not null)
@@ -47,6 +64,7 @@ public sealed partial class Chan<T>
             first.Wake();
             first = next;
         }
+        return true;
     }
 
     private static void Append(ref Sudog? first, ref Sudog? last, Sudog s)

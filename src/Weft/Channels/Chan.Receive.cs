@@ -16,19 +16,27 @@ public sealed partial class Chan<T>
     /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived (thrown when awaited).</exception>
     /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
     /// <example><code>int v = await ch.ReceiveAsync();</code></example>
-    public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default)
+    public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default) => ReceiveCore(cancellationToken, adapter: false);
+
+    /// <summary>
+    /// The async receive; <paramref name="adapter"/> (ChanReader.ReadAsync) fails a closed and drained channel with
+    /// System.Threading.Channels' exception instead of returning default. Inlined into both callers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ValueTask<T> ReceiveCore(CancellationToken cancellationToken, bool adapter)
     {
         CheckBubble();
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<T>(cancellationToken);
         _lock.Enter();
         AssertInvariants();
-        if (TryReceiveLocked(out T value, out _, out var wake))
+        if (TryReceiveLocked(out T value, out bool ok, out var wake))
         {
             _lock.Exit();
-            wake?.Wake();
+            Sudog.WakeAll(wake);
+            if (adapter && !ok) return ValueTask.FromException<T>(ThrowHelper.AdapterClosedException(this));
             return new ValueTask<T>(value);
         }
-        var w = Park(cancellationToken);
+        var w = Park(cancellationToken, adapter);
         return new ValueTask<T>(w, w.Version);
     }
 
@@ -49,19 +57,21 @@ public sealed partial class Chan<T>
         if (TryReceiveLocked(out T value, out bool ok, out var wake))
         {
             _lock.Exit();
-            wake?.Wake();
+            Sudog.WakeAll(wake);
             return new ValueTask<(T, bool)>((value, ok));
         }
-        var w = Park(cancellationToken);
+        var w = Park(cancellationToken, adapter: false);
         return new ValueTask<(T, bool)>(w, w.Version);
     }
 
     /// <summary>Parks a receiver; called with the lock held, returns with it released.</summary>
-    private ChanWaiter<T> Park(CancellationToken cancellationToken)
+    private ChanWaiter<T> Park(CancellationToken cancellationToken, bool adapter)
     {
-        var w = ChanWaiter<T>.Rent(this, isSend: false, cancellationToken);
+        var w = ChanWaiter<T>.Rent(this, isSend: false, cancellationToken, adapter);
         _recvq.Enqueue(w);
+        var ready = WriteReadyLocked();
         _lock.Exit();
+        Sudog.WakeAll(ready);
         w.Arm();
         return w;
     }
@@ -89,7 +99,7 @@ public sealed partial class Chan<T>
         if (TryReceiveLocked(out T value, out ok, out var wake))
         {
             _lock.Exit();
-            wake?.Wake();
+            Sudog.WakeAll(wake);
             return value;
         }
         return ParkBlocking(isSend: false, default!).Wait(cancellationToken, out ok);
@@ -116,7 +126,7 @@ public sealed partial class Chan<T>
         AssertInvariants();
         bool done = TryReceiveLocked(out value, out ok, out var wake);
         _lock.Exit();
-        wake?.Wake();
+        Sudog.WakeAll(wake);
         return done;
     }
 
@@ -154,6 +164,7 @@ public sealed partial class Chan<T>
             _ring[_head] = default!;
             Advance();
             Volatile.Write(ref _count, _count - 1);
+            if (!_readyWriteq.IsEmpty || _closed) wake = AfterRingTakeLocked();
             ok = true;
             return true;
         }

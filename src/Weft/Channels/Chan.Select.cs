@@ -34,10 +34,15 @@ public sealed partial class Chan<T> : ISelectable<T>
         return NotReady;
     }
 
-    void ISelectable<T>.EnqueueLocked(Sudog<T> node, bool send)
+    Sudog? ISelectable<T>.EnqueueLocked(Sudog<T> node, bool send)
     {
-        if (send) _sendq.Enqueue(node);
-        else _recvq.Enqueue(node);
+        if (send)
+        {
+            _sendq.Enqueue(node);
+            return ReadReadyLocked();
+        }
+        _recvq.Enqueue(node);
+        return WriteReadyLocked();
     }
 
     void ISelectable<T>.DequeueLocked(Sudog<T> node, bool send)

@@ -21,7 +21,14 @@ public sealed partial class Chan<T>
     /// <exception cref="InvalidOperationException">The channel is a receive-only timer channel.</exception>
     /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
     /// <example><code>await ch.SendAsync(42);</code></example>
-    public ValueTask SendAsync(T value, CancellationToken cancellationToken = default)
+    public ValueTask SendAsync(T value, CancellationToken cancellationToken = default) => SendCore(value, cancellationToken, adapter: false);
+
+    /// <summary>
+    /// The async send; <paramref name="adapter"/> (ChanWriter.WriteAsync) fails a closed channel with
+    /// System.Threading.Channels' exception instead of Weft's. Inlined into both callers, the flag folds away.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ValueTask SendCore(T value, CancellationToken cancellationToken, bool adapter)
     {
         CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
@@ -31,17 +38,20 @@ public sealed partial class Chan<T>
         int status = TrySendLocked(value, out var wake);
         if (status == NotReady)
         {
-            var w = ChanWaiter<T>.Rent(this, isSend: true, cancellationToken);
+            var w = ChanWaiter<T>.Rent(this, isSend: true, cancellationToken, adapter);
             w.Value = value;
             _sendq.Enqueue(w);
+            var ready = ReadReadyLocked();
             short version = w.Version;
             _lock.Exit();
+            Sudog.WakeAll(ready);
             w.Arm();
             return new ValueTask(w, version);
         }
         _lock.Exit();
-        if (status == Closed) return ValueTask.FromException(new ChannelClosedException("Send on a closed channel."));
-        wake?.Wake();
+        if (status == Closed)
+            return ValueTask.FromException(adapter ? ThrowHelper.AdapterClosedException(this) : new ChannelClosedException("Send on a closed channel."));
+        Sudog.WakeAll(wake);
         return default;
     }
 
@@ -73,7 +83,7 @@ public sealed partial class Chan<T>
         }
         _lock.Exit();
         if (status == Closed) ThrowHelper.ChannelClosed();
-        wake?.Wake();
+        Sudog.WakeAll(wake);
     }
 
     /// <summary>Queues this thread's blocking waiter; called with the lock held, returns with it released.</summary>
@@ -86,9 +96,19 @@ public sealed partial class Chan<T>
         }
         var w = BlockingWaiter<T>.Rent(this, isSend);
         w.Value = value;
-        if (isSend) _sendq.Enqueue(w);
-        else _recvq.Enqueue(w);
+        Sudog? ready;
+        if (isSend)
+        {
+            _sendq.Enqueue(w);
+            ready = ReadReadyLocked();
+        }
+        else
+        {
+            _recvq.Enqueue(w);
+            ready = WriteReadyLocked();
+        }
         _lock.Exit();
+        Sudog.WakeAll(ready);
         return w;
     }
 
@@ -99,15 +119,22 @@ public sealed partial class Chan<T>
     /// <example><code>if (!ch.TrySend(x)) dropped++;</code></example>
     public bool TrySend(T value)
     {
+        int status = TrySendStatus(value);
+        if (status == Closed) ThrowHelper.ChannelClosed();
+        return status == Done;
+    }
+
+    /// <summary>The non-blocking send behind TrySend and ChanWriter.TryWrite: Done, NotReady or Closed.</summary>
+    internal int TrySendStatus(T value)
+    {
         CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
         _lock.Enter();
         AssertInvariants();
         int status = TrySendLocked(value, out var wake);
         _lock.Exit();
-        if (status == Closed) ThrowHelper.ChannelClosed();
-        wake?.Wake();
-        return status == Done;
+        Sudog.WakeAll(wake); // null when Closed
+        return status;
     }
 
     /// <summary>
@@ -132,6 +159,7 @@ public sealed partial class Chan<T>
             if (tail >= _ring.Length) tail -= _ring.Length;
             _ring[tail] = value;
             Volatile.Write(ref _count, _count + 1);
+            if (!_readyReadq.IsEmpty) wake = _readyReadq.TakeAll(ok: true);
             return Done;
         }
         return NotReady;
@@ -157,6 +185,7 @@ public sealed partial class Chan<T>
             {
                 _ring[_head] = value;
                 Volatile.Write(ref _count, 1);
+                return ReadReadyLocked();
             }
             return null;
         }

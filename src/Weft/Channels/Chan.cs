@@ -139,6 +139,8 @@ public sealed partial class Chan<T>
         Debug.Assert(_recvq.IsEmpty || _count == 0 || _recvq.Head!.Select is not null, "Receivers park only on an empty buffer.");
         Debug.Assert(_sendq.IsEmpty || _count == _ring.Length || _sendq.Head!.Select is not null, "Senders park only on a full buffer.");
         Debug.Assert(!_closed || (_recvq.IsEmpty && _sendq.IsEmpty), "Close empties both queues and nothing parks after it.");
+        Debug.Assert(_readyReadq.IsEmpty || (_count == 0 && !_closed), "A read-readiness waiter waits only while the ring is empty and the channel open.");
+        Debug.Assert(_readyWriteq.IsEmpty || (_count == _ring.Length && !_closed), "A write-readiness waiter waits only while the ring is full and the channel open.");
     }
 
     /// <summary>Removes a parked plain waiter (cancellation). True if it was still parked: the caller now owns its outcome.</summary>

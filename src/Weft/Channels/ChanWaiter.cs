@@ -18,29 +18,16 @@ using Weft.Runtime;
 
 namespace Weft.Channels;
 
-internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>, IParkSource
+internal sealed class ChanWaiter<T> : ChannelWaiter<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>
 {
     private const int PoolLimit = 64;
 
-    [ThreadStatic] private static ChanWaiter<T>? t_free;
-    [ThreadStatic] private static int t_freeCount;
-
-    private Continuation _continuation;
-    private short _version;
-    private bool _pooled;
     private bool _isSend;
-    private Chan<T>? _channel;          // for Cancel; set by the owner before the node is published
-    private CancellationToken _token;
-    private CancellationTokenRegistration _registration;
+    private bool _adapter;              // a ChanReader/ChanWriter operation: a closed channel is System.Threading.Channels' exception
 
-    ref Continuation IParkSource.Continuation => ref _continuation;
-
-    /// <summary>Written by Cancel under the channel lock, read by the owner after the wake.</summary>
-    internal bool Cancelled;
-
-    /// <summary>Takes a node for one wait. The caller enqueues it under the channel's lock, then calls <see cref="Arm"/>.</summary>
+    /// <summary>Takes a node for one wait. The caller enqueues it under the channel's lock, then calls <see cref="ChannelWaiter{T}.Arm"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ChanWaiter<T> Rent(Chan<T> channel, bool isSend, CancellationToken token)
+    public static ChanWaiter<T> Rent(Chan<T> channel, bool isSend, CancellationToken token, bool adapter = false)
     {
         ChanWaiter<T> w;
         if (!token.CanBeCanceled && channel.TakeSpareWaiter() is { } spare)
@@ -50,11 +37,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             w = spare;
             w._pooled = true;
         }
-        else if (!token.CanBeCanceled && t_free is { } free)
+        else if (!token.CanBeCanceled && NodePool<ChanWaiter<T>>.TryTake() is { } free)
         {
-            t_free = (ChanWaiter<T>?)free.WakeNext;
-            t_freeCount--;
-            free.WakeNext = null;
             w = free;
             w._pooled = true;
         }
@@ -62,32 +46,13 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         {
             w = new ChanWaiter<T> { _pooled = !token.CanBeCanceled };
         }
-        w._channel = channel;
         w._isSend = isSend;
-        w._token = token;
-        w._continuation.SetOwner(Goroutine.Current);
+        w._adapter = adapter;
+        w.Init(channel, token);
         return w;
     }
 
-    public short Version => _version;
-
-    /// <summary>Called after the channel lock is released: registers for cancellation (which may run Cancel at once).</summary>
-    public void Arm()
-    {
-        if (_token.CanBeCanceled)
-            _registration = _token.UnsafeRegister(static o => ((ChanWaiter<T>)o!).Cancel(), this);
-    }
-
-    private void Cancel()
-    {
-        if (_channel!.RemoveWaiter(this, _isSend))
-        {
-            Cancelled = true; // the node is ours alone now: it left the queue under the lock, and nobody else claims it
-            _continuation.Signal(this);
-        }
-    }
-
-    internal override void Wake() => _continuation.Signal(this);
+    private protected override bool RemoveFromChannel() => _channel!.RemoveWaiter(this, _isSend);
 
     public ValueTaskSourceStatus GetStatus(short token)
     {
@@ -95,7 +60,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         if (!_continuation.IsSignalled) return ValueTaskSourceStatus.Pending;
         if (Cancelled) return ValueTaskSourceStatus.Canceled;
         // A send that found the channel closed faults; a receive on a closed channel succeeds with ok=false.
-        return _isSend && !Ok ? ValueTaskSourceStatus.Faulted : ValueTaskSourceStatus.Succeeded;
+        // Through an adapter, a receive on a closed channel faults too (ChannelReader.ReadAsync).
+        return (_isSend || _adapter) && !Ok ? ValueTaskSourceStatus.Faulted : ValueTaskSourceStatus.Succeeded;
     }
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
@@ -106,13 +72,22 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
 
     void IValueTaskSource.GetResult(short token)
     {
+        bool adapter = _adapter;
+        var channel = _channel;
         Finish(token, out _, out bool ok);
-        if (!ok) ThrowHelper.ChannelClosed();
+        if (!ok)
+        {
+            if (adapter) ThrowHelper.AdapterClosed(channel!);
+            ThrowHelper.ChannelClosed();
+        }
     }
 
     T IValueTaskSource<T>.GetResult(short token)
     {
-        Finish(token, out T value, out _);
+        bool adapter = _adapter;
+        var channel = _channel;
+        Finish(token, out T value, out bool ok);
+        if (!ok && adapter) ThrowHelper.AdapterClosed(channel!);
         return value;
     }
 
@@ -138,17 +113,11 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             var channel = _channel;
             _channel = null;
             _continuation.Reset();
-            if (channel is not null && channel.StashSpareWaiter(this)) { }
-            else if (t_freeCount < PoolLimit)
-            {
-                WakeNext = t_free;
-                t_free = this;
-                t_freeCount++;
-            }
+            if (channel is null || !channel.StashSpareWaiter(this)) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
         }
         else
         {
-            _registration.Dispose();
+            DisposeRegistration();
         }
         if (cancelled) throw new OperationCanceledException(ct);
     }

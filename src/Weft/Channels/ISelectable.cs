@@ -33,7 +33,8 @@ internal interface ISelectable<T>
     /// </summary>
     int TryLocked(Sudog<T> node, bool send, out Sudog? wake);
 
-    void EnqueueLocked(Sudog<T> node, bool send);
+    /// <summary>Parks <paramref name="node"/>; returns readiness waiters to wake after unlocking (see ReadyWaiter), usually null.</summary>
+    Sudog? EnqueueLocked(Sudog<T> node, bool send);
 
     /// <summary>Removes a losing node if it is still parked.</summary>
     void DequeueLocked(Sudog<T> node, bool send);

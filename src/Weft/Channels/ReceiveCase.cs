@@ -55,11 +55,11 @@ public sealed class ReceiveCase<T> : SelectCase
     internal override bool Peek() => Source.Peek(send: false);
     internal override int TryLocked(out Sudog? wake) => Source.TryLocked(_node, send: false, out wake);
 
-    internal override void EnqueueLocked(SelectCore core)
+    internal override Sudog? EnqueueLocked(SelectCore core)
     {
         _node.Select = core;
         _node.CaseIndex = Index;
-        Source.EnqueueLocked(_node, send: false);
+        return Source.EnqueueLocked(_node, send: false);
     }
 
     internal override void Dequeue()

@@ -33,7 +33,7 @@ public sealed partial class Select
             return new ValueTask<int>(_core, version);
         }
         if (status != Done) return ValueTask.FromException<int>(new ChannelClosedException(ClosedByChoice));
-        wake?.Wake();
+        Sudog.WakeAll(wake);
         return new ValueTask<int>(i);
     }
 
@@ -62,7 +62,7 @@ public sealed partial class Select
             return _core.FinishBlocking();
         }
         if (status != Done) throw new ChannelClosedException(ClosedByChoice);
-        wake?.Wake();
+        Sudog.WakeAll(wake);
         return i;
     }
 
@@ -116,9 +116,11 @@ public sealed partial class Select
             }
         }
         _core.Prepare(parker);
+        Sudog? ready = null;
         for (int i = 0; i < n; i++)
-            if (_cases[i].IsActive) _cases[i].EnqueueLocked(_core);
+            if (_cases[i].IsActive) ready = Sudog.Concat(ready, _cases[i].EnqueueLocked(_core));
         UnlockAll(locked);
+        Sudog.WakeAll(ready); // readiness waiters (ChannelReader/Writer adapters) of the channels this select parked on
         return Enqueued;
     }
 

@@ -141,7 +141,7 @@ public sealed partial class Select
         internal override void Unlock() { }
         internal override bool Peek() => false;
         internal override int TryLocked(out Sudog? wake) { wake = null; return Chan<int>.NotReady; }
-        internal override void EnqueueLocked(SelectCore core) { }
+        internal override Sudog? EnqueueLocked(SelectCore core) => null;
         internal override void Dequeue() { }
     }
 }

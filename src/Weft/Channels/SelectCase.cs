@@ -22,7 +22,7 @@ public abstract class SelectCase
     internal abstract void Unlock();
     internal abstract bool Peek();
     internal abstract int TryLocked(out Sudog? wake);
-    internal abstract void EnqueueLocked(SelectCore core);
+    internal abstract Sudog? EnqueueLocked(SelectCore core);
 
     /// <summary>Dequeues this case's node if it is still parked (the owner's cleanup, one lock at a time).</summary>
     internal abstract void Dequeue();

@@ -58,6 +58,9 @@ internal sealed class SelectCore : IValueTaskSource<int>, IParkSource
     /// <summary>Claims the select for case <paramref name="index"/>; false if another case (or the token) won first.</summary>
     public bool TryClaim(int index) => Interlocked.CompareExchange(ref _done, index + 1, 0) == 0;
 
+    /// <summary>True once a case (or the token) won this wait: its other nodes are losers. Read racily, under a channel lock.</summary>
+    public bool IsDecided => Volatile.Read(ref _done) != 0;
+
     /// <summary>Resumes the owner. Called once per wait, by the claimant, outside every channel lock.</summary>
     public void Signal()
     {

@@ -53,13 +53,13 @@ public sealed class SendCase<T> : SelectCase
         return Source.TryLocked(_node, send: true, out wake);
     }
 
-    internal override void EnqueueLocked(SelectCore core)
+    internal override Sudog? EnqueueLocked(SelectCore core)
     {
         _node.Select = core;
         _node.CaseIndex = Index;
         _node.Value = Value;
         _node.Ok = false;
-        Source.EnqueueLocked(_node, send: true);
+        return Source.EnqueueLocked(_node, send: true);
     }
 
     internal override void Dequeue()

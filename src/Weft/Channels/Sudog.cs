@@ -40,6 +40,34 @@ internal abstract class Sudog
 
     /// <summary>True when the caller may complete this node: a plain op always (dequeuing was the claim); a select case only if it wins the select.</summary>
     internal bool TryClaim() => Select is null || Select.TryClaim(CaseIndex);
+
+    /// <summary>False for a select case whose select another case (or its token) already won: a loser nobody can claim.</summary>
+    internal bool IsLive => Select is null || !Select.IsDecided;
+
+    /// <summary>
+    /// Resumes a wake list built under a lock (linked through <see cref="WakeNext"/>), after the lock is released.
+    /// Usually one node. Reads each link before the wake: the woken owner may reuse its node at once.
+    /// </summary>
+    internal static Sudog? Concat(Sudog? first, Sudog? second)
+    {
+        if (first is null) return second;
+        if (second is null) return first;
+        var last = first;
+        while (last.WakeNext is { } n) last = n;
+        last.WakeNext = second;
+        return first;
+    }
+
+    internal static void WakeAll(Sudog? s)
+    {
+        while (s is not null)
+        {
+            var next = s.WakeNext;
+            if (next is not null) s.WakeNext = null;
+            s.Wake();
+            s = next;
+        }
+    }
 }
 
 /// <summary>A parked operation on a <see cref="Chan{T}"/>; a select case node when <see cref="Sudog.Select"/> is set.</summary>
@@ -98,6 +126,39 @@ internal struct WaitQueue<T>
         s.Next = s.Prev = null;
         s.Queued = false;
         return true;
+    }
+
+    /// <summary>
+    /// True if a node that could still be completed heads the queue; select losers at the head are dropped on the way
+    /// (as <see cref="DequeueClaimed"/> drops them). Used by the readiness waits, which must not report a loser as a
+    /// counterparty. Caller holds the lock.
+    /// </summary>
+    public bool HasLive()
+    {
+        while (_head is { } s)
+        {
+            if (s.IsLive) return true;
+            Remove(s);
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Removes every node (readiness waiters: nothing to claim), sets their <see cref="Sudog{T}.Ok"/> to
+    /// <paramref name="ok"/> and returns them as a wake list for <see cref="Sudog.WakeAll"/>. Caller holds the lock.
+    /// </summary>
+    public Sudog? TakeAll(bool ok)
+    {
+        Sudog? first = null, last = null;
+        while (_head is { } s)
+        {
+            Remove(s);
+            s.Ok = ok;
+            if (last is null) first = s;
+            else last.WakeNext = s;
+            last = s;
+        }
+        return first;
     }
 
     /// <summary>

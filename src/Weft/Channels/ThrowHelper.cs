@@ -8,6 +8,15 @@ internal static class ThrowHelper
     [DoesNotReturn]
     public static void ChannelClosed() => throw new ChannelClosedException("Send on a closed channel.");
 
+    /// <summary>What System.Threading.Channels throws for a read or write on a completed channel, with the completion's error inside.</summary>
+    [DoesNotReturn]
+    public static void AdapterClosed<T>(Chan<T> channel) => throw AdapterClosedException(channel);
+
+    public static Exception AdapterClosedException<T>(Chan<T> channel) =>
+        channel.CloseError is { } error
+            ? new System.Threading.Channels.ChannelClosedException(error)
+            : new System.Threading.Channels.ChannelClosedException();
+
     [DoesNotReturn]
     public static void ClosedTwice() => throw new ChannelClosedException("Close of a closed channel.");
 

@@ -75,6 +75,6 @@ internal sealed class ChanTimer : TimerNode
             }
             wake = C.OfferFromTimer(_bubble is { } b ? b.Now.UtcDateTime : DateTime.UtcNow);
         }
-        wake?.Wake();
+        Sudog.WakeAll(wake);
     }
 }

@@ -1,0 +1,196 @@
+// Chan<T>, readiness: what the System.Threading.Channels adapters (ChanReader, ChanWriter) need beyond Go's
+// operations — waiting until a receive or a send could proceed without performing it, and a completion that fires
+// once the channel is closed and drained.
+//
+// Readiness waiters (ReadyWaiter) sit in two queues of their own, never in recvq/sendq, so no hand-off can pick
+// them. Invariants, under _lock (they mirror those of recvq/sendq):
+//   * a read waiter is queued only while a receive would have to wait: ring empty, no live parked sender, open;
+//   * a write waiter only while a send would have to wait: ring full (always, when unbuffered), no live parked
+//     receiver, open.
+// So every transition that breaks one wakes the whole queue (the woken callers then try, and may lose the race,
+// which System.Threading.Channels allows):
+//   read:  a value buffered (TrySendLocked, OfferFromTimer), a sender parked (SendAsync, Send, a select's send case),
+//   write: a ring slot freed (TryReceiveLocked), a receiver parked (ReceiveAsync, Receive, a select's receive case),
+//   both:  Close.
+// The checks on the hot paths are one racy-free read of a queue head under the lock; the wake lists ride on the
+// `wake` the operation already returns (Sudog.WakeAll), so nothing changes for channels nobody adapts.
+
+using System.Runtime.CompilerServices;
+using Weft.Channels;
+
+namespace Weft;
+
+public sealed partial class Chan<T>
+{
+    private WaitQueue<T> _readyReadq;   // guarded by _lock
+    private WaitQueue<T> _readyWriteq;  // guarded by _lock
+    private DrainSignal? _drain;        // guarded by _lock; created by the first Completion read
+    private ChanReader<T>? _reader;
+    private ChanWriter<T>? _writer;
+
+    /// <summary>The error a <see cref="System.Threading.Channels.ChannelWriter{T}"/> completed the channel with; written before the close.</summary>
+    internal Exception? CloseError;
+
+    /// <summary>Readiness waiters to wake because a receive became possible; null when there are none. Caller holds the lock.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Sudog? ReadReadyLocked() => _readyReadq.IsEmpty ? null : _readyReadq.TakeAll(ok: true);
+
+    /// <summary>Readiness waiters to wake because a send became possible; null when there are none. Caller holds the lock.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Sudog? WriteReadyLocked() => _readyWriteq.IsEmpty ? null : _readyWriteq.TakeAll(ok: true);
+
+    /// <summary>After a value left the ring: wake write waiters, and the completion if that drained a closed channel.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Sudog? AfterRingTakeLocked() => Sudog.Concat(WriteReadyLocked(), DrainSignalLocked());
+
+    /// <summary>The completion signal to fire now, if the channel is closed and drained and it has not fired. Caller holds the lock.</summary>
+    private Sudog? DrainSignalLocked()
+    {
+        if (_drain is not { Fired: false } d || !_closed || _count != 0) return null;
+        d.Fired = true;
+        return d;
+    }
+
+    /// <summary>Waits until a receive could complete now: true for a value (or a parked sender), false once closed and drained.</summary>
+    internal ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    {
+        CheckBubble();
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<bool>(cancellationToken);
+        _lock.Enter();
+        AssertInvariants();
+        if (_count > 0 || _sendq.HasLive() || _closed)
+        {
+            bool ready = _count > 0 || !_closed;
+            _lock.Exit();
+            if (!ready && CloseError is { } error) return ValueTask.FromException<bool>(error);
+            return new ValueTask<bool>(ready);
+        }
+        var w = ReadyWaiter<T>.Rent(this, forWrite: false, cancellationToken);
+        _readyReadq.Enqueue(w);
+        _lock.Exit();
+        w.Arm();
+        return new ValueTask<bool>(w, w.Version);
+    }
+
+    /// <summary>Waits until a send could complete now: true for space (or a parked receiver), false once closed.</summary>
+    internal ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken)
+    {
+        CheckBubble();
+        if (_receiveOnly) ThrowHelper.ReceiveOnly();
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<bool>(cancellationToken);
+        _lock.Enter();
+        AssertInvariants();
+        if (_closed || _count < _ring.Length || _recvq.HasLive())
+        {
+            bool closed = _closed;
+            _lock.Exit();
+            if (closed && CloseError is { } error) return ValueTask.FromException<bool>(error);
+            return new ValueTask<bool>(!closed);
+        }
+        var w = ReadyWaiter<T>.Rent(this, forWrite: true, cancellationToken);
+        _readyWriteq.Enqueue(w);
+        _lock.Exit();
+        w.Arm();
+        return new ValueTask<bool>(w, w.Version);
+    }
+
+    /// <summary>ChannelReader.ReadAsync: a receive that fails with System.Threading.Channels' exception once closed and drained.</summary>
+    internal ValueTask<T> ReadForAdapterAsync(CancellationToken cancellationToken) => ReceiveCore(cancellationToken, adapter: true);
+
+    /// <summary>ChannelWriter.WriteAsync: a send that fails with System.Threading.Channels' exception once closed.</summary>
+    internal ValueTask WriteForAdapterAsync(T value, CancellationToken cancellationToken) => SendCore(value, cancellationToken, adapter: true);
+
+    /// <summary>Removes a readiness waiter (cancellation). True if it was still queued: the caller owns its outcome.</summary>
+    internal bool RemoveReadyWaiter(ReadyWaiter<T> w, bool forWrite)
+    {
+        _lock.Enter();
+        try
+        {
+            return forWrite ? _readyWriteq.Remove(w) : _readyReadq.Remove(w);
+        }
+        finally
+        {
+            _lock.Exit();
+        }
+    }
+
+    /// <summary>The value the next receive would take, if one is available now.</summary>
+    internal bool TryPeek(out T value)
+    {
+        CheckBubble();
+        _lock.Enter();
+        AssertInvariants();
+        bool found;
+        if (_count > 0)
+        {
+            value = _ring[_head];
+            found = true;
+        }
+        else if (_ring.Length == 0 && _sendq.HasLive())
+        {
+            value = _sendq.Head!.Value;
+            found = true;
+        }
+        else
+        {
+            value = default!;
+            found = false;
+        }
+        _lock.Exit();
+        return found;
+    }
+
+    /// <summary>A task that completes once the channel is closed and drained (faulted with <see cref="CloseError"/> if set).</summary>
+    internal Task Completion
+    {
+        get
+        {
+            CheckBubble();
+            _lock.Enter();
+            var d = _drain ??= new DrainSignal(this);
+            var fire = DrainSignalLocked();
+            _lock.Exit();
+            fire?.Wake();
+            return d.Task;
+        }
+    }
+
+    /// <summary>Fires <see cref="Completion"/>: a wake-list node, so the receive that drains the channel fires it after unlocking.</summary>
+    private sealed class DrainSignal(Chan<T> channel) : Sudog
+    {
+        private readonly TaskCompletionSource _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Guarded by the channel lock: the signal joins a wake list at most once.</summary>
+        public bool Fired;
+
+        public Task Task => _tcs.Task;
+
+        internal override void Wake()
+        {
+            if (channel.CloseError is { } error) _tcs.TrySetException(error);
+            else _tcs.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// This channel as a <see cref="System.Threading.Channels.ChannelReader{T}"/>, for code written against
+    /// System.Threading.Channels (ASP.NET Core streaming, SignalR, pipelines). One instance per channel.
+    /// </summary>
+    /// <returns>A reader whose operations are this channel's receives; see <see cref="ChanReader{T}"/> for the mapping.</returns>
+    /// <example><code>ChannelReader&lt;int&gt; r = ch.AsChannelReader(); await foreach (int v in r.ReadAllAsync()) Use(v);</code></example>
+    public System.Threading.Channels.ChannelReader<T> AsChannelReader() =>
+        _reader ?? Interlocked.CompareExchange(ref _reader, new ChanReader<T>(this), null) ?? _reader!;
+
+    /// <summary>
+    /// This channel as a <see cref="System.Threading.Channels.ChannelWriter{T}"/>, for code written against
+    /// System.Threading.Channels. One instance per channel.
+    /// </summary>
+    /// <returns>A writer whose operations are this channel's sends; see <see cref="ChanWriter{T}"/> for the mapping.</returns>
+    /// <exception cref="InvalidOperationException">The channel is a receive-only timer channel.</exception>
+    /// <example><code>ChannelWriter&lt;int&gt; w = ch.AsChannelWriter(); await w.WriteAsync(1); w.Complete();</code></example>
+    public System.Threading.Channels.ChannelWriter<T> AsChannelWriter()
+    {
+        if (_receiveOnly) ThrowHelper.ReceiveOnly();
+        return _writer ?? Interlocked.CompareExchange(ref _writer, new ChanWriter<T>(this), null) ?? _writer!;
+    }
+}
