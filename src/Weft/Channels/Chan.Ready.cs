@@ -95,10 +95,47 @@ public sealed partial class Chan<T>
     }
 
     /// <summary>ChannelReader.ReadAsync: a receive that fails with System.Threading.Channels' exception once closed and drained.</summary>
-    internal ValueTask<T> ReadForAdapterAsync(CancellationToken cancellationToken) => ReceiveCore(cancellationToken, adapter: true);
+    internal ValueTask<T> ReadForAdapterAsync(CancellationToken cancellationToken)
+    {
+        CheckBubble();
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<T>(cancellationToken);
+        _lock.Enter();
+        AssertInvariants();
+        if (TryReceiveLocked(out T value, out bool ok, out var wake))
+        {
+            _lock.Exit();
+            Sudog.WakeAll(wake);
+            return ok ? new ValueTask<T>(value) : ValueTask.FromException<T>(ThrowHelper.AdapterClosedException(this));
+        }
+        var w = Park(cancellationToken, adapter: true);
+        return new ValueTask<T>(w, w.Version);
+    }
 
     /// <summary>ChannelWriter.WriteAsync: a send that fails with System.Threading.Channels' exception once closed.</summary>
-    internal ValueTask WriteForAdapterAsync(T value, CancellationToken cancellationToken) => SendCore(value, cancellationToken, adapter: true);
+    internal ValueTask WriteForAdapterAsync(T value, CancellationToken cancellationToken)
+    {
+        CheckBubble();
+        if (_receiveOnly) ThrowHelper.ReceiveOnly();
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
+        _lock.Enter();
+        AssertInvariants();
+        int status = TrySendLocked(value, out var wake);
+        if (status == NotReady)
+        {
+            var w = ChanWaiter<T>.Rent(this, isSend: true, cancellationToken, adapter: true);
+            w.Value = value;
+            _sendq.Enqueue(w);
+            var ready = ReadReadyLocked();
+            _lock.Exit();
+            Sudog.WakeAll(ready);
+            w.Arm();
+            return new ValueTask(w, w.Version);
+        }
+        _lock.Exit();
+        if (status == Closed) return ValueTask.FromException(ThrowHelper.AdapterClosedException(this));
+        Sudog.WakeAll(wake);
+        return default;
+    }
 
     /// <summary>Removes a readiness waiter (cancellation). True if it was still queued: the caller owns its outcome.</summary>
     internal bool RemoveReadyWaiter(ReadyWaiter<T> w, bool forWrite)

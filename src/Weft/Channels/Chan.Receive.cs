@@ -16,27 +16,20 @@ public sealed partial class Chan<T>
     /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived (thrown when awaited).</exception>
     /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
     /// <example><code>int v = await ch.ReceiveAsync();</code></example>
-    public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default) => ReceiveCore(cancellationToken, adapter: false);
-
-    /// <summary>
-    /// The async receive; <paramref name="adapter"/> (ChanReader.ReadAsync) fails a closed and drained channel with
-    /// System.Threading.Channels' exception instead of returning default. Inlined into both callers.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ValueTask<T> ReceiveCore(CancellationToken cancellationToken, bool adapter)
+    public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default)
     {
+        // Kept apart from ReadForAdapterAsync for the reason given at SendAsync.
         CheckBubble();
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<T>(cancellationToken);
         _lock.Enter();
         AssertInvariants();
-        if (TryReceiveLocked(out T value, out bool ok, out var wake))
+        if (TryReceiveLocked(out T value, out _, out var wake))
         {
             _lock.Exit();
             Sudog.WakeAll(wake);
-            if (adapter && !ok) return ValueTask.FromException<T>(ThrowHelper.AdapterClosedException(this));
             return new ValueTask<T>(value);
         }
-        var w = Park(cancellationToken, adapter);
+        var w = Park(cancellationToken, adapter: false);
         return new ValueTask<T>(w, w.Version);
     }
 

@@ -18,14 +18,26 @@ using Weft.Runtime;
 
 namespace Weft.Channels;
 
-internal sealed class ChanWaiter<T> : ChannelWaiter<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>
+internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>, IParkSource
 {
     private const int PoolLimit = 64;
 
+    private Continuation _continuation;
+    private short _version;
+    private bool _pooled;
     private bool _isSend;
     private bool _adapter;              // a ChanReader/ChanWriter operation: a closed channel is System.Threading.Channels' exception
 
-    /// <summary>Takes a node for one wait. The caller enqueues it under the channel's lock, then calls <see cref="ChannelWaiter{T}.Arm"/>.</summary>
+    private Chan<T>? _channel;          // for Cancel; set by the owner before the node is published
+    private CancellationToken _token;
+    private CancellationTokenRegistration _registration;
+
+    ref Continuation IParkSource.Continuation => ref _continuation;
+
+    /// <summary>Written by Cancel under the channel lock, read by the owner after the wake.</summary>
+    internal bool Cancelled;
+
+    /// <summary>Takes a node for one wait. The caller enqueues it under the channel's lock, then calls <see cref="Arm"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ChanWaiter<T> Rent(Chan<T> channel, bool isSend, CancellationToken token, bool adapter = false)
     {
@@ -46,13 +58,33 @@ internal sealed class ChanWaiter<T> : ChannelWaiter<T>, IValueTaskSource, IValue
         {
             w = new ChanWaiter<T> { _pooled = !token.CanBeCanceled };
         }
+        w._channel = channel;
         w._isSend = isSend;
         w._adapter = adapter;
-        w.Init(channel, token);
+        w._token = token;
+        w._continuation.SetOwner(Goroutine.Current);
         return w;
     }
 
-    private protected override bool RemoveFromChannel() => _channel!.RemoveWaiter(this, _isSend);
+    public short Version => _version;
+
+    /// <summary>Called after the channel lock is released: registers for cancellation (which may run Cancel at once).</summary>
+    public void Arm()
+    {
+        if (_token.CanBeCanceled)
+            _registration = _token.UnsafeRegister(static o => ((ChanWaiter<T>)o!).Cancel(), this);
+    }
+
+    private void Cancel()
+    {
+        if (_channel!.RemoveWaiter(this, _isSend))
+        {
+            Cancelled = true; // the node is ours alone now: it left the queue under the lock, and nobody else claims it
+            _continuation.Signal(this);
+        }
+    }
+
+    internal override void Wake() => _continuation.Signal(this);
 
     public ValueTaskSourceStatus GetStatus(short token)
     {
@@ -117,7 +149,7 @@ internal sealed class ChanWaiter<T> : ChannelWaiter<T>, IValueTaskSource, IValue
         }
         else
         {
-            DisposeRegistration();
+            _registration.Dispose();
         }
         if (cancelled) throw new OperationCanceledException(ct);
     }

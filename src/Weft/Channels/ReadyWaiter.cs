@@ -8,6 +8,12 @@
 // receiver parked (write), and Close. The woken caller then tries (TryRead / TryWrite), and may lose the race to
 // another reader or writer: readiness is a hint, exactly as in System.Threading.Channels.
 //
+// Why not one base class with ChanWaiter (the fields, Arm and Cancel are alike): ValueTask's `is Task` check walks the
+// awaited object's parent chain on every await of the hot ChanWaiter, and a base class adds a level to it. A first
+// version had one; the ping-pong lost about 10 ns a round trip, mostly to a shared send core that changed what the JIT
+// inlined (see SendAsync), and CastHelpers.IsInstanceOfClass rose from 7.0% to 9.8% of its cycles. The two causes
+// were not measured apart, so ChanWaiter keeps the hierarchy it was tuned with; only the free list is shared (NodePool).
+//
 // Pooling and cancellation as ChanWaiter: an uncancellable wait takes a node from this thread's NodePool and gives it
 // back in GetResult; a cancellable one gets a fresh node. Whoever removes the node from the channel's readiness queue
 // under the channel lock (a waking transition or Cancel) decides the outcome.
@@ -18,13 +24,24 @@ using Weft.Runtime;
 
 namespace Weft.Channels;
 
-internal sealed class ReadyWaiter<T> : ChannelWaiter<T>, IValueTaskSource<bool>
+internal sealed class ReadyWaiter<T> : Sudog<T>, IValueTaskSource<bool>, IParkSource
 {
     private const int PoolLimit = 16;
 
+    private Continuation _continuation;
+    private short _version;
+    private bool _pooled;
     private bool _forWrite;
+    private Chan<T>? _channel;
+    private CancellationToken _token;
+    private CancellationTokenRegistration _registration;
 
-    /// <summary>Takes a node for one wait; the caller queues it under the channel lock, then calls <see cref="ChannelWaiter{T}.Arm"/>.</summary>
+    ref Continuation IParkSource.Continuation => ref _continuation;
+
+    /// <summary>Written by Cancel under the channel lock, read by the owner after the wake.</summary>
+    private bool _cancelled;
+
+    /// <summary>Takes a node for one wait; the caller queues it under the channel lock, then calls <see cref="Arm"/>.</summary>
     public static ReadyWaiter<T> Rent(Chan<T> channel, bool forWrite, CancellationToken token)
     {
         ReadyWaiter<T> w;
@@ -37,18 +54,38 @@ internal sealed class ReadyWaiter<T> : ChannelWaiter<T>, IValueTaskSource<bool>
         {
             w = new ReadyWaiter<T> { _pooled = !token.CanBeCanceled };
         }
+        w._channel = channel;
         w._forWrite = forWrite;
-        w.Init(channel, token);
+        w._token = token;
+        w._continuation.SetOwner(Goroutine.Current);
         return w;
     }
 
-    private protected override bool RemoveFromChannel() => _channel!.RemoveReadyWaiter(this, _forWrite);
+    public short Version => _version;
+
+    /// <summary>Called after the channel lock is released: registers for cancellation (which may run Cancel at once).</summary>
+    public void Arm()
+    {
+        if (_token.CanBeCanceled)
+            _registration = _token.UnsafeRegister(static o => ((ReadyWaiter<T>)o!).Cancel(), this);
+    }
+
+    private void Cancel()
+    {
+        if (_channel!.RemoveReadyWaiter(this, _forWrite))
+        {
+            _cancelled = true;
+            _continuation.Signal(this);
+        }
+    }
+
+    internal override void Wake() => _continuation.Signal(this);
 
     public ValueTaskSourceStatus GetStatus(short token)
     {
         if (token != _version) ThrowHelper.StaleValueTask();
         if (!_continuation.IsSignalled) return ValueTaskSourceStatus.Pending;
-        if (Cancelled) return ValueTaskSourceStatus.Canceled;
+        if (_cancelled) return ValueTaskSourceStatus.Canceled;
         return !Ok && _channel!.CloseError is not null ? ValueTaskSourceStatus.Faulted : ValueTaskSourceStatus.Succeeded;
     }
 
@@ -63,7 +100,7 @@ internal sealed class ReadyWaiter<T> : ChannelWaiter<T>, IValueTaskSource<bool>
         if (token != _version) ThrowHelper.StaleValueTask();
         if (!_continuation.IsSignalled) ThrowHelper.NotCompleted();
         bool ready = Ok;
-        bool cancelled = Cancelled;
+        bool cancelled = _cancelled;
         var ct = _token;
         var error = ready ? null : _channel!.CloseError;
         _version++;
@@ -76,7 +113,7 @@ internal sealed class ReadyWaiter<T> : ChannelWaiter<T>, IValueTaskSource<bool>
         }
         else
         {
-            DisposeRegistration();
+            _registration.Dispose();
         }
         if (cancelled) throw new OperationCanceledException(ct);
         // Closed with an error (ChannelWriter.TryComplete(error)): the wait faults with it, as System.Threading.Channels does.

@@ -48,17 +48,33 @@ internal abstract class Sudog
     /// Resumes a wake list built under a lock (linked through <see cref="WakeNext"/>), after the lock is released.
     /// Usually one node. Reads each link before the wake: the woken owner may reuse its node at once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Sudog? Concat(Sudog? first, Sudog? second)
     {
+        if (second is null) return first; // the common case: nobody waits for readiness
         if (first is null) return second;
-        if (second is null) return first;
+        return Link(first, second);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Sudog Link(Sudog first, Sudog second)
+    {
         var last = first;
         while (last.WakeNext is { } n) last = n;
         last.WakeNext = second;
         return first;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void WakeAll(Sudog? s)
+    {
+        if (s is null) return;
+        if (s.WakeNext is null) s.Wake(); // the common case: one counterparty
+        else WakeList(s);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WakeList(Sudog? s)
     {
         while (s is not null)
         {
