@@ -12,8 +12,9 @@
 //   read:  a value buffered (TrySendLocked, OfferFromTimer), a sender parked (SendAsync, Send, a select's send case),
 //   write: a ring slot freed (TryReceiveLocked), a receiver parked (ReceiveAsync, Receive, a select's receive case),
 //   both:  Close.
-// The checks on the hot paths are one racy-free read of a queue head under the lock; the wake lists ride on the
-// `wake` the operation already returns (Sudog.WakeAll), so nothing changes for channels nobody adapts.
+// The hot paths test one bool under the lock (_adapted: set by the first readiness wait or Completion read, never
+// cleared), and only an adapted channel looks at the queues; the wake lists ride on the `wake` the operation already
+// returns (Sudog.WakeAll). A/B against the build before the adapters: ping-pong, spsc and select unchanged within noise.
 
 using System.Runtime.CompilerServices;
 using Weft.Channels;
@@ -33,11 +34,11 @@ public sealed partial class Chan<T>
 
     /// <summary>Readiness waiters to wake because a receive became possible; null when there are none. Caller holds the lock.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Sudog? ReadReadyLocked() => _readyReadq.IsEmpty ? null : _readyReadq.TakeAll(ok: true);
+    private Sudog? ReadReadyLocked() => !_adapted || _readyReadq.IsEmpty ? null : _readyReadq.TakeAll(ok: true);
 
     /// <summary>Readiness waiters to wake because a send became possible; null when there are none. Caller holds the lock.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Sudog? WriteReadyLocked() => _readyWriteq.IsEmpty ? null : _readyWriteq.TakeAll(ok: true);
+    private Sudog? WriteReadyLocked() => !_adapted || _readyWriteq.IsEmpty ? null : _readyWriteq.TakeAll(ok: true);
 
     /// <summary>After a value left the ring: wake write waiters, and the completion if that drained a closed channel.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -66,6 +67,7 @@ public sealed partial class Chan<T>
             return new ValueTask<bool>(ready);
         }
         var w = ReadyWaiter<T>.Rent(this, forWrite: false, cancellationToken);
+        _adapted = true;
         _readyReadq.Enqueue(w);
         _lock.Exit();
         w.Arm();
@@ -88,6 +90,7 @@ public sealed partial class Chan<T>
             return new ValueTask<bool>(!closed);
         }
         var w = ReadyWaiter<T>.Rent(this, forWrite: true, cancellationToken);
+        _adapted = true;
         _readyWriteq.Enqueue(w);
         _lock.Exit();
         w.Arm();
@@ -184,6 +187,7 @@ public sealed partial class Chan<T>
         {
             CheckBubble();
             _lock.Enter();
+            _adapted = true;
             var d = _drain ??= new DrainSignal(this);
             var fire = DrainSignalLocked();
             _lock.Exit();

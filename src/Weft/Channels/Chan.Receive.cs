@@ -157,7 +157,7 @@ public sealed partial class Chan<T>
             _ring[_head] = default!;
             Advance();
             Volatile.Write(ref _count, _count - 1);
-            if (!_readyWriteq.IsEmpty || _closed) wake = AfterRingTakeLocked();
+            if (_adapted) wake = AfterRingTakeLocked();
             ok = true;
             return true;
         }
