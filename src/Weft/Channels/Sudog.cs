@@ -44,10 +44,7 @@ internal abstract class Sudog
     /// <summary>False for a select case whose select another case (or its token) already won: a loser nobody can claim.</summary>
     internal bool IsLive => Select is null || !Select.IsDecided;
 
-    /// <summary>
-    /// Resumes a wake list built under a lock (linked through <see cref="WakeNext"/>), after the lock is released.
-    /// Usually one node. Reads each link before the wake: the woken owner may reuse its node at once.
-    /// </summary>
+    /// <summary>Appends wake list <paramref name="second"/> to <paramref name="first"/> (either may be null). Caller holds the lock that built them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Sudog? Concat(Sudog? first, Sudog? second)
     {
@@ -65,6 +62,10 @@ internal abstract class Sudog
         return first;
     }
 
+    /// <summary>
+    /// Resumes a wake list built under a lock (linked through <see cref="WakeNext"/>), after the lock is released.
+    /// Usually one node. Reads each link before the wake: the woken owner may reuse its node at once.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void WakeAll(Sudog? s)
     {
