@@ -83,6 +83,23 @@ public sealed partial class Select
     /// <example><code>var msg = sel.Receive(messages);</code></example>
     public ReceiveCase<T> Receive<T>(Chan<T>? channel) => Add(new ReceiveCase<T>(_count, channel));
 
+    /// <summary>Adds a receive case on a receive-only channel (<c>case v, ok := &lt;-channel:</c>).</summary>
+    /// <typeparam name="T">The element type.</typeparam>
+    /// <param name="channel">The channel; the default value (Go's nil channel) makes a case that is never ready.</param>
+    /// <returns>The case. Its <see cref="ReceiveCase{T}.Channel"/> is the channel itself.</returns>
+    /// <exception cref="InvalidOperationException">Called while a wait is in progress.</exception>
+    /// <example><code>var tick = sel.Receive(ticks); // ticks: ReceiveOnlyChan&lt;DateTime&gt;</code></example>
+    public ReceiveCase<T> Receive<T>(ReceiveOnlyChan<T> channel) => Receive(channel.Channel);
+
+    /// <summary>Adds a send case on a send-only channel (<c>case channel &lt;- value:</c>).</summary>
+    /// <typeparam name="T">The element type.</typeparam>
+    /// <param name="channel">The channel; the default value (Go's nil channel) makes a case that is never ready.</param>
+    /// <param name="value">The value to send; change it later through <see cref="SendCase{T}.Value"/>.</param>
+    /// <returns>The case. Its <see cref="SendCase{T}.Channel"/> is the channel itself.</returns>
+    /// <exception cref="InvalidOperationException">Called while a wait is in progress.</exception>
+    /// <example><code>var put = sel.Send(output, item); // output: SendOnlyChan&lt;Item&gt;</code></example>
+    public SendCase<T> Send<T>(SendOnlyChan<T> channel, T value) => Send(channel.Channel, value);
+
     /// <summary>Adds a send case (<c>case channel &lt;- value:</c>).</summary>
     /// <typeparam name="T">The element type.</typeparam>
     /// <param name="channel">The channel; null makes a case that is never ready.</param>
