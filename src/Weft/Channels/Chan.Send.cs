@@ -153,7 +153,7 @@ public sealed partial class Chan<T>
             if (tail >= _ring.Length) tail -= _ring.Length;
             _ring[tail] = value;
             Volatile.Write(ref _count, _count + 1);
-            if (_adapted) wake = ReadReadyLocked();
+            wake = ReadReadyLocked(); // null unless an adapter waits (one bool test)
             return Done;
         }
         return NotReady;
