@@ -2,6 +2,7 @@
 
 using System.Runtime.CompilerServices;
 using Weft.Channels;
+using Weft.Runtime;
 
 namespace Weft;
 
@@ -20,7 +21,16 @@ public sealed partial class Chan<T>
     {
         // Kept apart from ReadForAdapterAsync for the reason given at SendAsync.
         CheckBubble();
-        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<T>(cancellationToken);
+        if (!cancellationToken.CanBeCanceled)
+        {
+            if (ReceiveLooksBlocked() && Goroutine.Current is { CanDefer: true } g)
+            {
+                var d = ChanWaiter<T>.RentDeferred(this, isSend: false, g);
+                g.TryDefer(d);
+                return new ValueTask<T>(d, d.Version);
+            }
+        }
+        else if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<T>(cancellationToken);
         _lock.Enter();
         AssertInvariants();
         if (TryReceiveLocked(out T value, out _, out var wake))

@@ -2,6 +2,7 @@
 
 using System.Runtime.CompilerServices;
 using Weft.Channels;
+using Weft.Runtime;
 
 namespace Weft;
 
@@ -27,7 +28,17 @@ public sealed partial class Chan<T>
         // the JIT inlines into a goroutine's state machine and cost the ping-pong about 10 ns a round trip.
         CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
-        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
+        if (!cancellationToken.CanBeCanceled)
+        {
+            if (SendLooksBlocked() && Goroutine.Current is { CanDefer: true } g)
+            {
+                var d = ChanWaiter<T>.RentDeferred(this, isSend: true, g);
+                d.Value = value;
+                g.TryDefer(d);
+                return new ValueTask(d, d.Version);
+            }
+        }
+        else if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         _lock.Enter();
         AssertInvariants();
         int status = TrySendLocked(value, out var wake);

@@ -18,7 +18,7 @@ using Weft.Runtime;
 
 namespace Weft.Channels;
 
-internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>, IParkSource
+internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>, IDeferredPark
 {
     private const int PoolLimit = 64;
 
@@ -27,6 +27,10 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     private bool _pooled;
     private bool _isSend;
     private bool _adapter;              // a ChanReader/ChanWriter operation: a closed channel is System.Threading.Channels' exception
+    private bool _deferredRent;         // rented by RentDeferred: goes back to the thread's pool, not the channel's spare
+
+    /// <summary>The goroutine parked on this node as a committed park (Chan.Defer.cs); set and read under the channel lock, cleared by the completer.</summary>
+    internal Goroutine? CommittedOwner;
 
     private Chan<T>? _channel;          // for Cancel; set by the owner before the node is published
     private CancellationToken _token;
@@ -61,12 +65,46 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         w._channel = channel;
         w._isSend = isSend;
         w._adapter = adapter;
+        w._deferredRent = false;
         w._token = token;
         w._continuation.SetOwner(Goroutine.Current);
         return w;
     }
 
+    /// <summary>Takes a node for a deferred wait of <paramref name="owner"/> (no channel lock held: the thread's pool, not the spare).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ChanWaiter<T> RentDeferred(Chan<T> channel, bool isSend, Goroutine owner)
+    {
+        ChanWaiter<T> w;
+        if (owner.SpareWaiter is ChanWaiter<T> spare) { owner.SpareWaiter = null; w = spare; }
+        else w = NodePool<ChanWaiter<T>>.TryTake() ?? new ChanWaiter<T>();
+        w._pooled = true;
+        w._deferredRent = true;
+        w._channel = channel;
+        w._isSend = isSend;
+        w._adapter = false;
+        w._token = default;
+        w._continuation.SetOwner(owner);
+        return w;
+    }
+
     public short Version => _version;
+
+    Sudog? IDeferredPark.CommitPark(Goroutine owner, out DeferredOutcome outcome)
+    {
+        var wake = _channel!.CommitDeferred(this, _isSend, owner, out outcome);
+        if (outcome == DeferredOutcome.Completed) _continuation.MarkCompleted();
+        return wake;
+    }
+
+    void IDeferredPark.CommitLoose()
+    {
+        var wake = _channel!.CommitDeferred(this, _isSend, null, out var outcome);
+        if (outcome == DeferredOutcome.Completed) _continuation.Signal(this);
+        WakeAll(wake);
+    }
+
+    bool IDeferredPark.TryUncommit(Goroutine owner) => _channel is { } channel && channel.TryUncommit(this, _isSend, owner);
 
     /// <summary>Called after the channel lock is released: registers for cancellation (which may run Cancel at once).</summary>
     public void Arm()
@@ -84,7 +122,18 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         }
     }
 
-    internal override void Wake() => _continuation.Signal(this);
+    internal override void Wake()
+    {
+        if (CommittedOwner is { } owner)
+        {
+            // A committed park: dequeuing it under the channel lock made us its only completer, after its owner parked.
+            CommittedOwner = null;
+            _continuation.MarkCompleted();
+            owner.WakeCommitted();
+            return;
+        }
+        _continuation.Signal(this);
+    }
 
     public ValueTaskSourceStatus GetStatus(short token)
     {
@@ -144,8 +193,14 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             Ok = false;
             var channel = _channel;
             _channel = null;
+            var owner = _continuation.Owner;
             _continuation.Reset();
-            if (channel is null || !channel.StashSpareWaiter(this)) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
+            if (_deferredRent)
+            {
+                if (owner is not null && owner.SpareWaiter is null && ReferenceEquals(Goroutine.Current, owner)) owner.SpareWaiter = this;
+                else NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
+            }
+            else if (channel is null || !channel.StashSpareWaiter(this)) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
         }
         else
         {

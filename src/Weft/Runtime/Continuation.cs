@@ -52,6 +52,34 @@ internal interface IParkSource
     ref Continuation Continuation { get; }
 }
 
+/// <summary>
+/// A channel wait a goroutine started without touching the channel: it enters the channel's queue at the end of
+/// the step (see Goroutine.RunStep and Chan.Defer.cs), so that its completer finds the goroutine already parked.
+/// </summary>
+internal interface IDeferredPark : IParkSource
+{
+    /// <summary>
+    /// With the owner published as parked (RunParkedOnChan), under the channel's lock: completes the wait now if it
+    /// can (Completed: the result is in place), else leaves it out if the owner has mail (Mail), else queues it as a
+    /// committed park of <paramref name="owner"/> (Parked). Returns the wake list to run after the lock is released.
+    /// </summary>
+    Channels.Sudog? CommitPark(Goroutine owner, out DeferredOutcome outcome);
+
+    /// <summary>Outside any lock: the owner did not park on this wait; queue it as an ordinary waiter (or complete it).</summary>
+    void CommitLoose();
+
+    /// <summary>Under the owner's mailbox lock: takes a committed park back out of its channel. False if a completer dequeued it.</summary>
+    bool TryUncommit(Goroutine owner);
+}
+
+/// <summary>What committing a deferred park did.</summary>
+internal enum DeferredOutcome : byte
+{
+    Parked,
+    Completed,
+    Mail,
+}
+
 internal struct Continuation
 {
     private const int Pending = 0, Waiting = 1, Completed = 2;
@@ -65,6 +93,9 @@ internal struct Continuation
 
     /// <summary>True once <see cref="Signal"/> ran (the result is available).</summary>
     public readonly bool IsSignalled => Volatile.Read(ref Unsafe.AsRef(in _word)) == Completed;
+
+    /// <summary>The goroutine that created this wait (owned protocol), or null.</summary>
+    public readonly Goroutine? Owner => _owner;
 
     public void Reset()
     {
@@ -85,6 +116,10 @@ internal struct Continuation
 
     /// <summary>The continuation and its state, for the goroutine that parked on this awaitable and found it completed.</summary>
     internal readonly (Action<object?>, object?) Parked => (_continuation!, _state);
+
+    /// <summary>Marks the result available without dispatching: the owner goroutine takes the continuation itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void MarkCompleted() => Volatile.Write(ref _word, Completed);
 
     /// <summary>IValueTaskSource.OnCompleted: remembers where to resume. <paramref name="reason"/> is recorded on a goroutine.</summary>
     public void OnCompleted(Action<object?> continuation, object? state, ValueTaskSourceOnCompletedFlags flags, WaitReason reason, IParkSource source)

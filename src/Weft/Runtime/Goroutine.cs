@@ -71,6 +71,7 @@ internal sealed class Goroutine : SynchronizationContext
     private const int RunParked = 0;
     private const int RunQueued = 1;
     private const int RunRunning = 2;
+    private const int RunParkedOnChan = 3; // parked on a committed channel waiter (IDeferredPark): its completer wakes us without _lock
 
     private static long s_nextId;
 
@@ -87,6 +88,14 @@ internal sealed class Goroutine : SynchronizationContext
     // while it runs (TryRegisterPark, plain), published by the unlock that ends the step, and then read and cleared
     // under _lock by the completer that wakes it.
     private IParkSource? _parkSource;
+
+    // A channel wait this step started without touching the channel (IDeferredPark): enqueued at the step's end,
+    // under the channel's lock, after the step has parked. Written and read only by this goroutine while it runs,
+    // and by a poster that claimed a committed park back (under _lock, while the goroutine is parked).
+    private IDeferredPark? _deferred;
+
+    /// <summary>A finished deferred channel waiter kept for this goroutine's next deferred wait; touched only by the goroutine itself.</summary>
+    internal object? SpareWaiter;
 
     // The body: written once before the goroutine is first queued.
     private object? _body;
@@ -188,6 +197,43 @@ internal sealed class Goroutine : SynchronizationContext
         return true;
     }
 
+    /// <summary>
+    /// Racy, for a lock-free park under a channel lock: true if a post is waiting. Posters write the mailbox and then
+    /// fence before they read the run state (Deliver), so a post this misses sees the park and claims it back.
+    /// </summary>
+    internal bool HasMail => Volatile.Read(ref _cont) is not null || _overflow is { Count: > 0 };
+
+    /// <summary>False while a deferred channel wait of this step is pending.</summary>
+    internal bool CanDefer
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _deferred is null;
+    }
+
+    /// <summary>
+    /// Called by the goroutine itself: the channel wait <paramref name="wait"/> will be committed at the end of this step.
+    /// False if another deferred wait is pending; the caller then enqueues at once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryDefer(IDeferredPark wait)
+    {
+        if (_deferred is not null) return false;
+        _deferred = wait;
+        return true;
+    }
+
+    /// <summary>
+    /// The completer of a committed park (it dequeued the waiter under the channel's lock, which orders it after the
+    /// step end that parked us): the goroutine becomes runnable. No mailbox lock: a poster that finds us parked on
+    /// the channel claims through the channel's lock, and fails once the waiter is dequeued.
+    /// </summary>
+    internal void WakeCommitted()
+    {
+        State = GoroutineState.Runnable;
+        Volatile.Write(ref _run, RunQueued);
+        Scheduler.Ready(this);
+    }
+
     /// <summary>Under the mailbox lock: true if the goroutine finished a step parked on <paramref name="source"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool IsParkedOnLocked(IParkSource source) => _run == RunParked && ReferenceEquals(_parkSource, source);
@@ -223,13 +269,30 @@ internal sealed class Goroutine : SynchronizationContext
         LockMailbox();
         if (_cont is null) { _cont = continuation; _contState = state; }
         else (_overflow ??= new Queue<(object, object?)>()).Enqueue((continuation, state));
-        enqueue = _run == RunParked;
+        // The full fence pairs with the channel lock a lock-free park takes after publishing RunParkedOnChan
+        // (Dekker): either that park sees this mail and does not park, or we see it parked and claim it back.
+        Interlocked.MemoryBarrier();
+        int run = Volatile.Read(ref _run);
+        enqueue = run == RunParked
+            || (run == RunParkedOnChan && Volatile.Read(ref _parkSource) is IDeferredPark d && ClaimCommitted(d));
         if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
         else if (yield && _run == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
         UnlockMailbox();
         if (!enqueue) return;
         if (yield) Scheduler.ReadyGlobal(this);
         else Scheduler.Ready(this);
+    }
+
+    /// <summary>
+    /// Under the mailbox lock, a poster found the goroutine parked on a committed channel waiter: takes the waiter
+    /// back out of the channel (under its lock). True if it was still queued: the poster then owns the wake-up, and
+    /// the step it causes commits the wait again. False if a completer dequeued it first and will ready us.
+    /// </summary>
+    private bool ClaimCommitted(IDeferredPark d)
+    {
+        if (!d.TryUncommit(this)) return false;
+        _deferred = d;
+        return true;
     }
 
     /// <summary>Records why the goroutine is about to park. Called by a Weft awaitable from inside the goroutine.</summary>
@@ -248,10 +311,18 @@ internal sealed class Goroutine : SynchronizationContext
         // empty, i.e. after the clear below. _run moves to Running with a release store; posters read it under
         // the lock and treat Queued and Running alike except for Yield, which only the running goroutine posts.
         Debug.Assert(Volatile.Read(ref _run) == RunQueued, "Only a queued goroutine is dequeued and run.");
-        object? cont = _cont;
-        object? st = _contState;
-        if (cont is not null)
+        object? cont;
+        object? st;
+        if (_parkSource is { } woke && woke.Continuation.IsSignalled)
         {
+            // Readied by the completer of what we parked on (a committed channel wait): posters may be filling the
+            // inline slot under the lock right now, so leave it to the loop below.
+            _parkSource = null;
+            (cont, st) = woke.Continuation.Parked;
+        }
+        else if ((cont = _cont) is not null)
+        {
+            st = _contState;
             _contState = null;
             Volatile.Write(ref _cont, null);
         }
@@ -273,6 +344,43 @@ internal sealed class Goroutine : SynchronizationContext
                 if (cont is Action<object?> action) action(st);
                 else Unsafe.As<SendOrPostCallback>(cont)(st);
 
+                if (_deferred is { } deferred)
+                {
+                    _deferred = null;
+                    if (!ReferenceEquals(deferred, _parkSource))
+                    {
+                        // A channel wait this step started but did not park on: an ordinary waiter from now on.
+                        deferred.CommitLoose();
+                    }
+                    else
+                    {
+                        // The step parks on a channel wait not yet in the channel: publish the park, then commit the
+                        // wait under the channel's lock (see "Deferred channel waits" above). No mailbox lock.
+                        if (!_finished)
+                        {
+                            State = GoroutineState.Waiting;
+                            ParkedSince = Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
+                        }
+                        Volatile.Write(ref _run, RunParkedOnChan);
+                        var wake = deferred.CommitPark(this, out var outcome);
+                        if (outcome == DeferredOutcome.Parked)
+                        {
+                            Channels.Sudog.WakeAll(wake);
+                            break;
+                        }
+                        // Not parked after all, and nobody else saw the wait queued: the goroutine is still ours.
+                        Volatile.Write(ref _run, RunRunning);
+                        if (!_finished) State = GoroutineState.Running;
+                        Channels.Sudog.WakeAll(wake);
+                        if (outcome == DeferredOutcome.Completed)
+                        {
+                            _parkSource = null;
+                            (cont, st) = deferred.Continuation.Parked;
+                            continue;
+                        }
+                        _deferred = deferred; // mail arrived first: run it below, then commit again
+                    }
+                }
                 LockMailbox();
                 if (_yieldRequested)
                 {
@@ -299,6 +407,7 @@ internal sealed class Goroutine : SynchronizationContext
                     }
                     else
                     {
+                        Debug.Assert(_deferred is null, "A deferred park is committed without the mailbox lock, above.");
                         _run = RunParked;
                         if (!_finished)
                         {
