@@ -18,7 +18,7 @@ using Weft.Runtime;
 
 namespace Weft.Channels;
 
-internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>, IDeferredPark
+internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSource<T>, IValueTaskSource<(T Value, bool Ok)>, IParkSource
 {
     private const int PoolLimit = 64;
 
@@ -90,21 +90,21 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
 
     public short Version => _version;
 
-    Sudog? IDeferredPark.CommitPark(Goroutine owner, out DeferredOutcome outcome)
+    internal override Sudog? CommitPark(Goroutine owner, out DeferredOutcome outcome)
     {
         var wake = _channel!.CommitDeferred(this, _isSend, owner, out outcome);
         if (outcome == DeferredOutcome.Completed) _continuation.MarkCompleted();
         return wake;
     }
 
-    void IDeferredPark.CommitLoose()
+    internal override void CommitLoose()
     {
         var wake = _channel!.CommitDeferred(this, _isSend, null, out var outcome);
         if (outcome == DeferredOutcome.Completed) _continuation.Signal(this);
         WakeAll(wake);
     }
 
-    bool IDeferredPark.TryUncommit(Goroutine owner) => _channel is { } channel && channel.TryUncommit(this, _isSend, owner);
+    internal override bool TryUncommit(Goroutine owner) => _channel is { } channel && channel.TryUncommit(this, _isSend, owner);
 
     /// <summary>Called after the channel lock is released: registers for cancellation (which may run Cancel at once).</summary>
     public void Arm()
@@ -129,7 +129,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             // A committed park: dequeuing it under the channel lock made us its only completer, after its owner parked.
             CommittedOwner = null;
             _continuation.MarkCompleted();
-            owner.WakeCommitted();
+            var (continuation, state) = _continuation.Parked;
+            owner.WakeCommitted(continuation, state);
             return;
         }
         _continuation.Signal(this);
@@ -194,10 +195,12 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             var channel = _channel;
             _channel = null;
             var owner = _continuation.Owner;
+            bool primary = _continuation.IsPrimary;
             _continuation.Reset();
             if (_deferredRent)
             {
-                if (owner is not null && owner.SpareWaiter is null && ReferenceEquals(Goroutine.Current, owner)) owner.SpareWaiter = this;
+                // A primary wait's GetResult runs in its owner's step: the owner's spare slot is ours to fill.
+                if (primary && owner!.SpareWaiter is null) owner.SpareWaiter = this;
                 else NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
             }
             else if (channel is null || !channel.StashSpareWaiter(this)) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);

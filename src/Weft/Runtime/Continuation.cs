@@ -52,26 +52,6 @@ internal interface IParkSource
     ref Continuation Continuation { get; }
 }
 
-/// <summary>
-/// A channel wait a goroutine started without touching the channel: it enters the channel's queue at the end of
-/// the step (see Goroutine.RunStep and Chan.Defer.cs), so that its completer finds the goroutine already parked.
-/// </summary>
-internal interface IDeferredPark : IParkSource
-{
-    /// <summary>
-    /// With the owner published as parked (RunParkedOnChan), under the channel's lock: completes the wait now if it
-    /// can (Completed: the result is in place), else leaves it out if the owner has mail (Mail), else queues it as a
-    /// committed park of <paramref name="owner"/> (Parked). Returns the wake list to run after the lock is released.
-    /// </summary>
-    Channels.Sudog? CommitPark(Goroutine owner, out DeferredOutcome outcome);
-
-    /// <summary>Outside any lock: the owner did not park on this wait; queue it as an ordinary waiter (or complete it).</summary>
-    void CommitLoose();
-
-    /// <summary>Under the owner's mailbox lock: takes a committed park back out of its channel. False if a completer dequeued it.</summary>
-    bool TryUncommit(Goroutine owner);
-}
-
 /// <summary>What committing a deferred park did.</summary>
 internal enum DeferredOutcome : byte
 {
@@ -90,12 +70,16 @@ internal struct Continuation
     private ExecutionContext? _context;
     private Goroutine? _owner;
     private int _word;
+    private bool _primary; // the owner itself awaits: its step parks here and it calls GetResult
 
     /// <summary>True once <see cref="Signal"/> ran (the result is available).</summary>
     public readonly bool IsSignalled => Volatile.Read(ref Unsafe.AsRef(in _word)) == Completed;
 
     /// <summary>The goroutine that created this wait (owned protocol), or null.</summary>
     public readonly Goroutine? Owner => _owner;
+
+    /// <summary>True when the owner goroutine itself awaits this wait (so the owner's step calls GetResult).</summary>
+    public readonly bool IsPrimary => _primary;
 
     public void Reset()
     {
@@ -105,6 +89,7 @@ internal struct Continuation
         _context = null;
         _owner = null;
         _word = Pending;
+        _primary = false;
     }
 
     /// <summary>
@@ -135,6 +120,7 @@ internal struct Continuation
             // Primary owned wait: plain writes; the goroutine publishes them under its mailbox lock when the step ends.
             _continuation = continuation;
             _state = state;
+            _primary = true;
             return;
         }
 

@@ -71,7 +71,7 @@ internal sealed class Goroutine : SynchronizationContext
     private const int RunParked = 0;
     private const int RunQueued = 1;
     private const int RunRunning = 2;
-    private const int RunParkedOnChan = 3; // parked on a committed channel waiter (IDeferredPark): its completer wakes us without _lock
+    private const int RunParkedOnChan = 3; // parked on a committed channel waiter (Chan.Defer.cs): its completer wakes us without _lock
 
     private static long s_nextId;
 
@@ -89,10 +89,15 @@ internal sealed class Goroutine : SynchronizationContext
     // under _lock by the completer that wakes it.
     private IParkSource? _parkSource;
 
-    // A channel wait this step started without touching the channel (IDeferredPark): enqueued at the step's end,
+    // A channel wait this step started without touching the channel (Chan.Defer.cs): enqueued at the step's end,
     // under the channel's lock, after the step has parked. Written and read only by this goroutine while it runs,
     // and by a poster that claimed a committed park back (under _lock, while the goroutine is parked).
-    private IDeferredPark? _deferred;
+    private Channels.Sudog? _deferred;
+
+    // The continuation a committed park's completer hands over (WakeCommitted): not the inline mailbox slot, which
+    // posters may fill under _lock at the same time. Read and cleared by the step it starts.
+    private Action<object?>? _resumeCont;
+    private object? _resumeState;
 
     /// <summary>A finished deferred channel waiter kept for this goroutine's next deferred wait; touched only by the goroutine itself.</summary>
     internal object? SpareWaiter;
@@ -215,7 +220,7 @@ internal sealed class Goroutine : SynchronizationContext
     /// False if another deferred wait is pending; the caller then enqueues at once.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryDefer(IDeferredPark wait)
+    internal bool TryDefer(Channels.Sudog wait)
     {
         if (_deferred is not null) return false;
         _deferred = wait;
@@ -227,8 +232,10 @@ internal sealed class Goroutine : SynchronizationContext
     /// step end that parked us): the goroutine becomes runnable. No mailbox lock: a poster that finds us parked on
     /// the channel claims through the channel's lock, and fails once the waiter is dequeued.
     /// </summary>
-    internal void WakeCommitted()
+    internal void WakeCommitted(Action<object?> continuation, object? state)
     {
+        _resumeCont = continuation;
+        _resumeState = state;
         State = GoroutineState.Runnable;
         Volatile.Write(ref _run, RunQueued);
         Scheduler.Ready(this);
@@ -274,7 +281,7 @@ internal sealed class Goroutine : SynchronizationContext
         Interlocked.MemoryBarrier();
         int run = Volatile.Read(ref _run);
         enqueue = run == RunParked
-            || (run == RunParkedOnChan && Volatile.Read(ref _parkSource) is IDeferredPark d && ClaimCommitted(d));
+            || (run == RunParkedOnChan && Volatile.Read(ref _parkSource) is Channels.Sudog d && ClaimCommitted(d));
         if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
         else if (yield && _run == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
         UnlockMailbox();
@@ -288,7 +295,7 @@ internal sealed class Goroutine : SynchronizationContext
     /// back out of the channel (under its lock). True if it was still queued: the poster then owns the wake-up, and
     /// the step it causes commits the wait again. False if a completer dequeued it first and will ready us.
     /// </summary>
-    private bool ClaimCommitted(IDeferredPark d)
+    private bool ClaimCommitted(Channels.Sudog d)
     {
         if (!d.TryUncommit(this)) return false;
         _deferred = d;
@@ -313,12 +320,15 @@ internal sealed class Goroutine : SynchronizationContext
         Debug.Assert(Volatile.Read(ref _run) == RunQueued, "Only a queued goroutine is dequeued and run.");
         object? cont;
         object? st;
-        if (_parkSource is { } woke && woke.Continuation.IsSignalled)
+        if (_resumeCont is { } resume)
         {
-            // Readied by the completer of what we parked on (a committed channel wait): posters may be filling the
-            // inline slot under the lock right now, so leave it to the loop below.
+            // Readied by the completer of a committed channel park: posters may be filling the inline slot under
+            // the lock right now, so leave that to the loop below.
+            cont = resume;
+            st = _resumeState;
+            _resumeCont = null;
+            _resumeState = null;
             _parkSource = null;
-            (cont, st) = woke.Continuation.Parked;
         }
         else if ((cont = _cont) is not null)
         {
@@ -375,7 +385,7 @@ internal sealed class Goroutine : SynchronizationContext
                         if (outcome == DeferredOutcome.Completed)
                         {
                             _parkSource = null;
-                            (cont, st) = deferred.Continuation.Parked;
+                            (cont, st) = ((IParkSource)deferred).Continuation.Parked;
                             continue;
                         }
                         _deferred = deferred; // mail arrived first: run it below, then commit again
