@@ -33,7 +33,7 @@ public sealed partial class Chan<T>
                 outcome = DeferredOutcome.Mail;
                 return null;
             }
-            w.CommittedOwner = owner;
+            w.Committed = owner is not null;
             _sendq.Enqueue(w);
             wake = ReadReadyLocked();
         }
@@ -53,7 +53,7 @@ public sealed partial class Chan<T>
                 outcome = DeferredOutcome.Mail;
                 return null;
             }
-            w.CommittedOwner = owner;
+            w.Committed = owner is not null;
             _recvq.Enqueue(w);
             wake = WriteReadyLocked();
         }
@@ -66,9 +66,9 @@ public sealed partial class Chan<T>
     internal bool TryUncommit(ChanWaiter<T> w, bool isSend, Goroutine owner)
     {
         _lock.Enter();
-        bool mine = Volatile.Read(ref w.Queued) && ReferenceEquals(w.CommittedOwner, owner)
+        bool mine = Volatile.Read(ref w.Queued) && w.Committed && w.IsOwnedBy(owner) && w.IsOn(this)
             && (isSend ? _sendq.Remove(w) : _recvq.Remove(w));
-        if (mine) w.CommittedOwner = null;
+        if (mine) w.Committed = false;
         _lock.Exit();
         return mine;
     }

@@ -27,10 +27,10 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     private bool _pooled;
     private bool _isSend;
     private bool _adapter;              // a ChanReader/ChanWriter operation: a closed channel is System.Threading.Channels' exception
-    private bool _deferredRent;         // rented by RentDeferred: goes back to the thread's pool, not the channel's spare
 
-    /// <summary>The goroutine parked on this node as a committed park (Chan.Defer.cs); set and read under the channel lock, cleared by the completer.</summary>
-    internal Goroutine? CommittedOwner;
+    /// <summary>Queued as its owner goroutine's committed park (Chan.Defer.cs): set under the channel lock, cleared by the completer.</summary>
+    internal bool Committed;
+
 
     private Chan<T>? _channel;          // for Cancel; set by the owner before the node is published
     private CancellationToken _token;
@@ -65,7 +65,6 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         w._channel = channel;
         w._isSend = isSend;
         w._adapter = adapter;
-        w._deferredRent = false;
         w._token = token;
         w._continuation.SetOwner(Goroutine.Current);
         return w;
@@ -79,8 +78,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         if (owner.SpareWaiter is ChanWaiter<T> spare) { owner.SpareWaiter = null; w = spare; }
         else w = NodePool<ChanWaiter<T>>.TryTake() ?? new ChanWaiter<T>();
         w._pooled = true;
-        w._deferredRent = true;
-        w._channel = channel;
+        Volatile.Write(ref w._channel, channel); // a poster's claim reads it without this goroutine's help (TryUncommit)
         w._isSend = isSend;
         w._adapter = false;
         w._token = default;
@@ -89,6 +87,15 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     }
 
     public short Version => _version;
+
+    /// <summary>For a poster's claim, under the channel lock: whether this node is a wait of <paramref name="owner"/>.</summary>
+    internal bool IsOwnedBy(Goroutine owner) => ReferenceEquals(_continuation.Owner, owner);
+
+    /// <summary>For a poster's claim, under the channel lock: whether this node belongs to <paramref name="channel"/>.</summary>
+    internal bool IsOn(Chan<T> channel) => ReferenceEquals(Volatile.Read(ref _channel), channel);
+
+    /// <summary>A goroutine's spare node goes back to this thread's pool when the goroutine parks on something else.</summary>
+    internal override void ReturnToPool() => NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
 
     internal override Sudog? CommitPark(Goroutine owner, out DeferredOutcome outcome)
     {
@@ -124,13 +131,13 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
 
     internal override void Wake()
     {
-        if (CommittedOwner is { } owner)
+        if (Committed)
         {
             // A committed park: dequeuing it under the channel lock made us its only completer, after its owner parked.
-            CommittedOwner = null;
+            Committed = false;
+            var owner = _continuation.Owner!;
             _continuation.MarkCompleted();
-            var (continuation, state) = _continuation.Parked;
-            owner.WakeCommitted(continuation, state);
+            owner.WakeCommitted();
             return;
         }
         _continuation.Signal(this);
@@ -197,12 +204,9 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             var owner = _continuation.Owner;
             bool primary = _continuation.IsPrimary;
             _continuation.Reset();
-            if (_deferredRent)
-            {
-                // A primary wait's GetResult runs in its owner's step: the owner's spare slot is ours to fill.
-                if (primary && owner!.SpareWaiter is null) owner.SpareWaiter = this;
-                else NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
-            }
+            // A primary wait's GetResult runs in its owner's step, so the owner's spare slot is ours to fill: the
+            // goroutine's next deferred wait takes it back without a lock (Chan.Defer.cs).
+            if (primary && owner!.SpareWaiter is null) owner.SpareWaiter = this;
             else if (channel is null || !channel.StashSpareWaiter(this)) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
         }
         else

@@ -55,6 +55,9 @@ internal abstract class Sudog
     /// <summary>Under the owner's mailbox lock: takes a committed park back out of its channel. False if a completer dequeued it first.</summary>
     internal virtual bool TryUncommit(Runtime.Goroutine owner) => false;
 
+    /// <summary>Puts a goroutine's spare node back into this thread's pool (only channel waiters are spares).</summary>
+    internal virtual void ReturnToPool() { }
+
     /// <summary>True when the caller may complete this node: a plain op always (dequeuing was the claim); a select case only if it wins the select.</summary>
     internal bool TryClaim() => Select is null || Select.TryClaim(CaseIndex);
 

@@ -71,6 +71,7 @@ internal sealed class Goroutine : SynchronizationContext
     private const int RunParked = 0;
     private const int RunQueued = 1;
     private const int RunRunning = 2;
+    private const int RunResumed = 4;      // queued by a committed park's completer: the step starts with the park's continuation
     private const int RunParkedOnChan = 3; // parked on a committed channel waiter (Chan.Defer.cs): its completer wakes us without _lock
 
     private static long s_nextId;
@@ -94,13 +95,15 @@ internal sealed class Goroutine : SynchronizationContext
     // and by a poster that claimed a committed park back (under _lock, while the goroutine is parked).
     private Channels.Sudog? _deferred;
 
-    // The continuation a committed park's completer hands over (WakeCommitted): not the inline mailbox slot, which
-    // posters may fill under _lock at the same time. Read and cleared by the step it starts.
-    private Action<object?>? _resumeCont;
-    private object? _resumeState;
+    /// <summary>
+    /// A finished deferred channel waiter (a Channels.ChanWaiter of any element type) kept for this goroutine's next
+    /// deferred wait: a thread-static pool of a generic type costs a runtime helper call per access, which on the
+    /// ping-pong was a fifth of a round trip. Touched only by the goroutine itself; emptied into the thread's pool
+    /// when the goroutine parks on anything else, so a parked goroutine holds no spare.
+    /// </summary>
+    internal Channels.Sudog? SpareWaiter;
 
-    /// <summary>A finished deferred channel waiter kept for this goroutine's next deferred wait; touched only by the goroutine itself.</summary>
-    internal object? SpareWaiter;
+
 
     // The body: written once before the goroutine is first queued.
     private object? _body;
@@ -232,12 +235,10 @@ internal sealed class Goroutine : SynchronizationContext
     /// step end that parked us): the goroutine becomes runnable. No mailbox lock: a poster that finds us parked on
     /// the channel claims through the channel's lock, and fails once the waiter is dequeued.
     /// </summary>
-    internal void WakeCommitted(Action<object?> continuation, object? state)
+    internal void WakeCommitted()
     {
-        _resumeCont = continuation;
-        _resumeState = state;
         State = GoroutineState.Runnable;
-        Volatile.Write(ref _run, RunQueued);
+        Volatile.Write(ref _run, RunResumed);
         Scheduler.Ready(this);
     }
 
@@ -317,17 +318,14 @@ internal sealed class Goroutine : SynchronizationContext
         // While Queued or Running, other posters only append; they write the inline slot only when they find it
         // empty, i.e. after the clear below. _run moves to Running with a release store; posters read it under
         // the lock and treat Queued and Running alike except for Yield, which only the running goroutine posts.
-        Debug.Assert(Volatile.Read(ref _run) == RunQueued, "Only a queued goroutine is dequeued and run.");
+        Debug.Assert(Volatile.Read(ref _run) is RunQueued or RunResumed, "Only a queued goroutine is dequeued and run.");
         object? cont;
         object? st;
-        if (_resumeCont is { } resume)
+        if (_run == RunResumed)
         {
             // Readied by the completer of a committed channel park: posters may be filling the inline slot under
             // the lock right now, so leave that to the loop below.
-            cont = resume;
-            st = _resumeState;
-            _resumeCont = null;
-            _resumeState = null;
+            (cont, st) = _parkSource!.Continuation.Parked;
             _parkSource = null;
         }
         else if ((cont = _cont) is not null)
@@ -418,6 +416,11 @@ internal sealed class Goroutine : SynchronizationContext
                     else
                     {
                         Debug.Assert(_deferred is null, "A deferred park is committed without the mailbox lock, above.");
+                        if (SpareWaiter is { } spare)
+                        {
+                            SpareWaiter = null;
+                            spare.ReturnToPool();
+                        }
                         _run = RunParked;
                         if (!_finished)
                         {
