@@ -1,3 +1,4 @@
+using Weft.Tests.Channels;
 using Xunit;
 
 namespace Weft.Tests.Runtime;
@@ -181,5 +182,178 @@ public class ParkProtocolTests
             await ch.SendAsync(i).AsTask().Within();
         }
         await body.Within();
+    }
+
+    // ---- Deferred channel waits (Chan.Defer.cs): a goroutine's blocked send or receive enters the channel when
+    // ---- its step ends, and the completer of such a committed park wakes it without the goroutine's lock.
+
+    [Fact]
+    public async Task AReceiveStartedButNotAwaitedInItsStep_IsWaitingInTheChannelOnceTheStepEnds()
+    {
+        // Go's view: the receive started, so a sender can meet it. The wait is deferred while the step runs and must
+        // be in the channel once the step parks on something else.
+        await Weft.Testing.Bubble.Explore(async bubble =>
+        {
+            var ch = new Chan<int>();
+            var gate = new Chan<int>();
+            int got = -1;
+            Go.Run(async () =>
+            {
+                var pending = ch.ReceiveAsync();
+                await gate.ReceiveAsync();
+                got = await pending;
+            });
+            await bubble.WaitIdleAsync();
+            Assert.True(ch.TrySend(7), "the receive must be waiting in the channel once its goroutine's step ended");
+            await gate.SendAsync(0);
+            await bubble.WaitIdleAsync();
+            Assert.Equal(7, got);
+        }, seeds: 10).Within();
+    }
+
+    [Fact]
+    public async Task ASendStartedButNotAwaitedInItsStep_IsWaitingInTheChannelOnceTheStepEnds()
+    {
+        await Weft.Testing.Bubble.Explore(async bubble =>
+        {
+            var ch = new Chan<int>();
+            var gate = new Chan<int>();
+            bool sent = false;
+            Go.Run(async () =>
+            {
+                var pending = ch.SendAsync(11);
+                await gate.ReceiveAsync();
+                await pending;
+                sent = true;
+            });
+            await bubble.WaitIdleAsync();
+            Assert.True(ch.TryReceive(out int v), "the send must be waiting in the channel once its goroutine's step ended");
+            Assert.Equal(11, v);
+            await gate.SendAsync(0);
+            await bubble.WaitIdleAsync();
+            Assert.True(sent);
+        }, seeds: 10).Within();
+    }
+
+    [Fact]
+    public async Task AParkedReceive_IsMetByANonBlockingSend()
+    {
+        // The committed park itself: once the goroutine's step ended on the receive, TrySend finds the receiver.
+        await Weft.Testing.Bubble.Explore(async bubble =>
+        {
+            var ch = new Chan<int>();
+            int got = -1;
+            Go.Run(async () => got = await ch.ReceiveAsync());
+            await bubble.WaitIdleAsync();
+            Assert.True(ch.TrySend(5));
+            await bubble.WaitIdleAsync();
+            Assert.Equal(5, got);
+        }, seeds: 10).Within();
+    }
+
+    [Fact]
+    public async Task AReceivePolledAcrossYields_CompletesWithTheValueSent()
+    {
+        var ch = new Chan<int>();
+        var polled = GoTask.Run(async () =>
+        {
+            var pending = ch.ReceiveAsync();
+            while (!pending.IsCompleted) await Go.Yield();
+            return pending.Result;
+        });
+        await ch.SendAsync(9).AsTask().Within();
+        Assert.Equal(9, await polled.Within());
+    }
+
+    [Fact]
+    public async Task APostFromAnotherGoroutineToOneParkedOnAChannel_RunsOnceAndTheReceiveStillCompletes_UnderEverySeed()
+    {
+        // The poster finds the goroutine parked on a committed channel wait and claims it back out of the channel;
+        // the step the post causes commits the wait again. Under every order the post runs once, before the value is
+        // sent, and the value still arrives.
+        await Weft.Testing.Bubble.Explore(async bubble =>
+        {
+            var ch = new Chan<int>();
+            SynchronizationContext? target = null;
+            int posts = 0, got = -1;
+            Go.Run(async () =>
+            {
+                target = SynchronizationContext.Current;
+                got = await ch.ReceiveAsync();
+            });
+            Go.Run(async () =>
+            {
+                while (target is null) await Go.Yield();
+                target.Post(_ => posts++, null);
+                while (posts == 0) await Go.Yield(); // the post must run while the receiver stays parked
+                await ch.SendAsync(3);
+            });
+            await bubble.WaitIdleAsync();
+            Assert.Equal(1, posts);
+            Assert.Equal(3, got);
+        }, seeds: 50).Within();
+    }
+
+    [Fact]
+    public async Task PostsFromAPlainThreadWhileGoroutinesPingPong_EachRunsOnceAndEveryValueArrivesInOrder()
+    {
+        // A thread keeps posting into goroutines that park on channels at every hop, so posts land in every phase of
+        // a park: before it is published, while it is committed, after a completer dequeued it.
+        int rounds = Stress.Scale(20_000);
+        const int pairs = 4;
+        var contexts = new SynchronizationContext?[2 * pairs];
+        var players = new List<Task>();
+        for (int p = 0; p < pairs; p++)
+        {
+            var ping = new Chan<int>();
+            var pong = new Chan<int>();
+            int slot = 2 * p;
+            players.Add(GoTask.Run(async () =>
+            {
+                Volatile.Write(ref contexts[slot], SynchronizationContext.Current);
+                for (int i = 0; i < rounds; i++)
+                {
+                    await ping.SendAsync(i);
+                    Assert.Equal(-i, await pong.ReceiveAsync());
+                }
+            }));
+            players.Add(GoTask.Run(async () =>
+            {
+                Volatile.Write(ref contexts[slot + 1], SynchronizationContext.Current);
+                for (int i = 0; i < rounds; i++)
+                {
+                    Assert.Equal(i, await ping.ReceiveAsync());
+                    await pong.SendAsync(-i);
+                }
+            }));
+        }
+        var all = Task.WhenAll(players);
+        var counts = new PostCounts();
+        var poster = new Thread(() =>
+        {
+            while (!all.IsCompleted)
+            {
+                for (int k = 0; k < contexts.Length; k++)
+                {
+                    if (Volatile.Read(ref contexts[k]) is not { } c) continue;
+                    Interlocked.Increment(ref counts.Posted);
+                    c.Post(static o => Interlocked.Increment(ref ((PostCounts)o!).Ran), counts);
+                }
+                Thread.Yield();
+            }
+        }) { IsBackground = true };
+        poster.Start();
+        await all.Within();
+        Assert.True(poster.Join(TimeSpan.FromSeconds(10)), "the poster thread stops once the players are done");
+        // Posts to a goroutine whose body returned still run (its mailbox outlives the body).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Volatile.Read(ref counts.Ran) != Volatile.Read(ref counts.Posted) && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.True(counts.Posted > 0, "the poster posted while the goroutines ran");
+        Assert.Equal(Volatile.Read(ref counts.Posted), Volatile.Read(ref counts.Ran));
+    }
+
+    private sealed class PostCounts
+    {
+        public long Posted, Ran;
     }
 }
