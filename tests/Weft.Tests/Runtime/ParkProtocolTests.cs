@@ -352,6 +352,61 @@ public class ParkProtocolTests
         Assert.Equal(Volatile.Read(ref counts.Posted), Volatile.Read(ref counts.Ran));
     }
 
+    [Fact]
+    public async Task APostThatRacesTheParkOnAChannel_IsNeverLeftBehindIt()
+    {
+        // A thread completes the goroutine's inner task the moment it exists, so its continuation is posted while the
+        // goroutine is on its way to parking on a receive whose value is sent only after that continuation ran. A post
+        // the park missed would leave the goroutine parked with the post stuck behind it: a hang, caught by the timeout.
+        int rounds = Stress.Scale(20_000);
+        var ch = new Chan<int>();
+        var innerDone = new Chan<int>(1);
+        TaskCompletionSource? slot = null;
+        bool stop = false;
+        var completer = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                if (Interlocked.Exchange(ref slot, null) is { } t) t.SetResult();
+                else Thread.SpinWait(20);
+            }
+        }) { IsBackground = true };
+        completer.Start();
+        var body = GoTask.Run(async () =>
+        {
+            for (int i = 0; i < rounds; i++)
+            {
+                var tcs = new TaskCompletionSource();
+                var inner = Inner(tcs.Task, i);
+                Volatile.Write(ref slot, tcs);
+                Assert.Equal(i, await ch.ReceiveAsync());
+                await inner;
+            }
+
+            async Task Inner(Task gate, int i)
+            {
+                await gate; // resumes through a post to this goroutine
+                await innerDone.SendAsync(i);
+            }
+        });
+        var driver = Task.Run(async () =>
+        {
+            for (int i = 0; i < rounds; i++)
+            {
+                Assert.Equal(i, await innerDone.ReceiveAsync());
+                await ch.SendAsync(i);
+            }
+        });
+        try
+        {
+            await Task.WhenAll(body, driver).Within();
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+        }
+    }
+
     private sealed class PostCounts
     {
         public long Posted, Ran;
