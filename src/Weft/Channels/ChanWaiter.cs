@@ -6,6 +6,10 @@
 // serves the common one-waiter-per-channel case (ping-pong, pipelines) without touching thread-statics, which
 // cost a runtime helper call for a generic type. A cancellable wait gets a
 // fresh node: its token's callback may run at any time, and a pooled node could by then serve another waiter.
+// A deferred wait (Chan.Defer.cs) takes no channel lock to start, so it cannot take the channel's spare: it takes its
+// goroutine's spare (Goroutine.SpareWaiter), which GetResult of a primary wait (awaited by its owner, so running in
+// the owner's step) fills. Only the goroutine touches that slot, so no lock is needed; it is emptied into the
+// thread's pool when the goroutine parks on something else, so parked goroutines hold no spare nodes.
 //
 // Cancellation race (the guarantee "a value is never both delivered and reported cancelled"):
 //   the completer (a counterparty, or Close) and Cancel both remove the node from the channel's queue under the

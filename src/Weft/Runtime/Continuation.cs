@@ -36,6 +36,8 @@
 //            held Waiting, dispatch after the unlock as in the unowned protocol; otherwise the owner will see
 //            Completed, in GetStatus or at the end of its step.
 //   One interlocked operation per side instead of two: on ping-pong, a fifth of the cost of a hop.
+//   Channel waits go one step further (Chan.Defer.cs): the wait enters the channel only after the step has parked,
+//   so its completer needs no mailbox lock either (MarkCompleted, then Goroutine.WakeCommitted).
 // Continuations always run asynchronously (never inline in the completer), so a waker that holds a channel lock
 // never runs the wakee's code under it (STYLE 9).
 

@@ -28,6 +28,12 @@
 //     mailbox and queues it. So a hop costs one lock on each side, like Go's gopark/goready, instead of the
 //     awaitable's own CAS pair plus the mailbox lock on each side. A parked goroutine's mailbox is empty: foreign
 //     posts still wake it, and the step that runs them parks again on the same awaitable if it is not done yet.
+//   * A goroutine that parks on a channel send or receive it started in the same step (Chan.Defer.cs) ends its step
+//     without the mailbox lock: it publishes RunParkedOnChan and commits the wait under the channel's lock, which
+//     then orders its completer after the park, so the completer readies it with plain stores (RunResumed: the
+//     step starts with the park's continuation, never touching the inline slot that posters fill under _lock).
+//     Posters meet such a park through a full fence after writing their mail (Deliver) and claim it back under
+//     the channel's lock; the essay in Chan.Defer.cs gives the argument.
 //
 // Rejected alternatives
 //   * A lock-free mailbox on two fields (continuation, state): a reader can see the first without the second;
