@@ -161,6 +161,14 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     {
         if (token != _version) ThrowHelper.StaleValueTask();
         _continuation.OnCompleted(continuation, state, flags, _isSend ? WaitReason.ChanSend : WaitReason.ChanReceive, this);
+        if (!_continuation.IsPrimary && _continuation.Owner is { } owner && owner.IsDeferred(this)
+            && ReferenceEquals(SynchronizationContext.Current, owner))
+        {
+            // Awaited by its owner's step some other way (AsTask, ConfigureAwait(false), WhenAll): the step will not
+            // park on it, so nothing is gained by waiting for the step to end, and code that then blocks the step on
+            // the task (sync over async) would wait for a counterparty that cannot see the operation. Queue it now.
+            owner.CommitDeferredNow(this);
+        }
     }
 
     void IValueTaskSource.GetResult(short token)

@@ -236,6 +236,17 @@ internal sealed class Goroutine : SynchronizationContext
         return true;
     }
 
+    /// <summary>Called by the goroutine itself: true if <paramref name="wait"/> is its pending deferred wait.</summary>
+    internal bool IsDeferred(Channels.Sudog wait) => ReferenceEquals(_deferred, wait);
+
+    /// <summary>Called by the goroutine itself: queues its pending deferred wait now, as an ordinary waiter.</summary>
+    internal void CommitDeferredNow(Channels.Sudog wait)
+    {
+        Debug.Assert(ReferenceEquals(_deferred, wait), "Only the pending deferred wait is committed early.");
+        _deferred = null;
+        wait.CommitLoose();
+    }
+
     /// <summary>
     /// The completer of a committed park (it dequeued the waiter under the channel's lock, which orders it after the
     /// step end that parked us): the goroutine becomes runnable. No mailbox lock: a poster that finds us parked on

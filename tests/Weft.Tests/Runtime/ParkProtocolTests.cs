@@ -252,6 +252,29 @@ public class ParkProtocolTests
     }
 
     [Fact]
+    public async Task AReceiveAwaitedThroughATaskThatTheGoroutineBlocksOn_IsMetByAPlainThreadsSend()
+    {
+        // Sync over async inside a goroutine: the step never ends while it blocks, so the receive must be in the
+        // channel as soon as something other than the step's own park waits on it (here AsTask).
+        var ch = new Chan<int>();
+        using var started = new ManualResetEventSlim();
+        var blocked = GoTask.Run(() =>
+        {
+            var receive = ch.ReceiveAsync().AsTask();
+            started.Set();
+            return Task.FromResult(receive.Result);
+        });
+        var sender = new Thread(() =>
+        {
+            started.Wait();
+            ch.Send(4); // the receive started first, so this meets it (and would hang if it were not in the channel)
+        }) { IsBackground = true };
+        sender.Start();
+        Assert.Equal(4, await blocked.Within());
+        Assert.True(sender.Join(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task AReceivePolledAcrossYields_CompletesWithTheValueSent()
     {
         var ch = new Chan<int>();
