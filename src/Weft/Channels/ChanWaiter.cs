@@ -35,7 +35,6 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     /// <summary>Queued as its owner goroutine's committed park (Chan.Defer.cs): set under the channel lock, cleared by the completer.</summary>
     internal bool Committed;
 
-
     private Chan<T>? _channel;          // for Cancel; set by the owner before the node is published
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
@@ -50,11 +49,18 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     public static ChanWaiter<T> Rent(Chan<T> channel, bool isSend, CancellationToken token, bool adapter = false)
     {
         ChanWaiter<T> w;
+        var owner = Goroutine.Current;
         if (!token.CanBeCanceled && channel.TakeSpareWaiter() is { } spare)
         {
             // The channel's own spare (taken under its lock): no thread-static access, which for a generic type is
             // a runtime helper call, on the ping-pong path.
             w = spare;
+            w._pooled = true;
+        }
+        else if (!token.CanBeCanceled && owner?.SpareWaiter is ChanWaiter<T> mine)
+        {
+            owner.SpareWaiter = null; // the goroutine's own spare (see the pooling note above)
+            w = mine;
             w._pooled = true;
         }
         else if (!token.CanBeCanceled && NodePool<ChanWaiter<T>>.TryTake() is { } free)
@@ -70,11 +76,14 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         w._isSend = isSend;
         w._adapter = adapter;
         w._token = token;
-        w._continuation.SetOwner(Goroutine.Current);
+        w._continuation.SetOwner(owner);
         return w;
     }
 
-    /// <summary>Takes a node for a deferred wait of <paramref name="owner"/> (no channel lock held: the thread's pool, not the spare).</summary>
+    /// <summary>
+    /// Takes a node for a deferred wait of <paramref name="owner"/>: no channel lock is held, so not the channel's
+    /// spare but the goroutine's, else the thread's pool.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ChanWaiter<T> RentDeferred(Chan<T> channel, bool isSend, Goroutine owner)
     {

@@ -77,8 +77,8 @@ internal sealed class Goroutine : SynchronizationContext
     private const int RunParked = 0;
     private const int RunQueued = 1;
     private const int RunRunning = 2;
-    private const int RunResumed = 4;      // queued by a committed park's completer: the step starts with the park's continuation
     private const int RunParkedOnChan = 3; // parked on a committed channel waiter (Chan.Defer.cs): its completer wakes us without _lock
+    private const int RunResumed = 4;      // queued by a committed park's completer: the step starts with the park's continuation
 
     private static long s_nextId;
 
@@ -108,8 +108,6 @@ internal sealed class Goroutine : SynchronizationContext
     /// when the goroutine parks on anything else, so a parked goroutine holds no spare.
     /// </summary>
     internal Channels.Sudog? SpareWaiter;
-
-
 
     // The body: written once before the goroutine is first queued.
     private object? _body;
@@ -380,7 +378,7 @@ internal sealed class Goroutine : SynchronizationContext
                     else
                     {
                         // The step parks on a channel wait not yet in the channel: publish the park, then commit the
-                        // wait under the channel's lock (see "Deferred channel waits" above). No mailbox lock.
+                        // wait under the channel's lock (Chan.Defer.cs). No mailbox lock.
                         if (!_finished)
                         {
                             State = GoroutineState.Waiting;
