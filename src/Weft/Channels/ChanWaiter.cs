@@ -7,7 +7,7 @@
 // cost a runtime helper call for a generic type. A cancellable wait gets a
 // fresh node: its token's callback may run at any time, and a pooled node could by then serve another waiter.
 // A deferred wait (Chan.Defer.cs) takes no channel lock to start, so it cannot take the channel's spare: it takes its
-// goroutine's spare (Goroutine.SpareWaiter), which GetResult of a primary wait (awaited by its owner, so running in
+// goroutine's spare (Goroutine.Spare), which GetResult of a primary wait (awaited by its owner, so running in
 // the owner's step) fills. Only the goroutine touches that slot, so no lock is needed; it is emptied into the
 // thread's pool when the goroutine parks on something else, so parked goroutines hold no spare nodes.
 //
@@ -28,9 +28,19 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
 
     private Continuation _continuation;
     private short _version;
-    private bool _pooled;
-    private bool _isSend;
-    private bool _adapter;              // a ChanReader/ChanWriter operation: a closed channel is System.Threading.Channels' exception
+    // What kind of wait, set by Rent for each wait: one byte rather than three bools, because a parked goroutine's
+    // node is most of what it costs beside its own record (the parked workload), and the object's size moves in steps of 8.
+    private byte _kind;
+    private const byte KindSend = 1;    // else a receive
+    private const byte KindAdapter = 2; // a ChanReader/ChanWriter operation: a closed channel is System.Threading.Channels' exception
+    private const byte KindPooled = 4;  // goes back to a pool in GetResult (uncancellable waits only)
+
+    private bool IsSend => (_kind & KindSend) != 0;
+    private bool IsAdapter => (_kind & KindAdapter) != 0;
+    private bool IsPooled => (_kind & KindPooled) != 0;
+
+    private static byte Kind(bool isSend, bool adapter, bool pooled) =>
+        (byte)((isSend ? KindSend : 0) | (adapter ? KindAdapter : 0) | (pooled ? KindPooled : 0));
 
     /// <summary>Queued as its owner goroutine's committed park (Chan.Defer.cs): set under the channel lock, cleared by the completer.</summary>
     internal bool Committed;
@@ -55,26 +65,22 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             // The channel's own spare (taken under its lock): no thread-static access, which for a generic type is
             // a runtime helper call, on the ping-pong path.
             w = spare;
-            w._pooled = true;
         }
-        else if (!token.CanBeCanceled && owner?.SpareWaiter is ChanWaiter<T> mine)
+        else if (!token.CanBeCanceled && owner?.Spare is ChanWaiter<T> mine)
         {
-            owner.SpareWaiter = null; // the goroutine's own spare (see the pooling note above)
+            owner.DropSpare(); // the goroutine's own spare (see the pooling note above)
             w = mine;
-            w._pooled = true;
         }
         else if (!token.CanBeCanceled && NodePool<ChanWaiter<T>>.TryTake() is { } free)
         {
             w = free;
-            w._pooled = true;
         }
         else
         {
-            w = new ChanWaiter<T> { _pooled = !token.CanBeCanceled };
+            w = new ChanWaiter<T>();
         }
         w._channel = channel;
-        w._isSend = isSend;
-        w._adapter = adapter;
+        w._kind = Kind(isSend, adapter, pooled: !token.CanBeCanceled);
         w._token = token;
         w._continuation.SetOwner(owner);
         return w;
@@ -88,12 +94,10 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     public static ChanWaiter<T> RentDeferred(Chan<T> channel, bool isSend, Goroutine owner)
     {
         ChanWaiter<T> w;
-        if (owner.SpareWaiter is ChanWaiter<T> spare) { owner.SpareWaiter = null; w = spare; }
+        if (owner.Spare is ChanWaiter<T> spare) { owner.DropSpare(); w = spare; }
         else w = NodePool<ChanWaiter<T>>.TryTake() ?? new ChanWaiter<T>();
-        w._pooled = true;
+        w._kind = Kind(isSend, adapter: false, pooled: true);
         Volatile.Write(ref w._channel, channel); // a poster's claim reads it without this goroutine's help (TryUncommit)
-        w._isSend = isSend;
-        w._adapter = false;
         w._token = default;
         w._continuation.SetOwner(owner);
         return w;
@@ -112,19 +116,19 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
 
     internal override Sudog? CommitPark(Goroutine owner, out DeferredOutcome outcome)
     {
-        var wake = _channel!.CommitDeferred(this, _isSend, owner, out outcome);
+        var wake = _channel!.CommitDeferred(this, IsSend, owner, out outcome);
         if (outcome == DeferredOutcome.Completed) _continuation.MarkCompleted();
         return wake;
     }
 
     internal override void CommitLoose()
     {
-        var wake = _channel!.CommitDeferred(this, _isSend, null, out var outcome);
+        var wake = _channel!.CommitDeferred(this, IsSend, null, out var outcome);
         if (outcome == DeferredOutcome.Completed) _continuation.Signal(this);
         WakeAll(wake);
     }
 
-    internal override bool TryUncommit(Goroutine owner) => _channel is { } channel && channel.TryUncommit(this, _isSend, owner);
+    internal override bool TryUncommit(Goroutine owner) => _channel is { } channel && channel.TryUncommit(this, IsSend, owner);
 
     /// <summary>Called after the channel lock is released: registers for cancellation (which may run Cancel at once).</summary>
     public void Arm()
@@ -135,7 +139,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
 
     private void Cancel()
     {
-        if (_channel!.RemoveWaiter(this, _isSend))
+        if (_channel!.RemoveWaiter(this, IsSend))
         {
             Cancelled = true; // the node is ours alone now: it left the queue under the lock, and nobody else claims it
             _continuation.Signal(this);
@@ -163,13 +167,13 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         if (Cancelled) return ValueTaskSourceStatus.Canceled;
         // A send that found the channel closed faults; a receive on a closed channel succeeds with ok=false.
         // Through an adapter, a receive on a closed channel faults too (ChannelReader.ReadAsync).
-        return (_isSend || _adapter) && !Ok ? ValueTaskSourceStatus.Faulted : ValueTaskSourceStatus.Succeeded;
+        return (IsSend || IsAdapter) && !Ok ? ValueTaskSourceStatus.Faulted : ValueTaskSourceStatus.Succeeded;
     }
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         if (token != _version) ThrowHelper.StaleValueTask();
-        _continuation.OnCompleted(continuation, state, flags, _isSend ? WaitReason.ChanSend : WaitReason.ChanReceive, this);
+        _continuation.OnCompleted(continuation, state, flags, IsSend ? WaitReason.ChanSend : WaitReason.ChanReceive, this);
         if (!_continuation.IsPrimary && _continuation.Owner is { } owner && owner.IsDeferred(this)
             && ReferenceEquals(SynchronizationContext.Current, owner))
         {
@@ -182,7 +186,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
 
     void IValueTaskSource.GetResult(short token)
     {
-        bool adapter = _adapter;
+        bool adapter = IsAdapter;
         var channel = _channel;
         Finish(token, out _, out bool ok);
         if (!ok)
@@ -194,7 +198,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
 
     T IValueTaskSource<T>.GetResult(short token)
     {
-        bool adapter = _adapter;
+        bool adapter = IsAdapter;
         var channel = _channel;
         Finish(token, out T value, out bool ok);
         if (!ok && adapter) ThrowHelper.AdapterClosed(channel!);
@@ -216,7 +220,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         bool cancelled = Cancelled;
         var ct = _token;
         _version++;
-        if (_pooled)
+        if (IsPooled)
         {
             Value = default!;
             Ok = false;
@@ -227,8 +231,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             _continuation.Reset();
             // A primary wait's GetResult runs in its owner's step, so the owner's spare slot is ours to fill: the
             // goroutine's next deferred wait takes it back without a lock (Chan.Defer.cs).
-            if (primary && owner!.SpareWaiter is null) owner.SpareWaiter = this;
-            else if (channel is null || !channel.StashSpareWaiter(this)) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
+            if (!(primary && owner!.TryStashSpare(this)) && (channel is null || !channel.StashSpareWaiter(this)))
+                NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
         }
         else
         {

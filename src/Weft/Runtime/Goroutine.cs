@@ -96,18 +96,16 @@ internal sealed class Goroutine : SynchronizationContext
     // under _lock by the completer that wakes it.
     private IParkSource? _parkSource;
 
-    // A channel wait this step started without touching the channel (Chan.Defer.cs): enqueued at the step's end,
-    // under the channel's lock, after the step has parked. Written and read only by this goroutine while it runs,
-    // and by a poster that claimed a committed park back (under _lock, while the goroutine is parked).
-    private Channels.Sudog? _deferred;
-
-    /// <summary>
-    /// A finished deferred channel waiter (a Channels.ChanWaiter of any element type) kept for this goroutine's next
-    /// deferred wait: a thread-static pool of a generic type costs a runtime helper call per access, which on the
-    /// ping-pong was a fifth of a round trip. Touched only by the goroutine itself; emptied into the thread's pool
-    /// when the goroutine parks on anything else, so a parked goroutine holds no spare.
-    /// </summary>
-    internal Channels.Sudog? SpareWaiter;
+    // One slot, two uses, touched only by the goroutine itself (and by a poster that claimed a committed park back,
+    // under _lock, while the goroutine is parked):
+    //   * _deferPending: the channel wait this step started without touching the channel (Chan.Defer.cs), to be
+    //     queued under the channel's lock at the step's end, after the step has parked;
+    //   * otherwise, a spare node (a finished Channels.ChanWaiter of any element type) for the next deferred wait: a
+    //     thread-static pool of a generic type costs a runtime helper call per access, which on the ping-pong was a
+    //     fifth of a round trip. Emptied into the thread's pool when the goroutine parks on anything else, so a
+    //     parked goroutine holds no spare. One slot rather than two fields: 8 bytes on every goroutine record.
+    private Channels.Sudog? _node;
+    private bool _deferPending;
 
     // The body: written once before the goroutine is first queued.
     private object? _body;
@@ -219,7 +217,27 @@ internal sealed class Goroutine : SynchronizationContext
     internal bool CanDefer
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _deferred is null;
+        get => !_deferPending;
+    }
+
+    /// <summary>The goroutine's spare node, or null; take it with <see cref="DropSpare"/>.</summary>
+    internal Channels.Sudog? Spare
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _deferPending ? null : _node;
+    }
+
+    /// <summary>Empties the spare slot, after <see cref="Spare"/> returned the node the caller now uses.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void DropSpare() => _node = null;
+
+    /// <summary>Called by the goroutine itself: keeps <paramref name="node"/> as its spare if the slot is free.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryStashSpare(Channels.Sudog node)
+    {
+        if (_deferPending || _node is not null) return false;
+        _node = node;
+        return true;
     }
 
     /// <summary>
@@ -229,19 +247,29 @@ internal sealed class Goroutine : SynchronizationContext
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryDefer(Channels.Sudog wait)
     {
-        if (_deferred is not null) return false;
-        _deferred = wait;
+        if (_deferPending) return false;
+        if (_node is { } spare) DropSpareToPool(spare); // a spare of another element type
+        _node = wait;
+        _deferPending = true;
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DropSpareToPool(Channels.Sudog spare)
+    {
+        _node = null;
+        spare.ReturnToPool();
+    }
+
     /// <summary>Called by the goroutine itself: true if <paramref name="wait"/> is its pending deferred wait.</summary>
-    internal bool IsDeferred(Channels.Sudog wait) => ReferenceEquals(_deferred, wait);
+    internal bool IsDeferred(Channels.Sudog wait) => _deferPending && ReferenceEquals(_node, wait);
 
     /// <summary>Called by the goroutine itself: queues its pending deferred wait now, as an ordinary waiter.</summary>
     internal void CommitDeferredNow(Channels.Sudog wait)
     {
-        Debug.Assert(ReferenceEquals(_deferred, wait), "Only the pending deferred wait is committed early.");
-        _deferred = null;
+        Debug.Assert(IsDeferred(wait), "Only the pending deferred wait is committed early.");
+        _deferPending = false;
+        _node = null;
         wait.CommitLoose();
     }
 
@@ -314,7 +342,10 @@ internal sealed class Goroutine : SynchronizationContext
     private bool ClaimCommitted(Channels.Sudog d)
     {
         if (!d.TryUncommit(this)) return false;
-        _deferred = d;
+        Debug.Assert(!_deferPending, "A parked goroutine has no pending deferred wait.");
+        if (_node is { } spare) DropSpareToPool(spare);
+        _node = d;
+        _deferPending = true;
         return true;
     }
 
@@ -367,9 +398,11 @@ internal sealed class Goroutine : SynchronizationContext
                 if (cont is Action<object?> action) action(st);
                 else Unsafe.As<SendOrPostCallback>(cont)(st);
 
-                if (_deferred is { } deferred)
+                if (_deferPending)
                 {
-                    _deferred = null;
+                    var deferred = _node!;
+                    _deferPending = false;
+                    _node = null;
                     if (!ReferenceEquals(deferred, _parkSource))
                     {
                         // A channel wait this step started but did not park on: an ordinary waiter from now on.
@@ -401,7 +434,8 @@ internal sealed class Goroutine : SynchronizationContext
                             (cont, st) = ((IParkSource)deferred).Continuation.Parked;
                             continue;
                         }
-                        _deferred = deferred; // mail arrived first: run it below, then commit again
+                        _node = deferred; // mail arrived first: run it below, then commit again
+                        _deferPending = true;
                     }
                 }
                 LockMailbox();
@@ -430,12 +464,8 @@ internal sealed class Goroutine : SynchronizationContext
                     }
                     else
                     {
-                        Debug.Assert(_deferred is null, "A deferred park is committed without the mailbox lock, above.");
-                        if (SpareWaiter is { } spare)
-                        {
-                            SpareWaiter = null;
-                            spare.ReturnToPool();
-                        }
+                        Debug.Assert(!_deferPending, "A deferred park is committed without the mailbox lock, above.");
+                        if (_node is { } spare) DropSpareToPool(spare);
                         _run = RunParked;
                         if (!_finished)
                         {
