@@ -2,8 +2,9 @@
 //
 // Why: a hop (hand a value to a parked goroutine, then park yourself) used to cost four interlocked operations: the
 // channel lock on each side, and the parked goroutine's mailbox lock on each side (the waker's "is it parked yet?"
-// against the sleeper's "did my value come before my step ended?"). Go pays the same kind of handshake (casgstatus);
-// it is needed because the sleeper queues itself in the channel while its step still runs. Here it does not:
+// against the sleeper's "did my value come before my step ended?"; Go pays a status CAS on each side, casgstatus).
+// That handshake is needed only because the sleeper queues itself in the channel while its step still runs. Here it
+// does not (tests: tests/Weft.Tests/Runtime/ParkProtocolTests.cs):
 //
 //   1. SendAsync/ReceiveAsync in a goroutine, with a token that cannot be cancelled, first look at the channel without
 //      its lock. If the operation looks blocked, they take a node (the goroutine's spare, see ChanWaiter) and return
