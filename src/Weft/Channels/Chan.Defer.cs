@@ -62,48 +62,46 @@ public sealed partial class Chan<T>
         _lock.Enter();
         AssertInvariants();
         Sudog? wake;
+        bool done;
         if (isSend)
         {
             int status = TrySendLocked(w.Value, out wake);
-            if (status != NotReady)
-            {
-                w.Ok = status == Done;
-                _lock.Exit();
-                outcome = DeferredOutcome.Completed;
-                return wake;
-            }
-            if (owner is not null && owner.HasMail)
-            {
-                _lock.Exit();
-                outcome = DeferredOutcome.Mail;
-                return null;
-            }
-            w.Committed = owner is not null;
-            _sendq.Enqueue(w);
-            wake = ReadReadyLocked();
+            done = status != NotReady;
+            if (done) w.Ok = status == Done;
         }
         else
         {
-            if (TryReceiveLocked(out T value, out bool ok, out wake))
+            done = TryReceiveLocked(out T value, out bool ok, out wake);
+            if (done)
             {
                 w.Value = value;
                 w.Ok = ok;
-                _lock.Exit();
-                outcome = DeferredOutcome.Completed;
-                return wake;
             }
-            if (owner is not null && owner.HasMail)
-            {
-                _lock.Exit();
-                outcome = DeferredOutcome.Mail;
-                return null;
-            }
+        }
+        if (done)
+        {
+            outcome = DeferredOutcome.Completed;
+        }
+        else if (owner is not null && owner.HasMail)
+        {
+            outcome = DeferredOutcome.Mail; // wake is null: a send or receive that could not complete wakes nobody
+        }
+        else
+        {
             w.Committed = owner is not null;
-            _recvq.Enqueue(w);
-            wake = WriteReadyLocked();
+            if (isSend)
+            {
+                _sendq.Enqueue(w);
+                wake = ReadReadyLocked();
+            }
+            else
+            {
+                _recvq.Enqueue(w);
+                wake = WriteReadyLocked();
+            }
+            outcome = DeferredOutcome.Parked;
         }
         _lock.Exit();
-        outcome = DeferredOutcome.Parked;
         return wake;
     }
 

@@ -26,7 +26,6 @@ public sealed partial class Chan<T>
             if (ReceiveLooksBlocked() && Goroutine.Current is { CanDefer: true } g)
             {
                 var d = ChanWaiter<T>.RentDeferred(this, isSend: false, g);
-                g.TryDefer(d);
                 return new ValueTask<T>(d, d.Version);
             }
         }

@@ -34,7 +34,6 @@ public sealed partial class Chan<T>
             {
                 var d = ChanWaiter<T>.RentDeferred(this, isSend: true, g);
                 d.Value = value;
-                g.TryDefer(d);
                 return new ValueTask(d, d.Version);
             }
         }

@@ -79,16 +79,24 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         {
             w = new ChanWaiter<T>();
         }
-        w._channel = channel;
-        w._kind = Kind(isSend, adapter, pooled: !token.CanBeCanceled);
-        w._token = token;
-        w._continuation.SetOwner(owner);
+        w.Prepare(channel, Kind(isSend, adapter, pooled: !token.CanBeCanceled), token, owner);
         return w;
     }
 
+    /// <summary>The per-wait fields both rents set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Prepare(Chan<T> channel, byte kind, CancellationToken token, Goroutine? owner)
+    {
+        _kind = kind;
+        Volatile.Write(ref _channel, channel); // a poster's claim of a committed park reads it unlocked (TryUncommit)
+        _token = token;
+        _continuation.SetOwner(owner);
+    }
+
     /// <summary>
-    /// Takes a node for a deferred wait of <paramref name="owner"/>: no channel lock is held, so not the channel's
-    /// spare but the goroutine's, else the thread's pool.
+    /// Takes a node for a deferred wait of <paramref name="owner"/> and records it as the goroutine's deferred wait
+    /// (Chan.Defer.cs). No channel lock is held, so not the channel's spare but the goroutine's, else the thread's pool.
+    /// The caller has checked <see cref="Goroutine.CanDefer"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ChanWaiter<T> RentDeferred(Chan<T> channel, bool isSend, Goroutine owner)
@@ -96,10 +104,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         ChanWaiter<T> w;
         if (owner.Spare is ChanWaiter<T> spare) { owner.DropSpare(); w = spare; }
         else w = NodePool<ChanWaiter<T>>.TryTake() ?? new ChanWaiter<T>();
-        w._kind = Kind(isSend, adapter: false, pooled: true);
-        Volatile.Write(ref w._channel, channel); // a poster's claim reads it without this goroutine's help (TryUncommit)
-        w._token = default;
-        w._continuation.SetOwner(owner);
+        w.Prepare(channel, Kind(isSend, adapter: false, pooled: true), default, owner);
+        owner.Defer(w);
         return w;
     }
 

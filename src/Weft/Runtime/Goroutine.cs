@@ -241,17 +241,16 @@ internal sealed class Goroutine : SynchronizationContext
     }
 
     /// <summary>
-    /// Called by the goroutine itself: the channel wait <paramref name="wait"/> will be committed at the end of this step.
-    /// False if another deferred wait is pending; the caller then enqueues at once.
+    /// Called by the goroutine itself, after <see cref="CanDefer"/>: the channel wait <paramref name="wait"/> will be
+    /// committed at the end of this step.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryDefer(Channels.Sudog wait)
+    internal void Defer(Channels.Sudog wait)
     {
-        if (_deferPending) return false;
+        Debug.Assert(!_deferPending, "One deferred wait per step: the caller checks CanDefer.");
         if (_node is { } spare) DropSpareToPool(spare); // a spare of another element type
         _node = wait;
         _deferPending = true;
-        return true;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
