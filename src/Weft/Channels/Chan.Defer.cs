@@ -89,16 +89,7 @@ public sealed partial class Chan<T>
         else
         {
             w.Committed = owner is not null;
-            if (isSend)
-            {
-                _sendq.Enqueue(w);
-                wake = ReadReadyLocked();
-            }
-            else
-            {
-                _recvq.Enqueue(w);
-                wake = WriteReadyLocked();
-            }
+            wake = EnqueueLocked(w, isSend);
             outcome = DeferredOutcome.Parked;
         }
         _lock.Exit();

@@ -100,17 +100,7 @@ public sealed partial class Chan<T>
         }
         var w = BlockingWaiter<T>.Rent(this, isSend);
         w.Value = value;
-        Sudog? ready;
-        if (isSend)
-        {
-            _sendq.Enqueue(w);
-            ready = ReadReadyLocked();
-        }
-        else
-        {
-            _recvq.Enqueue(w);
-            ready = WriteReadyLocked();
-        }
+        var ready = EnqueueLocked(w, isSend);
         _lock.Exit();
         Sudog.WakeAll(ready);
         return w;

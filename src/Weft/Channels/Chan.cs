@@ -144,6 +144,21 @@ public sealed partial class Chan<T>
         Debug.Assert(_readyWriteq.IsEmpty || (_count == _ring.Length && !_closed), "A write-readiness waiter waits only while the ring is full and the channel open.");
     }
 
+    /// <summary>
+    /// Queues a waiter that could not complete, under the lock, and returns the readiness waiters its arrival wakes
+    /// (a parked sender makes a read possible, a parked receiver a write).
+    /// </summary>
+    private Sudog? EnqueueLocked(Sudog<T> w, bool isSend)
+    {
+        if (isSend)
+        {
+            _sendq.Enqueue(w);
+            return ReadReadyLocked();
+        }
+        _recvq.Enqueue(w);
+        return WriteReadyLocked();
+    }
+
     /// <summary>Removes a parked plain waiter (cancellation). True if it was still parked: the caller now owns its outcome.</summary>
     internal bool RemoveWaiter(Sudog<T> w, bool isSend)
     {
