@@ -30,7 +30,7 @@ public sealed partial class Chan<T>
             }
         }
         else if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<T>(cancellationToken);
-        _lock.Enter();
+        _lock.EnterYielding();
         AssertInvariants();
         if (TryReceiveLocked(out T value, out _, out var wake))
         {
@@ -54,7 +54,7 @@ public sealed partial class Chan<T>
     {
         CheckBubble();
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<(T, bool)>(cancellationToken);
-        _lock.Enter();
+        _lock.EnterYielding();
         AssertInvariants();
         if (TryReceiveLocked(out T value, out bool ok, out var wake))
         {
@@ -96,7 +96,7 @@ public sealed partial class Chan<T>
     {
         CheckBubble();
         cancellationToken.ThrowIfCancellationRequested();
-        _lock.Enter();
+        _lock.EnterYielding();
         AssertInvariants();
         if (TryReceiveLocked(out T value, out ok, out var wake))
         {
@@ -124,7 +124,7 @@ public sealed partial class Chan<T>
     public bool TryReceive(out T value, out bool ok)
     {
         CheckBubble();
-        _lock.Enter();
+        _lock.EnterYielding();
         AssertInvariants();
         bool done = TryReceiveLocked(out value, out ok, out var wake);
         _lock.Exit();

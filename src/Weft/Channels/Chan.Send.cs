@@ -37,8 +37,20 @@ public sealed partial class Chan<T>
                 return new ValueTask(d, d.Version);
             }
         }
-        else if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
-        _lock.Enter();
+        return SendLockedAsync(value, cancellationToken);
+    }
+
+    /// <summary>
+    /// SendAsync past the deferred path. Out of line so that both of SendAsync's returns leave in registers: with the
+    /// pending and completed ValueTasks of this path in the same method, the JIT assembled every return in memory
+    /// piecewise and reloaded it whole (a failed store forward, about 5 ns, on the deferred path the ping-pong takes
+    /// every hop). Costs the buffered fast path a jump, about 2 ns in spsc.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask SendLockedAsync(T value, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
+        _lock.EnterYielding();
         AssertInvariants();
         int status = TrySendLocked(value, out var wake);
         if (status == NotReady)
@@ -75,7 +87,7 @@ public sealed partial class Chan<T>
         CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
         cancellationToken.ThrowIfCancellationRequested();
-        _lock.Enter();
+        _lock.EnterYielding();
         AssertInvariants();
         int status = TrySendLocked(value, out var wake);
         if (status == NotReady)
@@ -123,7 +135,7 @@ public sealed partial class Chan<T>
     {
         CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
-        _lock.Enter();
+        _lock.EnterYielding();
         AssertInvariants();
         int status = TrySendLocked(value, out var wake);
         _lock.Exit();
@@ -165,7 +177,7 @@ public sealed partial class Chan<T>
     /// </summary>
     internal Sudog? OfferFromTimer(T value)
     {
-        _lock.Enter();
+        _lock.EnterYielding();
         try
         {
             AssertInvariants();
@@ -192,7 +204,7 @@ public sealed partial class Chan<T>
     /// <summary>Discards a buffered timer value (Timer.Stop/Reset, Go 1.23). True if one was discarded.</summary>
     internal bool DrainTimer()
     {
-        _lock.Enter();
+        _lock.EnterYielding();
         try
         {
             AssertInvariants();
