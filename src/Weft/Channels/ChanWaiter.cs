@@ -101,9 +101,17 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ChanWaiter<T> RentDeferred(Chan<T> channel, bool isSend, Goroutine owner)
     {
-        ChanWaiter<T> w;
-        if (owner.Spare is ChanWaiter<T> spare) { owner.DropSpare(); w = spare; }
-        else w = NodePool<ChanWaiter<T>>.TryTake() ?? new ChanWaiter<T>();
+        if (owner.Spare is ChanWaiter<T> spare)
+        {
+            // The goroutine's spare still names its owner and its last channel (Finish keeps them for this): on a
+            // loop over the same channels, no reference is written (each such store is a GC write barrier).
+            spare._kind = Kind(isSend, adapter: false, pooled: true);
+            if (!ReferenceEquals(spare._channel, channel)) Volatile.Write(ref spare._channel, channel);
+            spare._token = default;
+            owner.DeferSpare();
+            return spare;
+        }
+        var w = NodePool<ChanWaiter<T>>.TryTake() ?? new ChanWaiter<T>();
         w.Prepare(channel, Kind(isSend, adapter: false, pooled: true), default, owner);
         owner.Defer(w);
         return w;
@@ -118,7 +126,13 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     internal bool IsOn(Chan<T> channel) => ReferenceEquals(Volatile.Read(ref _channel), channel);
 
     /// <summary>A goroutine's spare node goes back to this thread's pool when the goroutine parks on something else.</summary>
-    internal override void ReturnToPool() => NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
+    internal override void ReturnToPool()
+    {
+        // A spare keeps its owner and channel (Finish); the pool's nodes hold no references.
+        _channel = null;
+        _continuation.Reset();
+        NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
+    }
 
     internal override Sudog? CommitPark(Goroutine owner, out DeferredOutcome outcome)
     {
@@ -230,15 +244,21 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         {
             Value = default!;
             Ok = false;
-            var channel = _channel;
-            _channel = null;
             var owner = _continuation.Owner;
-            bool primary = _continuation.IsPrimary;
-            _continuation.Reset();
-            // A primary wait's GetResult runs in its owner's step, so the owner's spare slot is ours to fill: the
-            // goroutine's next deferred wait takes it back without a lock (Chan.Defer.cs).
-            if (!(primary && owner!.TryStashSpare(this)) && (channel is null || !channel.StashSpareWaiter(this)))
-                NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
+            if (_continuation.IsPrimary && owner!.TryStashSpare(this))
+            {
+                // A primary wait's GetResult runs in its owner's step, so the owner's spare slot is ours to fill: the
+                // goroutine's next deferred wait takes it back without a lock (Chan.Defer.cs). It keeps its owner
+                // and channel, which RentDeferred then need not write again.
+                _continuation.ResetKeepingOwner();
+            }
+            else
+            {
+                var channel = _channel;
+                _channel = null;
+                _continuation.Reset();
+                if (channel is null || !channel.StashSpareWaiter(this)) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
+            }
         }
         else
         {

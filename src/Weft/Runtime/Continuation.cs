@@ -85,11 +85,17 @@ internal struct Continuation
 
     public void Reset()
     {
+        _owner = null;
+        ResetKeepingOwner();
+    }
+
+    /// <summary>Resets for the next wait of the same owner (a goroutine's spare node): the owner stays.</summary>
+    public void ResetKeepingOwner()
+    {
         _continuation = null;
         _state = null;
         _scheduler = null;
         _context = null;
-        _owner = null;
         _word = Pending;
         _primary = false;
     }

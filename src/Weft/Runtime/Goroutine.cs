@@ -240,6 +240,14 @@ internal sealed class Goroutine : SynchronizationContext
         return true;
     }
 
+    /// <summary>Like <see cref="Defer"/> for the spare node itself, which stays in the slot as the deferred wait.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void DeferSpare()
+    {
+        Debug.Assert(!_deferPending && _node is not null, "The caller took the spare it defers (Spare).");
+        _deferPending = true;
+    }
+
     /// <summary>
     /// Called by the goroutine itself, after <see cref="CanDefer"/>: the channel wait <paramref name="wait"/> will be
     /// committed at the end of this step.

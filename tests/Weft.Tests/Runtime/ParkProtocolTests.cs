@@ -430,6 +430,29 @@ public class ParkProtocolTests
         }
     }
 
+    [Fact]
+    public async Task DeferredSendsThatAlternateChannels_EachValueGoesToTheChannelItWasSentOn()
+    {
+        // The goroutine's spare node keeps the channel of its last wait; a deferred wait on another channel must
+        // move it. Two slow receivers (each yields before receiving) make most sends park, alternating a and b.
+        int rounds = Stress.Scale(20_000);
+        var a = new Chan<int>();
+        var b = new Chan<int>();
+        var sender = RunGoroutine(async () =>
+        {
+            for (int i = 0; i < rounds; i++) await ((i & 1) == 0 ? a : b).SendAsync(i);
+        });
+        async Task Receive(Chan<int> ch, int first)
+        {
+            for (int expect = first; expect < rounds; expect += 2)
+            {
+                await Go.Yield();
+                Assert.Equal(expect, await ch.ReceiveAsync());
+            }
+        }
+        await Task.WhenAll(sender, RunGoroutine(() => Receive(a, 0)), RunGoroutine(() => Receive(b, 1))).Within();
+    }
+
     private sealed class PostCounts
     {
         public long Posted, Ran;
