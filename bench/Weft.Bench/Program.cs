@@ -3,10 +3,16 @@ using BenchmarkDotNet.Running;
 using Weft.Bench;
 
 // Usage:
-//   dotnet run -c Release --project bench/Weft.Bench -- [--baseline] [--metrics-listener] [WORKLOAD...]
+//   dotnet run -c Release --project bench/Weft.Bench -- [--baseline] [--in-process] [--metrics-listener] [WORKLOAD...]
 //   dotnet run -c Release --project bench/Weft.Bench -- --micro [BenchmarkDotNet args]
 // Prints exactly one line per workload, "NAME VALUE UNIT" (median of the repetitions), and with --baseline
 // a second line "NAME.tpl VALUE UNIT" measured on .NET's own Task/ThreadPool/Channels.
+//
+// Each of those lines is measured in a process of its own (this program started again with --isolated NAME
+// weft|tpl), as BenchmarkDotNet does: the JIT compiles the code that every workload shares (the goroutine step
+// loop, the channel operations, the BCL's async plumbing) once, with the profile of whatever ran first, so in one
+// process each figure depended on the workloads before it (ping-pong: about 110 ns alone, 120-130 after the
+// runtime workloads and the baselines). --in-process measures everything in this process instead, in order.
 if (args.Length > 0 && args[0] == "--micro")
 {
     BenchmarkSwitcher.FromAssembly(typeof(Workload).Assembly).Run(args[1..]);
@@ -21,17 +27,21 @@ if (args.Length == 3 && args[0] == "--child")
     return 0;
 }
 
-bool baseline = args.Contains("--baseline");
-if (args.Contains("--metrics-listener"))
+if (args.Length >= 3 && args[0] == "--isolated")
 {
-    // Attach a listener to the Weft meter that collects every 100 ms, to measure what observing costs.
-    var listener = new System.Diagnostics.Metrics.MeterListener();
-    listener.InstrumentPublished = (inst, l) => { if (inst.Meter.Name == Weft.Diagnostics.WeftMeter.Name) l.EnableMeasurementEvents(inst); };
-    long sink = 0;
-    listener.SetMeasurementEventCallback<long>((_, v, _, _) => sink += v);
-    listener.Start();
-    new Thread(() => { while (true) { Thread.Sleep(100); listener.RecordObservableInstruments(); } }) { IsBackground = true }.Start();
+    // One line of the suite, measured in this fresh process (see the top). With tpl, prints nothing if the
+    // workload has no baseline.
+    if (args.Contains("--metrics-listener")) StartMetricsListener();
+    var workload = Workloads.All().Single(w => w.Name == args[1]);
+    if (args[2] == "weft") Print(workload.Name, Measure(workload.WarmUp, workload.Repetitions, () => workload.RunWeft()), workload.Unit);
+    else if (workload.RunBaseline() is not null)
+        Print(workload.Name + ".tpl", Measure(workload.WarmUp, workload.Repetitions, () => workload.RunBaseline()!.Value), workload.Unit);
+    return 0;
 }
+
+bool baseline = args.Contains("--baseline");
+bool inProcess = args.Contains("--in-process");
+if (inProcess && args.Contains("--metrics-listener")) StartMetricsListener();
 string[] names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 var all = Workloads.All();
 foreach (var n in names)
@@ -43,8 +53,15 @@ foreach (var n in names)
     }
 }
 
+string[] passOn = args.Contains("--metrics-listener") ? ["--metrics-listener"] : [];
 foreach (var w in all.Where(w => names.Length == 0 || names.Contains(w.Name)))
 {
+    if (!inProcess)
+    {
+        Console.Write(ChildProcess.Run(["--isolated", w.Name, "weft", .. passOn], w.Name));
+        if (baseline) Console.Write(ChildProcess.Run(["--isolated", w.Name, "tpl", .. passOn], w.Name + ".tpl"));
+        continue;
+    }
     Print(w.Name, Measure(w.WarmUp, w.Repetitions, () => w.RunWeft()), w.Unit);
     if (baseline && w.RunBaseline() is not null) // the first call also warms up, or says there is no baseline
     {
@@ -52,6 +69,17 @@ foreach (var w in all.Where(w => names.Length == 0 || names.Contains(w.Name)))
     }
 }
 return 0;
+
+static void StartMetricsListener()
+{
+    // Attach a listener to the Weft meter that collects every 100 ms, to measure what observing costs.
+    var listener = new System.Diagnostics.Metrics.MeterListener();
+    listener.InstrumentPublished = (inst, l) => { if (inst.Meter.Name == Weft.Diagnostics.WeftMeter.Name) l.EnableMeasurementEvents(inst); };
+    long sink = 0;
+    listener.SetMeasurementEventCallback<long>((_, v, _, _) => sink += v);
+    listener.Start();
+    new Thread(() => { while (true) { Thread.Sleep(100); listener.RecordObservableInstruments(); } }) { IsBackground = true }.Start();
+}
 
 static double Measure(bool warmUp, int reps, Func<double> run)
 {

@@ -23,22 +23,28 @@ public abstract class Workload
     /// One measurement in a fresh process (<c>--child NAME weft|tpl</c>), for figures that depend on process-wide
     /// state a previous run leaves behind: RSS that never shrinks back, or the .NET ThreadPool's injected threads.
     /// </summary>
-    protected double InFreshProcess(string which)
-    {
-        string self = Environment.GetCommandLineArgs()[0];
-        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(self); // not via the apphost
-        psi.ArgumentList.Add("--child");
-        psi.ArgumentList.Add(Name);
-        psi.ArgumentList.Add(which);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{Name} child ({which}) failed with exit code {p.ExitCode}: {output}");
-        return double.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    protected double InFreshProcess(string which) =>
+        double.Parse(ChildProcess.Run(["--child", Name, which], $"{Name} child ({which})").Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>What a <c>--child</c> process measures; only workloads that use <see cref="InFreshProcess"/> override it.</summary>
     public virtual double MeasureInThisProcess(string which) =>
         throw new NotSupportedException($"{Name} does not measure in a child process.");
+}
+
+/// <summary>Starts this program again with other arguments (same runtime, same environment) and returns what it printed.</summary>
+internal static class ChildProcess
+{
+    /// <exception cref="InvalidOperationException">The child exited with a non-zero code; <paramref name="what"/> names it.</exception>
+    public static string Run(string[] args, string what)
+    {
+        string self = Environment.GetCommandLineArgs()[0];
+        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(self); // not via the apphost
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{what} failed with exit code {p.ExitCode}: {output}");
+        return output;
+    }
 }
