@@ -107,7 +107,7 @@ public sealed partial class Chan<T>
         if (TryReceiveLocked(out T value, out bool ok, out var wake))
         {
             _lock.Exit();
-            Sudog.WakeAll(wake);
+            WakeAll(wake);
             return ok ? new ValueTask<T>(value) : ValueTask.FromException<T>(ThrowHelper.AdapterClosedException(this));
         }
         var w = Park(cancellationToken, adapter: true);
@@ -130,13 +130,13 @@ public sealed partial class Chan<T>
             _sendq.Enqueue(w);
             var ready = ReadReadyLocked();
             _lock.Exit();
-            Sudog.WakeAll(ready);
+            WakeAll(ready);
             w.Arm();
             return new ValueTask(w, w.Version);
         }
         _lock.Exit();
         if (status == Closed) return ValueTask.FromException(ThrowHelper.AdapterClosedException(this));
-        Sudog.WakeAll(wake);
+        WakeAll(wake);
         return default;
     }
 

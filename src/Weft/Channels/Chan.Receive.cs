@@ -35,7 +35,7 @@ public sealed partial class Chan<T>
         if (TryReceiveLocked(out T value, out _, out var wake))
         {
             _lock.Exit();
-            Sudog.WakeAll(wake);
+            WakeAll(wake);
             return new ValueTask<T>(value);
         }
         var w = Park(cancellationToken, adapter: false);
@@ -59,7 +59,7 @@ public sealed partial class Chan<T>
         if (TryReceiveLocked(out T value, out bool ok, out var wake))
         {
             _lock.Exit();
-            Sudog.WakeAll(wake);
+            WakeAll(wake);
             return new ValueTask<(T, bool)>((value, ok));
         }
         var w = Park(cancellationToken, adapter: false);
@@ -73,7 +73,7 @@ public sealed partial class Chan<T>
         _recvq.Enqueue(w);
         var ready = WriteReadyLocked();
         _lock.Exit();
-        Sudog.WakeAll(ready);
+        WakeAll(ready);
         w.Arm();
         return w;
     }
@@ -101,7 +101,7 @@ public sealed partial class Chan<T>
         if (TryReceiveLocked(out T value, out ok, out var wake))
         {
             _lock.Exit();
-            Sudog.WakeAll(wake);
+            WakeAll(wake);
             return value;
         }
         return ParkBlocking(isSend: false, default!).Wait(cancellationToken, out ok);
@@ -128,7 +128,7 @@ public sealed partial class Chan<T>
         AssertInvariants();
         bool done = TryReceiveLocked(out value, out ok, out var wake);
         _lock.Exit();
-        Sudog.WakeAll(wake);
+        WakeAll(wake);
         return done;
     }
 

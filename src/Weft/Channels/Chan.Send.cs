@@ -61,13 +61,13 @@ public sealed partial class Chan<T>
             var ready = ReadReadyLocked();
             short version = w.Version;
             _lock.Exit();
-            Sudog.WakeAll(ready);
+            WakeAll(ready);
             w.Arm();
             return new ValueTask(w, version);
         }
         _lock.Exit();
         if (status == Closed) return ValueTask.FromException(new ChannelClosedException("Send on a closed channel."));
-        Sudog.WakeAll(wake);
+        WakeAll(wake);
         return default;
     }
 
@@ -99,7 +99,7 @@ public sealed partial class Chan<T>
         }
         _lock.Exit();
         if (status == Closed) ThrowHelper.ChannelClosed();
-        Sudog.WakeAll(wake);
+        WakeAll(wake);
     }
 
     /// <summary>Queues this thread's blocking waiter; called with the lock held, returns with it released.</summary>
@@ -114,7 +114,7 @@ public sealed partial class Chan<T>
         w.Value = value;
         var ready = EnqueueLocked(w, isSend);
         _lock.Exit();
-        Sudog.WakeAll(ready);
+        WakeAll(ready);
         return w;
     }
 
@@ -139,7 +139,7 @@ public sealed partial class Chan<T>
         AssertInvariants();
         int status = TrySendLocked(value, out var wake);
         _lock.Exit();
-        Sudog.WakeAll(wake); // null when Closed
+        WakeAll(wake); // null when Closed
         return status;
     }
 

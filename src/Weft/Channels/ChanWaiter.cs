@@ -166,7 +166,11 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         }
     }
 
-    internal override void Wake()
+    internal override void Wake() => WakeWaiter();
+
+    /// <summary>The body of <see cref="Wake"/>, called directly by the channel's own paths (Chan.WakeAll).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void WakeWaiter()
     {
         if (Committed)
         {

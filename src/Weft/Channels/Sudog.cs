@@ -139,6 +139,7 @@ internal struct WaitQueue<T>
 
     public readonly Sudog<T>? Head => _head;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Enqueue(Sudog<T> s)
     {
         Debug.Assert(!s.Queued, "A sudog sits in at most one queue.");
@@ -151,6 +152,7 @@ internal struct WaitQueue<T>
     }
 
     /// <summary>Removes <paramref name="s"/> if it is still queued here; false when a completer already took it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Remove(Sudog<T> s)
     {
         if (!s.Queued) return false;
@@ -202,6 +204,7 @@ internal struct WaitQueue<T>
     /// Dequeues the first waiter the caller may complete: plain waiters always, select cases only if their select is
     /// not yet done (Go's dequeue skipping sudogs whose selectDone is set). Losers are dropped on the way.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Sudog<T>? DequeueClaimed()
     {
         while (_head is { } s)
