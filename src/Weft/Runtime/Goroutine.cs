@@ -397,105 +397,101 @@ internal sealed class Goroutine : SynchronizationContext
         if (!_finished) State = GoroutineState.Running;
         Reason = WaitReason.None;
 
+        // This goroutine is the thread's context for the step (every await in it captures the goroutine). It is left
+        // in place when the step ends: the next step on this thread sets its own, and the M clears it before it runs
+        // anything else (timers: Machine.ClearStepContext; the bubble's loop likewise). Clearing it here cost a
+        // thread-static access and a store on every hop.
         SynchronizationContext.SetSynchronizationContext(this);
-        try
+        while (true)
         {
-            while (true)
-            {
-                if (cont is Action<object?> action) action(st);
-                else Unsafe.As<SendOrPostCallback>(cont)(st);
+            if (cont is Action<object?> action) action(st);
+            else Unsafe.As<SendOrPostCallback>(cont)(st);
 
-                if (_deferPending)
+            if (_deferPending)
+            {
+                var deferred = _node!;
+                _deferPending = false;
+                _node = null;
+                if (!ReferenceEquals(deferred, _parkSource))
                 {
-                    var deferred = _node!;
-                    _deferPending = false;
-                    _node = null;
-                    if (!ReferenceEquals(deferred, _parkSource))
-                    {
-                        // A channel wait this step started but did not park on: an ordinary waiter from now on.
-                        deferred.CommitLoose();
-                    }
-                    else
-                    {
-                        // The step parks on a channel wait not yet in the channel: publish the park, then commit the
-                        // wait under the channel's lock (Chan.Defer.cs). No mailbox lock.
-                        if (!_finished)
-                        {
-                            State = GoroutineState.Waiting;
-                            ParkedSince = Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
-                        }
-                        Volatile.Write(ref _run, RunParkedOnChan);
-                        var wake = deferred.CommitPark(this, out var outcome);
-                        if (outcome == DeferredOutcome.Parked)
-                        {
-                            Channels.Sudog.WakeAll(wake);
-                            break;
-                        }
-                        // Not parked after all, and nobody else saw the wait queued: the goroutine is still ours.
-                        Volatile.Write(ref _run, RunRunning);
-                        if (!_finished) State = GoroutineState.Running;
-                        Channels.Sudog.WakeAll(wake);
-                        if (outcome == DeferredOutcome.Completed)
-                        {
-                            _parkSource = null;
-                            (cont, st) = ((IParkSource)deferred).Continuation.Parked;
-                            continue;
-                        }
-                        _node = deferred; // mail arrived first: run it below, then commit again
-                        _deferPending = true;
-                    }
-                }
-                LockMailbox();
-                if (_yieldRequested)
-                {
-                    _yieldRequested = false;
-                    _run = RunQueued;
-                    State = GoroutineState.Runnable;
-                    UnlockMailbox();
-                    Scheduler.ReadyGlobal(this);
-                    break;
-                }
-                cont = _cont;
-                st = _contState;
-                if (cont is null)
-                {
-                    if (_overflow is { Count: > 0 } q)
-                    {
-                        (cont, st) = q.Dequeue();
-                    }
-                    else if (_parkSource is { } park && park.Continuation.IsSignalled)
-                    {
-                        // The awaitable this step registered (or an earlier one) completed before the step ended.
-                        _parkSource = null;
-                        (cont, st) = park.Continuation.Parked;
-                    }
-                    else
-                    {
-                        Debug.Assert(!_deferPending, "A deferred park is committed without the mailbox lock, above.");
-                        if (_node is { } spare) DropSpareToPool(spare);
-                        _run = RunParked;
-                        if (!_finished)
-                        {
-                            State = GoroutineState.Waiting;
-                            if (Reason == WaitReason.None) Reason = WaitReason.ForeignAwait;
-                            ParkedSince = Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
-                        }
-                        UnlockMailbox();
-                        break;
-                    }
+                    // A channel wait this step started but did not park on: an ordinary waiter from now on.
+                    deferred.CommitLoose();
                 }
                 else
                 {
-                    _cont = null;
-                    _contState = null;
+                    // The step parks on a channel wait not yet in the channel: publish the park, then commit the
+                    // wait under the channel's lock (Chan.Defer.cs). No mailbox lock.
+                    if (!_finished)
+                    {
+                        State = GoroutineState.Waiting;
+                        ParkedSince = Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
+                    }
+                    Volatile.Write(ref _run, RunParkedOnChan);
+                    var wake = deferred.CommitPark(this, out var outcome);
+                    if (outcome == DeferredOutcome.Parked)
+                    {
+                        Channels.Sudog.WakeAll(wake);
+                        break;
+                    }
+                    // Not parked after all, and nobody else saw the wait queued: the goroutine is still ours.
+                    Volatile.Write(ref _run, RunRunning);
+                    if (!_finished) State = GoroutineState.Running;
+                    Channels.Sudog.WakeAll(wake);
+                    if (outcome == DeferredOutcome.Completed)
+                    {
+                        _parkSource = null;
+                        (cont, st) = ((IParkSource)deferred).Continuation.Parked;
+                        continue;
+                    }
+                    _node = deferred; // mail arrived first: run it below, then commit again
+                    _deferPending = true;
                 }
-                UnlockMailbox();
             }
-        }
-        finally
-        {
-            // Ms run nothing but goroutine steps, so there is no previous context to restore.
-            SynchronizationContext.SetSynchronizationContext(null);
+            LockMailbox();
+            if (_yieldRequested)
+            {
+                _yieldRequested = false;
+                _run = RunQueued;
+                State = GoroutineState.Runnable;
+                UnlockMailbox();
+                Scheduler.ReadyGlobal(this);
+                break;
+            }
+            cont = _cont;
+            st = _contState;
+            if (cont is null)
+            {
+                if (_overflow is { Count: > 0 } q)
+                {
+                    (cont, st) = q.Dequeue();
+                }
+                else if (_parkSource is { } park && park.Continuation.IsSignalled)
+                {
+                    // The awaitable this step registered (or an earlier one) completed before the step ended.
+                    _parkSource = null;
+                    (cont, st) = park.Continuation.Parked;
+                }
+                else
+                {
+                    Debug.Assert(!_deferPending, "A deferred park is committed without the mailbox lock, above.");
+                    if (_node is { } spare) DropSpareToPool(spare);
+                    _run = RunParked;
+                    if (!_finished)
+                    {
+                        State = GoroutineState.Waiting;
+                        if (Reason == WaitReason.None) Reason = WaitReason.ForeignAwait;
+                        ParkedSince = Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
+                    }
+                    UnlockMailbox();
+                    break;
+                }
+            }
+            else
+            {
+                _cont = null;
+                _contState = null;
+            }
+            UnlockMailbox();
         }
     }
 

@@ -243,7 +243,15 @@ public sealed class Bubble
                 }
                 if (g is not null)
                 {
-                    g.RunStep();
+                    try
+                    {
+                        g.RunStep();
+                    }
+                    finally
+                    {
+                        // RunStep leaves the goroutine as this thread's context; the bubble's own code runs without.
+                        SynchronizationContext.SetSynchronizationContext(null);
+                    }
                     continue;
                 }
                 if (_live == 0) break;
