@@ -59,6 +59,7 @@ internal abstract class Sudog
     internal virtual void ReturnToPool() { }
 
     /// <summary>True when the caller may complete this node: a plain op always (dequeuing was the claim); a select case only if it wins the select.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryClaim() => Select is null || Select.TryClaim(CaseIndex);
 
     /// <summary>False for a select case whose select another case (or its token) already won: a loser nobody can claim.</summary>

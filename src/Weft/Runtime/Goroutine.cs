@@ -285,6 +285,7 @@ internal sealed class Goroutine : SynchronizationContext
     /// step end that parked us): the goroutine becomes runnable. No mailbox lock: a poster that finds us parked on
     /// the channel claims through the channel's lock, and fails once the waiter is dequeued.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void WakeCommitted()
     {
         State = GoroutineState.Runnable;
