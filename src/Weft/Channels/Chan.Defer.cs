@@ -99,7 +99,7 @@ public sealed partial class Chan<T>
     /// <summary>A poster takes <paramref name="owner"/>'s committed park back out of this channel, if still queued here.</summary>
     internal bool TryUncommit(ChanWaiter<T> w, bool isSend, Goroutine owner)
     {
-        _lock.EnterYielding();
+        _lock.Enter();
         bool mine = Volatile.Read(ref w.Queued) && w.Committed && w.IsOwnedBy(owner) && w.IsOn(this)
             && (isSend ? _sendq.Remove(w) : _recvq.Remove(w));
         if (mine) w.Committed = false;

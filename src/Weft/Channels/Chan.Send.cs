@@ -177,7 +177,7 @@ public sealed partial class Chan<T>
     /// </summary>
     internal Sudog? OfferFromTimer(T value)
     {
-        _lock.EnterYielding();
+        _lock.Enter();
         try
         {
             AssertInvariants();
@@ -204,7 +204,7 @@ public sealed partial class Chan<T>
     /// <summary>Discards a buffered timer value (Timer.Stop/Reset, Go 1.23). True if one was discarded.</summary>
     internal bool DrainTimer()
     {
-        _lock.EnterYielding();
+        _lock.Enter();
         try
         {
             AssertInvariants();

@@ -26,8 +26,9 @@
 // Len and by select's peek: a stale value costs one locked attempt (peek) or is a snapshot anyway (Len).
 // Lock order (written once, STYLE 8): a select takes several channel locks in ascending Id. A timer takes its own
 // gate, then its channel's lock. No channel lock is held while anything else is locked or any waiter is resumed.
-// Contention: the plain send and receive paths (and the deferred commit) take the lock with EnterYielding, select,
-// close, cancellation and the adapters' readiness paths with Enter (WordLock.cs says why and what it measured).
+// Contention: the plain send and receive paths (and the deferred commit) take the lock with EnterYielding; select,
+// close, cancellation, a poster's claim, timers and the adapters' readiness paths with Enter (WordLock.cs says why
+// and what it measured).
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
