@@ -148,6 +148,9 @@ internal sealed class Goroutine : SynchronizationContext
     /// <summary>Environment.TickCount64 when it last parked: a coarse clock, cheap enough to read on every park.</summary>
     internal long ParkedSince;
 
+    /// <summary>The clock ParkedSince is read from: the bubble's virtual one inside a bubble.</summary>
+    private long ParkClockMs => Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
+
     internal Goroutine(Action<object?> start, object body, object? bodyState, string? file, int line)
     {
         _body = body;
@@ -350,10 +353,7 @@ internal sealed class Goroutine : SynchronizationContext
     private bool ClaimCommitted(Channels.Sudog d)
     {
         if (!d.TryUncommit(this)) return false;
-        Debug.Assert(!_deferPending, "A parked goroutine has no pending deferred wait.");
-        if (_node is { } spare) DropSpareToPool(spare);
-        _node = d;
-        _deferPending = true;
+        Defer(d); // the wait is this goroutine's deferred wait again, committed by the step the post causes
         return true;
     }
 
@@ -400,7 +400,7 @@ internal sealed class Goroutine : SynchronizationContext
 
         // This goroutine is the thread's context for the step (every await in it captures the goroutine). It is left
         // in place when the step ends: the next step on this thread sets its own, and the M clears it before it runs
-        // anything else (timers: Machine.ClearStepContext; the bubble's loop likewise). Clearing it here cost a
+        // anything else (timers: TimerHeap.RunExpired; the bubble's loop after each step). Clearing it here cost a
         // thread-static access and a store on every hop.
         SynchronizationContext.SetSynchronizationContext(this);
         while (true)
@@ -425,7 +425,7 @@ internal sealed class Goroutine : SynchronizationContext
                     if (!_finished)
                     {
                         State = GoroutineState.Waiting;
-                        ParkedSince = Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
+                        ParkedSince = ParkClockMs;
                     }
                     Volatile.Write(ref _run, RunParkedOnChan);
                     var wake = deferred.CommitPark(this, out var outcome);
@@ -481,7 +481,7 @@ internal sealed class Goroutine : SynchronizationContext
                     {
                         State = GoroutineState.Waiting;
                         if (Reason == WaitReason.None) Reason = WaitReason.ForeignAwait;
-                        ParkedSince = Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
+                        ParkedSince = ParkClockMs;
                     }
                     UnlockMailbox();
                     break;

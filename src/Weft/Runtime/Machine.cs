@@ -77,18 +77,6 @@ internal sealed class Machine
         }
     }
 
-    /// <summary>
-    /// Clears the synchronization context the last step left on this thread (Goroutine.RunStep leaves it, for speed)
-    /// before the M runs timer callbacks: code outside a step must not see a goroutine as its context, or a
-    /// continuation captured by that goroutine could run inline here, outside its step. Returns true (for use in
-    /// a condition).
-    /// </summary>
-    private static bool ClearStepContext()
-    {
-        SynchronizationContext.SetSynchronizationContext(null);
-        return true;
-    }
-
     private void Execute(Goroutine g)
     {
         var p = P!;
@@ -194,7 +182,6 @@ internal sealed class Machine
             if (_timerWake)
             {
                 _timerWake = false;
-                ClearStepContext();
                 Scheduler.RunAllTimers(Clock.Now);
             }
             else
@@ -203,11 +190,7 @@ internal sealed class Machine
                 if (next != Clock.Never)
                 {
                     long now = Clock.Now;
-                    if (next <= now)
-                    {
-                        ClearStepContext();
-                        p.Timers.RunExpired(now);
-                    }
+                    if (next <= now) p.Timers.RunExpired(now);
                 }
             }
 
@@ -317,7 +300,7 @@ internal sealed class Machine
                     if (nw != Clock.Never)
                     {
                         long now = Clock.Now;
-                        if (nw <= now && ClearStepContext() && victim.Timers.RunExpired(now) > 0)
+                        if (nw <= now && victim.Timers.RunExpired(now) > 0)
                         {
                             var mine = self.Runq.Pop(false, out _);
                             if (mine is not null) return mine;

@@ -107,10 +107,17 @@ internal sealed class TimerHeap
         Volatile.Write(ref _nextWhen, _count == 0 ? Clock.Never : _items[0].When);
     }
 
-    /// <summary>Fires every timer due at <paramref name="now"/>. Returns how many fired.</summary>
+    /// <summary>
+    /// Fires every timer due at <paramref name="now"/>. Returns how many fired. Called between goroutine steps (an M's
+    /// scheduling loop, the bubble's loop), never inside one.
+    /// </summary>
     public int RunExpired(long now)
     {
         if (Volatile.Read(ref _nextWhen) > now) return 0;
+        // A step leaves its goroutine as the thread's context (Goroutine.RunStep, for speed). Timer callbacks run
+        // outside any step, so clear it: a continuation that goroutine captured must not find its context current
+        // here and run inline, outside its step.
+        SynchronizationContext.SetSynchronizationContext(null);
         int fired = 0;
         var buffer = default(FireBatch);
         Span<TimerNode?> batch = buffer;
