@@ -7,6 +7,9 @@
 //   NextWhen   the heap's earliest deadline, published with a release store after every change so an M can check
 //              "anything due?" without the lock (a stale value costs one locked look or one extra wake, never a
 //              missed timer: every change that lowers it also runs Scheduler.OnTimerAdded).
+//   When       a deadline from Clock.Deadline, the one place a duration becomes a deadline: a non-positive duration
+//              is due now, one too large to add saturates at Clock.FarFuture (pending, never reached), as Go's
+//              when()/maxWhen; a wrapped sum once turned TimeSpan.MaxValue into "already due".
 //
 // Who runs a heap
 //   * the M that owns the P, at each scheduling point (Processor.RunTimers);
@@ -26,6 +29,8 @@
 //     * after every gen-2 collection, from a finalizer that re-registers itself (GcWatch), for every live heap, so a
 //       heap that stopped growing also lets go of what the collector freed.
 //   The array never shrinks: steady state allocates nothing, and a burst's array is reused by the next burst.
+//   A purge holds the heap's lock for one pass over the heap (a million sleepers: a million cheap checks, once per
+//   gen-2 collection). Lock order: GcWatch's list, then a heap's lock; ReleaseIdlePin takes no channel lock.
 //
 // Rejected: one global heap (a lock every sleep takes, the thing Go moved away from in 1.14); a timer wheel
 // (cheaper insert, but coarse and wasteful for the common case of few timers per P).
@@ -175,6 +180,7 @@ internal sealed class TimerHeap
 
     private int PurgeLocked()
     {
+        Debug.Assert(_lock.IsHeldByCurrentThread, "A heap is purged only under its lock.");
         int kept = 0;
         for (int i = 0; i < _count; i++)
         {
@@ -194,9 +200,20 @@ internal sealed class TimerHeap
         _count = kept;
         for (int i = 0; i < _count; i++) _items[i].Index = i;
         for (int i = (_count - 2) / 4; i >= 0; i--) Down(i); // Floyd's heapify: O(n)
+        AssertHeapOrder();
         // Dropping entries never lowers the earliest deadline, so no M needs waking (OnTimerAdded's case).
         Volatile.Write(ref _nextWhen, _count == 0 ? Clock.Never : _items[0].When);
         return dropped;
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertHeapOrder()
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            Debug.Assert(_items[i].Index == i && _items[i].Heap == this, "Every queued timer knows its heap and its slot.");
+            Debug.Assert(i == 0 || _items[(i - 1) / 4].When <= _items[i].When, "No timer is due before its parent in the 4-ary heap.");
+        }
     }
 
     /// <summary>
