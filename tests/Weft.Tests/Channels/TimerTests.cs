@@ -269,6 +269,32 @@ public sealed class TimerTests
         Assert.Equal(2, await done.Task.Within());
     }
 
+    [Fact]
+    public async Task Ticks_resets_and_sleeps_allocate_nothing_in_steady_state()
+    {
+        // In a bubble everything runs on the bubble's one thread, so that thread's allocation counter sees the
+        // timer heap, the firing and the goroutine's park and wake-up, and nothing else.
+        long allocated = -1;
+        await Bubble.Run(async () =>
+        {
+            var tick = Go.NewTicker(TimeSpan.FromMilliseconds(1));
+            var timer = Go.NewTimer(TimeSpan.FromMilliseconds(1));
+            long before = 0;
+            for (int i = 0; i < 11_000; i++)
+            {
+                if (i == 1000) before = GC.GetAllocatedBytesForCurrentThread(); // after a warm-up
+                await tick.C.ReceiveAsync();
+                await timer.C.ReceiveAsync();
+                timer.Reset(TimeSpan.FromMilliseconds(1));
+                await Go.Sleep(TimeSpan.FromMilliseconds(1));
+            }
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            tick.Stop();
+            timer.Stop();
+        }).Within();
+        Assert.True(allocated < 10_000, $"{allocated} bytes for 10,000 rounds");
+    }
+
     // ---- Go.AfterFunc and Go.Tick ----------------------------------------------------------------------------------
 
     [Fact]
