@@ -128,10 +128,13 @@ public static partial class Go
     /// Pauses the current goroutine for at least <paramref name="duration"/> without holding a thread. Backed by the
     /// scheduler's per-processor timer heaps, so a million sleepers cost a million small heap entries.
     /// </summary>
-    /// <param name="duration">How long to sleep. Zero returns at once; <see cref="Timeout.InfiniteTimeSpan"/> sleeps until cancelled.</param>
+    /// <param name="duration">
+    /// How long to sleep. Zero or negative returns at once, as in Go; <see cref="Timeout.InfiniteTimeSpan"/> sleeps
+    /// until cancelled (the .NET convention; Go has no such value); a duration too large to add to the clock saturates
+    /// and never ends.
+    /// </param>
     /// <param name="cancellationToken">Ends the sleep early with <see cref="OperationCanceledException"/>.</param>
     /// <returns>A <see cref="ValueTask"/> to await exactly once.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="duration"/> is negative (other than infinite).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before the deadline (thrown when awaited).</exception>
     /// <remarks>An uncancellable sleep allocates nothing in steady state.</remarks>
     /// <example><code>await Go.Sleep(TimeSpan.FromMilliseconds(10));</code></example>
@@ -142,10 +145,8 @@ public static partial class Go
             if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
             return SleepNode.Start(Clock.Never, cancellationToken); // in no heap: only cancellation ends it
         }
-        if (duration < TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(duration), duration, "A sleep's duration must be zero or positive, or Timeout.InfiniteTimeSpan.");
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
-        if (duration == TimeSpan.Zero) return ValueTask.CompletedTask;
+        if (duration <= TimeSpan.Zero) return ValueTask.CompletedTask; // Go: a non-positive sleep returns at once
         return SleepNode.Start(Clock.Deadline(Scheduler.TimerNow(), duration), cancellationToken);
     }
 

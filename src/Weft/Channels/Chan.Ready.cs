@@ -69,6 +69,7 @@ public sealed partial class Chan<T>
         var w = ReadyWaiter<T>.Rent(this, forWrite: false, cancellationToken);
         _adapted = true;
         _readyReadq.Enqueue(w);
+        PinTimerLocked();
         _lock.Exit();
         w.Arm();
         return new ValueTask<bool>(w, w.Version);

@@ -71,6 +71,7 @@ public sealed partial class Chan<T>
     {
         var w = ChanWaiter<T>.Rent(this, isSend: false, cancellationToken, adapter);
         _recvq.Enqueue(w);
+        PinTimerLocked();
         var ready = WriteReadyLocked();
         _lock.Exit();
         WakeAll(ready);

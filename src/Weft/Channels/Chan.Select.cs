@@ -42,6 +42,7 @@ public sealed partial class Chan<T> : ISelectable<T>
             return ReadReadyLocked();
         }
         _recvq.Enqueue(node);
+        PinTimerLocked();
         return WriteReadyLocked();
     }
 

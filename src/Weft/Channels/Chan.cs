@@ -62,6 +62,7 @@ public sealed partial class Chan<T>
     private WordLock _lock;                // see WordLock; never copied
     private readonly T[] _ring;
     private readonly bool _receiveOnly; // the timer flavour
+    private readonly ChanTimer? _timer; // the timer flavour's engine, told when a receiver parks (ChanTimer.cs)
     private readonly long _id;          // lock order for select
     private int _head;                  // guarded by _lock
     private int _count;                 // guarded by _lock; read racily by Len and select's peek
@@ -115,13 +116,26 @@ public sealed partial class Chan<T>
     }
 
     /// <summary>The timer flavour: a one-slot ring that only <see cref="OfferFromTimer"/> fills.</summary>
-    internal Chan(bool timer)
+    internal Chan(ChanTimer timer)
     {
-        Debug.Assert(timer, "This constructor makes the timer flavour.");
         _ring = new T[1];
         _receiveOnly = true;
+        _timer = timer;
         _id = Interlocked.Increment(ref s_nextId);
     }
+
+    /// <summary>
+    /// A receiver just parked on this channel: a timer channel's heap entry must now hold the channel strongly, so the
+    /// parked receiver lives until the timer wakes it (ChanTimer.cs, "Collecting dropped timers"). Caller holds the lock.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PinTimerLocked()
+    {
+        if (_timer is not null) _timer.PinLocked(this);
+    }
+
+    /// <summary>A racy look: is a receiver or a read-readiness waiter parked? (ChanTimer.TryUnpin says why racy is enough.)</summary>
+    internal bool HasReceiveWaiters => !_recvq.IsEmpty || !_readyReadq.IsEmpty;
 
     /// <summary>The number of values buffered now (Go's <c>len(ch)</c>): a snapshot, stale as soon as it is read. Always 0 for timer channels.</summary>
     public int Len => _receiveOnly ? 0 : Volatile.Read(ref _count);
@@ -159,6 +173,7 @@ public sealed partial class Chan<T>
             return ReadReadyLocked();
         }
         _recvq.Enqueue(w);
+        PinTimerLocked();
         return WriteReadyLocked();
     }
 

@@ -25,7 +25,7 @@ public sealed class ReceiveCase<T> : SelectCase
     {
         _timeout = timeout;
         _after = after;
-        _channel = (Chan<T>)(object)timeout.C;
+        _channel = (Chan<T>)(object)timeout.Channel;
     }
 
     /// <summary>The channel this case receives from; set it to null to disable the case (Go's nil channel idiom).</summary>

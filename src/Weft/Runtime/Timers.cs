@@ -7,6 +7,9 @@
 //   NextWhen   the heap's earliest deadline, published with a release store after every change so an M can check
 //              "anything due?" without the lock (a stale value costs one locked look or one extra wake, never a
 //              missed timer: every change that lowers it also runs Scheduler.OnTimerAdded).
+//   When       a deadline from Clock.Deadline, the one place a duration becomes a deadline: a non-positive duration
+//              is due now, one too large to add saturates at Clock.FarFuture (pending, never reached), as Go's
+//              when()/maxWhen; a wrapped sum once turned TimeSpan.MaxValue into "already due".
 //
 // Who runs a heap
 //   * the M that owns the P, at each scheduling point (Processor.RunTimers);
@@ -15,6 +18,19 @@
 //     stuck in a long step.
 // Fire runs outside the heap lock: expired nodes are popped under the lock and fired after it is released, so a
 // timer callback that touches another heap or readies a goroutine never nests locks.
+//
+// Dropped timers (Go 1.23 collects a timer or ticker that nothing references, even unstopped)
+//   A heap holds its nodes strongly, so a node must not hold what the user dropped: a timer channel's node
+//   (ChanTimer) reaches its channel only through a weak reference, unless a receiver is parked on it (ChanTimer.cs
+//   has the whole design). A node whose channel was collected is Abandoned: nobody can ever see it fire. Purge drops
+//   abandoned nodes and lets go of stale receiver pins (ReleaseIdlePin); it runs
+//     * in Add when the array is full, before growing it: O(n), and the array only stays put if a quarter of it was
+//       freed, so a purge costs O(1) amortised per Add and a heap of live timers pays one scan per doubling;
+//     * after every gen-2 collection, from a finalizer that re-registers itself (GcWatch), for every live heap, so a
+//       heap that stopped growing also lets go of what the collector freed.
+//   The array never shrinks: steady state allocates nothing, and a burst's array is reused by the next burst.
+//   A purge holds the heap's lock for one pass over the heap (a million sleepers: a million cheap checks, once per
+//   gen-2 collection). Lock order: GcWatch's list, then a heap's lock; ReleaseIdlePin takes no channel lock.
 //
 // Rejected: one global heap (a lock every sleep takes, the thing Go moved away from in 1.14); a timer wheel
 // (cheaper insert, but coarse and wasteful for the common case of few timers per P).
@@ -33,6 +49,12 @@ internal abstract class TimerNode
 
     /// <summary>Runs when the deadline has passed, on whichever M ran the heap, outside any lock.</summary>
     internal abstract void Fire(long now);
+
+    /// <summary>True once nothing can observe this timer firing (its channel was collected): Purge drops it. Read under the heap's lock.</summary>
+    internal virtual bool Abandoned => false;
+
+    /// <summary>Purge, under the heap's lock: stop holding strongly what only a parked receiver needed, if none is parked now.</summary>
+    internal virtual void ReleaseIdlePin() { }
 }
 
 /// <summary>A P's timer heap. Every member takes the heap's own lock.</summary>
@@ -52,7 +74,11 @@ internal sealed class TimerHeap
 
     /// <param name="onEarliestChanged">Told (outside the lock) when an Add makes a new earliest deadline: the
     /// scheduler's wake-up logic for per-P heaps, nothing for a bubble (its own loop reads the heap).</param>
-    public TimerHeap(Action<long>? onEarliestChanged = null) => _onEarliestChanged = onEarliestChanged ?? Scheduler.OnTimerAdded;
+    public TimerHeap(Action<long>? onEarliestChanged = null)
+    {
+        _onEarliestChanged = onEarliestChanged ?? Scheduler.OnTimerAdded;
+        GcWatch.Register(this);
+    }
 
     public long NextWhen => Volatile.Read(ref _nextWhen);
 
@@ -66,7 +92,11 @@ internal sealed class TimerHeap
             Debug.Assert(t.Heap is null, "A timer sits in at most one heap.");
             t.When = when;
             t.Heap = this;
-            if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
+            if (_count == _items.Length)
+            {
+                PurgeLocked();
+                if (_count > _items.Length / 4 * 3) Array.Resize(ref _items, _items.Length * 2);
+            }
             t.Index = _count;
             _items[_count++] = t;
             Up(t.Index);
@@ -139,6 +169,91 @@ internal sealed class TimerHeap
             }
             fired += n;
             if (n < batch.Length) return fired;
+        }
+    }
+
+    /// <summary>Drops abandoned timers and releases idle pins (see the essay). Returns how many timers it dropped.</summary>
+    public int Purge()
+    {
+        lock (_lock) return PurgeLocked();
+    }
+
+    private int PurgeLocked()
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread, "A heap is purged only under its lock.");
+        int kept = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            var t = _items[i];
+            if (t.Abandoned)
+            {
+                t.Heap = null;
+                t.Index = -1;
+                continue;
+            }
+            t.ReleaseIdlePin();
+            _items[kept++] = t;
+        }
+        int dropped = _count - kept;
+        if (dropped == 0) return 0;
+        Array.Clear(_items, kept, dropped);
+        _count = kept;
+        for (int i = 0; i < _count; i++) _items[i].Index = i;
+        for (int i = (_count - 2) / 4; i >= 0; i--) Down(i); // Floyd's heapify: O(n)
+        AssertHeapOrder();
+        // Dropping entries never lowers the earliest deadline, so no M needs waking (OnTimerAdded's case).
+        Volatile.Write(ref _nextWhen, _count == 0 ? Clock.Never : _items[0].When);
+        return dropped;
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertHeapOrder()
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            Debug.Assert(_items[i].Index == i && _items[i].Heap == this, "Every queued timer knows its heap and its slot.");
+            Debug.Assert(i == 0 || _items[(i - 1) / 4].When <= _items[i].When, "No timer is due before its parent in the 4-ary heap.");
+        }
+    }
+
+    /// <summary>
+    /// Runs Purge on every live heap after each gen-2 collection: a finalizable object nothing references, which
+    /// re-registers itself when finalized (the BCL's Gen2GcCallback pattern, for ArrayPool trimming). Heaps are
+    /// listed weakly, so a finished bubble's heap is collected and leaves the list at the next sweep.
+    /// </summary>
+    private sealed class GcWatch
+    {
+        private static readonly List<WeakReference<TimerHeap>> s_heaps = new(); // guarded by itself
+        private static bool s_started; // guarded by s_heaps
+
+        public static void Register(TimerHeap heap)
+        {
+            lock (s_heaps)
+            {
+                s_heaps.Add(new WeakReference<TimerHeap>(heap));
+                if (s_started) return;
+                s_started = true;
+                _ = new GcWatch(); // unreferenced on purpose: only the finalization queue knows it
+            }
+        }
+
+        ~GcWatch()
+        {
+            if (Environment.HasShutdownStarted) return;
+            try { PurgeAll(); } catch { /* never let a finalizer throw; the next collection tries again */ }
+            GC.ReRegisterForFinalize(this);
+        }
+
+        internal static void PurgeAll()
+        {
+            lock (s_heaps)
+            {
+                for (int i = s_heaps.Count - 1; i >= 0; i--)
+                {
+                    if (s_heaps[i].TryGetTarget(out var heap)) heap.Purge();
+                    else s_heaps.RemoveAt(i);
+                }
+            }
         }
     }
 

@@ -128,6 +128,6 @@ public class DirectionalChanTests
         Assert.Equal(default(ReceiveOnlyChan<int>), new ReceiveOnlyChan<int>(null));
         ReceiveOnlyChan<DateTime> timer = Go.After(TimeSpan.FromHours(1)); // fine: a timer channel is receive-only
         Assert.False(timer.IsNil);
-        Assert.Throws<InvalidOperationException>(() => { SendOnlyChan<DateTime> s = Go.After(TimeSpan.FromHours(1)); });
+        // SendOnlyChan<DateTime> s = Go.After(...) does not compile: TimerTests.A_timer_channel_is_receive_only.
     }
 }

@@ -66,9 +66,30 @@ public class SleepTests
     }
 
     [Fact]
-    public async Task SleepRejectsNegativeDurationsAndZeroReturnsAtOnce()
+    public async Task InfiniteSleepLastsUntilCancelledWhereGoWouldReturnAtOnce()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = Go.Sleep(TimeSpan.FromMilliseconds(-5)); });
+        // docs/go-differences.md: Timeout.InfiniteTimeSpan (-1 ms) is .NET's "no timeout", not a negative duration.
+        await Weft.Testing.Bubble.Run(async b =>
+        {
+            var cts = new CancellationTokenSource();
+            var done = new Chan<Exception?>(1);
+            Go.Run(async () =>
+            {
+                try { await Go.Sleep(Timeout.InfiniteTimeSpan, cts.Token); done.TrySend(null); }
+                catch (Exception ex) { done.TrySend(ex); }
+            });
+            await Go.Sleep(TimeSpan.FromDays(365 * 100));
+            Assert.False(done.TryReceive(out _));
+            cts.Cancel();
+            Assert.IsAssignableFrom<OperationCanceledException>(await done.ReceiveAsync());
+        }).Within();
+    }
+
+    [Fact]
+    public async Task SleepReturnsAtOnceForZeroAndNegativeDurationsAsInGo()
+    {
+        Assert.True(Go.Sleep(TimeSpan.FromMilliseconds(-5)).IsCompletedSuccessfully);
+        Assert.True(Go.Sleep(TimeSpan.MinValue).IsCompletedSuccessfully);
         Assert.True(Go.Sleep(TimeSpan.Zero).IsCompletedSuccessfully);
         await Go.Sleep(TimeSpan.Zero);
     }
