@@ -265,10 +265,24 @@ public static partial class Go
 
     /// <summary>
     /// Raised when an exception escapes a goroutine. With no handler, Weft does what .NET does for a thread: it prints
-    /// a dump of the live goroutines to standard error and ends the process with the exception (non-zero exit code).
-    /// With a handler, the handler observes the exception and the process keeps running.
+    /// the live goroutines grouped by state, wait reason and origin (<see cref="DumpSummary"/>) to standard error and
+    /// ends the process with the exception (non-zero exit code). With a handler, the handler observes the exception
+    /// and the process keeps running.
     /// </summary>
-    /// <remarks>The handler runs on a scheduler thread; an exception thrown by the handler itself ends the process.</remarks>
+    /// <remarks>
+    /// <para>The handler runs on a scheduler thread; an exception thrown by the handler itself ends the process.</para>
+    /// <para>
+    /// The exception is the one the body threw, with its original stack trace (for an async body too: Weft takes it
+    /// from the task rather than wrapping it), so <see cref="Exception.StackTrace"/> names the line that threw.
+    /// </para>
+    /// <para>
+    /// Cancellation, as with <see cref="Task.Run(Func{Task})"/>: an <see cref="OperationCanceledException"/> whose
+    /// <see cref="OperationCanceledException.CancellationToken"/> has been cancelled means the goroutine was asked to
+    /// stop and did: it ends quietly, and this event is not raised. Any other <see cref="OperationCanceledException"/>
+    /// (one that carries no token, or a token that was not cancelled, such as a timeout raised by hand) is a failure
+    /// like any exception, and is raised here.
+    /// </para>
+    /// </remarks>
     /// <example><code>Go.UnhandledException += (_, e) => log.Error(e.Exception, "goroutine failed");</code></example>
     public static event EventHandler<GoroutineExceptionEventArgs>? UnhandledException;
 
@@ -290,7 +304,7 @@ public static partial class Go
         Console.Error.WriteLine(g is null
             ? $"weft: {error.Message}; ending the process."
             : $"weft: unhandled exception in goroutine {g.Id} (started at {g.File ?? "?"}:{g.Line}); ending the process.");
-        Console.Error.Write(Dump());
+        Console.Error.Write(DumpSummary());
         Console.Error.Flush();
         // Rethrow on a fresh thread so .NET's own unhandled-exception path runs: AppDomain.UnhandledException,
         // the usual message, and the usual non-zero exit.
