@@ -15,7 +15,7 @@ public sealed class DeadlockDetectedEventArgs : EventArgs
     }
 
     /// <summary>Go's message, <c>all goroutines are asleep - deadlock!</c>: the first line of <see cref="Report"/>.</summary>
-    public string Message => DeadlockDetectedException.GoMessage;
+    public string Message => Runtime.DeadlockDetector.GoMessage;
 
     /// <summary>
     /// The whole report as Weft prints it: <see cref="Message"/>, why it is certain, and the grouped goroutine

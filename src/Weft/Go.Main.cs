@@ -58,7 +58,7 @@ public static partial class Go
     public static int Main(Func<Task> main, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(main);
-        return StartMain(async () => { await main().ConfigureAwait(true); return 0; }, file, line, callerBlocks: true).GetAwaiter().GetResult();
+        return StartMain(async () => { await (main() ?? throw NullMainTask()).ConfigureAwait(true); return 0; }, file, line, callerBlocks: true).GetAwaiter().GetResult();
     }
 
     /// <summary>Like <see cref="Main(Func{Task}, string, int)"/>, for a main function that returns the exit code.</summary>
@@ -93,7 +93,7 @@ public static partial class Go
     public static Task<int> RunMain(Func<Task> main, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(main);
-        return StartMain(async () => { await main().ConfigureAwait(true); return 0; }, file, line, callerBlocks: false);
+        return StartMain(async () => { await (main() ?? throw NullMainTask()).ConfigureAwait(true); return 0; }, file, line, callerBlocks: false);
     }
 
     /// <summary>Like <see cref="RunMain(Func{Task}, string, int)"/>, for a main function that returns the exit code.</summary>
@@ -110,6 +110,9 @@ public static partial class Go
         return StartMain(main, file, line, callerBlocks: false);
     }
 
+    private static InvalidOperationException NullMainTask() =>
+        new("The main function passed to Go.Main returned a null Task; an async lambda never does.");
+
     private static Task<int> StartMain(Func<Task<int>> main, string file, int line, bool callerBlocks)
     {
         if (Goroutine.Current is not null || Testing.Bubble.Current is not null)
@@ -123,7 +126,7 @@ public static partial class Go
         {
             try
             {
-                done.TrySetResult(await main().ConfigureAwait(true));
+                done.TrySetResult(await (main() ?? throw NullMainTask()).ConfigureAwait(true));
             }
             catch (Exception ex)
             {

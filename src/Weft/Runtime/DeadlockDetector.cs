@@ -10,19 +10,23 @@
 // timer in any P's heap; an empty global queue; every P idle.
 //
 // Outside Weft (Outside), any of these means the program may still be alive:
-//   * a .NET timer is pending (System.Threading.Timer.ActiveCount): Task.Delay, CancellationTokenSource.CancelAfter, System.Timers,
+//   * a .NET timer is pending (Timer.ActiveCount): Task.Delay, CancellationTokenSource.CancelAfter, System.Timers,
 //     Kestrel's heartbeat. Go likewise never reports while a timer is pending.
 //   * ThreadPool work is queued (PendingWorkItemCount) or running (GetMaxThreads - GetAvailableThreads: the workers
 //     processing an item), or completed while we watched (CompletedWorkItemCount moved): Task.Run bodies, socket
 //     and timer continuations, ASP.NET Core handlers.
 //   * a thread exists that is not known to be idle. Linux lists the process's threads in /proc/self/task with
-//     their names. Known: Weft's Ms ("weft-m<n>", no more of them than Weft started: a plain thread that a goroutine
-//     starts inherits its M's name, and the count gives it away), sysmon, ThreadPool workers ("\.NET TP Worker", no
-//     more than ThreadPool.ThreadCount, by the same argument: a thread started from a pool thread carries its name),
-//     the runtime's own service threads by name (finalizer, GC, timer, socket engine, tiered compilation,
-//     debugger, event pipe, signal handler, ThreadPool gate), and the one thread that waits for Go.Main. Everything
-//     else, a plain Thread (asleep, holding a Weft Mutex, in a blocking read), a LongRunning task, a registered
-//     wait, Weft's own executor and bubble threads, counts as alive, whatever it is doing.
+//     their names. Known:
+//       - Weft's Ms ("weft-m<n>"), no more of them than Weft started: a plain thread that a goroutine starts
+//         inherits its M's name, and the count gives it away;
+//       - sysmon and schedtrace, one each;
+//       - ThreadPool workers (".NET TP Worker"), no more than ThreadPool.ThreadCount, by the same argument: a thread
+//         started from a pool thread carries its name; whether they are busy is the point above;
+//       - the runtime's own service threads, by name: finalizer, GC, timer, socket engine, tiered compilation,
+//         debugger, event pipe, signal handler, ThreadPool gate;
+//       - the one thread that waits for Go.Main.
+//     Everything else counts as alive, whatever it is doing: a plain Thread (asleep, holding a Weft Mutex, in a
+//     blocking read), a LongRunning task, a registered wait, Weft's own executor and bubble threads.
 // The outside signals are read twice, 100 ms apart, with the inside candidate, and must agree (same threads, no
 // ThreadPool item completed), so a wake-up in flight between two reads is never missed.
 //
@@ -33,10 +37,14 @@
 // itself one of the goroutines checked), and the rule above is exact for a Go-shaped program. What remains
 // invisible is an asynchronous operation that no goroutine awaits and no thread, timer or work item stands for
 // (a fire-and-forget task whose only pending step is a socket read): Go.Main's documentation asks that such work
-// be awaited from a goroutine, where it is a foreign await. Without /proc (not Linux) no thread list can be read,
-// so nothing is reported there either.
+// be awaited from a goroutine, where it is a foreign await. Names can also be borrowed: a thread the program names
+// exactly like a runtime service thread, or starts from one (a socket continuation run inline on the socket engine
+// under DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS), passes for it. Without /proc (not Linux) no thread list can
+// be read, so nothing is reported there.
 //
 // Rejected:
+//   * reporting outside Go.Main when the signals above are quiet: the main thread is always there and always
+//     unknown, so the rule would never fire anyway, and a report that relied on a guess about it could be false;
 //   * counting every OS thread against a baseline taken at start: the runtime starts and retires its own threads
 //     (tiered compilation, ThreadPool gate, socket engine) at will, so a count without names proves nothing;
 //   * /proc thread states (R/S): a plain thread in Thread.Sleep looks exactly like the idle finalizer;
@@ -59,6 +67,9 @@ internal static class DeadlockDetector
 {
     public const string Variable = "WEFT_DEADLOCK";
 
+    /// <summary>Go's message for the condition, word for word.</summary>
+    public const string GoMessage = "all goroutines are asleep - deadlock!";
+
     /// <summary>How long sysmon sleeps before it looks again when only activity outside Weft keeps the program alive.</summary>
     public static readonly TimeSpan RecheckEvery = TimeSpan.FromMilliseconds(250);
 
@@ -77,6 +88,7 @@ internal static class DeadlockDetector
 
     private const string MachinePrefix = "weft-m";
     private const string SysmonName = "weft-sysmon";
+    private const string SchedTraceName = "weft-schedtrace"; // 15 bytes: Linux keeps it whole
     private const string PoolWorkerName = ".NET TP Worker";
 
     public static DeadlockDetection Parse(string? value) => value?.Trim().ToLowerInvariant() switch
@@ -145,7 +157,7 @@ internal static class DeadlockDetector
         }
         Array.Sort(tasks, StringComparer.Ordinal);
         int waiter = Volatile.Read(ref s_mainWaiterTid);
-        int machines = 0, sysmons = 0, workers = 0;
+        int machines = 0, weftSingles = 0, workers = 0;
         var sig = new StringBuilder().Append(completed);
         foreach (var dir in tasks)
         {
@@ -162,13 +174,13 @@ internal static class DeadlockDetector
             {
                 continue; // the thread exited between the listing and the read
             }
-            if (name.StartsWith(MachinePrefix, StringComparison.Ordinal)) machines++;
-            else if (name == SysmonName) sysmons++;
+            if (IsMachineName(name)) machines++;
+            else if (name is SysmonName or SchedTraceName) weftSingles++;
             else if (name == PoolWorkerName) workers++;
             else if (!s_runtimeThreads.Contains(name)) return $"thread {tid} '{name}' is alive";
         }
         if (machines > Scheduler.ThreadCount) return "a thread started from a goroutine is alive";
-        if (sysmons > 1) return "a thread started from sysmon's thread is alive";
+        if (weftSingles > 2) return "a thread started from Weft's sysmon or schedtrace thread is alive";
         if (workers > ThreadPool.ThreadCount) return "a thread started from a ThreadPool thread is alive";
         signature = sig.ToString();
         return null;
@@ -195,7 +207,7 @@ internal static class DeadlockDetector
     private static void Act(DeadlockDetection mode)
     {
         var groups = Go.GroupGoroutines(Registry.Snapshot(), Environment.TickCount64, static g => g.Bubble is null);
-        var sb = new StringBuilder(DeadlockDetectedException.GoMessage).AppendLine()
+        var sb = new StringBuilder(GoMessage).AppendLine()
             .AppendLine("Every goroutine waits on a Weft primitive; no timer, ThreadPool work, foreign await or other thread can wake them.")
             .AppendLine();
         Go.DumpGroupsTo(sb, groups);
@@ -214,6 +226,13 @@ internal static class DeadlockDetector
             Console.Error.Flush();
         }
         Environment.Exit(2); // Go's exit code for a fatal error
+    }
+
+    private static bool IsMachineName(string name)
+    {
+        if (name.Length <= MachinePrefix.Length || !name.StartsWith(MachinePrefix, StringComparison.Ordinal)) return false;
+        foreach (char c in name.AsSpan(MachinePrefix.Length)) if (!char.IsAsciiDigit(c)) return false;
+        return true;
     }
 
     /// <summary>The calling thread's OS id (Linux: from /proc/thread-self), or 0 where it cannot be read.</summary>
