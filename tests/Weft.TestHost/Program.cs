@@ -94,9 +94,14 @@ switch (parts[0])
     }
     case "gomain-deadlock-report":
     {
-        // Report mode: printed once, and the program goes on. The handler (not a goroutine) rescues it.
+        // Report mode: printed once, and the program goes on. Once the report is on standard error, code that is
+        // not a goroutine rescues it.
         var rescue = new Chan<int>(1);
-        Go.DeadlockDetected += (_, _) => Task.Run(() => rescue.Send(1));
+        var stderr = Console.Error;
+        Console.SetError(new AfterWrite(stderr, text =>
+        {
+            if (text.Contains("deadlock!", StringComparison.Ordinal)) Task.Run(() => rescue.Send(1));
+        }));
         return Go.Main(async () =>
         {
             await rescue.ReceiveAsync();
@@ -182,6 +187,28 @@ switch (parts[0])
         return 2;
 }
 
+/// <summary>Writes through to another writer, then tells <c>after</c> what was written.</summary>
+internal sealed class AfterWrite(TextWriter inner, Action<string> after) : TextWriter
+{
+    public override Encoding Encoding => inner.Encoding;
+
+    public override void Write(char value) => inner.Write(value);
+
+    public override void Write(string? value)
+    {
+        inner.Write(value);
+        inner.Flush();
+        after(value ?? "");
+    }
+
+    public override void WriteLine(string? value)
+    {
+        inner.WriteLine(value);
+        inner.Flush();
+        after(value ?? "");
+    }
+}
+
 internal static class ThrowFromMain
 {
     public static void Throw() => throw new InvalidOperationException("boom from main");
@@ -202,6 +229,8 @@ internal static class FalseAlarms
         "fa-taskrun" => TaskRunDelaysThenSends,
         "fa-mutex" => PlainThreadHoldsMutex,
         "fa-http" => HttpListenerFeedsChannel,
+        "fa-poolthread" => ThreadStartedFromThePoolSends,
+        "fa-longrunning" => LongRunningTaskSends,
         _ => null,
     };
 
@@ -298,6 +327,29 @@ internal static class FalseAlarms
         }
         await wg.WaitAsync();
         return "count=" + count;
+    }
+
+    /// <summary>
+    /// A plain thread started from a ThreadPool thread (so Linux names it like a pool worker) sleeps, then sends;
+    /// the pool itself is idle meanwhile.
+    /// </summary>
+    private static async Task<string> ThreadStartedFromThePoolSends()
+    {
+        var ch = new Chan<int>();
+        var got = new Chan<int>(1);
+        Go.Run(async () => await got.SendAsync(await ch.ReceiveAsync()));
+        await Task.Run(() => new Thread(() => { Thread.Sleep(1500); ch.Send(7); }).Start());
+        return "got=" + await got.ReceiveAsync();
+    }
+
+    /// <summary>A LongRunning task (a dedicated thread, not pool work) sleeps, then sends.</summary>
+    private static async Task<string> LongRunningTaskSends()
+    {
+        var ch = new Chan<int>();
+        var got = new Chan<int>(1);
+        Go.Run(async () => await got.SendAsync(await ch.ReceiveAsync()));
+        _ = Task.Factory.StartNew(() => { Thread.Sleep(1500); ch.Send(8); }, TaskCreationOptions.LongRunning);
+        return "got=" + await got.ReceiveAsync();
     }
 
     /// <summary>

@@ -13,6 +13,8 @@ public class DeadlockProcessTests
         { "fa-taskrun", "done: got=1" },                    // Task.Run(async () => { await Task.Delay(1500); await c.SendAsync(1); })
         { "fa-mutex", "done: count=3" },                    // a plain thread holds a Weft Mutex for 1.5 s
         { "fa-http", "done: order1,order2,order3" },        // an HTTP server's handlers feed a channel
+        { "fa-poolthread", "done: got=7" },                 // a plain thread started from a pool thread (named like one)
+        { "fa-longrunning", "done: got=8" },                // a LongRunning task's dedicated thread
     };
 
     [Theory]
@@ -67,7 +69,7 @@ public class DeadlockProcessTests
         var (code, stdout, stderr) = await ConfigAndFailureTests.RunHost("gomain-deadlock-report", ("WEFT_DEADLOCK", "report"));
         Assert.Equal(0, code);
         Assert.Contains("recovered", stdout);
-        Assert.Contains("weft: all goroutines are asleep - deadlock!", stderr);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(stderr, "weft: all goroutines are asleep - deadlock!"));
         Assert.Contains("1 @ waiting, chan receive", stderr);
     }
 
