@@ -338,8 +338,8 @@ public static partial class Go
 
     /// <summary>
     /// Describes every live goroutine: a diagnostic number, its state (runnable, running, waiting), what it waits
-    /// for and for how long, and where it was started. This is what Weft prints when a goroutine's exception is
-    /// unhandled.
+    /// for and for how long, and where it was started: one line per goroutine, as a SIGQUIT dump
+    /// (<see cref="DumpOnQuitSignal"/>) prints it. Reports print the bounded, grouped <see cref="DumpSummary"/> instead.
     /// </summary>
     /// <returns>The dump, one line per goroutine.</returns>
     /// <example><code>Console.Error.Write(Go.Dump());</code></example>
