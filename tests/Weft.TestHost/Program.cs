@@ -74,6 +74,28 @@ switch (parts[0])
             await wg.WaitAsync();
             Console.WriteLine("returned"); // must never print
         });
+    case "gomain-late-deadlock":
+        // The deadlock comes only after a plain thread, which might have sent, exits without touching Weft: the
+        // detector keeps looking while the thread lives, and reports once it is gone.
+        return Go.Main(async () =>
+        {
+            var never = new Chan<int>();
+            new Thread(() => Thread.Sleep(700)) { Name = "sleeper" }.Start();
+            await never.ReceiveAsync();
+        });
+    case "gomain-deadlock-after-work":
+        // Goroutines work for a while (a plain thread feeds them, then exits) and then deadlock.
+        return Go.Main(async () =>
+        {
+            var ch = new Chan<int>();
+            var feeder = new Thread(() => { for (int i = 0; i < 50; i++) { Thread.Sleep(10); ch.Send(i); } });
+            feeder.Start();
+            int sum = 0;
+            for (int i = 0; i < 50; i++) sum += await ch.ReceiveAsync();
+            Console.WriteLine("sum=" + sum);
+            Console.Out.Flush();
+            await ch.ReceiveAsync(); // nobody sends any more
+        });
     case "gomain-deadlock-event":
     {
         // The report routed through Go.DeadlockDetected: handled, so nothing is printed, and still exit code 2.

@@ -54,9 +54,12 @@
 //     worst misses a deadlock.
 //
 // Protocol: sysmon calls Check when every P has been idle for a few ticks. A candidate inside with a quiet outside,
-// unchanged after 100 ms, is acted on once per episode (the signature of the inside candidate). A candidate inside
-// with activity outside asks sysmon to look again (RecheckEvery) instead of sleeping until a P is taken, because
-// outside activity can end without touching Weft (a plain thread exits).
+// unchanged after 100 ms, is acted on once per episode (the signature of the inside candidate). Sysmon otherwise
+// sleeps until a P leaves the idle list, which is right when what stands between the goroutines and a deadlock
+// is pending inside Weft (a timer, a foreign await: its end takes a P). In every other case the check asks sysmon
+// to look again after RecheckEvery instead: activity outside can end without touching Weft (a plain thread exits),
+// and a goroutine seen running, or one that ran while the check looked (Sysmon counts steps), may have parked
+// again, on a deadlock, without a P leaving the idle list after sysmon went to sleep.
 
 using System.Globalization;
 using System.Text;
@@ -113,21 +116,28 @@ internal static class DeadlockDetector
     /// <summary>True between Go.Main's start and the main goroutine's return.</summary>
     public static bool UnderMain => Volatile.Read(ref s_main) == MainRunning;
 
-    /// <summary>A signature of the inside candidate, or -1 when some goroutine may still run on its own.</summary>
+    /// <summary>Candidate's answer when a goroutine is runnable or running: it will park again, maybe on a deadlock.</summary>
+    public const long Busy = -1;
+
+    /// <summary>Candidate's answer when a timer or a foreign await is pending: its firing or completion takes a P, which wakes sysmon.</summary>
+    public const long Pending = -2;
+
+    /// <summary>A signature of the inside candidate (non-negative), or <see cref="Busy"/> or <see cref="Pending"/>.</summary>
     public static long Candidate()
     {
-        if (Scheduler.Global.Count > 0 || Scheduler.EarliestTimer() != Clock.Never) return -1;
-        if (Volatile.Read(ref Scheduler.IdleCount) != Scheduler.AllP.Length) return -1;
+        if (Scheduler.Global.Count > 0 || Volatile.Read(ref Scheduler.IdleCount) != Scheduler.AllP.Length) return Busy;
+        bool pending = Scheduler.EarliestTimer() != Clock.Never;
         int asleep = 0;
         bool all = Registry.All(g =>
         {
             if (g.Bubble is not null) return true;
             if (g.State != GoroutineState.Waiting) return false;
-            if (g.Reason is WaitReason.ForeignAwait or WaitReason.None or WaitReason.WaitIdle) return false;
-            asleep++;
+            if (g.Reason is WaitReason.ForeignAwait or WaitReason.None or WaitReason.WaitIdle) pending = true;
+            else asleep++;
             return true;
         });
-        if (!all || asleep == 0) return -1;
+        if (!all) return Busy;
+        if (pending || asleep == 0) return Pending;
         return Registry.Created * 31 + Scheduler.Unparks * 7 + asleep;
     }
 
@@ -194,10 +204,13 @@ internal static class DeadlockDetector
     {
         if (mode == DeadlockDetection.Off || !UnderMain) return false;
         long first = Candidate();
-        if (first < 0 || first == s_reportedAt) return false;
+        if (first == Pending || first == s_reportedAt) return false;
+        if (first == Busy) return true; // it parks again without taking a P from the idle list, maybe on a deadlock
         if (Outside(out string outside) is not null) return true;
         Thread.Sleep(100);
-        if (Candidate() != first) return false;
+        long second = Candidate();
+        if (second == Pending) return false;
+        if (second != first) return true; // they moved (and may be asleep again elsewhere): look again
         if (Outside(out string again) is not null || again != outside || !UnderMain) return true;
         s_reportedAt = first;
         Act(mode);

@@ -44,6 +44,14 @@ internal static class Sysmon
         if (Volatile.Read(ref s_deepSleep) != 0) s_parker.Unpark();
     }
 
+    /// <summary>Steps started on every P, summed racily: it moves whenever a goroutine runs.</summary>
+    private static long StepsRun()
+    {
+        long n = 0;
+        foreach (var p in Scheduler.AllP) n += Volatile.Read(ref p.SchedTick);
+        return n;
+    }
+
     private static void Loop()
     {
         int idleTicks = 0;
@@ -114,8 +122,12 @@ internal static class Sysmon
             // Every P idle for a few ticks: sleep until one is taken. Parked Ms cover the timers. Drop the dead
             // goroutine records first, so an idle process holds none.
             Registry.Sweep();
+            long steps = StepsRun();
             bool recheck = DeadlockDetector.Check(config.Deadlock);
             Interlocked.Exchange(ref s_deepSleep, 1);
+            // A goroutine that ran during the check and parked again before the flag above went up took a P
+            // without waking us: under Go.Main the check must then be made again, on the state it left.
+            if (DeadlockDetector.UnderMain && StepsRun() != steps) recheck = true;
             if (Volatile.Read(ref Scheduler.IdleCount) == Scheduler.AllP.Length && Scheduler.Global.Count == 0)
                 s_parker.Park(recheck ? Clock.Now + Clock.FromTimeSpan(DeadlockDetector.RecheckEvery) : Clock.Never);
             Volatile.Write(ref s_deepSleep, 0);

@@ -53,6 +53,18 @@ public class DeadlockProcessTests
         Assert.True(stderr.Split('\n').Length < 12, stderr);
     }
 
+    [Theory]
+    [InlineData("gomain-late-deadlock", "")]                // a plain thread that might have sent exits untouched
+    [InlineData("gomain-deadlock-after-work", "sum=1225")]  // a plain thread fed 50 values, then exited
+    public async Task ADeadlockThatComesAfterOutsideActivityEndsIsStillFound(string scenario, string expected)
+    {
+        var (code, stdout, stderr) = await ConfigAndFailureTests.RunHost(scenario);
+        Assert.True(code == 2, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains(expected, stdout);
+        Assert.StartsWith("fatal error: all goroutines are asleep - deadlock!", stderr);
+        Assert.Contains("1 @ waiting, chan receive", stderr);
+    }
+
     [Fact]
     public async Task TheDeadlockEventCanTakeTheReportInsteadOfStandardError()
     {
