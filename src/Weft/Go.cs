@@ -397,7 +397,7 @@ public static partial class Go
         foreach (var ((state, reason, file, line), (count, longest)) in map)
         {
             groups.Add(new GoroutineGroup(
-                StateText(state),
+                Goroutine.StateText(state),
                 state == GoroutineState.Waiting ? Goroutine.ReasonText(reason) : null,
                 file is null ? null : $"{file}:{line}",
                 count,
@@ -423,14 +423,6 @@ public static partial class Go
             sb.Append("... and ").Append(groups.Count - shown).Append(" more groups (").Append(rest).Append(" goroutines)").AppendLine();
         }
     }
-
-    private static string StateText(GoroutineState state) => state switch
-    {
-        GoroutineState.Runnable => "runnable",
-        GoroutineState.Running => "running",
-        GoroutineState.Waiting => "waiting",
-        _ => "dead",
-    };
 
     private static void DumpTo(StringBuilder sb)
     {

@@ -626,14 +626,7 @@ internal sealed class Goroutine : SynchronizationContext
 
     internal void DescribeTo(System.Text.StringBuilder sb, long nowMs)
     {
-        sb.Append("goroutine ").Append(Id).Append(" [");
-        sb.Append(State switch
-        {
-            GoroutineState.Runnable => "runnable",
-            GoroutineState.Running => "running",
-            GoroutineState.Waiting => "waiting",
-            _ => "dead",
-        });
+        sb.Append("goroutine ").Append(Id).Append(" [").Append(StateText(State));
         if (State == GoroutineState.Waiting)
         {
             sb.Append(", ").Append(ReasonText(Reason));
@@ -643,6 +636,14 @@ internal sealed class Goroutine : SynchronizationContext
         }
         sb.Append("]: created at ").Append(File ?? "?").Append(':').Append(Line).AppendLine();
     }
+
+    internal static string StateText(GoroutineState state) => state switch
+    {
+        GoroutineState.Runnable => "runnable",
+        GoroutineState.Running => "running",
+        GoroutineState.Waiting => "waiting",
+        _ => "dead",
+    };
 
     internal static string ReasonText(WaitReason r) => r switch
     {
