@@ -122,7 +122,8 @@ public static partial class Go
         var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         DeadlockDetector.EnterMain(callerBlocks || !Thread.CurrentThread.IsThreadPoolThread);
         // The main goroutine catches everything itself: what escapes main belongs to Main's caller, with its stack.
-        Run(async () =>
+        // A typed local, so the call binds to the Func<Task> overload whatever other overloads Run gains.
+        Func<Task> mainGoroutine = async () =>
         {
             try
             {
@@ -136,7 +137,8 @@ public static partial class Go
             {
                 DeadlockDetector.ExitMain();
             }
-        }, file, line);
+        };
+        Run(mainGoroutine, file, line);
         return done.Task;
     }
     /// <summary>
@@ -147,7 +149,9 @@ public static partial class Go
     /// <remarks>
     /// <para>
     /// Raised at most once per episode (a new episode starts when a goroutine runs again), on Weft's monitor thread,
-    /// and only where the detection is certain: see <see cref="Weft.DeadlockDetection"/>. Whether the program goes
+    /// and only where the detection is certain: in a program that runs under <see cref="Main(Func{Task}, string, int)"/>
+    /// or <see cref="RunMain(Func{Task}, string, int)"/>, never in one that does not (see <see cref="Weft.DeadlockDetection"/>),
+    /// and never with <see cref="Weft.DeadlockDetection.Off"/>. Whether the program goes
     /// on or ends afterwards is <see cref="DeadlockDetectedEventArgs.Mode"/>'s business, not the handler's.
     /// </para>
     /// <para>An exception thrown by a handler is treated as an unhandled goroutine exception (<see cref="UnhandledException"/>).</para>
