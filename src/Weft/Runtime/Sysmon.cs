@@ -11,7 +11,9 @@
 //     been in one step for a whole tick with work queued and some P idle, sysmon calls wakep; if only runnext
 //     holds work, sysmon moves it to the global queue (only the owner or sysmon may take runnext: RunQueue).
 //   * overdue timers: if the earliest timer of any P is more than a tick overdue, wake an M to run it.
-// When every P is idle, sysmon sleeps until a P is taken again (Notify), so an idle process costs no CPU.
+// When every P is idle, sysmon runs the deadlock check (DeadlockDetector) and sleeps until a P is taken again
+// (Notify), so an idle process costs no CPU; under Go.Main, while every goroutine is asleep but something outside
+// Weft may still wake them, it looks again every DeadlockDetector.RecheckEvery instead.
 
 namespace Weft.Runtime;
 
@@ -40,6 +42,14 @@ internal static class Sysmon
     {
         Interlocked.MemoryBarrier(); // pairs with the exchange below: either we see 1 or sysmon sees the P taken
         if (Volatile.Read(ref s_deepSleep) != 0) s_parker.Unpark();
+    }
+
+    /// <summary>Steps started on every P, summed racily: it moves whenever a goroutine runs.</summary>
+    private static long StepsRun()
+    {
+        long n = 0;
+        foreach (var p in Scheduler.AllP) n += Volatile.Read(ref p.SchedTick);
+        return n;
     }
 
     private static void Loop()
@@ -112,10 +122,14 @@ internal static class Sysmon
             // Every P idle for a few ticks: sleep until one is taken. Parked Ms cover the timers. Drop the dead
             // goroutine records first, so an idle process holds none.
             Registry.Sweep();
-            DeadlockDetector.Check(config.Deadlock);
+            long steps = StepsRun();
+            bool recheck = DeadlockDetector.Check(config.Deadlock);
             Interlocked.Exchange(ref s_deepSleep, 1);
+            // A goroutine that ran during the check and parked again before the flag above went up took a P
+            // without waking us: under Go.Main the check must then be made again, on the state it left.
+            if (DeadlockDetector.UnderMain && StepsRun() != steps) recheck = true;
             if (Volatile.Read(ref Scheduler.IdleCount) == Scheduler.AllP.Length && Scheduler.Global.Count == 0)
-                s_parker.Park(Clock.Never);
+                s_parker.Park(recheck ? Clock.Now + Clock.FromTimeSpan(DeadlockDetector.RecheckEvery) : Clock.Never);
             Volatile.Write(ref s_deepSleep, 0);
             Volatile.Write(ref s_coarseNowMs, Environment.TickCount64);
             idleTicks = 0;
