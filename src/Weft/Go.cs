@@ -244,8 +244,10 @@ public static partial class Go
     }
 
     /// <summary>
-    /// Whether, and how, Weft reports a program whose goroutines are all asleep. Default <see cref="Weft.DeadlockDetection.Report"/>,
-    /// or the <c>WEFT_DEADLOCK</c> environment variable (<c>off</c>, <c>report</c>, <c>fail</c>). See <see cref="Weft.DeadlockDetection"/>.
+    /// Whether, and how, a <see cref="Main(Func{Task}, string, int)"/> program reports that its goroutines are all asleep.
+    /// Default <see cref="Weft.DeadlockDetection.Fail"/> (Go's fatal error, exit code 2), or the <c>WEFT_DEADLOCK</c>
+    /// environment variable (<c>off</c>, <c>report</c>, <c>fail</c>). Outside <c>Go.Main</c> nothing is reported. See
+    /// <see cref="Weft.DeadlockDetection"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not a member of the enum.</exception>
     /// <example><code>Go.DeadlockDetection = DeadlockDetection.Fail;</code></example>
@@ -263,10 +265,24 @@ public static partial class Go
 
     /// <summary>
     /// Raised when an exception escapes a goroutine. With no handler, Weft does what .NET does for a thread: it prints
-    /// a dump of the live goroutines to standard error and ends the process with the exception (non-zero exit code).
-    /// With a handler, the handler observes the exception and the process keeps running.
+    /// the live goroutines grouped by state, wait reason and origin (<see cref="DumpSummary"/>) to standard error and
+    /// ends the process with the exception (non-zero exit code). With a handler, the handler observes the exception
+    /// and the process keeps running.
     /// </summary>
-    /// <remarks>The handler runs on a scheduler thread; an exception thrown by the handler itself ends the process.</remarks>
+    /// <remarks>
+    /// <para>The handler runs on a scheduler thread; an exception thrown by the handler itself ends the process.</para>
+    /// <para>
+    /// The exception is the one the body threw, with its original stack trace (for an async body too: Weft takes it
+    /// from the task rather than wrapping it), so <see cref="Exception.StackTrace"/> names the line that threw.
+    /// </para>
+    /// <para>
+    /// Cancellation, as with <see cref="Task.Run(Func{Task})"/>: an <see cref="OperationCanceledException"/> whose
+    /// <see cref="OperationCanceledException.CancellationToken"/> has been cancelled means the goroutine was asked to
+    /// stop and did: it ends quietly, and this event is not raised. Any other <see cref="OperationCanceledException"/>
+    /// (one that carries no token, or a token that was not cancelled, such as a timeout raised by hand) is a failure
+    /// like any exception, and is raised here.
+    /// </para>
+    /// </remarks>
     /// <example><code>Go.UnhandledException += (_, e) => log.Error(e.Exception, "goroutine failed");</code></example>
     public static event EventHandler<GoroutineExceptionEventArgs>? UnhandledException;
 
@@ -288,7 +304,7 @@ public static partial class Go
         Console.Error.WriteLine(g is null
             ? $"weft: {error.Message}; ending the process."
             : $"weft: unhandled exception in goroutine {g.Id} (started at {g.File ?? "?"}:{g.Line}); ending the process.");
-        Console.Error.Write(Dump());
+        Console.Error.Write(DumpSummary());
         Console.Error.Flush();
         // Rethrow on a fresh thread so .NET's own unhandled-exception path runs: AppDomain.UnhandledException,
         // the usual message, and the usual non-zero exit.
@@ -322,8 +338,8 @@ public static partial class Go
 
     /// <summary>
     /// Describes every live goroutine: a diagnostic number, its state (runnable, running, waiting), what it waits
-    /// for and for how long, and where it was started. This is what Weft prints when a goroutine's exception is
-    /// unhandled.
+    /// for and for how long, and where it was started: one line per goroutine, as a SIGQUIT dump
+    /// (<see cref="DumpOnQuitSignal"/>) prints it. Reports print the bounded, grouped <see cref="DumpSummary"/> instead.
     /// </summary>
     /// <returns>The dump, one line per goroutine.</returns>
     /// <example><code>Console.Error.Write(Go.Dump());</code></example>
@@ -344,6 +360,77 @@ public static partial class Go
         writer.Write(Dump());
         writer.Flush();
     }
+
+    /// <summary>
+    /// Describes the live goroutines grouped by state, wait reason and origin, with counts (as Go's
+    /// <c>pprof goroutine?debug=1</c>): one line per group, largest first, so a million goroutines parked at the same
+    /// place take one line. This is what Weft's reports (a deadlock, an unhandled exception) print.
+    /// </summary>
+    /// <returns>A header line, then one line per group (at most <c>200</c>, then a line counting the rest).</returns>
+    /// <example><code>Console.Error.Write(Go.DumpSummary());</code></example>
+    public static string DumpSummary()
+    {
+        var sb = new StringBuilder();
+        var groups = GroupGoroutines(Registry.Snapshot(), Environment.TickCount64, static _ => true);
+        DumpGroupsTo(sb, groups);
+        return sb.ToString();
+    }
+
+    private const int MaxDumpGroups = 200;
+
+    /// <summary>Groups <paramref name="all"/> (those <paramref name="include"/> accepts) by state, reason and origin, largest group first.</summary>
+    internal static List<GoroutineGroup> GroupGoroutines(List<Goroutine> all, long nowMs, Func<Goroutine, bool> include)
+    {
+        var map = new Dictionary<(GoroutineState, WaitReason, string?, int), (int Count, long Longest)>();
+        foreach (var g in all)
+        {
+            if (!include(g)) continue;
+            var state = g.State;
+            if (state == GoroutineState.Dead) continue;
+            var reason = state == GoroutineState.Waiting ? g.Reason : WaitReason.None;
+            var key = (state, reason, g.File, g.Line);
+            long waited = state == GoroutineState.Waiting && g.ParkedSince != 0 ? Math.Max(0, nowMs - g.ParkedSince) : 0;
+            map.TryGetValue(key, out var acc);
+            map[key] = (acc.Count + 1, Math.Max(acc.Longest, waited));
+        }
+        var groups = new List<GoroutineGroup>(map.Count);
+        foreach (var ((state, reason, file, line), (count, longest)) in map)
+        {
+            groups.Add(new GoroutineGroup(
+                StateText(state),
+                state == GoroutineState.Waiting ? Goroutine.ReasonText(reason) : null,
+                file is null ? null : $"{file}:{line}",
+                count,
+                TimeSpan.FromMilliseconds(longest)));
+        }
+        groups.Sort(static (a, b) => a.Count != b.Count ? b.Count.CompareTo(a.Count)
+            : string.CompareOrdinal(a.CreatedAt + a.State + a.WaitReason, b.CreatedAt + b.State + b.WaitReason));
+        return groups;
+    }
+
+    internal static void DumpGroupsTo(StringBuilder sb, List<GoroutineGroup> groups)
+    {
+        int total = 0;
+        foreach (var g in groups) total += g.Count;
+        sb.Append("goroutines: ").Append(total).Append(" live in ").Append(groups.Count).Append(groups.Count == 1 ? " group" : " groups")
+          .Append(", procs ").Append(Scheduler.AllP.Length).Append(", threads ").Append(Scheduler.ThreadCount).AppendLine();
+        int shown = Math.Min(groups.Count, MaxDumpGroups);
+        for (int i = 0; i < shown; i++) sb.Append(groups[i]).AppendLine();
+        if (shown < groups.Count)
+        {
+            int rest = 0;
+            for (int i = shown; i < groups.Count; i++) rest += groups[i].Count;
+            sb.Append("... and ").Append(groups.Count - shown).Append(" more groups (").Append(rest).Append(" goroutines)").AppendLine();
+        }
+    }
+
+    private static string StateText(GoroutineState state) => state switch
+    {
+        GoroutineState.Runnable => "runnable",
+        GoroutineState.Running => "running",
+        GoroutineState.Waiting => "waiting",
+        _ => "dead",
+    };
 
     private static void DumpTo(StringBuilder sb)
     {

@@ -567,7 +567,25 @@ internal sealed class Goroutine : SynchronizationContext
         _bodyState = null;
         FinishWith(task.IsFaulted
             ? (task.Exception!.InnerExceptions.Count == 1 ? task.Exception.InnerException : task.Exception)
-            : task.IsCanceled ? new TaskCanceledException(task) : null);
+            : task.IsCanceled ? CancellationOf(task) : null);
+    }
+
+    /// <summary>
+    /// The exception that cancelled <paramref name="task"/>: the body's own OperationCanceledException, with its
+    /// stack trace and token, which a canceled task keeps and rethrows (an async method's builder cancels its task
+    /// for any OperationCanceledException that escapes it).
+    /// </summary>
+    private static Exception CancellationOf(Task task)
+    {
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException ex)
+        {
+            return ex;
+        }
+        return new TaskCanceledException(task);
     }
 
     private void FinishWith(Exception? error)
@@ -578,12 +596,18 @@ internal sealed class Goroutine : SynchronizationContext
         State = GoroutineState.Dead;
         Registry.Remove(this);
         Bubble?.OnFinished();
-        // Every exception that escapes a body is unhandled, OperationCanceledException included, exactly as on
-        // a .NET thread: a goroutine that wants to end on cancellation returns.
+        // Every exception that escapes a body is unhandled, except a cancellation that was asked for: an
+        // OperationCanceledException whose token is cancelled ends the goroutine quietly, as Task.Run ends Canceled
+        // (not Faulted) for it. One without a cancelled token (thrown by hand, or a timeout) is a failure like any
+        // other; a goroutine cannot tell it from a bug. The exception reported is the body's own, with its trace.
         if (error is null) return;
-        if (Bubble is { } bubble) bubble.OnUnhandled(error, this);
-        else Go.OnUnhandled(error, this);
+        if (Bubble is { } bubble) bubble.OnUnhandled(error, this); // the same rule, except for the bubble's body
+        else if (!IsRequestedCancellation(error)) Go.OnUnhandled(error, this);
     }
+
+    /// <summary>An OperationCanceledException whose token was cancelled: the goroutine stopped because it was asked to.</summary>
+    internal static bool IsRequestedCancellation(Exception error) =>
+        error is OperationCanceledException { CancellationToken.IsCancellationRequested: true };
 
     /// <summary>A goroutine left blocked in a bubble that ended: it will never run again, so it stops counting as live.</summary>
     internal void Abandon()

@@ -11,7 +11,9 @@
 //     been in one step for a whole tick with work queued and some P idle, sysmon calls wakep; if only runnext
 //     holds work, sysmon moves it to the global queue (only the owner or sysmon may take runnext: RunQueue).
 //   * overdue timers: if the earliest timer of any P is more than a tick overdue, wake an M to run it.
-// When every P is idle, sysmon sleeps until a P is taken again (Notify), so an idle process costs no CPU.
+// When every P is idle, sysmon runs the deadlock check (DeadlockDetector) and sleeps until a P is taken again
+// (Notify), so an idle process costs no CPU; under Go.Main, while every goroutine is asleep but something outside
+// Weft may still wake them, it looks again every DeadlockDetector.RecheckEvery instead.
 
 namespace Weft.Runtime;
 
@@ -112,10 +114,10 @@ internal static class Sysmon
             // Every P idle for a few ticks: sleep until one is taken. Parked Ms cover the timers. Drop the dead
             // goroutine records first, so an idle process holds none.
             Registry.Sweep();
-            DeadlockDetector.Check(config.Deadlock);
+            bool recheck = DeadlockDetector.Check(config.Deadlock);
             Interlocked.Exchange(ref s_deepSleep, 1);
             if (Volatile.Read(ref Scheduler.IdleCount) == Scheduler.AllP.Length && Scheduler.Global.Count == 0)
-                s_parker.Park(Clock.Never);
+                s_parker.Park(recheck ? Clock.Now + Clock.FromTimeSpan(DeadlockDetector.RecheckEvery) : Clock.Never);
             Volatile.Write(ref s_deepSleep, 0);
             Volatile.Write(ref s_coarseNowMs, Environment.TickCount64);
             idleTicks = 0;

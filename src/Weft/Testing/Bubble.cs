@@ -209,6 +209,7 @@ public sealed class Bubble
 
     internal void OnUnhandled(Exception error, Goroutine g)
     {
+        if (g != _root && Goroutine.IsRequestedCancellation(error)) return; // as outside bubbles: see Go.UnhandledException
         _failure ??= g == _root ? error : new InvalidOperationException(
             $"An exception escaped goroutine {g.Id} in the bubble (seed {Seed}, started at {g.File ?? "?"}:{g.Line}).", error);
     }
