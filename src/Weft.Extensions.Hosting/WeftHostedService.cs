@@ -46,6 +46,7 @@ internal sealed class WeftHostedService(
         if (Interlocked.Exchange(ref _hooked, 1) == 0)
         {
             Go.UnhandledException += OnUnhandled;
+            Go.DeadlockDetected += OnDeadlock;
         }
         WeftLog.Configured(_logger, Go.MaxProcs, Go.BlockingThreshold.TotalMilliseconds, Go.DeadlockDetection, _behavior);
         return Task.CompletedTask;
@@ -64,8 +65,18 @@ internal sealed class WeftHostedService(
         if (Interlocked.Exchange(ref _hooked, 0) == 1)
         {
             Go.UnhandledException -= OnUnhandled;
+            Go.DeadlockDetected -= OnDeadlock;
         }
         return Task.CompletedTask;
+    }
+
+    // The report goes to the logger instead of standard error (Handled); what happens next is the mode's: under Fail,
+    // Weft ends the process after this returns, as Go does, so that report is critical.
+    private void OnDeadlock(object? sender, DeadlockDetectedEventArgs e)
+    {
+        if (e.Mode == DeadlockDetection.Fail) WeftLog.DeadlockFatal(_logger, e.GoroutineCount, e.Report);
+        else WeftLog.DeadlockReported(_logger, e.GoroutineCount, e.Report);
+        e.Handled = true;
     }
 
     private void OnUnhandled(object? sender, GoroutineExceptionEventArgs e)

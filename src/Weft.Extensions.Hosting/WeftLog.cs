@@ -17,6 +17,12 @@ internal static partial class WeftLog
         "An exception escaped a goroutine started at {StartedAt}; the host keeps running (Weft:UnhandledException is Ignore).")]
     public static partial void UnhandledIgnored(ILogger logger, Exception exception, string startedAt);
 
+    [LoggerMessage(4, LogLevel.Critical, "All {Count} goroutines are asleep - deadlock! The process ends (Weft:DeadlockDetection is Fail).\n{Report}")]
+    public static partial void DeadlockFatal(ILogger logger, int count, string report);
+
+    [LoggerMessage(8, LogLevel.Error, "All {Count} goroutines are asleep - deadlock! The process keeps running (Weft:DeadlockDetection is Report).\n{Report}")]
+    public static partial void DeadlockReported(ILogger logger, int count, string report);
+
     [LoggerMessage(5, LogLevel.Information, "Waiting for {Count} registered goroutine group(s) to finish: {Names}.")]
     public static partial void WaitingOnShutdown(ILogger logger, int count, string names);
 

@@ -41,8 +41,8 @@ public sealed class WeftOptions
 
     /// <summary>
     /// What Weft does when every goroutine is asleep: <c>Off</c>, <c>Report</c> or <c>Fail</c>;
-    /// <see cref="Go.DeadlockDetection"/>. Null keeps <c>WEFT_DEADLOCK</c> or <c>Report</c>. In a host, a report goes to
-    /// the <c>Weft</c> logger instead of standard error.
+    /// <see cref="Go.DeadlockDetection"/>. Null keeps <c>WEFT_DEADLOCK</c> or <c>Fail</c>. Detection runs only in a program
+    /// started with <c>Go.Main</c>; there, a report goes to the <c>Weft</c> logger instead of standard error.
     /// </summary>
     public DeadlockDetection? DeadlockDetection { get; set; }
 

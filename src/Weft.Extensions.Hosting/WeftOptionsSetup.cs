@@ -81,7 +81,7 @@ internal sealed class WeftOptionsValidator : IValidateOptions<WeftOptions>
         "expected a whole number of processors from 1 to 1024 (leave it unset to use WEFT_MAXPROCS or Environment.ProcessorCount).";
     internal const string ThresholdAllowed =
         "expected a TimeSpan from 00:00:00.001 to 00:01:00, e.g. \"00:00:00.020\" for 20 ms (leave it unset to use WEFT_BLOCKING_THRESHOLD_MS or 10 ms).";
-    internal const string DeadlockAllowed = "expected Off, Report or Fail (leave it unset to use WEFT_DEADLOCK or Report).";
+    internal const string DeadlockAllowed = "expected Off, Report or Fail (leave it unset to use WEFT_DEADLOCK or Fail).";
     internal const string UnhandledAllowed = "expected StopHost or Ignore (default StopHost).";
 
     public ValidateOptionsResult Validate(string? name, WeftOptions options)
