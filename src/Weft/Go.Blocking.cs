@@ -45,33 +45,69 @@ public static partial class Go
     /// Runs <paramref name="call"/>, known to block its thread, on <see cref="BlockingExecutor"/>; only the calling
     /// goroutine parks until it returns, so no scheduler thread is blocked at all.
     /// </summary>
+    /// <remarks>
+    /// A call the executor does not run is never dropped silently and never waited on forever: after
+    /// <c>Go.BlockingExecutor.Shutdown()</c> every call fails with a <see cref="RejectedExecutionException"/> that names
+    /// the pool and says it is shut down (set <see cref="BlockingExecutor"/> to a running executor to go on), and a
+    /// call that an executor of your own discards (policy Discard or DiscardOldest) fails with one that says so.
+    /// A call that <see cref="ThreadPoolExecutor.ShutdownNow"/> removes before it starts is handed back to
+    /// ShutdownNow's caller, as that method documents, and is waited for until someone runs it.
+    /// </remarks>
     /// <typeparam name="T">The call's result type.</typeparam>
     /// <param name="call">The blocking call.</param>
     /// <param name="cancellationToken">Stops waiting for the result (the call itself keeps running on its pool thread).</param>
     /// <returns>The call's result, or its exception, when awaited.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before the call returned.</exception>
-    /// <exception cref="RejectedExecutionException">The executor rejected the call (its rejection policy is Abort).</exception>
+    /// <exception cref="RejectedExecutionException">The executor did not run the call: it is shut down, or it rejected
+    /// or discarded the call by its rejection policy.</exception>
     /// <example><code>string text = await Go.BlockingAsync(() => LegacyClient.Fetch(id));</code></example>
     public static async Task<T> BlockingAsync<T>(Func<T> call, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(call);
-        var task = BlockingExecutor.Submit(call);
-        return cancellationToken.CanBeCanceled ? await task.WaitAsync(cancellationToken) : await task;
+        var executor = BlockingExecutor;
+        var task = executor.Submit(call);
+        await WaitForCall(executor, task, cancellationToken);
+        return task.Result; // completed successfully: WaitForCall threw otherwise
     }
 
     /// <summary>Runs <paramref name="call"/>, known to block, on <see cref="BlockingExecutor"/>; only the calling goroutine parks.</summary>
+    /// <remarks>As for <see cref="BlockingAsync{T}(Func{T}, CancellationToken)"/>: a call the executor does not run fails
+    /// with a <see cref="RejectedExecutionException"/>, never silently.</remarks>
     /// <param name="call">The blocking call.</param>
     /// <param name="cancellationToken">Stops waiting (the call itself keeps running on its pool thread).</param>
     /// <returns>A task that completes when the call returns, with its exception if it threw.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before the call returned.</exception>
+    /// <exception cref="RejectedExecutionException">The executor did not run the call: it is shut down, or it rejected
+    /// or discarded the call by its rejection policy.</exception>
     /// <example><code>await Go.BlockingAsync(() => File.Copy(src, dst));</code></example>
     public static async Task BlockingAsync(Action call, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(call);
-        var task = BlockingExecutor.Submit(call);
-        if (cancellationToken.CanBeCanceled) await task.WaitAsync(cancellationToken);
-        else await task;
+        var executor = BlockingExecutor;
+        await WaitForCall(executor, executor.Submit(call), cancellationToken);
+    }
+
+    /// <summary>
+    /// Awaits a submitted call. A call the executor's policy discarded ends canceled with no token; that is turned
+    /// into a <see cref="RejectedExecutionException"/>, so a dropped call is never mistaken for the caller's own
+    /// cancellation. (A shut-down executor's CallerRuns already faults the task with one; Abort throws in Submit.)
+    /// </summary>
+    private static async Task WaitForCall(ThreadPoolExecutor executor, Task call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (cancellationToken.CanBeCanceled) await call.WaitAsync(cancellationToken);
+            else await call;
+        }
+        catch (OperationCanceledException e) when (call.IsCanceled && !cancellationToken.IsCancellationRequested &&
+                                                   e.CancellationToken != executor.ShutdownNowToken)
+        {
+            string state = executor.IsShutdown ? "it is shut down" : "its queue and threads were full";
+            throw new RejectedExecutionException(
+                $"Pool '{executor.Name}' (Go.BlockingExecutor) discarded a blocking call without running it: {state}, " +
+                "and its rejection policy drops work.", e);
+        }
     }
 }

@@ -145,14 +145,18 @@ public sealed class ScheduledExecutor : IDisposable
     }
 
     /// <summary>Blocks until the executor has terminated after a shutdown, or <paramref name="timeout"/> passes.</summary>
-    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <param name="timeout">How long to wait: zero or more; <see cref="Timeout.InfiniteTimeSpan"/> or a huge value
+    /// (<see cref="TimeSpan.MaxValue"/>) waits forever.</param>
     /// <returns>True if it terminated.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     public bool AwaitTermination(TimeSpan timeout) => Executor.AwaitTermination(timeout);
 
     /// <summary>Waits asynchronously until the executor has terminated after a shutdown, or <paramref name="timeout"/> passes.</summary>
-    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <param name="timeout">How long to wait: zero or more; <see cref="Timeout.InfiniteTimeSpan"/> or a huge value
+    /// (<see cref="TimeSpan.MaxValue"/>) waits forever.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>True if it terminated.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
     public Task<bool> AwaitTerminationAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         Executor.AwaitTerminationAsync(timeout, cancellationToken);

@@ -66,4 +66,93 @@ public class BlockingExecutorTests
             Go.MaxProcs = saved;
         }
     }
+
+    /// <summary>
+    /// Issue 13, bug 8: after <c>Go.BlockingExecutor.Shutdown()</c>, every BlockingAsync used to fail with a bare
+    /// TaskCanceledException. Now both forms fail with a RejectedExecutionException that names the pool and says it
+    /// is shut down. The pool here is configured like the default one (CallerRuns, direct hand-off).
+    /// </summary>
+    [Fact]
+    public async Task BlockingAsync_AfterTheExecutorIsShutDown_FailsWithAClearError()
+    {
+        var saved = Go.BlockingExecutor;
+        var pool = new ThreadPoolExecutor(new ThreadPoolExecutorOptions
+        {
+            Name = "blocking-shut", CorePoolSize = 0, MaximumPoolSize = 4, QueueCapacity = 0, RejectionPolicy = RejectionPolicy.CallerRuns,
+        });
+        Go.BlockingExecutor = pool;
+        try
+        {
+            Assert.Equal(1, await Go.BlockingAsync(() => 1).Within());
+            pool.Shutdown();
+            bool ran = false;
+            var e = await Assert.ThrowsAsync<RejectedExecutionException>(() => Go.BlockingAsync(() => { ran = true; return 2; })).Within();
+            Assert.Contains("'blocking-shut'", e.Message);
+            Assert.Contains("shut down", e.Message);
+            e = await Assert.ThrowsAsync<RejectedExecutionException>(() => Go.BlockingAsync(() => { ran = true; })).Within();
+            Assert.Contains("shut down", e.Message);
+            using var cts = new CancellationTokenSource();
+            await Assert.ThrowsAsync<RejectedExecutionException>(() => Go.BlockingAsync(() => { ran = true; }, cts.Token)).Within();
+
+            // From a goroutine, the same error reaches the goroutine.
+            var fromGoroutine = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Go.Run(async () =>
+            {
+                try { await Go.BlockingAsync(() => ran = true); fromGoroutine.SetResult(null); }
+                catch (Exception x) { fromGoroutine.SetResult(x); }
+            });
+            Assert.IsType<RejectedExecutionException>(await fromGoroutine.Task.Within());
+            Assert.False(ran);
+        }
+        finally
+        {
+            Go.BlockingExecutor = saved;
+        }
+    }
+
+    /// <summary>
+    /// A call that an executor of the user's own discards (policy Discard) is not reported as the caller's own
+    /// cancellation: it fails with a RejectedExecutionException that says the pool discarded it. A real
+    /// cancellation by the caller's token still ends in OperationCanceledException.
+    /// </summary>
+    [Fact]
+    public async Task BlockingAsync_OnAnExecutorThatDiscards_SaysTheCallWasDropped()
+    {
+        var saved = Go.BlockingExecutor;
+        var pool = new ThreadPoolExecutor(new ThreadPoolExecutorOptions
+        {
+            Name = "blocking-discard", CorePoolSize = 1, MaximumPoolSize = 1, QueueCapacity = 0, RejectionPolicy = RejectionPolicy.Discard,
+        });
+        Go.BlockingExecutor = pool;
+        using var release = new ManualResetEventSlim();
+        try
+        {
+            using var started = new ManualResetEventSlim();
+            var busy = Go.BlockingAsync(() => { started.Set(); release.Wait(TimeSpan.FromSeconds(20)); });
+            Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
+            var e = await Assert.ThrowsAsync<RejectedExecutionException>(() => Go.BlockingAsync(() => 1)).Within();
+            Assert.Contains("'blocking-discard'", e.Message);
+            Assert.Contains("discarded", e.Message);
+            Assert.IsAssignableFrom<OperationCanceledException>(e.InnerException);
+
+            using var cts = new CancellationTokenSource();
+            var waiting = Go.BlockingAsync(() => 2, cts.Token); // a token that is not canceled changes nothing
+            await Assert.ThrowsAsync<RejectedExecutionException>(() => waiting).Within();
+            cts.Cancel();
+            // Discarded too, but the caller had canceled: its own cancellation wins.
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Go.BlockingAsync(() => 3, cts.Token)).Within();
+
+            release.Set();
+            await busy.Within();
+            pool.Shutdown();
+            e = await Assert.ThrowsAsync<RejectedExecutionException>(() => Go.BlockingAsync(() => 4)).Within();
+            Assert.Contains("shut down", e.Message);
+        }
+        finally
+        {
+            release.Set();
+            Go.BlockingExecutor = saved;
+            pool.ShutdownNow();
+        }
+    }
 }
