@@ -73,15 +73,9 @@ public class BlockingExecutorTests
     /// is shut down. The pool here is configured like the default one (CallerRuns, direct hand-off).
     /// </summary>
     [Fact]
-    public async Task BlockingAsync_AfterTheExecutorIsShutDown_FailsWithAClearError()
-    {
-        var saved = Go.BlockingExecutor;
-        var pool = new ThreadPoolExecutor(new ThreadPoolExecutorOptions
-        {
-            Name = "blocking-shut", CorePoolSize = 0, MaximumPoolSize = 4, QueueCapacity = 0, RejectionPolicy = RejectionPolicy.CallerRuns,
-        });
-        Go.BlockingExecutor = pool;
-        try
+    public Task BlockingAsync_AfterTheExecutorIsShutDown_FailsWithAClearError() => WithBlockingExecutor(
+        new() { Name = "blocking-shut", CorePoolSize = 0, MaximumPoolSize = 4, QueueCapacity = 0, RejectionPolicy = RejectionPolicy.CallerRuns },
+        async pool =>
         {
             Assert.Equal(1, await Go.BlockingAsync(() => 1).Within());
             pool.Shutdown();
@@ -103,12 +97,7 @@ public class BlockingExecutorTests
             });
             Assert.IsType<RejectedExecutionException>(await fromGoroutine.Task.Within());
             Assert.False(ran);
-        }
-        finally
-        {
-            Go.BlockingExecutor = saved;
-        }
-    }
+        });
 
     /// <summary>
     /// A call that an executor of the user's own discards (policy Discard) is not reported as the caller's own
@@ -116,17 +105,11 @@ public class BlockingExecutorTests
     /// cancellation by the caller's token still ends in OperationCanceledException.
     /// </summary>
     [Fact]
-    public async Task BlockingAsync_OnAnExecutorThatDiscards_SaysTheCallWasDropped()
-    {
-        var saved = Go.BlockingExecutor;
-        var pool = new ThreadPoolExecutor(new ThreadPoolExecutorOptions
+    public Task BlockingAsync_OnAnExecutorThatDiscards_SaysTheCallWasDropped() => WithBlockingExecutor(
+        new() { Name = "blocking-discard", CorePoolSize = 1, MaximumPoolSize = 1, QueueCapacity = 0, RejectionPolicy = RejectionPolicy.Discard },
+        async pool =>
         {
-            Name = "blocking-discard", CorePoolSize = 1, MaximumPoolSize = 1, QueueCapacity = 0, RejectionPolicy = RejectionPolicy.Discard,
-        });
-        Go.BlockingExecutor = pool;
-        using var release = new ManualResetEventSlim();
-        try
-        {
+            using var release = new ManualResetEventSlim();
             using var started = new ManualResetEventSlim();
             var busy = Go.BlockingAsync(() => { started.Set(); release.Wait(TimeSpan.FromSeconds(20)); });
             Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
@@ -147,10 +130,20 @@ public class BlockingExecutorTests
             pool.Shutdown();
             e = await Assert.ThrowsAsync<RejectedExecutionException>(() => Go.BlockingAsync(() => 4)).Within();
             Assert.Contains("shut down", e.Message);
+        });
+
+    /// <summary>Runs <paramref name="test"/> with Go.BlockingExecutor set to a new pool, then restores it and stops the pool.</summary>
+    private static async Task WithBlockingExecutor(ThreadPoolExecutorOptions options, Func<ThreadPoolExecutor, Task> test)
+    {
+        var saved = Go.BlockingExecutor;
+        var pool = new ThreadPoolExecutor(options);
+        Go.BlockingExecutor = pool;
+        try
+        {
+            await test(pool);
         }
         finally
         {
-            release.Set();
             Go.BlockingExecutor = saved;
             pool.ShutdownNow();
         }
