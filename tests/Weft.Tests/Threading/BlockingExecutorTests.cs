@@ -132,6 +132,46 @@ public class BlockingExecutorTests
             Assert.Contains("shut down", e.Message);
         });
 
+    /// <summary>
+    /// ShutdownNow hands a never-started task back to its own caller (Java's rule), so a BlockingAsync call it removed
+    /// used to wait forever. Now the caller gets a RejectedExecutionException that names the pool and ShutdownNow, the
+    /// call never runs (even when ShutdownNow's list is run), and a call that had started is still waited for.
+    /// </summary>
+    [Fact]
+    public Task BlockingAsync_RemovedByShutdownNow_FailsClearly_AndNeverRuns() => WithBlockingExecutor(
+        new() { Name = "blocking-now", CorePoolSize = 1, MaximumPoolSize = 1, QueueCapacity = 10 },
+        async pool =>
+        {
+            using var release = new ManualResetEventSlim();
+            using var started = new ManualResetEventSlim();
+            var running = Go.BlockingAsync(() => { started.Set(); release.Wait(TimeSpan.FromSeconds(20)); return "done"; });
+            Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
+            bool ran = false;
+            var queued = Go.BlockingAsync(() => { ran = true; return 1; });
+            var neverStarted = pool.ShutdownNow();
+            Assert.Single(neverStarted);
+            var e = await Assert.ThrowsAsync<RejectedExecutionException>(() => queued).Within();
+            Assert.Contains("'blocking-now'", e.Message);
+            Assert.Contains("ShutdownNow", e.Message);
+            neverStarted[0](); // whoever runs the returned task: the call has been given up and does not run
+            Assert.False(ran);
+            release.Set();
+            Assert.Equal("done", await running.Within()); // a call that had started is waited for
+        });
+
+    /// <summary>The caller's own cancellation is reported with the caller's token.</summary>
+    [Fact]
+    public async Task BlockingAsync_CanceledByTheCaller_ThrowsWithTheCallersToken()
+    {
+        using var cts = new CancellationTokenSource();
+        using var release = new ManualResetEventSlim();
+        var waiting = Go.BlockingAsync(() => release.Wait(TimeSpan.FromSeconds(10)), cts.Token);
+        cts.Cancel();
+        var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting).Within();
+        Assert.Equal(cts.Token, e.CancellationToken);
+        release.Set();
+    }
+
     /// <summary>Runs <paramref name="test"/> with Go.BlockingExecutor set to a new pool, then restores it and stops the pool.</summary>
     private static async Task WithBlockingExecutor(ThreadPoolExecutorOptions options, Func<ThreadPoolExecutor, Task> test)
     {
