@@ -112,7 +112,9 @@ public sealed class ScheduledExecutor : IDisposable
 
     /// <summary>
     /// Cancels periodic schedules, lets delayed one-shots still run, and then shuts the executor down. New schedules
-    /// are rejected. Does not wait; see <see cref="AwaitTermination"/>.
+    /// are rejected. Does not wait; see <see cref="AwaitTermination"/>. A one-shot that is never due
+    /// (<see cref="TimeSpan.MaxValue"/>) keeps the executor from terminating until it is canceled (or
+    /// <see cref="ShutdownNow"/> is called), as in Java.
     /// </summary>
     public void Shutdown()
     {
