@@ -26,11 +26,28 @@ public sealed class RunQueueTests
 
     private static int Ix(Goroutine? g) => g is null ? -1 : g.Line;
 
-    private static List<int> PopAll(LocalRunQueue q, bool skipNext = false)
+    private static List<int> PopAll(LocalRunQueue q, bool skipNext = false) =>
+        Drain(() => q.Pop(skipNext, out _)).Select(Ix).ToList();
+
+    /// <summary>
+    /// Takes until <paramref name="take"/> returns null. Every loop in these tests is bounded, so a broken queue
+    /// fails an assertion instead of hanging: no queue here ever holds more than <paramref name="max"/>.
+    /// </summary>
+    private static List<Goroutine> Drain(Func<Goroutine?> take, int max = 2 * Cap + 2)
     {
-        var got = new List<int>();
-        while (q.Pop(skipNext, out _) is { } g) got.Add(Ix(g));
+        var got = new List<Goroutine>();
+        while (take() is { } g)
+        {
+            got.Add(g);
+            if (got.Count > max) Assert.Fail($"More than {max} goroutines came out of a queue that never held that many.");
+        }
         return got;
+    }
+
+    /// <summary>Throws once <paramref name="deadline"/> has passed: a consumer loop that a broken queue never lets end.</summary>
+    private static void Within(DateTime deadline, string what)
+    {
+        if (DateTime.UtcNow > deadline) throw new TimeoutException($"Gave up waiting: {what}.");
     }
 
     // ---- the local ring, one thread --------------------------------------------------------------------------
@@ -46,7 +63,7 @@ public sealed class RunQueueTests
         for (int lap = 0; lap < 10; lap++)
         {
             // Fill to exactly the capacity (no spill), then drain part of it, so the indices wrap the ring many times.
-            while (q.Count < Cap) q.Push(gs[next++ % Cap]);
+            for (int held = next - expected; held < Cap; held++) q.Push(gs[next++ % Cap]);
             Assert.Equal(Cap, q.Count);
             Assert.False(q.IsEmpty || q.RingIsEmpty);
             for (int i = 0; i < 100; i++)
@@ -268,8 +285,10 @@ public sealed class RunQueueTests
         {
             var mine = new LocalRunQueue();
             int last = -1;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
             while (!Volatile.Read(ref ownerDone) || !victim.RingIsEmpty)
             {
+                Within(deadline, "the owner to finish and the ring to empty");
                 var run = victim.StealInto(mine);
                 if (run is null) { Thread.SpinWait(20); continue; }
                 var batch = PopAll(mine);
@@ -289,9 +308,10 @@ public sealed class RunQueueTests
             for (int i = 0; i < N; i++)
             {
                 // Keep the ring below capacity: this test is about stealing, the spill is tested on its own.
-                while (victim.Count >= Cap - 1)
+                for (int spins = 0; victim.Count >= Cap - 1; spins++)
                 {
                     if (victim.Pop(skipNext: true, out _) is { } p) Deliver(p);
+                    if (spins > 10 * Cap) throw new InvalidOperationException("A full ring never drained.");
                 }
                 // runnext only when empty (TryPutNext), so the ring holds its goroutines in index order: PushNext
                 // would move an older one behind newer ones, which the thieves' order check would misread.
@@ -300,7 +320,7 @@ public sealed class RunQueueTests
                 if (rng.Next(3) == 0 && victim.Pop(skipNext: rng.Next(4) == 0, out _) is { } x) Deliver(x);
             }
             if (victim.TakeNextForThief() is { } n) Deliver(n); // the owner's last runnext goes too
-            while (victim.Pop(skipNext: false, out _) is { } x) Deliver(x);
+            foreach (var x in Drain(() => victim.Pop(skipNext: false, out _))) Deliver(x);
             Volatile.Write(ref ownerDone, true);
         });
 
@@ -402,7 +422,7 @@ public sealed class RunQueueTests
 
         // The newer half stays, in order, behind runnext.
         var local = new List<int>();
-        while (q.Pop(skipNext: false, out _) is { } g) { local.Add(Ix(g)); s.Take(g); }
+        foreach (var g in Drain(() => q.Pop(skipNext: false, out _))) { local.Add(Ix(g)); s.Take(g); }
         Assert.Equal(Enumerable.Range(Cap / 2, Cap / 2).Prepend(Next), local);
         s.AssertEachDeliveredOnce();
     }
@@ -422,12 +442,14 @@ public sealed class RunQueueTests
         var thieves = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
         {
             var mine = new LocalRunQueue();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
             while (!Volatile.Read(ref ownerDone) || !victim.RingIsEmpty)
             {
+                Within(deadline, "the owner to finish and the ring to empty");
                 var run = victim.StealInto(mine);
                 if (run is null) { Thread.SpinWait(10); continue; }
                 s.Take(run);
-                while (mine.Pop(skipNext: false, out _) is { } x) s.Take(x);
+                foreach (var x in Drain(() => mine.Pop(skipNext: false, out _))) s.Take(x);
             }
         })).ToArray();
 
@@ -442,7 +464,7 @@ public sealed class RunQueueTests
         });
 
         await Task.WhenAll(thieves.Append(owner)).WaitAsync(TimeSpan.FromSeconds(50));
-        while (victim.Pop(skipNext: false, out _) is { } x) s.Take(x);
+        foreach (var x in Drain(() => victim.Pop(skipNext: false, out _))) s.Take(x);
         s.TakeFromGlobal();
         s.AssertEachDeliveredOnce();
     }
@@ -462,7 +484,7 @@ public sealed class RunQueueTests
         q.PushAll([]);
         Assert.Equal(7, q.Count);
         var got = new List<int>();
-        while (q.PopBatch(null, 1) is { } x)
+        foreach (var x in Drain(() => q.PopBatch(null, 1)))
         {
             got.Add(Ix(x));
             Assert.Null(x.SchedLink); // a popped goroutine carries no stale link
@@ -491,13 +513,11 @@ public sealed class RunQueueTests
         Assert.Null(run!.SchedLink);
         Assert.Equal(share - 1, local.Count);
         Assert.Equal(queued - share, q.Count);
-        var moved = new List<Goroutine>();
-        while (local.Pop(skipNext: false, out _) is { } x) moved.Add(x);
+        var moved = Drain(() => local.Pop(skipNext: false, out _));
         Assert.Equal(g[1..share], moved);
         Assert.All(moved, x => Assert.Null(x.SchedLink));
         // What stays is still a proper FIFO list: every remaining one comes out once, in order.
-        var rest = new List<Goroutine>();
-        while (q.PopBatch(null, 1) is { } x) rest.Add(x);
+        var rest = Drain(() => q.PopBatch(null, 1), max: queued);
         Assert.Equal(g[share..], rest);
         Assert.Equal(0, q.Count);
         q.Push(g[0]); // the tail was reset when the list ran dry
@@ -526,12 +546,13 @@ public sealed class RunQueueTests
             var local = new LocalRunQueue();
             var last = new int[Producers];
             Array.Fill(last, -1);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
             while (Volatile.Read(ref total) < g.Length)
             {
+                Within(deadline, "every goroutine to be taken");
                 var run = q.PopBatch(c == 0 ? local : null, 3);
                 if (run is null) continue;
-                var batch = new List<Goroutine> { run };
-                while (local.Pop(skipNext: false, out _) is { } x) batch.Add(x);
+                var batch = Drain(() => local.Pop(skipNext: false, out _)).Prepend(run);
                 foreach (var x in batch)
                 {
                     int i = Ix(x), p = i / PerProducer;
