@@ -8,8 +8,9 @@ namespace Weft.Threading;
 /// </summary>
 /// <remarks>
 /// A rejected <c>Submit</c> task is handed to the policy as an <see cref="Action"/> that runs the work and completes
-/// the submitter's task; when a policy drops it (Discard, DiscardOldest, or CallerRuns on a shut-down executor) that
-/// task is canceled rather than left pending forever.
+/// the submitter's task; when Discard or DiscardOldest drops it, that task is canceled rather than left pending
+/// forever, and when CallerRuns refuses it on a shut-down executor, that task faults with a
+/// <see cref="RejectedExecutionException"/> that names the pool.
 /// </remarks>
 /// <example>
 /// <code>
@@ -28,9 +29,15 @@ public abstract class RejectionPolicy
 
     /// <summary>
     /// Runs the task on the submitting thread, which slows submitters down to the pool's pace (back-pressure).
-    /// An <see cref="ThreadPoolExecutor.Execute"/> task's exception then propagates to the submitter. On a shut-down
-    /// executor the task is discarded instead.
+    /// An <see cref="ThreadPoolExecutor.Execute"/> task's exception then propagates to the submitter.
     /// </summary>
+    /// <remarks>
+    /// On a shut-down executor the task is not run. An <see cref="ThreadPoolExecutor.Execute"/> action is then
+    /// discarded <b>silently</b>, as Java's <c>CallerRunsPolicy</c> does (<see cref="ThreadPoolExecutor.RejectedCount"/>
+    /// still counts it; check <see cref="ThreadPoolExecutor.IsShutdown"/> if dropped work matters). A <c>Submit</c>
+    /// task faults instead with a <see cref="RejectedExecutionException"/> naming the pool and saying it is shut down,
+    /// so whoever awaits it learns why (Java's future would stay pending forever).
+    /// </remarks>
     public static RejectionPolicy CallerRuns { get; } = new CallerRunsPolicy();
 
     /// <summary>Silently drops the task (a <c>Submit</c> task is canceled).</summary>
@@ -74,7 +81,8 @@ public abstract class RejectionPolicy
         {
             if (executor.IsShutdown)
             {
-                Drop(item);
+                // Java's rule for the bare action (dropped, silently); a submitter's task says what happened.
+                (item as IWorkItem)?.Fail(new RejectedExecutionException($"Pool '{executor.Name}' rejected a task: {reason}."));
             }
             else if (item is Action action)
             {

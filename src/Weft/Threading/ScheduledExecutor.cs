@@ -10,6 +10,11 @@ namespace Weft.Threading;
 /// overlap and a period allocates nothing); when it fires, the run is handed to <see cref="Executor"/>. An exception
 /// ends its schedule and faults <see cref="ScheduledTask.Completion"/>, which is how it is reported (as Java's
 /// <c>ScheduledFuture.get</c> throws it).</para>
+/// <para>A run never starts before its due time by the <see cref="TimeProvider"/>'s clock (Java's promise), even
+/// when the underlying timer fires early. Delays and periods saturate: <see cref="TimeSpan.MaxValue"/>, or any due
+/// time that would lie beyond it, means never (the schedule stays pending until canceled), not an overflow into
+/// the past. A negative delay is an <see cref="ArgumentOutOfRangeException"/> (Java treats it as zero; Weft keeps
+/// its documented rule so that a subtraction gone wrong is caught).</para>
 /// <para><see cref="Shutdown"/> follows Java's defaults: periodic schedules are canceled, delayed one-shots still run,
 /// then the executor shuts down.</para>
 /// </remarks>
@@ -63,48 +68,53 @@ public sealed class ScheduledExecutor : IDisposable
 
     /// <summary>Runs <paramref name="action"/> once, <paramref name="delay"/> from now.</summary>
     /// <param name="action">The work.</param>
-    /// <param name="delay">How long to wait first; zero or more.</param>
+    /// <param name="delay">How long to wait first; zero or more (<see cref="TimeSpan.MaxValue"/>: never).</param>
     /// <returns>The schedule; its <see cref="ScheduledTask.Completion"/> completes after the run.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative.</exception>
     /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
     /// <example><code>timers.Schedule(() => Console.WriteLine("later"), TimeSpan.FromSeconds(5));</code></example>
     public ScheduledTask Schedule(Action action, TimeSpan delay) =>
-        Add(action, delay, TimeSpan.Zero, fixedRate: false);
+        Add(action, RequireNotNegative(delay, nameof(delay)), TimeSpan.Zero, fixedRate: false);
 
     /// <summary>
     /// Runs <paramref name="action"/> first after <paramref name="initialDelay"/>, then every
     /// <paramref name="period"/> measured from the first run's due time (see <see cref="ScheduledTask"/>).
     /// </summary>
     /// <param name="action">The work; an exception ends the schedule.</param>
-    /// <param name="initialDelay">Until the first run; zero or more.</param>
-    /// <param name="period">Between due times; more than zero.</param>
+    /// <param name="initialDelay">Until the first run; zero or more (<see cref="TimeSpan.MaxValue"/>: never).</param>
+    /// <param name="period">Between due times; more than zero (<see cref="TimeSpan.MaxValue"/>: one run only).</param>
     /// <returns>The schedule.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A delay is negative or the period is not positive.</exception>
     /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
     /// <example><code>timers.ScheduleAtFixedRate(Tick, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));</code></example>
     public ScheduledTask ScheduleAtFixedRate(Action action, TimeSpan initialDelay, TimeSpan period) =>
-        Add(action, initialDelay, RequirePositive(period, nameof(period)), fixedRate: true);
+        Add(action, RequireNotNegative(initialDelay, nameof(initialDelay)), RequirePositive(period, nameof(period)),
+            fixedRate: true);
 
     /// <summary>
     /// Runs <paramref name="action"/> first after <paramref name="initialDelay"/>, then again <paramref name="delay"/>
     /// after each run returns.
     /// </summary>
     /// <param name="action">The work; an exception ends the schedule.</param>
-    /// <param name="initialDelay">Until the first run; zero or more.</param>
-    /// <param name="delay">From the end of one run to the start of the next; more than zero.</param>
+    /// <param name="initialDelay">Until the first run; zero or more (<see cref="TimeSpan.MaxValue"/>: never).</param>
+    /// <param name="delay">From the end of one run to the start of the next; more than zero
+    /// (<see cref="TimeSpan.MaxValue"/>: one run only).</param>
     /// <returns>The schedule.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A delay is negative or <paramref name="delay"/> is not positive.</exception>
     /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
     /// <example><code>timers.ScheduleWithFixedDelay(Poll, TimeSpan.Zero, TimeSpan.FromSeconds(1));</code></example>
     public ScheduledTask ScheduleWithFixedDelay(Action action, TimeSpan initialDelay, TimeSpan delay) =>
-        Add(action, initialDelay, RequirePositive(delay, nameof(delay)), fixedRate: false);
+        Add(action, RequireNotNegative(initialDelay, nameof(initialDelay)), RequirePositive(delay, nameof(delay)),
+            fixedRate: false);
 
     /// <summary>
     /// Cancels periodic schedules, lets delayed one-shots still run, and then shuts the executor down. New schedules
-    /// are rejected. Does not wait; see <see cref="AwaitTermination"/>.
+    /// are rejected. Does not wait; see <see cref="AwaitTermination"/>. A one-shot that is never due
+    /// (<see cref="TimeSpan.MaxValue"/>) keeps the executor from terminating until it is canceled (or
+    /// <see cref="ShutdownNow"/> is called), as in Java.
     /// </summary>
     public void Shutdown()
     {
@@ -137,14 +147,18 @@ public sealed class ScheduledExecutor : IDisposable
     }
 
     /// <summary>Blocks until the executor has terminated after a shutdown, or <paramref name="timeout"/> passes.</summary>
-    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <param name="timeout">How long to wait: zero or more; <see cref="Timeout.InfiniteTimeSpan"/> or a huge value
+    /// (<see cref="TimeSpan.MaxValue"/>) waits forever.</param>
     /// <returns>True if it terminated.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     public bool AwaitTermination(TimeSpan timeout) => Executor.AwaitTermination(timeout);
 
     /// <summary>Waits asynchronously until the executor has terminated after a shutdown, or <paramref name="timeout"/> passes.</summary>
-    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <param name="timeout">How long to wait: zero or more; <see cref="Timeout.InfiniteTimeSpan"/> or a huge value
+    /// (<see cref="TimeSpan.MaxValue"/>) waits forever.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>True if it terminated.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
     public Task<bool> AwaitTerminationAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         Executor.AwaitTerminationAsync(timeout, cancellationToken);
@@ -162,7 +176,6 @@ public sealed class ScheduledExecutor : IDisposable
     private ScheduledTask Add(Action action, TimeSpan initialDelay, TimeSpan period, bool fixedRate)
     {
         ArgumentNullException.ThrowIfNull(action);
-        ArgumentOutOfRangeException.ThrowIfLessThan(initialDelay, TimeSpan.Zero);
         var task = new ScheduledTask(this, action, initialDelay, period, fixedRate, _clock);
         lock (_lock)
         {
@@ -184,7 +197,21 @@ public sealed class ScheduledExecutor : IDisposable
 
     private static TimeSpan RequirePositive(TimeSpan value, string name)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, name);
+        if (value <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, value,
+                $"{name} must be more than zero (TimeSpan.MaxValue: no second run); it was {value}.");
+        }
+        return value;
+    }
+
+    private static TimeSpan RequireNotNegative(TimeSpan value, string name)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, value,
+                $"{name} must be zero or more (TimeSpan.MaxValue: never); it was {value}.");
+        }
         return value;
     }
 }

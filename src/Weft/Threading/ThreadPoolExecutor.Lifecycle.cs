@@ -47,30 +47,49 @@ public sealed partial class ThreadPoolExecutor
     }
 
     /// <summary>Blocks until the executor has terminated after a shutdown, or <paramref name="timeout"/> passes.</summary>
-    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <param name="timeout">How long to wait: zero or more; <see cref="Timeout.InfiniteTimeSpan"/> or a huge value
+    /// (such as <see cref="TimeSpan.MaxValue"/>, which the BCL's waits reject) waits forever.</param>
     /// <returns>True if the executor terminated, false on timeout.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
-    public bool AwaitTermination(TimeSpan timeout) => _terminated.Task.Wait(timeout);
+    /// <example><code>pool.Shutdown(); if (!pool.AwaitTermination(TimeSpan.FromSeconds(5))) pool.ShutdownNow();</code></example>
+    public bool AwaitTermination(TimeSpan timeout) => _terminated.Task.Wait(SaturateWait(timeout));
 
     /// <summary>
     /// Waits asynchronously until the executor has terminated after a shutdown, or <paramref name="timeout"/> passes.
     /// </summary>
-    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <param name="timeout">How long to wait: zero or more; <see cref="Timeout.InfiniteTimeSpan"/> or a huge value
+    /// (such as <see cref="TimeSpan.MaxValue"/>) waits forever.</param>
     /// <param name="cancellationToken">Cancels the wait (not the executor).</param>
     /// <returns>True if the executor terminated, false on timeout.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
     /// <example><code>pool.Shutdown(); bool done = await pool.AwaitTerminationAsync(TimeSpan.FromSeconds(5));</code></example>
     public async Task<bool> AwaitTerminationAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         try
         {
-            await _terminated.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            await _terminated.Task.WaitAsync(SaturateWait(timeout), cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (TimeoutException)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// A wait's timeout as the BCL's waits take it: a huge one (beyond <see cref="int.MaxValue"/> milliseconds, about
+    /// 24.8 days, which they reject) saturates to infinite; a negative one other than infinite is a clear error.
+    /// </summary>
+    private static TimeSpan SaturateWait(TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds > int.MaxValue) return Timeout.InfiniteTimeSpan;
+        if (timeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout,
+                $"timeout must be zero or more (TimeSpan.MaxValue: forever), or Timeout.InfiniteTimeSpan; it was {timeout}.");
+        }
+        return timeout;
     }
 
     /// <summary>Moves the state forward to <paramref name="target"/> (never back), keeping the queue.</summary>

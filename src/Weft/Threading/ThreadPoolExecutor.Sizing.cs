@@ -81,8 +81,8 @@ public sealed partial class ThreadPoolExecutor
     /// value applies at once to threads already idle.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set negative (other than <see cref="Timeout.InfiniteTimeSpan"/>),
-    /// above <see cref="int.MaxValue"/> milliseconds, or to zero or infinite while
-    /// <see cref="AllowCoreThreadTimeOut"/> is set.</exception>
+    /// or to zero or infinite while <see cref="AllowCoreThreadTimeOut"/> is set. A huge value
+    /// (<see cref="TimeSpan.MaxValue"/>) is allowed and means never.</exception>
     /// <example><code>pool.KeepAlive = TimeSpan.FromSeconds(5);</code></example>
     public TimeSpan KeepAlive
     {

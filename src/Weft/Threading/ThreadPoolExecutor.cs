@@ -214,6 +214,8 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     /// <param name="action">The work.</param>
     /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
     /// <exception cref="RejectedExecutionException">The task was rejected and the policy is Abort.</exception>
+    /// <remarks>Under CallerRuns, an action passed after shutdown is dropped silently (Java's rule; see
+    /// <see cref="RejectionPolicy.CallerRuns"/>).</remarks>
     /// <example><code>pool.Execute(() => File.WriteAllText(path, text));</code></example>
     public void Execute(Action action)
     {
@@ -228,7 +230,8 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     /// <typeparam name="T">The result type.</typeparam>
     /// <param name="work">The work.</param>
     /// <returns>A task that completes with the result; canceled if a Discard policy drops it, or if the work throws
-    /// <see cref="OperationCanceledException"/> for <see cref="ShutdownNowToken"/>.</returns>
+    /// <see cref="OperationCanceledException"/> for <see cref="ShutdownNowToken"/>; faulted with
+    /// <see cref="RejectedExecutionException"/> if CallerRuns refuses it because the executor is shut down.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
     /// <exception cref="RejectedExecutionException">The task was rejected and the policy is Abort.</exception>
     /// <example><code>byte[] data = await pool.Submit(() => File.ReadAllBytes(path));</code></example>
@@ -242,8 +245,8 @@ public sealed partial class ThreadPoolExecutor : IDisposable
 
     /// <summary>Runs <paramref name="work"/> on a pool thread and returns a task that completes when it has run.</summary>
     /// <param name="work">The work.</param>
-    /// <returns>A task that completes when the work returns, faulted with its exception if it throws; canceled as
-    /// for <see cref="Submit{T}(Func{T})"/>.</returns>
+    /// <returns>A task that completes when the work returns, faulted with its exception if it throws; canceled or
+    /// rejected as for <see cref="Submit{T}(Func{T})"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
     /// <exception cref="RejectedExecutionException">The task was rejected and the policy is Abort.</exception>
     /// <example><code>await pool.Submit(() => Thread.Sleep(100));</code></example>
@@ -363,11 +366,12 @@ public sealed partial class ThreadPoolExecutor : IDisposable
 
     private static void ValidateKeepAlive(TimeSpan keepAlive, bool allowCoreTimeOut)
     {
-        if (keepAlive != Timeout.InfiniteTimeSpan &&
-            (keepAlive < TimeSpan.Zero || keepAlive.TotalMilliseconds > int.MaxValue))
+        // No upper bound: a huge keep-alive (TimeSpan.MaxValue) means never, as infinite does. The worker only ever
+        // subtracts the idle time from it and waits at most RecheckPeriod at a time, so nothing can overflow.
+        if (keepAlive != Timeout.InfiniteTimeSpan && keepAlive < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(KeepAlive), keepAlive,
-                $"KeepAlive must be between 0 and {TimeSpan.FromMilliseconds(int.MaxValue)}, or Timeout.InfiniteTimeSpan; it was {keepAlive}.");
+                $"KeepAlive must be zero or more (TimeSpan.MaxValue: never), or Timeout.InfiniteTimeSpan; it was {keepAlive}.");
         }
         if (allowCoreTimeOut && keepAlive <= TimeSpan.Zero)
         {

@@ -30,7 +30,8 @@ public sealed class ThreadPoolExecutorOptions
 
     /// <summary>
     /// How long a thread above <see cref="CorePoolSize"/> (or any thread, with <see cref="AllowCoreThreadTimeOut"/>)
-    /// waits idle before it exits. Allowed: zero or more, or <see cref="Timeout.InfiniteTimeSpan"/>. Default: 60 s.
+    /// waits idle before it exits. Allowed: zero or more, or <see cref="Timeout.InfiniteTimeSpan"/>; a huge value such
+    /// as <see cref="TimeSpan.MaxValue"/> means never, like infinite. Default: 60 s.
     /// </summary>
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(60);
 

@@ -23,6 +23,12 @@ internal sealed class ManualTimeProvider : TimeProvider
     /// <summary>Virtual time since the clock was created.</summary>
     public TimeSpan Elapsed => TimeSpan.FromTicks(GetTimestamp());
 
+    /// <summary>
+    /// Makes timers fire early, as the system timer does on its coarse clock: a timer armed for more than this fires
+    /// this much before its due time; a shorter one fires on time. Zero (the default): timers fire exactly on time.
+    /// </summary>
+    public TimeSpan FiresEarlyBy { get; set; }
+
     public int ArmedTimers
     {
         get
@@ -103,7 +109,8 @@ internal sealed class ManualTimeProvider : TimeProvider
                 }
                 else
                 {
-                    DueAt = clock._now + dueTime.Ticks;
+                    long early = dueTime > clock.FiresEarlyBy ? clock.FiresEarlyBy.Ticks : 0;
+                    DueAt = clock._now + dueTime.Ticks - early; // unchecked: a huge due time wraps, as a bad caller's would
                     Monitor.PulseAll(clock._lock);
                 }
             }

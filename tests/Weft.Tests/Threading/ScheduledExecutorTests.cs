@@ -23,7 +23,10 @@ public sealed class ScheduledExecutorTests : IDisposable
     private void StepOneRun(ScheduledTask task)
     {
         long before = task.RunCount;
-        _clock.AdvanceToNextTimer();
+        // A timer that fired early is armed again for the rest (synchronously, inside the firing) instead of
+        // starting a run: fire timers until one starts the run (the timer is then disarmed until the run returns).
+        do _clock.AdvanceToNextTimer();
+        while (task.RunCount == before && _clock.ArmedTimers == 1);
         // The run count moves before a periodic task re-arms its timer: wait for both, or the next step could find
         // no timer armed yet and advance the clock wrongly.
         Wait.Until(() => task.RunCount == before + 1 && (_clock.ArmedTimers == 1 || task.Completion.IsCompleted),
@@ -45,10 +48,13 @@ public sealed class ScheduledExecutorTests : IDisposable
     }
 
     [Theory]
-    [InlineData(true, new[] { 100, 200, 300, 400, 500 })]  // fixed rate: a period after the previous due time
-    [InlineData(false, new[] { 100, 230, 360, 490, 620 })] // fixed delay: a delay after the previous run ended
-    public void Periods_CountFromDueTimeAtFixedRate_AndFromRunEndWithFixedDelay(bool fixedRate, int[] expectedStartsMs)
+    [InlineData(true, 0, new[] { 100, 200, 300, 400, 500 })]  // fixed rate: a period after the previous due time
+    [InlineData(false, 0, new[] { 100, 230, 360, 490, 620 })] // fixed delay: a delay after the previous run ended
+    [InlineData(true, 3, new[] { 100, 200, 300, 400, 500 })]  // bug 7: timers that fire 3 ms early change nothing
+    [InlineData(false, 3, new[] { 100, 230, 360, 490, 620 })]
+    public void Periods_CountFromDueTimeAtFixedRate_AndFromRunEndWithFixedDelay(bool fixedRate, int earlyMs, int[] expectedStartsMs)
     {
+        _clock.FiresEarlyBy = TimeSpan.FromMilliseconds(earlyMs);
         var starts = new List<TimeSpan>();
         Action run = () =>
         {
@@ -61,6 +67,124 @@ public sealed class ScheduledExecutorTests : IDisposable
         for (int i = 0; i < 5; i++) StepOneRun(task);
         Assert.Equal(expectedStartsMs, starts.Select(t => (int)t.TotalMilliseconds));
         Assert.Equal(5, task.RunCount);
+    }
+
+    /// <summary>
+    /// Bug 7: a one-shot whose timer fires 3 ms before the due time (as the system timer did under load) is not run
+    /// then: the timer is armed again for the rest, and the run starts exactly at the due time.
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public async Task Schedule_WhenTheTimerFiresEarly_IsArmedAgain_AndNeverRunsBeforeTheDueTime()
+    {
+        _clock.FiresEarlyBy = TimeSpan.FromMilliseconds(3);
+        TimeSpan? startedAt = null;
+        ScheduledTask task = _timers.Schedule(() => startedAt = _clock.Elapsed, Period);
+        _clock.Advance(Period - TimeSpan.FromMilliseconds(3)); // the timer fires here, 3 ms early
+        Assert.Equal(1, _clock.ArmedTimers);                   // armed again for the rest: no run was handed over
+        Assert.Equal(0, task.RunCount);
+        _clock.Advance(TimeSpan.FromMilliseconds(3) - TimeSpan.FromTicks(1));
+        Assert.Equal(1, _clock.ArmedTimers);
+        _clock.Advance(TimeSpan.FromTicks(1));
+        await task.Completion.WaitAsync(Wait.Limit);
+        Assert.Equal(Period, startedAt);
+        Assert.Equal(1, task.RunCount);
+    }
+
+    /// <summary>
+    /// Delays and periods saturate (issue 13, bug 3 for the executors): TimeSpan.MaxValue means never, not an
+    /// overflow into "now"; a delay longer than the system timer accepts (about 49.7 days) is waited out in pieces.
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public async Task HugeDelays_MeanNever_AndLongOnesAreWaitedOutExactly()
+    {
+        var never = _timers.Schedule(() => { }, TimeSpan.MaxValue);
+        var neverFirst = _timers.ScheduleAtFixedRate(() => { }, TimeSpan.MaxValue, Period);
+        var onceAtRate = _timers.ScheduleAtFixedRate(() => { }, Period, TimeSpan.MaxValue);
+        var onceWithDelay = _timers.ScheduleWithFixedDelay(() => { }, Period, TimeSpan.MaxValue);
+        TimeSpan sixtyDays = TimeSpan.FromDays(60);
+        TimeSpan? longStart = null;
+        var longOne = _timers.Schedule(() => longStart = _clock.Elapsed, sixtyDays);
+
+        _clock.Advance(Period);
+        Wait.Until(() => onceAtRate.RunCount == 1 && onceWithDelay.RunCount == 1, "the two periodic schedules ran once");
+        _clock.Advance(sixtyDays - Period - TimeSpan.FromTicks(1));
+        Assert.Equal(0, longOne.RunCount);
+        _clock.Advance(TimeSpan.FromTicks(1));
+        await longOne.Completion.WaitAsync(Wait.Limit);
+        Assert.Equal(sixtyDays, longStart);
+
+        _clock.Advance(TimeSpan.FromDays(100_000)); // about 274 years
+        Assert.Equal((0L, 0L, 1L, 1L), (never.RunCount, neverFirst.RunCount, onceAtRate.RunCount, onceWithDelay.RunCount));
+        Assert.All(new[] { never, neverFirst, onceAtRate, onceWithDelay }, t => Assert.False(t.Completion.IsCompleted));
+        Assert.All(new[] { never, neverFirst, onceAtRate, onceWithDelay }, t => Assert.True(t.Cancel()));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task OnTheSystemClock_AHugeDelayIsAcceptedAndNeverRuns()
+    {
+        using var timers = new ScheduledExecutor(name: "sched-huge");
+        ScheduledTask task = timers.Schedule(() => { }, TimeSpan.MaxValue);
+        ScheduledTask periodic = timers.ScheduleWithFixedDelay(() => { }, TimeSpan.FromDays(365 * 1000), TimeSpan.MaxValue);
+        Assert.False(task.Completion.IsCompleted);
+        Assert.True(task.Cancel());
+        Assert.True(periodic.Cancel());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.Completion.WaitAsync(Wait.Limit));
+        Assert.Equal((0L, 0L), (task.RunCount, periodic.RunCount));
+    }
+
+    /// <summary>
+    /// Bug 7 on the real clock, as an invariant: no run starts before its due time. One-shots of 1 to 20 ms, a fixed
+    /// delay (from the end of each run, as the run itself last read the clock) and a fixed rate (from the schedule
+    /// call) are checked against stamps taken before the executor's own, so every bound is on the safe side. The
+    /// system timer counts on a coarse clock: before the fix some runs started up to a few milliseconds early.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task OnTheSystemClock_NoRunStartsBeforeItsDueTime()
+    {
+        using var timers = new ScheduledExecutor(threadCount: 2, name: "sched-due");
+        var clock = TimeProvider.System;
+        var early = new System.Collections.Concurrent.ConcurrentBag<string>();
+
+        var oneShots = new List<Task>();
+        for (int i = 0; i < 200; i++)
+        {
+            var delay = TimeSpan.FromMilliseconds(1 + i % 20) + TimeSpan.FromTicks(i * 37 % 10_000);
+            long scheduledAt = clock.GetTimestamp();
+            oneShots.Add(timers.Schedule(() =>
+            {
+                TimeSpan waited = clock.GetElapsedTime(scheduledAt);
+                if (waited < delay) early.Add($"a one-shot of {delay} started after {waited}");
+            }, delay).Completion);
+        }
+
+        var period = TimeSpan.FromMilliseconds(10);
+        long lastEnd = 0;
+        int delayRuns = 0;
+        using var delayDone = new ManualResetEventSlim();
+        ScheduledTask fixedDelay = timers.ScheduleWithFixedDelay(() =>
+        {
+            if (lastEnd != 0 && clock.GetElapsedTime(lastEnd) is var gap && gap < period)
+                early.Add($"a fixed-delay run started {gap} after the previous one ended");
+            if (++delayRuns == 30) delayDone.Set();
+            lastEnd = clock.GetTimestamp(); // before the executor reads the clock for the next due time
+        }, TimeSpan.Zero, period);
+
+        long rateOrigin = clock.GetTimestamp();
+        int rateRuns = 0;
+        using var rateDone = new ManualResetEventSlim();
+        ScheduledTask fixedRate = timers.ScheduleAtFixedRate(() =>
+        {
+            TimeSpan due = rateRuns * period, at = clock.GetElapsedTime(rateOrigin);
+            if (at < due) early.Add($"fixed-rate run {rateRuns} started at {at}, due at {due}");
+            if (++rateRuns == 30) rateDone.Set();
+        }, TimeSpan.Zero, period);
+
+        await Task.WhenAll(oneShots).WaitAsync(TimeSpan.FromSeconds(30));
+        Wait.For(delayDone, "30 fixed-delay runs");
+        Wait.For(rateDone, "30 fixed-rate runs");
+        fixedDelay.Cancel();
+        fixedRate.Cancel();
+        Assert.Empty(early);
     }
 
     [Fact]
@@ -137,7 +261,16 @@ public sealed class ScheduledExecutorTests : IDisposable
     public void BadArguments_AreClearErrors()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new ScheduledExecutor(threadCount: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => _timers.ScheduleAtFixedRate(() => { }, TimeSpan.Zero, TimeSpan.Zero));
-        Assert.Throws<ArgumentOutOfRangeException>(() => _timers.Schedule(() => { }, TimeSpan.FromSeconds(-1)));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _timers.ScheduleAtFixedRate(() => { }, TimeSpan.Zero, TimeSpan.Zero));
+        Assert.Equal("period", e.ParamName);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => _timers.ScheduleWithFixedDelay(() => { }, TimeSpan.Zero, -Period));
+        Assert.Equal("delay", e.ParamName);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => _timers.Schedule(() => { }, TimeSpan.FromSeconds(-1)));
+        Assert.Equal("delay", e.ParamName);
+        Assert.Contains("zero or more", e.Message);
+        // Negative is an error, as documented (Java would treat it as zero); Timeout.InfiniteTimeSpan is negative too.
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => _timers.ScheduleAtFixedRate(() => { }, Timeout.InfiniteTimeSpan, Period));
+        Assert.Equal("initialDelay", e.ParamName);
+        Assert.Equal(0, _clock.ArmedTimers); // nothing was left behind
     }
 }

@@ -98,6 +98,23 @@ public sealed class ThreadPoolExecutorSizingTests : PoolTestBase
         Assert.False(pool.AllowCoreThreadTimeOut);
     }
 
+    /// <summary>A keep-alive of TimeSpan.MaxValue means never: idle threads above core stay, and their wait overflows nothing.</summary>
+    [Fact(Timeout = 30_000)]
+    public async Task HugeKeepAlive_KeepsIdleThreads_AndTheyStillTakeWork()
+    {
+        var pool = Pool(new() { CorePoolSize = 0, MaximumPoolSize = 2, QueueCapacity = 0, KeepAlive = TimeSpan.MaxValue,
+                                AllowCoreThreadTimeOut = true });
+        using var started = new CountdownEvent(2);
+        var first = pool.Submit(() => { started.Signal(); _gate.Wait(Wait.Limit); });
+        var second = pool.Submit(() => { started.Signal(); _gate.Wait(Wait.Limit); });
+        Wait.For(started, "two threads");
+        _gate.Set();
+        await Task.WhenAll(first, second).WaitAsync(Wait.Limit);
+        await Task.Delay(1_200); // past the 1 s recheck period, where a wrapped keep-alive would retire them
+        Assert.Equal(2, pool.PoolSize);
+        Assert.Equal(7, await pool.Submit(() => 7).WaitAsync(Wait.Limit));
+    }
+
     [Fact(Timeout = 30_000)]
     public Task BadSettings_AreClearErrors_AndLeaveTheOldValues() => Task.Run(() =>
     {
@@ -109,7 +126,7 @@ public sealed class ThreadPoolExecutorSizingTests : PoolTestBase
         Rejects(() => pool.CorePoolSize = 5, "CorePoolSize must be between 0 and MaximumPoolSize (4)");
         Rejects(() => pool.MaximumPoolSize = 0, "MaximumPoolSize must be between 1 and 32767");
         Rejects(() => pool.MaximumPoolSize = 1, "MaximumPoolSize must be between CorePoolSize (2) and 32767");
-        Rejects(() => pool.KeepAlive = TimeSpan.FromSeconds(-1), "KeepAlive must be between 0 and");
+        Rejects(() => pool.KeepAlive = TimeSpan.FromSeconds(-1), "KeepAlive must be zero or more");
         Rejects(() => pool.AllowCoreThreadTimeOut = true, "KeepAlive must be greater than 0 when AllowCoreThreadTimeOut is set");
         Assert.Equal((2, 4, TimeSpan.Zero, false),
                      (pool.CorePoolSize, pool.MaximumPoolSize, pool.KeepAlive, pool.AllowCoreThreadTimeOut));
@@ -117,6 +134,8 @@ public sealed class ThreadPoolExecutorSizingTests : PoolTestBase
         pool.KeepAlive = TimeSpan.FromSeconds(1);
         pool.AllowCoreThreadTimeOut = true;
         Rejects(() => pool.KeepAlive = TimeSpan.Zero, "KeepAlive must be greater than 0 when AllowCoreThreadTimeOut is set");
+        pool.KeepAlive = TimeSpan.MaxValue; // huge means never (saturates), even with core time-out on
+        Assert.Equal(TimeSpan.MaxValue, pool.KeepAlive);
         pool.MaximumPoolSize = 2; // down to core is allowed
         pool.CorePoolSize = 0;
         Assert.Equal((0, 2), (pool.CorePoolSize, pool.MaximumPoolSize));

@@ -108,6 +108,54 @@ public sealed class ThreadPoolExecutorTests : PoolTestBase
         Assert.Equal(2, pool.RejectedCount);
     }
 
+    /// <summary>
+    /// Issue 13, bug 8: CallerRuns on a shut-down executor keeps Java's rule for an Execute action (dropped, counted
+    /// as rejected) but fails a Submit task with an error that names the pool and says it is shut down, where it
+    /// used to end as a bare cancellation.
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public async Task Rejection_CallerRuns_AfterShutdown_DropsAnAction_AndFailsASubmitWithAClearError()
+    {
+        var pool = Pool(new() { Name = "caller-runs-shut", CorePoolSize = 0, MaximumPoolSize = 1, QueueCapacity = 0,
+                                RejectionPolicy = RejectionPolicy.CallerRuns });
+        pool.Shutdown();
+        bool ran = false;
+        pool.Execute(() => ran = true); // Java's rule: no exception, not run
+        Task<int> submitted = pool.Submit(() => { ran = true; return 1; });
+        var e = await Assert.ThrowsAsync<RejectedExecutionException>(() => submitted.WaitAsync(Wait.Limit));
+        Assert.Contains("'caller-runs-shut'", e.Message);
+        Assert.Contains("shut down", e.Message);
+        Assert.True(submitted.IsFaulted);
+        Assert.False(ran);
+        Assert.Equal(2, pool.RejectedCount);
+    }
+
+    /// <summary>Waits saturate (issue 13, bug 3 for the executors): a huge timeout means forever, not an error or "now".</summary>
+    [Fact(Timeout = 30_000)]
+    public async Task AwaitTermination_HugeTimeoutsWaitForever_NegativeOnesAreClearErrors()
+    {
+        var pool = Pool(new() { CorePoolSize = 1, MaximumPoolSize = 1 });
+        using var started = new CountdownEvent(1);
+        pool.Execute(Blocker(started));
+        Wait.For(started, "the blocker");
+        pool.Shutdown();
+        Task<bool> blocking = Task.Run(() => pool.AwaitTermination(TimeSpan.MaxValue));
+        Task<bool> async = pool.AwaitTerminationAsync(TimeSpan.MaxValue);
+        Task<bool> days = pool.AwaitTerminationAsync(TimeSpan.FromDays(60)); // beyond what Task.WaitAsync takes
+        await Task.Delay(20); // a wait that treated the timeout as "now" (or threw) has ended by now
+        Assert.False(blocking.IsCompleted || async.IsCompleted || days.IsCompleted);
+        _gate.Set();
+        Assert.True(await blocking.WaitAsync(Wait.Limit));
+        Assert.True(await async.WaitAsync(Wait.Limit));
+        Assert.True(await days.WaitAsync(Wait.Limit));
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => pool.AwaitTermination(TimeSpan.FromMilliseconds(-2)));
+        Assert.Equal("timeout", e.ParamName);
+        Assert.Contains("zero or more", e.Message);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => pool.AwaitTerminationAsync(TimeSpan.FromMilliseconds(-2)));
+        Assert.True(pool.AwaitTermination(Timeout.InfiniteTimeSpan));
+    }
+
     [Fact]
     public void Rejection_Discard_DropsTheTask_AndCancelsASubmittedOne()
     {
@@ -366,7 +414,8 @@ public sealed class ThreadPoolExecutorTests : PoolTestBase
     public void BadKeepAliveAndCapacity_AreClearErrors()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ThreadPoolExecutor(1, 1, TimeSpan.FromSeconds(-1), 10));
-        Assert.Contains("KeepAlive must be between 0 and", e.Message);
+        Assert.Contains("KeepAlive must be zero or more", e.Message);
+        using var huge = new ThreadPoolExecutor(1, 1, TimeSpan.MaxValue, 10); // huge means never: accepted
         e = Assert.Throws<ArgumentOutOfRangeException>(() => new ThreadPoolExecutor(1, 1, TimeSpan.FromSeconds(1), -1));
         Assert.Contains("QueueCapacity must be between 0 and 2147483647", e.Message);
         e = Assert.Throws<ArgumentOutOfRangeException>(() => new ThreadPoolExecutor(new() { AllowCoreThreadTimeOut = true, KeepAlive = TimeSpan.Zero }));

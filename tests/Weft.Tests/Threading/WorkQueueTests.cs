@@ -88,4 +88,109 @@ public sealed class WorkQueueTests
         Assert.Equal("a", a);
         Assert.Equal(0, q.Count);
     });
+
+    /// <summary>
+    /// Enough tasks queued at once to grow past the largest ring (4,096) and link more than 64 further rings, so the
+    /// 6-bit epoch wraps: FIFO and the count hold throughout, and a second round reuses nothing stale.
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public Task DeepQueue_WrapsTheEpoch_AndStaysFifo() => Task.Run(() =>
+    {
+        const int N = 70 * 4096 + 123;
+        var q = new WorkQueue(int.MaxValue);
+        var items = new object[N];
+        for (int i = 0; i < N; i++) items[i] = i;
+        for (int round = 0; round < 2; round++)
+        {
+            for (int i = 0; i < N; i++)
+            {
+                if (!q.TryEnqueue(items[i], int.MaxValue)) Assert.Fail($"enqueue {i} failed");
+            }
+            Assert.Equal(N, q.Count);
+            for (int i = 0; i < N; i++)
+            {
+                if (!q.TryDequeue(out object got) || !ReferenceEquals(items[i], got)) Assert.Fail($"dequeue {i} was not item {i}");
+            }
+            Assert.False(q.TryDequeue(out _));
+            Assert.Equal(0, q.Count);
+        }
+    });
+
+    /// <summary>A bounded queue whose limit is above the largest ring grows to hold exactly the limit.</summary>
+    [Theory(Timeout = 30_000)]
+    [InlineData(1)]
+    [InlineData(64)]
+    [InlineData(65)]
+    [InlineData(4096)]
+    [InlineData(10_000)]
+    public Task Bounded_HoldsExactlyTheLimit_AtAnySize(int limit) => Task.Run(() =>
+    {
+        var q = new WorkQueue(limit);
+        for (int lap = 0; lap < 3; lap++)
+        {
+            for (int i = 0; i < limit; i++) Assert.True(q.TryEnqueue(i, limit));
+            Assert.False(q.TryEnqueue(-1, limit));
+            Assert.Equal(limit, q.Count);
+            for (int i = 0; i < limit; i++)
+            {
+                Assert.True(q.TryDequeue(out object got));
+                Assert.Equal(i, got);
+            }
+            Assert.False(q.TryDequeue(out _));
+        }
+    });
+
+    [Fact]
+    public void State_MovesOnlyForward_ThroughEveryValue_AndKeepsThePosition()
+    {
+        var q = new WorkQueue(int.MaxValue);
+        Assert.Equal(WorkQueue.Running, q.State);
+        Assert.True(q.TryEnqueue("a", int.MaxValue));
+        q.AdvanceState(1);
+        Assert.Equal(1, q.State);
+        Assert.Equal(1, q.Count);
+        q.AdvanceState(3);
+        Assert.Equal(3, q.State);
+        q.AdvanceState(2);
+        Assert.Equal(3, q.State);
+        Assert.Equal(1, q.Count);
+        Assert.False(q.TryEnqueue("b", 10));
+        Assert.True(q.TryDequeue(out object a));
+        Assert.Equal("a", a);
+        Assert.Equal(0, q.Count);
+    }
+
+    /// <summary>
+    /// The state changes while producers enqueue (and the ring grows): every enqueue that reported success is taken
+    /// exactly once afterwards, none is admitted after the change, and the count agrees.
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public async Task AdvancingStateUnderLoad_AdmitsNothingAfter_AndLosesNothingBefore()
+    {
+        var q = new WorkQueue(int.MaxValue);
+        int accepted = 0;
+        bool stopped = false;
+        using var going = new CountdownEvent(3);
+        var producers = Enumerable.Range(0, 3).Select(p => Task.Run(() =>
+        {
+            going.Signal();
+            for (int i = 0; i < 100_000; i++) // bounded, in case the state change comes late on a loaded machine
+            {
+                bool wasStopped = Volatile.Read(ref stopped);
+                if (!q.TryEnqueue(p * 10_000_000 + i, int.MaxValue)) return;
+                if (wasStopped) throw new InvalidOperationException("An enqueue was admitted after the state changed.");
+                Interlocked.Increment(ref accepted);
+            }
+        })).ToArray();
+        Assert.True(going.Wait(Wait.Limit));
+        while (q.Count < 5_000 && !producers.All(t => t.IsCompleted)) Thread.Yield();
+        q.AdvanceState(1);
+        Volatile.Write(ref stopped, true);
+        await Task.WhenAll(producers).WaitAsync(Wait.Limit);
+        Assert.Equal(accepted, q.Count);
+        var seen = new HashSet<int>();
+        while (q.TryDequeue(out object x)) Assert.True(seen.Add((int)x));
+        Assert.Equal(accepted, seen.Count);
+        Assert.Equal(0, q.Count);
+    }
 }
