@@ -75,6 +75,7 @@ public sealed class ChanSelect5
     private int _x;
     private object? _i;
     private int _order;
+    private readonly CancellationTokenSource _blocked = new(TimeSpan.FromSeconds(10));
 
     // The destination of a receive that must not even be computed: Go's **(**int)(nil).
     private static ref int NilPointer() => ref System.Runtime.CompilerServices.Unsafe.NullRef<int>();
@@ -127,7 +128,20 @@ public sealed class ChanSelect5
 
         public void Send(Chan<int>? ch, int value, Action body) => _bodies[Sel.Send(ch, value).Index] = body;
 
-        public async Task Run() => _bodies[await Sel.WaitAsync()]();
+        // Every select here has a ready case or a default: one that blocks is a failure, not a hang.
+        public async Task Run(CancellationToken mustNotBlock)
+        {
+            int chosen;
+            try
+            {
+                chosen = await Sel.WaitAsync(mustNotBlock);
+            }
+            catch (OperationCanceledException) when (mustNotBlock.IsCancellationRequested)
+            {
+                throw new Xunit.Sdk.XunitException("a select blocked although a case or its default was ready");
+            }
+            _bodies[chosen]();
+        }
     }
 
     private static Action Fail(string what) => () => Assert.Fail(what);
@@ -163,7 +177,7 @@ public sealed class ChanSelect5
             else s.Receive(_c, v => { _m[13] = v; _x = _m[13]; });
             if (a.MaybeDefault()) s.Default(Fail("nonblock"));
             DummyCases(a, s);
-            await s.Run();
+            await s.Run(_blocked.Token);
         }
         Check();
     }
@@ -197,7 +211,7 @@ public sealed class ChanSelect5
             if (a.Maybe()) s.Receive(Fc(_dummy, 4), FailOnValue("dummy receive"));
             if (a.Maybe()) s.Send(Fc(_nilch, 5), Fn(1, 6), Fail("nilch send"));
             if (a.Maybe()) s.Receive(Fc(_nilch, 7), FailOnValue("nilch recv"));
-            await s.Run();
+            await s.Run(_blocked.Token);
         }
         Check();
     }
@@ -216,7 +230,7 @@ public sealed class ChanSelect5
             s.Send(_c, _n, () => { });
             if (a.MaybeDefault()) s.Default(Fail("nonblock"));
             DummyCases(a, s);
-            await s.Run();
+            await s.Run(_blocked.Token);
         }
         _x = await _c.ReceiveAsync();
         Check();
@@ -240,7 +254,7 @@ public sealed class ChanSelect5
             if (a.Maybe()) s.Receive(Fc(_dummy, 5), FailOnValue("dummy receive"));
             if (a.Maybe()) s.Send(Fc(_nilch, 6), Fn(1, 7), Fail("nilch send"));
             if (a.Maybe()) s.Receive(Fc(_nilch, 8), FailOnValue("nilch recv"));
-            await s.Run();
+            await s.Run(_blocked.Token);
         }
         _x = await _c.ReceiveAsync();
         Check();
@@ -261,7 +275,7 @@ public sealed class ChanSelect5
         if (a.Maybe()) s.Receive(_nilch, v => { _x = v; Assert.Fail("<-nilch x"); });
         if (a.Maybe()) s.Receive(_nilch, v => { NilPointer() = v; Assert.Fail("<-nilch (and didn't crash saving result!)"); });
         if (a.MustDefault()) s.Default(() => { });
-        await s.Run();
+        await s.Run(_blocked.Token);
         Check();
     }
 
