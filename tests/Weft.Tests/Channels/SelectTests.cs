@@ -221,4 +221,159 @@ public sealed class SelectTests
         _ = live;
         for (int i = 0; i < seen.Length; i++) Assert.True(seen[i] == 1, $"value {i} received {seen[i]} times");
     }
+
+    [Fact]
+    public async Task A_parked_select_queues_its_cases_in_a_random_order()
+    {
+        // Go's TestPseudoRandomSend with the select parked every time: two send cases on one unbuffered channel, and
+        // the receiver takes a value only once both nodes are queued. Which one it gets is the order the select
+        // queued them in, so that order must be random (about half zeros). 1000 fair coins land outside
+        // [100, 900] with probability below 1e-140; queuing in registration order gives 0 zeros.
+        const int N = 1000;
+        var c = new Chan<int>();
+        var sel = new Select();
+        sel.Send(c, 1);
+        sel.Send(c, 0);
+        var selecting = Task.Factory.StartNew(() => { for (int i = 0; i < N; i++) sel.Wait(); }, TaskCreationOptions.LongRunning);
+        var receiving = Task.Factory.StartNew(() =>
+        {
+            int zeros = 0;
+            for (int i = 0; i < N; i++)
+            {
+                Parked.Sender(c);
+                if (c.Receive() == 0) zeros++;
+            }
+            return zeros;
+        }, TaskCreationOptions.LongRunning);
+        int zeros = await receiving.Within();
+        await selecting.Within();
+        Assert.InRange(zeros, N / 10, N - N / 10);
+    }
+
+    [Fact]
+    public void Two_threads_waiting_on_one_select_at_once_the_second_always_gets_InvalidOperationException()
+    {
+        // Both threads are released together into Wait. The guard must be atomic: exactly one waits (and leaves by
+        // its token), the other is refused at once. A racy check lets both in; they then share the case nodes and
+        // one of them hangs past its cancellation. Many cases widen the window between the check and the park.
+        var chans = Enumerable.Range(0, 64).Select(_ => new Chan<int>()).ToArray();
+        var sel = new Select();
+        foreach (var ch in chans) sel.Receive(ch);
+        for (int round = 0; round < 200; round++)
+        {
+            using var cts = new CancellationTokenSource();
+            using var start = new Barrier(2);
+            var outcomes = new string?[2];
+            var threads = new Thread[2];
+            for (int t = 0; t < 2; t++)
+            {
+                int me = t;
+                threads[t] = new Thread(() =>
+                {
+                    start.SignalAndWait();
+                    try { sel.Wait(cts.Token); outcomes[me] = "returned"; }
+                    catch (InvalidOperationException) { outcomes[me] = "refused"; }
+                    catch (OperationCanceledException) { outcomes[me] = "cancelled"; }
+                }) { IsBackground = true };
+                threads[t].Start();
+            }
+            // The refused one finishes by itself; only then is the other cancelled.
+            Parked.Until(() => Volatile.Read(ref outcomes[0]) is not null || Volatile.Read(ref outcomes[1]) is not null,
+                $"one of two simultaneous waiters is refused (round {round})", TimeSpan.FromSeconds(5));
+            cts.Cancel();
+            foreach (var th in threads) Assert.True(th.Join(TestTimeout.Default), $"a waiter hung past its cancellation (round {round})");
+            Assert.Equal(["cancelled", "refused"], outcomes.Order());
+            foreach (var ch in chans) Assert.False(ch.TrySend(1)); // no node left queued
+        }
+    }
+
+    [Fact]
+    public async Task A_default_case_added_first_is_chosen_when_nothing_is_ready_and_only_one_default_is_allowed()
+    {
+        var ch = new Chan<int>();
+        var sel = new Select();
+        int dflt = sel.Default();
+        Assert.Equal(0, dflt);
+        var r = sel.Receive(ch);
+        Assert.Throws<InvalidOperationException>(() => sel.Default());
+        Assert.Equal(dflt, await sel.WaitAsync().Within());
+        Assert.Equal(dflt, sel.Wait());
+        Assert.False(ch.TrySend(1)); // the default wait queued nothing
+        var sender = GoTask.Run(() => ch.SendAsync(3).AsTask());
+        Parked.Sender(ch);
+        Assert.Equal(r.Index, sel.Wait());
+        Assert.Equal(3, r.Value);
+        await sender.Within();
+    }
+
+    [Fact]
+    public void Selects_over_the_same_channels_in_opposite_orders_neither_deadlock_nor_lose_or_duplicate()
+    {
+        // Two threads select {send a; receive b} (a added first), two select {send b; receive a} (b added first),
+        // so they meet each other in both directions and often lock the same two channels at once: only one global
+        // lock order keeps them from deadlocking. Every value a send case delivered is received exactly once. The
+        // threads stop through their tokens once enough rendezvous happened; a cancelled wait performs nothing.
+        const int Rendezvous = 20_000;
+        var a = new Chan<int>();
+        var b = new Chan<int>();
+        using var stop = new CancellationTokenSource();
+        int completed = 0;
+        var sent = new List<int>[4];
+        var received = new List<int>[4];
+        var threads = new Thread[4];
+        for (int t = 0; t < 4; t++)
+        {
+            int me = t;
+            sent[me] = [];
+            received[me] = [];
+            threads[t] = new Thread(() =>
+            {
+                var (first, second) = me % 2 == 0 ? (a, b) : (b, a);
+                var sel = new Select();
+                var send = sel.Send(first, 0);
+                var recv = sel.Receive(second);
+                int next = me * 10_000_000;
+                while (true)
+                {
+                    send.Value = next;
+                    int k;
+                    try { k = sel.Wait(stop.Token); }
+                    catch (OperationCanceledException) { return; }
+                    if (k == send.Index) sent[me].Add(next++);
+                    else received[me].Add(recv.Value);
+                    // Each rendezvous completes one case on each side: stop after 2 × Rendezvous cases.
+                    if (Interlocked.Increment(ref completed) >= 2 * Rendezvous) stop.Cancel();
+                }
+            }) { IsBackground = true };
+            threads[t].Start();
+        }
+        foreach (var th in threads) Assert.True(th.Join(TestTimeout.Default), "selects over the same channels in opposite orders deadlocked");
+        var allSent = sent.SelectMany(x => x).Order().ToArray();
+        var allReceived = received.SelectMany(x => x).Order().ToArray();
+        Assert.True(allSent.Length >= Rendezvous - 4, $"only {allSent.Length} values sent");
+        Assert.Equal(allSent, allReceived);
+    }
+
+    [Fact]
+    public async Task The_blocking_Wait_wakes_the_counterpart_it_took()
+    {
+        // A receive case that takes a parked sender's value, and a send case that hands a parked receiver its value:
+        // the parked side must be resumed by the select's thread.
+        var ch = new Chan<int>();
+        var sel = new Select();
+        var recv = sel.Receive(ch);
+        var sender = GoTask.Run(() => ch.SendAsync(5).AsTask());
+        Parked.Sender(ch);
+        Assert.Equal(recv.Index, sel.Wait());
+        Assert.Equal(5, recv.Value);
+        await sender.Within(TimeSpan.FromSeconds(3));
+
+        var ch2 = new Chan<int>();
+        var sel2 = new Select();
+        var send = sel2.Send(ch2, 8);
+        var receiver = GoTask.Run(() => ch2.ReceiveAsync().AsTask());
+        Parked.Receiver(ch2);
+        Assert.Equal(send.Index, sel2.Wait());
+        Assert.Equal(8, await receiver.Within(TimeSpan.FromSeconds(3)));
+    }
 }
