@@ -17,8 +17,8 @@ public sealed partial class Select
     /// <param name="cancellationToken">Gives up the wait; then no case was performed.</param>
     /// <returns>The index of the case performed.</returns>
     /// <exception cref="ChannelClosedException">The chosen case was a send on a closed channel.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded.</exception>
-    /// <exception cref="InvalidOperationException">The select is already waiting (one waiter at a time).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded. A token already cancelled at the call wins even over a ready case: no case is performed (as in System.Threading.Channels).</exception>
+    /// <exception cref="InvalidOperationException">Another wait on this select is in progress, on any thread (one waiter at a time; thrown at the call).</exception>
     /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
     /// <example><code>switch (await sel.WaitAsync()) { case 0: Use(a.Value); break; case 1: return; }</code></example>
     public ValueTask<int> WaitAsync(CancellationToken cancellationToken = default)
@@ -41,8 +41,8 @@ public sealed partial class Select
     /// <param name="cancellationToken">Gives up the wait; then no case was performed.</param>
     /// <returns>The index of the case performed.</returns>
     /// <exception cref="ChannelClosedException">The chosen case was a send on a closed channel.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded.</exception>
-    /// <exception cref="InvalidOperationException">Called inside a <see cref="Weft.Testing.Bubble"/> (use WaitAsync there), or the select is already waiting.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded. A token already cancelled at the call wins even over a ready case: no case is performed (as in System.Threading.Channels).</exception>
+    /// <exception cref="InvalidOperationException">Called inside a <see cref="Weft.Testing.Bubble"/> when the wait would block (use WaitAsync there), or another wait on this select is in progress, on any thread.</exception>
     /// <remarks>
     /// Parks the thread on its own reusable event, which the completer sets directly: no Task, no ThreadPool hop,
     /// nothing allocated in steady state. From a goroutine, the goroutine's processor is handed to another thread
