@@ -10,6 +10,12 @@ namespace Weft.Tests.Channels;
 /// </summary>
 internal static class Parked
 {
+    /// <summary>
+    /// How long a wake-up that is due may take before the test calls it lost: far beyond any real wake-up, yet short
+    /// enough that a lost one fails by assertion before mutation testing would call the run a hang.
+    /// </summary>
+    public static readonly TimeSpan Prompt = TimeSpan.FromSeconds(3);
+
     /// <summary>Until a receive on <paramref name="ch"/> could complete: a value is buffered, or a sender (or a select's send case) waits.</summary>
     public static void Sender<T>(Chan<T> ch) =>
         Assert.True(ch.AsChannelReader().WaitToReadAsync().AsTask().Wait(TestTimeout.Default), "Timed out waiting for a parked sender.");

@@ -376,4 +376,123 @@ public sealed class SelectTests
         Assert.Equal(send.Index, sel2.Wait());
         Assert.Equal(8, await receiver.Within(TimeSpan.FromSeconds(3)));
     }
+
+    [Fact]
+    public async Task Adding_a_case_during_a_wait_is_refused()
+    {
+        var ch = new Chan<int>();
+        var sel = new Select();
+        var r = sel.Receive(ch);
+        Assert.Equal(1, sel.Count);
+        var wait = sel.WaitAsync().AsTask();
+        Assert.Throws<InvalidOperationException>(() => sel.Receive(new Chan<int>()));
+        Assert.Throws<InvalidOperationException>(() => sel.Send(new Chan<int>(), 1));
+        Assert.Throws<InvalidOperationException>(() => sel.Default());
+        Assert.Throws<InvalidOperationException>(() => { _ = sel.WaitAsync(); });
+        Assert.Throws<InvalidOperationException>(() => sel.Wait());
+        Assert.Equal(1, sel.Count);
+        Assert.True(ch.TrySend(1));
+        Assert.Equal(r.Index, await wait.Within(Parked.Prompt));
+        sel.Receive(new Chan<int>()); // after the wait: allowed
+        Assert.Equal(2, sel.Count);
+    }
+
+    [Fact]
+    public async Task A_ValueTask_from_WaitAsync_may_be_awaited_only_once()
+    {
+        var ch = new Chan<int>();
+        var sel = new Select();
+        sel.Receive(ch);
+        var vt = sel.WaitAsync();
+        Assert.False(vt.IsCompleted);
+        Assert.True(ch.TrySend(1));
+        Assert.Equal(0, await vt.AsTask().Within(Parked.Prompt)); // AsTask takes the result once
+        Assert.Throws<InvalidOperationException>(() => vt.GetAwaiter().GetResult());
+        Assert.Throws<InvalidOperationException>(() => vt.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_finished_waits_token_cannot_cancel_a_later_wait()
+    {
+        // The select's one core serves every wait: the first wait's token registration must be gone once it returned.
+        var ch = new Chan<int>();
+        var sel = new Select();
+        var r = sel.Receive(ch);
+        using var first = new CancellationTokenSource();
+        var w1 = sel.WaitAsync(first.Token).AsTask();
+        Assert.True(ch.TrySend(1));
+        Assert.Equal(r.Index, await w1.Within(Parked.Prompt));
+        var w2 = sel.WaitAsync().AsTask();
+        first.Cancel();
+        Assert.False(w2.IsCompleted);
+        Assert.True(ch.TrySend(2));
+        Assert.Equal(r.Index, await w2.Within(Parked.Prompt));
+        Assert.Equal(2, r.Value);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_parked_select_resumes_it_promptly_from_a_goroutine_and_from_a_thread()
+    {
+        var ch = new Chan<int>();
+        var sel = new Select();
+        sel.Receive(ch);
+        using var cts = new CancellationTokenSource();
+        var async = GoTask.Run(async () => await sel.WaitAsync(cts.Token));
+        Parked.Receiver(ch);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => async.Within(Parked.Prompt));
+        Assert.False(ch.TrySend(1));
+
+        using var cts2 = new CancellationTokenSource();
+        var blocking = Task.Factory.StartNew(() => sel.Wait(cts2.Token), TaskCreationOptions.LongRunning);
+        Parked.Receiver(ch);
+        cts2.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocking.Within(Parked.Prompt));
+        Assert.False(ch.TrySend(1));
+    }
+
+    [Fact]
+    public async Task A_timeout_case_fires_promptly_in_both_forms()
+    {
+        var sel = new Select();
+        sel.Receive(new Chan<int>());
+        var timeout = sel.Timeout(TimeSpan.FromMilliseconds(10));
+        Assert.Equal(timeout.Index, await sel.WaitAsync().Within(Parked.Prompt));
+        Assert.True(timeout.Ok);
+        Assert.Equal(timeout.Index, await Task.Factory.StartNew(() => sel.Wait(), TaskCreationOptions.LongRunning).Within(Parked.Prompt));
+        Assert.Throws<ArgumentOutOfRangeException>(() => sel.Timeout(TimeSpan.FromTicks(-1)));
+        Assert.Throws<InvalidOperationException>(() => timeout.Channel = new Chan<DateTime>());
+    }
+
+    [Fact]
+    public async Task A_receive_case_woken_by_close_reports_zero_and_not_ok_after_an_earlier_value()
+    {
+        // The case's node is reused across waits: close must overwrite what the last value left in it.
+        var ch = new Chan<int>();
+        var sel = new Select();
+        var r = sel.Receive(ch);
+        var sender = ch.SendAsync(5).AsTask();
+        Assert.Equal(r.Index, await sel.WaitAsync().Within(Parked.Prompt));
+        Assert.Equal((5, true), (r.Value, r.Ok));
+        await sender.Within(Parked.Prompt);
+        var w = sel.WaitAsync().AsTask();
+        ch.Close();
+        Assert.Equal(r.Index, await w.Within(Parked.Prompt));
+        Assert.Equal((0, false), (r.Value, r.Ok));
+    }
+
+    [Fact]
+    public async Task A_send_case_woken_by_close_throws_even_after_an_earlier_delivery()
+    {
+        var ch = new Chan<int>();
+        var sel = new Select();
+        var s = sel.Send(ch, 1);
+        var receiver = ch.ReceiveAsync().AsTask();
+        Assert.Equal(s.Index, await sel.WaitAsync().Within(Parked.Prompt));
+        Assert.Equal(1, await receiver.Within(Parked.Prompt));
+        var w = sel.WaitAsync().AsTask();
+        ch.Close();
+        await Assert.ThrowsAsync<ChannelClosedException>(() => w.Within(Parked.Prompt));
+        Assert.Throws<ChannelClosedException>(() => sel.Wait()); // closed before the wait: the send case is chosen and throws
+    }
 }
