@@ -187,7 +187,9 @@ public sealed class ChanWakeUpTests
             Assert.Throws<InvalidOperationException>(() => sel.Wait());
             Assert.False(LockHeld(ch));
             Assert.False(ch.TrySend(2)); // nothing was left queued
-            return Task.CompletedTask;
+            var wait = sel.WaitAsync();  // and the refused wait left the select free
+            Assert.True(ch.TrySend(3));
+            return wait.AsTask();
         }, seed: 2).Within();
     }
 
