@@ -495,4 +495,48 @@ public sealed class SelectTests
         await Assert.ThrowsAsync<ChannelClosedException>(() => w.Within(Parked.Prompt));
         Assert.Throws<ChannelClosedException>(() => sel.Wait()); // closed before the wait: the send case is chosen and throws
     }
+
+    [Fact]
+    public void A_value_that_arrives_between_the_two_passes_is_taken_not_slept_beside()
+    {
+        // A sends into an empty one-slot buffer just as B's select (one receive case, no default) starts. B's
+        // lock-free first pass may miss the value; then only the second pass, under the channel's lock, sees it
+        // before B would park, and a missed value leaves B parked beside it for good. Every round is bounded. 32
+        // cases that are never ready widen the window between the passes (more to peek, then more to lock).
+        const int Rounds = 1000;
+        var chans = Enumerable.Range(0, Rounds).Select(_ => new Chan<int>(1)).ToArray();
+        using var stop = new CancellationTokenSource();
+        int started = -1, finished = -1;
+        var b = new Thread(() =>
+        {
+            var sel = new Select();
+            for (int i = 0; i < 32; i++) sel.Receive(new Chan<int>());
+            var recv = sel.Receive<int>(null);
+            for (int r = 0; r < Rounds; r++)
+            {
+                recv.Channel = chans[r];
+                Volatile.Write(ref started, r);
+                try { sel.Wait(stop.Token); }
+                catch (OperationCanceledException) { return; }
+                Assert.Equal(r, recv.Value);
+                Volatile.Write(ref finished, r);
+            }
+        }) { IsBackground = true };
+        b.Start();
+        try
+        {
+            for (int r = 0; r < Rounds; r++)
+            {
+                int round = r;
+                Parked.Until(() => Volatile.Read(ref started) == round, $"round {round} starts");
+                Assert.True(chans[r].TrySend(r));
+                Parked.Until(() => Volatile.Read(ref finished) == round, $"the select takes the value of round {round}", Parked.Prompt);
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+        }
+        Assert.True(b.Join(TestTimeout.Default));
+    }
 }
