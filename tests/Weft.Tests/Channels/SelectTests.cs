@@ -347,7 +347,15 @@ public sealed class SelectTests
             }) { IsBackground = true };
             threads[t].Start();
         }
-        foreach (var th in threads) Assert.True(th.Join(TestTimeout.Default), "selects over the same channels in opposite orders deadlocked");
+        // A deadlock shows as no progress: fail once the count of completed cases stands still for Parked.Prompt.
+        int seen = -1;
+        var still = System.Diagnostics.Stopwatch.StartNew();
+        while (!threads.All(th => th.Join(10)))
+        {
+            int now = Volatile.Read(ref completed);
+            if (now != seen) { seen = now; still.Restart(); }
+            Assert.True(still.Elapsed < Parked.Prompt, $"selects over the same channels in opposite orders deadlocked after {seen} cases");
+        }
         var allSent = sent.SelectMany(x => x).Order().ToArray();
         var allReceived = received.SelectMany(x => x).Order().ToArray();
         Assert.True(allSent.Length >= Rendezvous - 4, $"only {allSent.Length} values sent");
