@@ -296,7 +296,7 @@ public sealed class SelectTests
         Assert.Equal(0, dflt);
         var r = sel.Receive(ch);
         Assert.Throws<InvalidOperationException>(() => sel.Default());
-        Assert.Equal(dflt, await sel.WaitAsync().Within());
+        Assert.Equal(dflt, await sel.WaitAsync().Within(Parked.Prompt));
         Assert.Equal(dflt, sel.Wait());
         Assert.False(ch.TrySend(1)); // the default wait queued nothing
         var sender = GoTask.Run(() => ch.SendAsync(3).AsTask());
