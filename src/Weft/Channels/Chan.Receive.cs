@@ -14,7 +14,7 @@ public sealed partial class Chan<T>
     /// </summary>
     /// <param name="cancellationToken">Gives up the receive; a cancelled receive never consumed a value.</param>
     /// <returns>The value, or <c>default</c> if the channel is closed and drained.</returns>
-    /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived (thrown when awaited).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived (thrown when awaited). A token already cancelled at the call wins even over a ready value: nothing is received (as in System.Threading.Channels).</exception>
     /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
     /// <example><code>int v = await ch.ReceiveAsync();</code></example>
     public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default)
@@ -48,7 +48,7 @@ public sealed partial class Chan<T>
     /// </summary>
     /// <param name="cancellationToken">Gives up the receive; a cancelled receive never consumed a value.</param>
     /// <returns>The value and the ok flag.</returns>
-    /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived (thrown when awaited).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived (thrown when awaited). A token already cancelled at the call wins even over a ready value: nothing is received (as in System.Threading.Channels).</exception>
     /// <example><code>var (v, ok) = await ch.ReceiveOkAsync(); if (!ok) return;</code></example>
     public ValueTask<(T Value, bool Ok)> ReceiveOkAsync(CancellationToken cancellationToken = default)
     {
@@ -82,7 +82,7 @@ public sealed partial class Chan<T>
     /// <summary>Receives a value, blocking the calling thread while none is available; <c>default</c> once closed and drained.</summary>
     /// <param name="cancellationToken">Gives up the receive; a cancelled receive never consumed a value.</param>
     /// <returns>The value, or <c>default</c> if the channel is closed and drained.</returns>
-    /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived. A token already cancelled at the call wins even over a ready value: nothing is received (as in System.Threading.Channels).</exception>
     /// <example><code>int v = ch.Receive();</code></example>
     public T Receive(CancellationToken cancellationToken = default) => Receive(out _, cancellationToken);
 
@@ -90,7 +90,7 @@ public sealed partial class Chan<T>
     /// <param name="ok">False only when the channel is closed and drained.</param>
     /// <param name="cancellationToken">Gives up the receive; a cancelled receive never consumed a value.</param>
     /// <returns>The value, or <c>default</c> when <paramref name="ok"/> is false.</returns>
-    /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived. A token already cancelled at the call wins even over a ready value: nothing is received (as in System.Threading.Channels).</exception>
     /// <example><code>while (true) { var v = ch.Receive(out bool ok); if (!ok) break; Use(v); }</code></example>
     /// <remarks>Parks the thread as <see cref="Send"/> does: no Task, no ThreadPool hop, nothing allocated in steady state.</remarks>
     public T Receive(out bool ok, CancellationToken cancellationToken = default)

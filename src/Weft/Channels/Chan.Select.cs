@@ -25,6 +25,7 @@ public sealed partial class Chan<T> : ISelectable<T>
 
     int ISelectable<T>.TryLocked(Sudog<T> node, bool send, out Sudog? wake)
     {
+        AssertSelectLocked();
         if (send)
         {
             if (_receiveOnly) { wake = null; return NotReady; }
@@ -36,6 +37,7 @@ public sealed partial class Chan<T> : ISelectable<T>
 
     Sudog? ISelectable<T>.EnqueueLocked(Sudog<T> node, bool send)
     {
+        AssertSelectLocked();
         if (send)
         {
             _sendq.Enqueue(node);
@@ -48,7 +50,14 @@ public sealed partial class Chan<T> : ISelectable<T>
 
     void ISelectable<T>.DequeueLocked(Sudog<T> node, bool send)
     {
+        AssertSelectLocked();
         if (send) _sendq.Remove(node);
         else _recvq.Remove(node);
     }
+
+    // A select's passes call the methods above for many channels after locking them all (LockAll): the invariant
+    // check ran once, at SelectLock; this one catches a pass that forgot a lock.
+    [System.Diagnostics.Conditional("DEBUG")]
+    private void AssertSelectLocked() =>
+        System.Diagnostics.Debug.Assert(_lock.IsHeld, "A select reads and changes a channel only under that channel's lock.");
 }

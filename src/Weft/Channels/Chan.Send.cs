@@ -18,7 +18,7 @@ public sealed partial class Chan<T>
     /// <param name="cancellationToken">Gives up the send; a cancelled send never delivered its value.</param>
     /// <returns>A <see cref="ValueTask"/> to await exactly once.</returns>
     /// <exception cref="ChannelClosedException">The channel is closed, or was closed while the send waited (thrown when awaited).</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled before a receiver took the value.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a receiver took the value. A token already cancelled at the call wins even over a ready counterpart: nothing is sent (as in System.Threading.Channels).</exception>
     /// <exception cref="InvalidOperationException">The channel is a receive-only timer channel.</exception>
     /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
     /// <example><code>await ch.SendAsync(42);</code></example>
@@ -75,7 +75,7 @@ public sealed partial class Chan<T>
     /// <param name="value">The value to send.</param>
     /// <param name="cancellationToken">Gives up the send; a cancelled send never delivered its value.</param>
     /// <exception cref="ChannelClosedException">The channel is closed, or was closed while the send waited.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled before a receiver took the value.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before a receiver took the value. A token already cancelled at the call wins even over a ready counterpart: nothing is sent (as in System.Threading.Channels).</exception>
     /// <example><code>ch.Send(42);</code></example>
     /// <remarks>
     /// Parks the thread on its own reusable event, woken directly by the counterparty: no Task, no ThreadPool hop, and

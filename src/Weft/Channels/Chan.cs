@@ -73,15 +73,32 @@ public sealed partial class Chan<T>
     private readonly Weft.Testing.Bubble? _bubble; // the bubble it was made in: only that bubble may use it
 
     /// <summary>Creates a channel: unbuffered when <paramref name="capacity"/> is 0, else buffered.</summary>
-    /// <param name="capacity">0 for an unbuffered channel (every send waits for a receiver), N &gt; 0 for a FIFO buffer of N.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is negative.</exception>
+    /// <param name="capacity">
+    /// 0 for an unbuffered channel (every send waits for a receiver), N &gt; 0 for a FIFO buffer of N, at most
+    /// <see cref="Array.MaxLength"/>. The buffer is allocated here, whole (as Go's <c>make(chan T, n)</c> does).
+    /// </param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is negative or greater than <see cref="Array.MaxLength"/>.</exception>
+    /// <exception cref="OutOfMemoryException">The buffer of <paramref name="capacity"/> elements could not be allocated; the message names the capacity and the element type.</exception>
     /// <example><code>var jobs = new Chan&lt;string&gt;(100);</code></example>
     public Chan(int capacity = 0)
     {
-        if (capacity < 0) ThrowHelper.NegativeCapacity(capacity);
-        _ring = capacity == 0 ? [] : new T[capacity];
+        if ((uint)capacity > (uint)Array.MaxLength) ThrowHelper.BadCapacity(capacity);
+        _ring = capacity == 0 ? [] : AllocateRing(capacity);
         _id = Interlocked.Increment(ref s_nextId);
         _bubble = Weft.Testing.Bubble.Current;
+    }
+
+    /// <summary>The buffer, with an allocation failure reported as this channel's (the runtime's own names no size).</summary>
+    private static T[] AllocateRing(int capacity)
+    {
+        try
+        {
+            return new T[capacity];
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw ThrowHelper.RingTooLarge(typeof(T), capacity, e);
+        }
     }
 
     private ChanWaiter<T>? _spareWaiter; // a free node; taken under _lock, put back racily (see StashSpareWaiter)

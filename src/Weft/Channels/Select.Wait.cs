@@ -17,14 +17,14 @@ public sealed partial class Select
     /// <param name="cancellationToken">Gives up the wait; then no case was performed.</param>
     /// <returns>The index of the case performed.</returns>
     /// <exception cref="ChannelClosedException">The chosen case was a send on a closed channel.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded.</exception>
-    /// <exception cref="InvalidOperationException">The select is already waiting (one waiter at a time).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded. A token already cancelled at the call wins even over a ready case: no case is performed (as in System.Threading.Channels).</exception>
+    /// <exception cref="InvalidOperationException">Another wait on this select is in progress, on any thread (one waiter at a time; thrown at the call).</exception>
     /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
     /// <example><code>switch (await sel.WaitAsync()) { case 0: Use(a.Value); break; case 1: return; }</code></example>
     public ValueTask<int> WaitAsync(CancellationToken cancellationToken = default)
     {
-        if (_waiting) ThrowBusy();
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
+        Claim();
         int i = PollOrEnqueue(parker: null, out int status, out var wake);
         if (i == Enqueued)
         {
@@ -41,8 +41,8 @@ public sealed partial class Select
     /// <param name="cancellationToken">Gives up the wait; then no case was performed.</param>
     /// <returns>The index of the case performed.</returns>
     /// <exception cref="ChannelClosedException">The chosen case was a send on a closed channel.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded.</exception>
-    /// <exception cref="InvalidOperationException">Called inside a <see cref="Weft.Testing.Bubble"/> (use WaitAsync there), or the select is already waiting.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before any case proceeded. A token already cancelled at the call wins even over a ready case: no case is performed (as in System.Threading.Channels).</exception>
+    /// <exception cref="InvalidOperationException">Called inside a <see cref="Weft.Testing.Bubble"/> when the wait would block (use WaitAsync there), or another wait on this select is in progress, on any thread.</exception>
     /// <remarks>
     /// Parks the thread on its own reusable event, which the completer sets directly: no Task, no ThreadPool hop,
     /// nothing allocated in steady state. From a goroutine, the goroutine's processor is handed to another thread
@@ -51,9 +51,9 @@ public sealed partial class Select
     /// <example><code>int i = sel.Wait();</code></example>
     public int Wait(CancellationToken cancellationToken = default)
     {
-        if (_waiting) ThrowBusy();
         cancellationToken.ThrowIfCancellationRequested();
         var parker = ThreadParker.Current;
+        Claim();
         int i = PollOrEnqueue(parker, out int status, out var wake);
         if (i == Enqueued)
         {
@@ -69,12 +69,22 @@ public sealed partial class Select
     private const int Enqueued = -1;
     private const string ClosedByChoice = "Send on a closed channel (chosen by a select).";
 
-    private static void ThrowBusy() => throw new InvalidOperationException("A select serves one waiter at a time.");
+    /// <summary>Starts a wait: takes _busy atomically, so that of two racing waiters exactly one proceeds.</summary>
+    private void Claim()
+    {
+        if (Interlocked.Exchange(ref _busy, 1) != 0) ThrowBusy();
+    }
+
+    /// <summary>Ends a wait (every return and throw after Claim). Nothing of this wait is touched after it.</summary>
+    private void Release() => Volatile.Write(ref _busy, 0);
+
+    private static void ThrowBusy() => throw new InvalidOperationException("A select serves one waiter at a time: another wait on it is in progress.");
 
     /// <summary>
-    /// Passes 1 and 2 of the algorithm. Returns the index of the case performed (status Done, or Closed for a send
-    /// on a closed channel; <paramref name="wake"/> is the counterparty to resume), the default's index, or
-    /// <see cref="Enqueued"/> when a node now waits on every active case (then Arm and wait on the core).
+    /// Passes 1 and 2 of the algorithm, with _busy claimed. Returns the index of the case performed (status Done, or
+    /// Closed for a send on a closed channel; <paramref name="wake"/> is the counterparty to resume), the default's
+    /// index, or <see cref="Enqueued"/> when a node now waits on every active case (then Arm and wait on the core;
+    /// Finish releases _busy). Every other return, and a throw, releases _busy here.
     /// </summary>
     private int PollOrEnqueue(ThreadParker? parker, out int status, out Sudog? wake)
     {
@@ -89,15 +99,26 @@ public sealed partial class Select
             c.Lock();
             status = c.TryLocked(out wake);
             c.Unlock();
-            if (status != NotReady) return c.Index;
+            if (status != NotReady)
+            {
+                Release();
+                return c.Index;
+            }
         }
         wake = null;
         status = Done;
-        if (_defaultIndex >= 0) return _defaultIndex;
+        if (_defaultIndex >= 0)
+        {
+            Release();
+            return _defaultIndex;
+        }
 
         // Pass 2: every source locked in the global order; try again, else park a node on each.
-        if (parker is not null) ThreadParker.CheckNotInBubble();
-        _waiting = true;
+        if (parker is not null && Weft.Testing.Bubble.Current is not null)
+        {
+            Release();
+            ThreadParker.CheckNotInBubble();
+        }
         if (_hasTimeout)
             for (int i = 0; i < n; i++) _cases[i].BeforeBlock();
         int locked = LockAll(n);
@@ -109,16 +130,19 @@ public sealed partial class Select
             if (status != NotReady)
             {
                 UnlockAll(locked);
-                _waiting = false;
                 if (_hasTimeout)
                     for (int i = 0; i < n; i++) _cases[i].AfterBlock();
+                Release();
                 return c.Index;
             }
         }
         _core.Prepare(parker);
         Sudog? ready = null;
-        for (int i = 0; i < n; i++)
-            if (_cases[i].IsActive) ready = Sudog.Concat(ready, _cases[i].EnqueueLocked(_core));
+        for (int k = 0; k < n; k++) // in poll order: see step 3 in Select.cs
+        {
+            var c = _cases[_pollOrder[k]];
+            if (c.IsActive) ready = Sudog.Concat(ready, c.EnqueueLocked(_core));
+        }
         UnlockAll(locked);
         Sudog.WakeAll(ready); // readiness waiters (ChannelReader/Writer adapters) of the channels this select parked on
         return Enqueued;
@@ -135,9 +159,10 @@ public sealed partial class Select
         }
         if (_hasTimeout)
             for (int i = 0; i < n; i++) _cases[i].AfterBlock();
-        _waiting = false;
+        bool failedClosed = winner != SelectCore.Cancelled && _cases[winner].FailedClosed;
+        Release();
         if (winner == SelectCore.Cancelled) throw new OperationCanceledException(token);
-        if (_cases[winner].FailedClosed) throw new ChannelClosedException("Send on a closed channel (closed while a select waited to send).");
+        if (failedClosed) throw new ChannelClosedException("Send on a closed channel (closed while a select waited to send).");
         return winner;
     }
 

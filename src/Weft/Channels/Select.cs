@@ -17,14 +17,21 @@
 //      that finds a ready case takes one lock, like a plain send/receive (Go locks every channel here).
 //   3. If nothing was ready: with a default, return it. Else arm timeouts, lock every distinct source in ascending
 //      SelectId (the global lock order), try each case again in poll order, and if none completes enqueue one node
-//      per case, all sharing the SelectCore done word; unlock; register the cancellation token.
+//      per case, in poll order, all sharing the SelectCore done word; unlock; register the cancellation token.
+//      Enqueuing in poll order matters when two cases wait on one channel: the counterpart that comes takes the
+//      first node queued, so registration order would always pick the case added first (Go queues in lock order,
+//      ties broken by its shuffled poll order: for each channel the same random relative order as here).
 //   4. A completer claims the select by CAS on the done word, writes the result, and wakes the owner after
 //      releasing its lock. The owner (SelectCore.GetResult -> Finish) dequeues the losers one source at a time:
 //      a losing node that a completer meets first is skipped by its CAS (WaitQueue.DequeueClaimed).
 //
 // Ownership: a Select is used by one goroutine (or thread) at a time, like a local variable; adding cases or
 // waiting concurrently on one Select is an error. Everything here is written only by that owner, except the
-// SelectCore done word and the case nodes' results (see SelectCore and Sudog).
+// SelectCore done word and the case nodes' results (see SelectCore and Sudog). A wait claims _busy with one
+// Interlocked.Exchange and releases it when it returns or throws, so a second concurrent waiter is always refused
+// with InvalidOperationException: a plain check-then-set let two racing waiters both in, where they enqueued the same
+// case nodes twice and one of them hung past its cancellation. Add checks _busy with a plain read: adding a case
+// during a wait is refused when seen, not made atomic (Add is not a wait and has no waiter to hang).
 
 using Weft.Channels;
 
@@ -60,7 +67,7 @@ public sealed partial class Select
     private int _count;
     private int _defaultIndex = -1;
     private bool _hasTimeout;
-    private bool _waiting;
+    private int _busy;       // 1 while a wait is in progress; claimed by Interlocked.Exchange (see Ownership above)
     private uint _rng;
     private readonly SelectCore _core;
 
@@ -138,7 +145,7 @@ public sealed partial class Select
 
     private TCase Add<TCase>(TCase c) where TCase : SelectCase
     {
-        if (_waiting) throw new InvalidOperationException("Cases cannot be added while the select is waiting.");
+        if (Volatile.Read(ref _busy) != 0) throw new InvalidOperationException("Cases cannot be added while the select is waiting.");
         if (_count == _cases.Length)
         {
             Array.Resize(ref _cases, _count * 2);

@@ -30,6 +30,11 @@ internal static class ThrowHelper
     public static void NotCompleted() => throw new InvalidOperationException("A Weft channel ValueTask was read before it completed; await it (or call AsTask()) instead of blocking on it.");
 
     [DoesNotReturn]
-    public static void NegativeCapacity(int capacity) =>
-        throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "A channel's capacity must be zero (unbuffered) or positive (buffered).");
+    public static void BadCapacity(int capacity) =>
+        throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
+            $"A channel's capacity must be zero (unbuffered) or positive (buffered), and at most Array.MaxLength ({Array.MaxLength}); it was {capacity}.");
+
+    public static OutOfMemoryException RingTooLarge(Type element, int capacity, OutOfMemoryException inner) =>
+        new($"A Chan<{element.Name}> with capacity {capacity} needs a buffer of {capacity} elements, which could not be allocated; "
+            + "use a smaller capacity.", inner);
 }

@@ -127,6 +127,62 @@ public abstract class ChanContractTests
     }
 
     [Fact]
+    public async Task An_already_cancelled_token_wins_over_a_ready_counterpart_and_moves_nothing()
+    {
+        // As in System.Threading.Channels: a token cancelled before the call makes every form throw
+        // OperationCanceledException without trying the operation, even when it could complete at once.
+        var cancelled = new CancellationToken(true);
+
+        var ch = Make();
+        var sender = GoTask.Run(() => ch.SendAsync(5).AsTask()); // buffered: completes at once; unbuffered: parks
+        Parked.Sender(ch);
+        Assert.Throws<OperationCanceledException>(() => ch.Receive(cancelled));
+        Assert.Throws<OperationCanceledException>(() => ch.Receive(out _, cancelled));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ch.ReceiveAsync(cancelled).AsTask()).Within();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ch.ReceiveOkAsync(cancelled).AsTask()).Within();
+        var sel = new Select();
+        sel.Receive(ch);
+        Assert.Throws<OperationCanceledException>(() => sel.Wait(cancelled));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sel.WaitAsync(cancelled).AsTask()).Within();
+        Assert.True(ch.TryReceive(out int v));
+        Assert.Equal(5, v);
+        Assert.False(ch.TryReceive(out _)); // it was there once, and only once
+        await sender.Within();
+
+        var ch2 = Make();
+        var receiver = GoTask.Run(() => ch2.ReceiveAsync().AsTask());
+        Parked.Receiver(ch2); // buffered: room is enough
+        Assert.Throws<OperationCanceledException>(() => ch2.Send(1, cancelled));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ch2.SendAsync(2, cancelled).AsTask()).Within();
+        var sel2 = new Select();
+        sel2.Send(ch2, 3);
+        Assert.Throws<OperationCanceledException>(() => sel2.Wait(cancelled));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sel2.WaitAsync(cancelled).AsTask()).Within();
+        Assert.Equal(0, ch2.Len);
+        Assert.True(ch2.TrySend(4));
+        Assert.Equal(4, await receiver.Within()); // none of 1, 2, 3 arrived
+    }
+
+    [Fact]
+    public async Task Close_answers_pending_readiness_waits_with_false()
+    {
+        // The adapters' contract (ChannelWriter.WaitToWriteAsync, ChannelReader.WaitToReadAsync): false once the
+        // channel is closed, never "writable" for a write that can no longer happen.
+        var ch = Make();
+        while (ch.TrySend(0)) { } // full; an unbuffered channel always is
+        var writeWait = ch.AsChannelWriter().WaitToWriteAsync().AsTask();
+        Assert.False(writeWait.IsCompleted);
+        ch.Close();
+        Assert.False(await writeWait.Within());
+
+        var ch2 = Make();
+        var readWait = ch2.AsChannelReader().WaitToReadAsync().AsTask();
+        Assert.False(readWait.IsCompleted);
+        ch2.Close();
+        Assert.False(await readWait.Within());
+    }
+
+    [Fact]
     public async Task Cancellation_racing_delivery_never_loses_or_duplicates_a_value()
     {
         // Stress: senders and receivers whose tokens are cancelled at random moments. Every value the sender saw
@@ -258,6 +314,29 @@ public sealed class ChanConstructionTests
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Chan<int>(-1));
         Assert.Equal("capacity", e.ParamName);
+    }
+
+    [Fact]
+    public void A_capacity_beyond_the_largest_array_is_a_clear_error()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Chan<int>(int.MaxValue));
+        Assert.Equal("capacity", e.ParamName);
+        Assert.Contains(int.MaxValue.ToString(), e.Message);
+        Assert.Contains(Array.MaxLength.ToString(), e.Message);
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential, Size = 1 << 15)]
+    private struct Huge { }
+
+    [Fact]
+    public void A_buffer_too_large_to_allocate_is_an_error_naming_the_capacity()
+    {
+        // 2^31 slots of 32 KB: more than any address space. The runtime's bare OutOfMemoryException is wrapped in
+        // one that says which channel could not be made.
+        var e = Assert.Throws<OutOfMemoryException>(() => new Chan<Huge>(Array.MaxLength));
+        Assert.Contains(Array.MaxLength.ToString(), e.Message);
+        Assert.Contains("Huge", e.Message);
+        Assert.NotNull(e.InnerException);
     }
 
     [Fact]
