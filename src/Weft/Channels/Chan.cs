@@ -57,8 +57,6 @@ namespace Weft;
 /// </code></example>
 public sealed partial class Chan<T>
 {
-    private static long s_nextId;
-
     private WordLock _lock;                // see WordLock; never copied
     private readonly T[] _ring;
     private readonly bool _receiveOnly; // the timer flavour
@@ -84,7 +82,7 @@ public sealed partial class Chan<T>
     {
         if ((uint)capacity > (uint)Array.MaxLength) ThrowHelper.BadCapacity(capacity);
         _ring = capacity == 0 ? [] : AllocateRing(capacity);
-        _id = Interlocked.Increment(ref s_nextId);
+        _id = SelectIds.Next();
         _bubble = Weft.Testing.Bubble.Current;
     }
 
@@ -138,7 +136,7 @@ public sealed partial class Chan<T>
         _ring = new T[1];
         _receiveOnly = true;
         _timer = timer;
-        _id = Interlocked.Increment(ref s_nextId);
+        _id = SelectIds.Next();
     }
 
     /// <summary>

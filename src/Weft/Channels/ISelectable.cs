@@ -13,6 +13,18 @@
 
 namespace Weft.Channels;
 
+/// <summary>
+/// Hands out <see cref="ISelectable{T}.SelectId"/>s. One counter for every source of every element type: a counter in
+/// the generic <c>Chan&lt;T&gt;</c> would be one per T, so a <c>Chan&lt;int&gt;</c> and a <c>Chan&lt;string&gt;</c> could
+/// share an id, and a select over both would take them for one channel and lock only one of them.
+/// </summary>
+internal static class SelectIds
+{
+    private static long s_next;
+
+    public static long Next() => Interlocked.Increment(ref s_next);
+}
+
 /// <summary>Something a select case can send to or receive from.</summary>
 /// <typeparam name="T">The element type.</typeparam>
 internal interface ISelectable<T>

@@ -162,7 +162,7 @@ public sealed class ChanWakeUpTests
     [Fact]
     public void A_timer_channel_refuses_sends_and_close()
     {
-        var timer = new Chan<DateTime>(timer: true);
+        var timer = ChanTimer.NewChannel(out _);
         Assert.Throws<InvalidOperationException>(() => { _ = timer.SendAsync(DateTime.UtcNow); });
         Assert.Throws<InvalidOperationException>(() => timer.Send(DateTime.UtcNow));
         Assert.Throws<InvalidOperationException>(() => timer.TrySend(DateTime.UtcNow));
