@@ -14,14 +14,16 @@
 //   * The leader removes the entry before it publishes the result, so a call made after a flight landed starts a new
 //     one instead of reading a stale value. It removes only its own entry: after Forget the key may name a newer
 //     flight, which must stay (Go's TestForget).
-//   * The result fields are written before the completion source completes; every reader reads them after (the
-//     task's completion orders the two).
+//   * The result fields are written, and sent to every DoChan channel of the flight, before the completion source
+//     completes; every reader reads them after (the task's completion orders the two). So a caller that saw the
+//     flight end finds each of its channels already holding the result.
 // Shared (Go's `shared`) is dups > 0, the same for every caller of a flight: a joiner always counts itself, so only
 // a leader alone sees false. DoChan's channels have room for the one result each, so the leader's send never waits.
 // A failure is the function's exception: rethrown to every caller of Do/DoAsync, carried as a value by DoResult,
 // DoResultAsync and DoChan (Go crashes the program when a DoChan function panics; see docs/go-differences.md).
 
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 
 namespace Weft.Sync;
 
@@ -135,9 +137,8 @@ public sealed class SingleFlight<TKey, TValue> where TKey : notnull
             {
                 // Waits for either; the flight's handle wins a tie, so a finished flight is never reported as cancelled.
                 var handles = new[] { done, cancellationToken.WaitHandle };
-                int which = 0;
-                Weft.Go.Blocking(() => which = WaitHandle.WaitAny(handles));
-                if (which != 0 && !flight.Task.IsCompleted) ThrowHelper.Canceled(cancellationToken);
+                Weft.Go.Blocking(() => WaitHandle.WaitAny(handles));
+                if (!flight.Task.IsCompleted) ThrowHelper.Canceled(cancellationToken); // woken by the token alone
             }
             else
             {
@@ -252,11 +253,9 @@ public sealed class SingleFlight<TKey, TValue> where TKey : notnull
             flight.Shared = flight.Dups > 0; // final: out of the table, no caller can join any more
             chans = flight.Chans;
         }
+        // The channels first: whoever sees the flight completed may count on every channel holding its result.
+        foreach (var ch in CollectionsMarshal.AsSpan(chans)) ch.TrySend(flight.Result); // capacity 1, one send each: never full
         flight.SetResult();
-        if (chans is not null)
-        {
-            foreach (var ch in chans) ch.TrySend(flight.Result); // capacity 1, one send each: never full
-        }
     }
 
     /// <summary>One run for a key: see the glossary in the file header. The task completes when the flight lands.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Weft.Sync;
 using Xunit;
 
@@ -252,5 +253,26 @@ public class ErrGroupTests
         Assert.Throws<ArgumentNullException>(() => g.Go(null!));
         Assert.Throws<ArgumentNullException>(() => g.TryGo(null!));
         await Assert.ThrowsAsync<ArgumentNullException>(() => g.GoAsync(null!).AsTask());
+    }
+
+    [Fact]
+    public async Task Wait_UnlinksTheParentToken_SoALongLivedParentDoesNotKeepTheGroupAlive()
+    {
+        using var parent = new CancellationTokenSource();
+        var group = await FinishedGroup(parent.Token);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(group.IsAlive, "the parent token's registration still holds the finished group");
+        GC.KeepAlive(parent);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> FinishedGroup(CancellationToken parent)
+    {
+        var g = new ErrGroup(parent);
+        g.Go(() => Task.CompletedTask);
+        await g.WaitAsync().AsTask().Within();
+        return new WeakReference(g);
     }
 }
