@@ -57,45 +57,18 @@ public class WaitGroupTest
     private static bool IsMisuse(Exception e) =>
         e is InvalidOperationException && (e.Message.Contains("negative") || e.Message.Contains("reused before previous Wait has returned"));
 
-    /// <summary>Go skips this on 2 CPUs or fewer, as the detection needs parallelism; so does the port.</summary>
-    [Fact]
-    public async Task TestWaitGroupMisuse2()
+    /// <summary>
+    /// Runs <paramref name="oneRun"/> (in a goroutine, as Go's test function is one) until it reports an exception, at
+    /// most a million times: the detection is opportunistic, so it should throw at least once in a million runs. That
+    /// exception must be a misuse report.
+    /// </summary>
+    private static async Task AssertMisuseDetected(Func<Task<Exception?>> oneRun)
     {
-        if (Environment.ProcessorCount <= 2) return; // Go: t.Skip("NumCPU<=2, skipping: this test requires parallelism")
         var caught = await InGoroutine(async () =>
         {
-            var done = new Chan<Exception?>(2);
-            // The detection is opportunistic, so it should throw at least once in a million runs.
             for (int i = 0; i < 1_000_000; i++)
             {
-                var wg = new WaitGroup();
-                wg.Add(1);
-                Go.Run(async () =>
-                {
-                    Exception? e = null;
-                    try { await wg.WaitAsync(); }
-                    catch (Exception x) { e = x; }
-                    await done.SendAsync(e);
-                });
-                Go.Run(async () =>
-                {
-                    Exception? e = null;
-                    try
-                    {
-                        wg.Add(1); // this is the bad guy
-                        wg.Done();
-                    }
-                    catch (Exception x) { e = x; }
-                    await done.SendAsync(e);
-                });
-                Exception? mine = null;
-                try { wg.Done(); }
-                catch (Exception x) { mine = x; }
-                for (int j = 0; j < 2; j++)
-                {
-                    if (await done.ReceiveAsync() is { } err) return err;
-                }
-                if (mine is not null) return mine;
+                if (await oneRun() is { } e) return e;
             }
             return null;
         }).Within(TimeSpan.FromMinutes(2));
@@ -103,43 +76,69 @@ public class WaitGroupTest
         Assert.True(IsMisuse(caught), $"Unexpected exception: {caught}");
     }
 
+    /// <summary>Go skips this on 2 CPUs or fewer, as the detection needs parallelism; so does the port.</summary>
+    [Fact]
+    public async Task TestWaitGroupMisuse2()
+    {
+        if (Environment.ProcessorCount <= 2) return; // Go: t.Skip("NumCPU<=2, skipping: this test requires parallelism")
+        var done = new Chan<Exception?>(2);
+        await AssertMisuseDetected(async () =>
+        {
+            var wg = new WaitGroup();
+            wg.Add(1);
+            Go.Run(async () => await done.SendAsync(await Catch(async () => await wg.WaitAsync())));
+            Go.Run(async () => await done.SendAsync(await Catch(() =>
+            {
+                wg.Add(1); // this is the bad guy
+                wg.Done();
+                return Task.CompletedTask;
+            })));
+            var mine = await Catch(() =>
+            {
+                wg.Done();
+                return Task.CompletedTask;
+            });
+            var first = await done.ReceiveAsync();
+            var second = await done.ReceiveAsync();
+            return first ?? second ?? mine;
+        });
+    }
+
     [Fact]
     public async Task TestWaitGroupMisuse3()
     {
         if (Environment.ProcessorCount <= 1) return; // Go: t.Skip("NumCPU==1, skipping: this test requires parallelism")
-        var caught = await InGoroutine(async () =>
+        var done = new Chan<Exception?>(1);
+        await AssertMisuseDetected(async () =>
         {
-            var done = new Chan<Exception?>(1);
-            // The detection is opportunistic, so it should throw at least once in a million runs.
-            for (int i = 0; i < 1_000_000; i++)
+            var wg = new WaitGroup();
+            wg.Add(1);
+            Go.Run(() => wg.Done());
+            Go.Run(async () => await done.SendAsync(await Catch(async () =>
             {
-                var wg = new WaitGroup();
+                await wg.WaitAsync();
+                // Start reusing the wg before waiting for the Wait below to return.
                 wg.Add(1);
                 Go.Run(() => wg.Done());
-                Go.Run(async () =>
-                {
-                    Exception? e = null;
-                    try
-                    {
-                        await wg.WaitAsync();
-                        // Start reusing the wg before waiting for the Wait below to return.
-                        wg.Add(1);
-                        Go.Run(() => wg.Done());
-                        await wg.WaitAsync();
-                    }
-                    catch (Exception x) { e = x; }
-                    await done.SendAsync(e);
-                });
-                Exception? mine = null;
-                try { await wg.WaitAsync(); }
-                catch (Exception x) { mine = x; }
-                if (await done.ReceiveAsync() is { } err) return err;
-                if (mine is not null) return mine;
-            }
+                await wg.WaitAsync();
+            })));
+            var mine = await Catch(async () => await wg.WaitAsync());
+            return await done.ReceiveAsync() ?? mine;
+        });
+    }
+
+    /// <summary>Go's deferred recover(): what <paramref name="body"/> threw, or null.</summary>
+    private static async Task<Exception?> Catch(Func<Task> body)
+    {
+        try
+        {
+            await body();
             return null;
-        }).Within(TimeSpan.FromMinutes(2));
-        Assert.True(caught is not null, "Should throw");
-        Assert.True(IsMisuse(caught), $"Unexpected exception: {caught}");
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
     }
 
     [Fact]
