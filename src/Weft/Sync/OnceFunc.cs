@@ -19,7 +19,7 @@ namespace Weft.Sync;
 /// </example>
 public sealed class OnceFunc
 {
-    private readonly OnceValue<bool> _once; // the value is unused: a OnceFunc is a OnceValue run for its effect
+    private readonly OnceValue<object?> _once; // the value is unused: a OnceFunc is a OnceValue run for its effect
 
     /// <summary>Wraps <paramref name="f"/>; it is not called yet.</summary>
     /// <param name="f">The function, run on the first invocation. Dropped once called.</param>
@@ -28,10 +28,10 @@ public sealed class OnceFunc
     public OnceFunc(Action f)
     {
         ArgumentNullException.ThrowIfNull(f);
-        _once = new OnceValue<bool>(() =>
+        _once = new OnceValue<object?>(() =>
         {
             f();
-            return true;
+            return null;
         });
     }
 

@@ -195,6 +195,12 @@ public sealed class SingleFlight<TKey, TValue> where TKey : notnull
         lock (_lock) _flights.Remove(key);
     }
 
+    /// <summary>How many callers joined the flight in progress for <paramref name="key"/> (0 if none is): for tests that must know a caller has joined.</summary>
+    internal int JoinedForTests(TKey key)
+    {
+        lock (_lock) return _flights.TryGetValue(key, out var flight) ? flight.Dups : 0;
+    }
+
     /// <summary>Joins the flight for <paramref name="key"/>, or starts one with this caller as its leader.</summary>
     private Flight Join(TKey key, Chan<SingleFlightResult<TValue>>? ch, out bool lead)
     {
