@@ -4,6 +4,19 @@
 // exception is kept by CAS and cancels Token. Token also ends when Wait returns, as errgroup's context does, so
 // work that outlives the group is told to stop. The parent token is linked by a registration that Wait disposes,
 // so a long-lived parent does not keep finished groups alive.
+//
+// Cause (Go's context.Cause of the group's context): whoever cancels Token first records why, by CAS on _cause, and
+// only then cancels. So Token cancelled implies Cause set, for every reader: the first function's exception, the
+// parent's cancellation, or Wait's return. Rejected: passing the cause as the inner exception of the
+// OperationCanceledException thrown by the token itself — .NET creates that exception in the code that observes the
+// token (CancellationToken.ThrowIfCancellationRequested, Task.Delay, a Weft channel op), so the group cannot attach
+// anything to it. ThrowIfCancellationRequested offers that form for the group's own callers.
+//
+// Limit: SetLimit(n) installs a semaphore of n slots; each started function captures the semaphore it took its slot
+// from and gives it back there, so a later SetLimit can never make a function release into the wrong one. SetLimit(0)
+// is Go's "no new goroutine": a one-slot semaphore whose slot is taken at once and never given back, so Go waits
+// (until its token is cancelled) and TryGo fails, through the semaphore's own wait (parked, cancellable, seen by the
+// deadlock detector) rather than a special case.
 
 using System.Runtime.ExceptionServices;
 
@@ -17,7 +30,7 @@ namespace Weft.Sync;
 /// An exception thrown by a function is the group's "error": the first one is kept, <see cref="Token"/> is cancelled
 /// so the others can stop early, and <see cref="Wait"/>/<see cref="WaitAsync"/> rethrow it once every function has
 /// returned. Exceptions after the first (typically <see cref="OperationCanceledException"/> from <see cref="Token"/>)
-/// are dropped.
+/// are dropped. <see cref="Cause"/> says why <see cref="Token"/> was cancelled (Go's <c>context.Cause</c>).
 /// </remarks>
 /// <example>
 /// <code>
@@ -33,8 +46,9 @@ public sealed class ErrGroup
     private readonly WaitGroup _wg = new();
     private readonly CancellationTokenSource _cts = new();
     private readonly CancellationTokenRegistration _parent;
-    private Semaphore? _limit;
+    private Semaphore? _limit; // written by SetLimit, which may not run while functions are active
     private ExceptionDispatchInfo? _error; // first one wins, by CAS
+    private Exception? _cause; // first canceller wins, by CAS, before it cancels _cts: see "Cause" in the file header
 
     /// <summary>Creates a group whose <see cref="Token"/> is cancelled by the first failure, by <paramref name="cancellationToken"/>, or when Wait returns.</summary>
     /// <param name="cancellationToken">A parent token; its cancellation cancels <see cref="Token"/> too.</param>
@@ -42,27 +56,75 @@ public sealed class ErrGroup
     public ErrGroup(CancellationToken cancellationToken = default)
     {
         if (cancellationToken.CanBeCanceled)
-            _parent = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _cts);
+            _parent = cancellationToken.UnsafeRegister(
+                static (s, token) => ((ErrGroup)s!).Cancel(new OperationCanceledException("The parent token of the group was cancelled.", token)),
+                this);
     }
 
     /// <summary>Cancelled on the first failure, when the parent token is cancelled, or when Wait returns. Pass it to the functions.</summary>
+    /// <remarks><see cref="Cause"/> says which of the three it was.</remarks>
     public CancellationToken Token => _cts.Token;
 
-    /// <summary>Limits the group to <paramref name="n"/> functions running at once; <see cref="Go"/> then waits for a free slot.</summary>
-    /// <param name="n">The limit, at least 1; or -1 for no limit.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is 0 or less than -1.</exception>
-    /// <exception cref="InvalidOperationException">Functions of the group are running.</exception>
+    /// <summary>
+    /// Why <see cref="Token"/> was cancelled (Go's <c>context.Cause</c> of the group's context): null while it is not;
+    /// otherwise the first exception thrown by a function of the group if that cancelled it, or an
+    /// <see cref="OperationCanceledException"/> if the parent token was cancelled first or Wait returned first.
+    /// </summary>
+    /// <remarks>Set before the token is cancelled, so code that sees the token cancelled always sees the cause. It never changes once set.</remarks>
+    /// <example>
+    /// <code>
+    /// try { await Go.Sleep(TimeSpan.FromMinutes(1), g.Token); }
+    /// catch (OperationCanceledException) { log.Warn($"stopped because {g.Cause?.Message}"); throw; }
+    /// </code>
+    /// </example>
+    public Exception? Cause => Volatile.Read(ref _cause);
+
+    /// <summary>
+    /// Throws if <see cref="Token"/> is cancelled, with <see cref="Cause"/> as the inner exception: the form of
+    /// <see cref="CancellationToken.ThrowIfCancellationRequested"/> that says why.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The group's token is cancelled; its <see cref="Exception.InnerException"/> is <see cref="Cause"/> and its token is <see cref="Token"/>.</exception>
+    /// <example><code>g.Go(async () =&gt; { foreach (var x in items) { g.ThrowIfCancellationRequested(); await Handle(x); } });</code></example>
+    public void ThrowIfCancellationRequested()
+    {
+        if (_cts.IsCancellationRequested)
+            throw new OperationCanceledException("The group's token was cancelled; the inner exception is why.", Cause, _cts.Token);
+    }
+
+    /// <summary>
+    /// Limits the group to <paramref name="n"/> functions running at once: <see cref="Go"/> then waits for a free slot
+    /// and <see cref="TryGo"/> fails while there is none. A limit of 0 admits no new function (every Go waits until its
+    /// token is cancelled, every TryGo fails); a negative one removes the limit.
+    /// </summary>
+    /// <param name="n">The limit: 0 or more; or any negative value for no limit.</param>
+    /// <exception cref="InvalidOperationException">
+    /// <paramref name="n"/> is 0 or more while functions of the group are running (Go panics the same way: the limit
+    /// must not be changed while goroutines of the group are active). Removing the limit is allowed at any time, as in Go.
+    /// </exception>
+    /// <remarks>
+    /// Go only notices the misuse when the old limit counted the running goroutines; Weft counts every running
+    /// function, so setting a limit on a busy group without one is refused too (in Go it would later deadlock).
+    /// A Go or GoAsync already waiting for a slot keeps waiting on the old limit.
+    /// </remarks>
     /// <example><code>g.SetLimit(4);</code></example>
     public void SetLimit(int n)
     {
-        if (n == 0 || n < -1) throw new ArgumentOutOfRangeException(nameof(n), n, "The limit must be at least 1, or -1 for no limit.");
-        if (_wg.Count != 0) throw new InvalidOperationException("SetLimit may not be called while functions of the group are running.");
-        _limit = n < 0 ? null : new Semaphore(n);
+        if (n < 0)
+        {
+            _limit = null;
+            return;
+        }
+        int active = _wg.Count;
+        if (active != 0)
+            throw new InvalidOperationException($"ErrGroup.SetLimit({n}) while {active} functions of the group are still running: change the limit only before Go or after Wait returned (removing it, with a negative value, is allowed at any time).");
+        var limit = new Semaphore(Math.Max(n, 1));
+        if (n == 0) limit.TryAcquire(); // the one slot, taken for ever: see "Limit" in the file header
+        _limit = limit;
     }
 
     /// <summary>Runs <paramref name="f"/> in a new goroutine; with a limit set, blocks the calling thread until a slot is free.</summary>
     /// <param name="f">The function. An exception it throws is the group's error if it is the first.</param>
-    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started.</param>
+    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
     /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before a slot was free; <paramref name="f"/> was not started.</exception>
     /// <remarks>Inside a goroutine, with a limit, prefer <see cref="GoAsync"/>, which parks instead of blocking.</remarks>
@@ -70,13 +132,14 @@ public sealed class ErrGroup
     public void Go(Func<Task> f, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(f);
-        _limit?.Acquire(1, cancellationToken);
-        Start(f);
+        var limit = _limit;
+        limit?.Acquire(1, cancellationToken);
+        Start(f, limit);
     }
 
     /// <summary>Runs <paramref name="f"/> in a new goroutine once a slot is free (at once without a limit), parking only the caller meanwhile.</summary>
     /// <param name="f">The function.</param>
-    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started.</param>
+    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
     /// <returns>A <see cref="ValueTask"/> that completes when <paramref name="f"/> has been started.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before a slot was free (thrown when awaited).</exception>
@@ -84,11 +147,12 @@ public sealed class ErrGroup
     public async ValueTask GoAsync(Func<Task> f, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(f);
-        if (_limit is { } limit) await limit.AcquireAsync(1, cancellationToken);
-        Start(f);
+        var limit = _limit;
+        if (limit is not null) await limit.AcquireAsync(1, cancellationToken);
+        Start(f, limit);
     }
 
-    /// <summary>Runs <paramref name="f"/> in a new goroutine only if a slot is free now.</summary>
+    /// <summary>Runs <paramref name="f"/> in a new goroutine only if a slot is free now (always without a limit, never with a limit of 0).</summary>
     /// <param name="f">The function.</param>
     /// <returns>True if <paramref name="f"/> was started.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
@@ -96,8 +160,9 @@ public sealed class ErrGroup
     public bool TryGo(Func<Task> f)
     {
         ArgumentNullException.ThrowIfNull(f);
-        if (_limit is { } limit && !limit.TryAcquire()) return false;
-        Start(f);
+        var limit = _limit;
+        if (limit is not null && !limit.TryAcquire()) return false;
+        Start(f, limit);
         return true;
     }
 
@@ -128,11 +193,19 @@ public sealed class ErrGroup
     private void Finish()
     {
         _parent.Dispose();
-        _cts.Cancel();
+        Cancel(new OperationCanceledException("The group's Wait returned.", _cts.Token));
         Volatile.Read(ref _error)?.Throw();
     }
 
-    private void Start(Func<Task> f)
+    /// <summary>Records <paramref name="cause"/> unless another canceller got in first, then cancels the token.</summary>
+    private void Cancel(Exception cause)
+    {
+        Interlocked.CompareExchange(ref _cause, cause, null);
+        _cts.Cancel();
+    }
+
+    /// <summary>Runs <paramref name="f"/> in a goroutine that gives its slot back to <paramref name="limit"/> (the semaphore it was taken from) when it ends.</summary>
+    private void Start(Func<Task> f, Semaphore? limit)
     {
         _wg.Add(1);
         Weft.Go.Run(async () =>
@@ -144,11 +217,11 @@ public sealed class ErrGroup
             catch (Exception e)
             {
                 if (Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null) is null)
-                    _cts.Cancel();
+                    Cancel(e);
             }
             finally
             {
-                _limit?.Release();
+                limit?.Release();
                 _wg.Done();
             }
         });

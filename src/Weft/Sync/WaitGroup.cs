@@ -61,6 +61,9 @@ public sealed class WaitGroup : IWaitOwner
 
     private static int Waiters(long s) => (int)(s & WaiterMask);
 
+    /// <summary>The registered waiters of this round: a racy snapshot, for tests that must know a waiter has queued.</summary>
+    internal int WaiterCountForTests() => Waiters(Volatile.Read(ref _state));
+
     /// <summary>Adds <paramref name="delta"/> (which may be negative) to the counter; at zero, every waiter is released.</summary>
     /// <param name="delta">How much to add.</param>
     /// <exception cref="InvalidOperationException">

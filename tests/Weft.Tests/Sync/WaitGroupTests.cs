@@ -166,4 +166,64 @@ public class WaitGroupTests
         Assert.All(await Task.WhenAll(oldWaits).Within(), Assert.True);
         Assert.Equal(0, wg.Count);
     }
+
+    [Fact]
+    public async Task ANegativeDoneDuringTheRelease_UndoesItself_AndReleasesTheWaitersItself()
+    {
+        // The Done that reached zero owes the release; a surplus Done in that window makes the counter negative. It
+        // is undone (the counter is back at zero, the waiter still registered), so the undoing call releases.
+        var wg = new WaitGroup();
+        wg.Add(1);
+        var waiter = wg.WaitAsync().AsTask();
+        var blocked = Task.Run(() => wg.Wait());
+        while (wg.WaiterCountForTests() < 2) await Task.Yield();
+        Assert.True(wg.AddCounter(-1));
+        Assert.False(waiter.IsCompleted);
+        var ex = Assert.Throws<InvalidOperationException>(wg.Done);
+        Assert.Contains("negative", ex.Message);
+        Assert.Equal(0, wg.Count);
+        await waiter.Within();
+        await blocked.Within();
+        wg.Release(); // the owed release finds nothing left
+        Assert.Equal(0, wg.WaiterCountForTests());
+    }
+
+    [Fact]
+    public async Task AnAddThatDoesNotReachZero_ReleasesNobody_AndTheCounterIsExact()
+    {
+        var wg = new WaitGroup();
+        wg.Add(3);
+        var waiter = wg.WaitAsync().AsTask();
+        Assert.False(wg.AddCounter(-1));
+        wg.Add(-1);
+        Assert.Equal(1, wg.Count);
+        Assert.False(waiter.IsCompleted);
+        wg.Add(2); // growing a round that has waiters is fine: only a round that starts from zero is a reuse
+        Assert.Equal(3, wg.Count);
+        wg.Add(-3);
+        await waiter.Within();
+        Assert.Equal(0, wg.Count);
+    }
+
+    [Fact]
+    public async Task BlockingWait_Cancelled_Throws_AndUnregisters_SoTheNextRoundIsNotAReuse()
+    {
+        var wg = new WaitGroup();
+        wg.Add(1);
+        using var cts = new CancellationTokenSource();
+        var blocked = Task.Run(() => wg.Wait(cts.Token));
+        var parked = wg.WaitAsync(cts.Token).AsTask();
+        while (wg.WaiterCountForTests() < 2) await Task.Yield();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked.Within());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => parked.Within());
+        Assert.Equal(0, wg.WaiterCountForTests()); // both unregistered themselves
+        Assert.Throws<OperationCanceledException>(() => wg.Wait(cts.Token)); // already cancelled, counter not zero
+        Assert.True(wg.WaitAsync(cts.Token).IsCanceled);
+        wg.Done();
+        wg.Add(1); // no stale waiter: a fresh round, not a reuse
+        wg.Done();
+        wg.Wait(cts.Token); // zero: returns even with a cancelled token
+        Assert.True(wg.WaitAsync(cts.Token).IsCompletedSuccessfully);
+    }
 }
