@@ -108,7 +108,7 @@ public sealed class Semaphore : IWaitOwner
     /// <example><code>sem.Release(3);</code></example>
     public void Release(long n = 1)
     {
-        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "Release must return at least 1 token.");
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "Release cannot return a negative number of tokens.");
         var wake = new WakeList();
         _queue.Lock();
         long held = _held;
@@ -125,7 +125,7 @@ public sealed class Semaphore : IWaitOwner
 
     private void CheckWeight(long n)
     {
-        if (n < 1 || n > _capacity) ThrowHelper.Weight(nameof(n), n, _capacity);
+        if (n < 0 || n > _capacity) ThrowHelper.Weight(nameof(n), n, _capacity);
     }
 
     private bool AcquireOrQueue(Waiter w, long n)
