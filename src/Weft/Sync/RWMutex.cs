@@ -266,7 +266,8 @@ public sealed class RWMutex : IWaitOwner
         }
         else
         {
-            if (!_readers.Remove(w)) _writers.Remove(w);
+            // Unlink it from its own queue: Remove trusts the caller about which queue holds the node.
+            if (w.Weight == WriterKind) _writers.Remove(w); else _readers.Remove(w);
             if (_readers.IsEmpty && _writers.IsEmpty) Interlocked.And(ref _state, ~Queued);
         }
         _readers.Unlock();
