@@ -105,7 +105,11 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
         return w;
     }
 
-    /// <summary>Readies the node for one more enqueue. Call before linking it (no waker can see it yet).</summary>
+    /// <summary>
+    /// Readies the node for one more enqueue (status Waiting). Call before linking it, while no waker can see it; for
+    /// a node whose token is already armed (a mutex waiter queuing again) call it under the queue lock, right before
+    /// the link, so a cancellation never claims a node that is in no queue.
+    /// </summary>
     internal void Prepare()
     {
         Debug.Assert(!Queued, "A waiter is prepared only while it is in no queue.");
