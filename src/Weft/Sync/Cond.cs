@@ -29,6 +29,9 @@ public sealed class Cond : IWaitOwner
 {
     private WaitQueue _queue;
 
+    /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
+    internal bool IsQueueLockHeld => _queue.IsLockHeld;
+
     /// <summary>Creates a condition variable whose waiters hold <paramref name="l"/>.</summary>
     /// <param name="l">The mutex that protects the condition.</param>
     /// <exception cref="ArgumentNullException"><paramref name="l"/> is null.</exception>
@@ -122,6 +125,7 @@ public sealed class Cond : IWaitOwner
 
     void IWaitOwner.Cancel(Waiter w)
     {
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeCancelLock);
         _queue.Lock();
         _queue.Remove(w);
         _queue.Unlock();

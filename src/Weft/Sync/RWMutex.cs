@@ -41,12 +41,18 @@ namespace Weft.Sync;
 /// </example>
 public sealed class RWMutex : IWaitOwner
 {
-    private const int ReaderMask = (1 << 29) - 1, Queued = 1 << 29, Writer = 1 << 30;
+    internal const int ReaderMask = (1 << 29) - 1, Queued = 1 << 29, Writer = 1 << 30;
     private const long ReaderKind = 0, WriterKind = 1; // Waiter.Weight
 
     private int _state;
     private WaitQueue _readers, _writers; // both guarded by _readers' lock (one lock for the pair)
     private Waiter? _draining; // guarded by _readers' lock
+
+    /// <summary>The state word (readers | Queued | Writer). A racy snapshot, for tests.</summary>
+    internal int State => Volatile.Read(ref _state);
+
+    /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
+    internal bool IsQueueLockHeld => _readers.IsLockHeld;
 
     /// <summary>Takes a read lock, blocking the calling thread while a writer holds or waits for the mutex.</summary>
     /// <param name="cancellationToken">Abandons the wait; no lock is then held.</param>
@@ -135,14 +141,14 @@ public sealed class RWMutex : IWaitOwner
     {
         if (Interlocked.CompareExchange(ref _state, 0, Writer) == Writer) return;
         var wake = new WakeList();
-        _readers.Lock();
+        LockQueues();
         if ((Volatile.Read(ref _state) & Writer) == 0 || _draining is not null)
         {
-            _readers.Unlock();
+            UnlockQueues();
             ThrowHelper.NotLocked("Unlock");
         }
         HandOverLocked(ref wake);
-        _readers.Unlock();
+        UnlockQueues();
         wake.WakeAll();
     }
 
@@ -172,7 +178,8 @@ public sealed class RWMutex : IWaitOwner
     {
         w.Prepare();
         w.Weight = ReaderKind;
-        _readers.Lock();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
+        LockQueues();
         int s = Volatile.Read(ref _state);
         while (true)
         {
@@ -181,7 +188,7 @@ public sealed class RWMutex : IWaitOwner
             if (seen == s)
             {
                 if (!free) _readers.PushBack(w);
-                _readers.Unlock();
+                UnlockQueues();
                 return free;
             }
             s = seen;
@@ -192,7 +199,8 @@ public sealed class RWMutex : IWaitOwner
     {
         w.Prepare();
         w.Weight = WriterKind;
-        _readers.Lock();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
+        LockQueues();
         int s = Volatile.Read(ref _state);
         while (true)
         {
@@ -205,20 +213,20 @@ public sealed class RWMutex : IWaitOwner
         if ((s & Writer) != 0) _writers.PushBack(w);
         else if ((s & ReaderMask) == 0) acquired = true;
         else _draining = w; // the last reader out wakes it
-        _readers.Unlock();
+        UnlockQueues();
         return acquired;
     }
 
     private void LastReaderOut()
     {
         Waiter? w = null;
-        _readers.Lock();
+        LockQueues();
         if (_draining is { } d && (Volatile.Read(ref _state) & ReaderMask) == 0 && d.TryClaim())
         {
             _draining = null;
             w = d;
         }
-        _readers.Unlock();
+        UnlockQueues();
         w?.Wake();
     }
 
@@ -255,10 +263,24 @@ public sealed class RWMutex : IWaitOwner
         Debug.Assert((ns & Queued) == 0 || (ns & Writer) != 0, "Queued implies Writer: nobody queues behind a reader.");
     }
 
+    /// <summary>Takes the one lock that guards both queues (and _draining, and every slow-path state change).</summary>
+    private void LockQueues()
+    {
+        _readers.Lock();
+        _writers.EnterBorrowed();
+    }
+
+    private void UnlockQueues()
+    {
+        _writers.ExitBorrowed();
+        _readers.Unlock();
+    }
+
     void IWaitOwner.Cancel(Waiter w)
     {
         var wake = new WakeList();
-        _readers.Lock();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeCancelLock);
+        LockQueues();
         if (_draining == w)
         {
             _draining = null;
@@ -270,7 +292,7 @@ public sealed class RWMutex : IWaitOwner
             if (w.Weight == WriterKind) _writers.Remove(w); else _readers.Remove(w);
             if (_readers.IsEmpty && _writers.IsEmpty) Interlocked.And(ref _state, ~Queued);
         }
-        _readers.Unlock();
+        UnlockQueues();
         wake.WakeAll();
     }
 }

@@ -32,6 +32,9 @@ public sealed class Semaphore : IWaitOwner
     private long _held; // guarded by _queue's lock
     private WaitQueue _queue;
 
+    /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
+    internal bool IsQueueLockHeld => _queue.IsLockHeld;
+
     /// <summary>Creates a semaphore with <paramref name="capacity"/> tokens, all available.</summary>
     /// <param name="capacity">The total weight; at least 1.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is less than 1.</exception>
@@ -132,6 +135,7 @@ public sealed class Semaphore : IWaitOwner
     {
         w.Prepare();
         w.Weight = n;
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
         _queue.Lock();
         bool ok = _queue.IsEmpty && _capacity - _held >= n;
         if (ok) _held += n;
@@ -155,6 +159,7 @@ public sealed class Semaphore : IWaitOwner
     void IWaitOwner.Cancel(Waiter w)
     {
         var wake = new WakeList();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeCancelLock);
         _queue.Lock();
         bool wasHead = _queue.Head == w;
         _queue.Remove(w);
