@@ -66,7 +66,7 @@ namespace Weft.Sync;
 ///     Go.Run(async () =&gt; { await mu.LockAsync(); count++; mu.Unlock(); });
 /// </code>
 /// </example>
-public sealed class Mutex : IWaitOwner
+public sealed class Mutex : ILocker, IWaitOwner
 {
     internal const int Locked = 1, Woken = 2, Starving = 4, HasWaiters = 8;
 

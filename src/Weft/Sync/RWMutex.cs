@@ -39,7 +39,7 @@ namespace Weft.Sync;
 /// await rw.RLockAsync(); try { return cache[key]; } finally { rw.RUnlock(); }
 /// </code>
 /// </example>
-public sealed class RWMutex : IWaitOwner
+public sealed class RWMutex : ILocker, IWaitOwner
 {
     internal const int ReaderMask = (1 << 29) - 1, Queued = 1 << 29, Writer = 1 << 30;
     private const long ReaderKind = 0, WriterKind = 1; // Waiter.Weight
@@ -47,12 +47,35 @@ public sealed class RWMutex : IWaitOwner
     private int _state;
     private WaitQueue _readers, _writers; // both guarded by _readers' lock (one lock for the pair)
     private Waiter? _draining; // guarded by _readers' lock
+    private ReadLocker? _rlocker; // created on first use; racing creators make equivalent instances
 
     /// <summary>The state word (readers | Queued | Writer). A racy snapshot, for tests.</summary>
     internal int State => Volatile.Read(ref _state);
 
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _readers.IsLockHeld;
+
+    /// <summary>
+    /// An <see cref="ILocker"/> over the read side (Go's <c>RLocker</c>): its Lock is <see cref="RLock"/>, its
+    /// LockAsync <see cref="RLockAsync"/> and its Unlock <see cref="RUnlock"/>. The same instance every call.
+    /// </summary>
+    /// <returns>The read-side locker, for a <see cref="Cond"/> whose waiters hold read locks, say.</returns>
+    /// <example><code>var cond = new Cond(rw.RLocker());</code></example>
+    public ILocker RLocker() => _rlocker ??= new ReadLocker(this);
+
+    /// <summary>True while at least one read lock is held. A racy snapshot, for Cond's misuse check and tests.</summary>
+    internal bool IsReadLocked => (Volatile.Read(ref _state) & ReaderMask) != 0;
+
+    internal sealed class ReadLocker(RWMutex rw) : ILocker
+    {
+        internal RWMutex Mutex => rw;
+
+        public void Lock(CancellationToken cancellationToken = default) => rw.RLock(cancellationToken);
+
+        public ValueTask LockAsync(CancellationToken cancellationToken = default) => rw.RLockAsync(cancellationToken);
+
+        public void Unlock() => rw.RUnlock();
+    }
 
     /// <summary>Takes a read lock, blocking the calling thread while a writer holds or waits for the mutex.</summary>
     /// <param name="cancellationToken">Abandons the wait; no lock is then held.</param>

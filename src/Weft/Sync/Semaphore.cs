@@ -16,8 +16,19 @@ namespace Weft.Sync;
 /// goroutines, async code and threads.
 /// </summary>
 /// <remarks>
+/// <para>
+/// A weight of 0 is valid, as in Go: it is granted at once when nobody waits, and otherwise in its FIFO turn (it
+/// needs no token, but does not overtake earlier waiters).
+/// </para>
+/// <para>
+/// Where Weft differs from Go: a request for more than <see cref="Capacity"/> throws
+/// <see cref="ArgumentOutOfRangeException"/> at the call, since it could never be granted; Go's
+/// <c>Acquire</c> blocks until its context is done (and <c>TryAcquire</c> returns false). See docs/go-differences.md.
+/// </para>
+/// <para>
 /// The name clashes with <see cref="System.Threading.Semaphore"/>; with both namespaces imported, alias it:
 /// <c>using Semaphore = Weft.Sync.Semaphore;</c>.
+/// </para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -52,9 +63,9 @@ public sealed class Semaphore : IWaitOwner
     public long Available => _capacity - Volatile.Read(ref _held);
 
     /// <summary>Acquires <paramref name="n"/> tokens, blocking the calling thread until they are available and every earlier waiter was served.</summary>
-    /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <param name="n">Tokens to take, from 0 to <see cref="Capacity"/> (0 is granted at once unless others wait).</param>
     /// <param name="cancellationToken">Abandons the wait; no token is then held, and the waiters behind this one that now fit are granted.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative, or more than <see cref="Capacity"/> (such a request could never be granted; Go would block).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before the tokens were granted (also when it already was on entry); nothing is held.</exception>
     /// <remarks>Inside a goroutine prefer <see cref="AcquireAsync"/>, which parks only the goroutine.</remarks>
     /// <example><code>sem.Acquire(3, ct); try { Work(); } finally { sem.Release(3); }</code></example>
@@ -69,10 +80,10 @@ public sealed class Semaphore : IWaitOwner
     }
 
     /// <summary>Acquires <paramref name="n"/> tokens, parking only the calling goroutine or async method until they are available and every earlier waiter was served.</summary>
-    /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <param name="n">Tokens to take, from 0 to <see cref="Capacity"/> (0 is granted at once unless others wait).</param>
     /// <param name="cancellationToken">Abandons the wait; no token is then held.</param>
     /// <returns>A <see cref="ValueTask"/> to await once; already completed if the tokens were free.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/> (thrown at once).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative, or more than <see cref="Capacity"/> (thrown at once: such a request could never be granted; Go would block).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before the tokens were granted (thrown when awaited).</exception>
     /// <example><code>await sem.AcquireAsync(1, ct); try { await Work(); } finally { sem.Release(); }</code></example>
     public ValueTask AcquireAsync(long n = 1, CancellationToken cancellationToken = default)
@@ -90,9 +101,9 @@ public sealed class Semaphore : IWaitOwner
     }
 
     /// <summary>Acquires <paramref name="n"/> tokens if they are free now and nobody waits.</summary>
-    /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <param name="n">Tokens to take, from 0 to <see cref="Capacity"/> (0 is granted at once unless others wait).</param>
     /// <returns>True if the tokens are now held; false, at once, otherwise.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative, or more than <see cref="Capacity"/> (such a request could never be granted; Go would block).</exception>
     /// <example><code>if (sem.TryAcquire()) { try { Work(); } finally { sem.Release(); } }</code></example>
     public bool TryAcquire(long n = 1)
     {
@@ -105,8 +116,8 @@ public sealed class Semaphore : IWaitOwner
     }
 
     /// <summary>Gives back <paramref name="n"/> tokens and grants waiters, in FIFO order, as far as the tokens go.</summary>
-    /// <param name="n">Tokens to return, at least 1 and at most the number held.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1.</exception>
+    /// <param name="n">Tokens to return, at most the number held; 0 changes nothing.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative.</exception>
     /// <exception cref="SemaphoreFullException">More tokens would be returned than are held; nothing is changed.</exception>
     /// <example><code>sem.Release(3);</code></example>
     public void Release(long n = 1)

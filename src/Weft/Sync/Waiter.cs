@@ -183,6 +183,19 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
         return Volatile.Read(ref _status) != Cancelled;
     }
 
+    /// <summary>
+    /// A waker claimed this node for a wait its owner is abandoning (Cond.Wait whose Unlock threw): a blocking node
+    /// waits for the wake-up to land, so it cannot leak into the thread's next wait, and is returned; an async node
+    /// is dropped, not pooled, since its continuation is signalled with nobody awaiting it.
+    /// </summary>
+    internal void AbsorbWake()
+    {
+        Debug.Assert(Volatile.Read(ref _status) == Woken, "Only a claimed node has a wake-up on the way.");
+        if (!_blocking) return;
+        _parker!.Park(_reason);
+        Return();
+    }
+
     /// <summary>The whole operation is over: drop the registration and give a pooled node back.</summary>
     internal void Return()
     {
