@@ -6,6 +6,8 @@
 // That is what keeps a large Acquire(n) from waiting forever behind a stream of Acquire(1); the price is that
 // small requests wait while the large one gathers its tokens. When the head is cancelled, the next ones may fit
 // now, so cancellation grants them (x/sync does the same).
+// A weight of 0 is valid, as in Go: it takes no token, but keeps its FIFO place (granted at once only when nobody
+// waits). A weight above the capacity is refused at the call (Go would park it until its context ends).
 
 using Weft.Runtime;
 
