@@ -1,9 +1,13 @@
-// Cond — Go's sync.Cond on a Weft Mutex: goroutines and threads wait for a condition to become true.
+// Cond — Go's sync.Cond on any ILocker (a Mutex, an RWMutex or its RLocker): goroutines and threads wait for a
+// condition to become true.
 //
 // Wait queues its waiter (under the Cond's queue lock) before it unlocks the mutex, so a Signal or Broadcast issued
 // after the waiter released the mutex always finds it: no wake-up is lost between "unlock" and "sleep", which is
 // the whole point of a condition variable. Signal wakes the longest waiter (FIFO), Broadcast all of them.
-// A woken waiter locks the mutex again before Wait returns, also when its wait was cancelled.
+// A woken waiter locks L again before Wait returns, also when its wait was cancelled.
+// Misuse (Wait without holding L) is caught before queuing for Weft's own lockers. A locker of the user's own can
+// only say so by throwing from Unlock, after the waiter queued: the waiter is then taken back out, and if a Signal
+// claimed it meanwhile, its wake-up is absorbed and the Signal passed on, so neither a wake-up nor a node leaks.
 
 using Weft.Runtime;
 
@@ -29,18 +33,22 @@ public sealed class Cond : IWaitOwner
 {
     private WaitQueue _queue;
 
+    /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
+    internal bool IsQueueLockHeld => _queue.IsLockHeld;
+
     /// <summary>Creates a condition variable whose waiters hold <paramref name="l"/>.</summary>
-    /// <param name="l">The mutex that protects the condition.</param>
+    /// <param name="l">The lock that protects the condition: a <see cref="Mutex"/>, an <see cref="RWMutex"/> (its
+    /// write side), <see cref="RWMutex.RLocker"/>, or any <see cref="ILocker"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="l"/> is null.</exception>
-    /// <example><code>var cond = new Cond(mu);</code></example>
-    public Cond(Mutex l)
+    /// <example><code>var cond = new Cond(mu); var readers = new Cond(rw.RLocker());</code></example>
+    public Cond(ILocker l)
     {
         ArgumentNullException.ThrowIfNull(l);
         L = l;
     }
 
-    /// <summary>The mutex held while the condition is observed or changed.</summary>
-    public Mutex L { get; }
+    /// <summary>The lock held while the condition is observed or changed (Go's <c>L</c>).</summary>
+    public ILocker L { get; }
 
     /// <summary>Unlocks <see cref="L"/>, blocks the calling thread until woken by <see cref="Signal"/> or <see cref="Broadcast"/>, then locks <see cref="L"/> again.</summary>
     /// <param name="cancellationToken">Ends the wait early; <see cref="L"/> is locked again before the exception is thrown.</param>
@@ -108,7 +116,7 @@ public sealed class Cond : IWaitOwner
 
     private void Enqueue(Waiter w)
     {
-        if (!L.IsLocked)
+        if (!IsHeld(L))
         {
             w.Return();
             ThrowHelper.NotLocked("Cond.Wait");
@@ -117,11 +125,44 @@ public sealed class Cond : IWaitOwner
         _queue.Lock();
         _queue.PushBack(w);
         _queue.Unlock();
-        L.Unlock();
+        try
+        {
+            L.Unlock();
+        }
+        catch
+        {
+            Withdraw(w);
+            throw;
+        }
+    }
+
+    /// <summary>Whether <paramref name="l"/> is held, for Weft's lockers; a locker of the user's own is trusted (see Withdraw).</summary>
+    private static bool IsHeld(ILocker l) => l switch
+    {
+        Mutex m => m.IsLocked,
+        RWMutex rw => (rw.State & RWMutex.Writer) != 0,
+        RWMutex.ReadLocker r => r.Mutex.IsReadLocked,
+        _ => true,
+    };
+
+    /// <summary>L.Unlock threw after <paramref name="w"/> queued: take it back out, or, if a Signal claimed it, absorb that wake-up and pass it on.</summary>
+    private void Withdraw(Waiter w)
+    {
+        _queue.Lock();
+        bool removed = _queue.Remove(w);
+        _queue.Unlock();
+        if (removed)
+        {
+            w.Return();
+            return;
+        }
+        w.AbsorbWake();
+        Signal();
     }
 
     void IWaitOwner.Cancel(Waiter w)
     {
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeCancelLock);
         _queue.Lock();
         _queue.Remove(w);
         _queue.Unlock();

@@ -17,8 +17,13 @@
 // Invariants
 //   * HasWaiters == the queue is not empty; both change only under the queue lock.
 //   * Starving implies Locked: a hand-over keeps Locked set, and the last hand-over clears Starving with it.
-//   * Woken is set only by an Unlock (or a cancellation) that then takes a waiter off the queue, or clears it again
-//     under the queue lock if it found none; the woken waiter clears it when it acquires or queues again.
+//   * Woken is set by an Unlock that then takes a waiter off the queue (or clears it again under the queue lock
+//     if it found none), or by a spinning newcomer; the woken waiter or the spinner clears it when it acquires or
+//     queues (with Locked set), or, cancelled, gives it up in AbandonWoken.
+//   * Free with waiters implies Woken: an Unlock that finds waiters and nobody woken sets Woken and wakes one, and
+//     every other path that clears Woken sets Locked or empties the queue in the same step. The one exception is
+//     AbandonWoken, which clears Woken and at once wakes the next waiter if the mutex is free (KickIfFree). So a
+//     cancelled waiter, which only leaves the queue and never holds Woken, has nobody to wake.
 //
 // Fast paths: Lock is one CAS 0 -> Locked, Unlock one CAS Locked -> 0. Any other bit sends Unlock to the slow
 // path, which decides between wake-one (normal) and hand-over (starving).
@@ -61,9 +66,9 @@ namespace Weft.Sync;
 ///     Go.Run(async () =&gt; { await mu.LockAsync(); count++; mu.Unlock(); });
 /// </code>
 /// </example>
-public sealed class Mutex : IWaitOwner
+public sealed class Mutex : ILocker, IWaitOwner
 {
-    private const int Locked = 1, Woken = 2, Starving = 4, HasWaiters = 8;
+    internal const int Locked = 1, Woken = 2, Starving = 4, HasWaiters = 8;
 
     /// <summary>Spin rounds before parking, and pause iterations per round (Go: 4 rounds of procyield(30)).</summary>
     private const int SpinRounds = 4, SpinPause = 30;
@@ -138,6 +143,12 @@ public sealed class Mutex : IWaitOwner
     /// <summary>True while the mutex is held. A racy snapshot, for diagnostics and tests.</summary>
     internal bool IsLocked => (Volatile.Read(ref _state) & Locked) != 0;
 
+    /// <summary>The state word (Locked | Woken | Starving | HasWaiters). A racy snapshot, for tests.</summary>
+    internal int State => Volatile.Read(ref _state);
+
+    /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
+    internal bool IsQueueLockHeld => _queue.IsLockHeld;
+
     // ---- Lock slow path -------------------------------------------------------------------------------------
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -154,8 +165,8 @@ public sealed class Mutex : IWaitOwner
         bool again = false;
         while (!AcquireOrQueue(w, ref awoke, again))
         {
-            // A cancelled node was unlinked by Cancel, which also passed the turn on (KickIfFree): a queued waiter
-            // never holds Woken, so there is nothing else to undo.
+            // A cancelled node was unlinked by Cancel. A queued waiter never holds Woken, so there is nothing else
+            // to undo and nobody to wake (see the invariants).
             if (!w.Block())
             {
                 w.Return();
@@ -234,7 +245,7 @@ public sealed class Mutex : IWaitOwner
         bool starve = again && now - w.Since > s_starvationTicks;
         int clear = awoke ? Woken : 0;
         awoke = false;
-        w.Prepare();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
         _queue.Lock();
         AssertInvariants();
         int s = Volatile.Read(ref _state);
@@ -250,6 +261,11 @@ public sealed class Mutex : IWaitOwner
             }
             s = seen;
         }
+        // Prepared only now, under the lock and only when it queues: a node queuing again still says Woken until
+        // here, so its token (armed since its first wait) firing meanwhile does nothing, and ArmCancellation's
+        // re-check catches it. Prepared earlier, a cancellation in that gap would claim a node that is in no
+        // queue: Cancel could not unlink it, and its wake-up would leak into this thread's next wait.
+        w.Prepare();
         if (again) _queue.PushFront(w); else _queue.PushBack(w);
         _queue.Unlock();
         return false;
@@ -310,18 +326,20 @@ public sealed class Mutex : IWaitOwner
 
     void IWaitOwner.Cancel(Waiter w)
     {
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeCancelLock);
         _queue.Lock();
         _queue.Remove(w);
         if (_queue.IsEmpty) Interlocked.And(ref _state, ~HasWaiters);
         _queue.Unlock();
-        // A woken waiter that queued again and was then cancelled took the Woken bit with it: if the mutex is free
-        // and nobody is woken, wake the next waiter, or it could sleep with the mutex free.
-        KickIfFree();
     }
 
-    /// <summary>A caller that set Woken while spinning gives up (cancelled): clear it, and pass the turn on.</summary>
+    /// <summary>
+    /// A caller that set Woken while spinning gives up (cancelled): clear it, and pass the turn on. An Unlock that
+    /// ran meanwhile saw Woken and woke nobody, so if the mutex is free now, the next waiter must be woken here.
+    /// </summary>
     private void AbandonWoken()
     {
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.AbandonWoken);
         Interlocked.And(ref _state, ~Woken);
         KickIfFree();
     }

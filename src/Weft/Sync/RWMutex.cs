@@ -39,14 +39,43 @@ namespace Weft.Sync;
 /// await rw.RLockAsync(); try { return cache[key]; } finally { rw.RUnlock(); }
 /// </code>
 /// </example>
-public sealed class RWMutex : IWaitOwner
+public sealed class RWMutex : ILocker, IWaitOwner
 {
-    private const int ReaderMask = (1 << 29) - 1, Queued = 1 << 29, Writer = 1 << 30;
+    internal const int ReaderMask = (1 << 29) - 1, Queued = 1 << 29, Writer = 1 << 30;
     private const long ReaderKind = 0, WriterKind = 1; // Waiter.Weight
 
     private int _state;
     private WaitQueue _readers, _writers; // both guarded by _readers' lock (one lock for the pair)
     private Waiter? _draining; // guarded by _readers' lock
+    private ReadLocker? _rlocker; // created on first use; racing creators make equivalent instances
+
+    /// <summary>The state word (readers | Queued | Writer). A racy snapshot, for tests.</summary>
+    internal int State => Volatile.Read(ref _state);
+
+    /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
+    internal bool IsQueueLockHeld => _readers.IsLockHeld;
+
+    /// <summary>
+    /// An <see cref="ILocker"/> over the read side (Go's <c>RLocker</c>): its Lock is <see cref="RLock"/>, its
+    /// LockAsync <see cref="RLockAsync"/> and its Unlock <see cref="RUnlock"/>. The same instance every call.
+    /// </summary>
+    /// <returns>The read-side locker, for a <see cref="Cond"/> whose waiters hold read locks, say.</returns>
+    /// <example><code>var cond = new Cond(rw.RLocker());</code></example>
+    public ILocker RLocker() => _rlocker ??= new ReadLocker(this);
+
+    /// <summary>True while at least one read lock is held. A racy snapshot, for Cond's misuse check and tests.</summary>
+    internal bool IsReadLocked => (Volatile.Read(ref _state) & ReaderMask) != 0;
+
+    internal sealed class ReadLocker(RWMutex rw) : ILocker
+    {
+        internal RWMutex Mutex => rw;
+
+        public void Lock(CancellationToken cancellationToken = default) => rw.RLock(cancellationToken);
+
+        public ValueTask LockAsync(CancellationToken cancellationToken = default) => rw.RLockAsync(cancellationToken);
+
+        public void Unlock() => rw.RUnlock();
+    }
 
     /// <summary>Takes a read lock, blocking the calling thread while a writer holds or waits for the mutex.</summary>
     /// <param name="cancellationToken">Abandons the wait; no lock is then held.</param>
@@ -135,14 +164,14 @@ public sealed class RWMutex : IWaitOwner
     {
         if (Interlocked.CompareExchange(ref _state, 0, Writer) == Writer) return;
         var wake = new WakeList();
-        _readers.Lock();
+        LockQueues();
         if ((Volatile.Read(ref _state) & Writer) == 0 || _draining is not null)
         {
-            _readers.Unlock();
+            UnlockQueues();
             ThrowHelper.NotLocked("Unlock");
         }
         HandOverLocked(ref wake);
-        _readers.Unlock();
+        UnlockQueues();
         wake.WakeAll();
     }
 
@@ -172,7 +201,8 @@ public sealed class RWMutex : IWaitOwner
     {
         w.Prepare();
         w.Weight = ReaderKind;
-        _readers.Lock();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
+        LockQueues();
         int s = Volatile.Read(ref _state);
         while (true)
         {
@@ -181,7 +211,7 @@ public sealed class RWMutex : IWaitOwner
             if (seen == s)
             {
                 if (!free) _readers.PushBack(w);
-                _readers.Unlock();
+                UnlockQueues();
                 return free;
             }
             s = seen;
@@ -192,7 +222,8 @@ public sealed class RWMutex : IWaitOwner
     {
         w.Prepare();
         w.Weight = WriterKind;
-        _readers.Lock();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
+        LockQueues();
         int s = Volatile.Read(ref _state);
         while (true)
         {
@@ -205,20 +236,20 @@ public sealed class RWMutex : IWaitOwner
         if ((s & Writer) != 0) _writers.PushBack(w);
         else if ((s & ReaderMask) == 0) acquired = true;
         else _draining = w; // the last reader out wakes it
-        _readers.Unlock();
+        UnlockQueues();
         return acquired;
     }
 
     private void LastReaderOut()
     {
         Waiter? w = null;
-        _readers.Lock();
+        LockQueues();
         if (_draining is { } d && (Volatile.Read(ref _state) & ReaderMask) == 0 && d.TryClaim())
         {
             _draining = null;
             w = d;
         }
-        _readers.Unlock();
+        UnlockQueues();
         w?.Wake();
     }
 
@@ -255,10 +286,24 @@ public sealed class RWMutex : IWaitOwner
         Debug.Assert((ns & Queued) == 0 || (ns & Writer) != 0, "Queued implies Writer: nobody queues behind a reader.");
     }
 
+    /// <summary>Takes the one lock that guards both queues (and _draining, and every slow-path state change).</summary>
+    private void LockQueues()
+    {
+        _readers.Lock();
+        _writers.EnterBorrowed();
+    }
+
+    private void UnlockQueues()
+    {
+        _writers.ExitBorrowed();
+        _readers.Unlock();
+    }
+
     void IWaitOwner.Cancel(Waiter w)
     {
         var wake = new WakeList();
-        _readers.Lock();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeCancelLock);
+        LockQueues();
         if (_draining == w)
         {
             _draining = null;
@@ -266,10 +311,11 @@ public sealed class RWMutex : IWaitOwner
         }
         else
         {
-            if (!_readers.Remove(w)) _writers.Remove(w);
+            // Unlink it from its own queue: Remove trusts the caller about which queue holds the node.
+            if (w.Weight == WriterKind) _writers.Remove(w); else _readers.Remove(w);
             if (_readers.IsEmpty && _writers.IsEmpty) Interlocked.And(ref _state, ~Queued);
         }
-        _readers.Unlock();
+        UnlockQueues();
         wake.WakeAll();
     }
 }

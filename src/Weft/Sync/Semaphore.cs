@@ -6,6 +6,8 @@
 // That is what keeps a large Acquire(n) from waiting forever behind a stream of Acquire(1); the price is that
 // small requests wait while the large one gathers its tokens. When the head is cancelled, the next ones may fit
 // now, so cancellation grants them (x/sync does the same).
+// A weight of 0 is valid, as in Go: it takes no token, but keeps its FIFO place (granted at once only when nobody
+// waits). A weight above the capacity is refused at the call (Go would park it until its context ends).
 
 using Weft.Runtime;
 
@@ -16,8 +18,19 @@ namespace Weft.Sync;
 /// goroutines, async code and threads.
 /// </summary>
 /// <remarks>
+/// <para>
+/// A weight of 0 is valid, as in Go: it is granted at once when nobody waits, and otherwise in its FIFO turn (it
+/// needs no token, but does not overtake earlier waiters).
+/// </para>
+/// <para>
+/// Where Weft differs from Go: a request for more than <see cref="Capacity"/> throws
+/// <see cref="ArgumentOutOfRangeException"/> at the call, since it could never be granted; Go's
+/// <c>Acquire</c> blocks until its context is done (and <c>TryAcquire</c> returns false). See docs/go-differences.md.
+/// </para>
+/// <para>
 /// The name clashes with <see cref="System.Threading.Semaphore"/>; with both namespaces imported, alias it:
 /// <c>using Semaphore = Weft.Sync.Semaphore;</c>.
+/// </para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -31,6 +44,9 @@ public sealed class Semaphore : IWaitOwner
     private readonly long _capacity;
     private long _held; // guarded by _queue's lock
     private WaitQueue _queue;
+
+    /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
+    internal bool IsQueueLockHeld => _queue.IsLockHeld;
 
     /// <summary>Creates a semaphore with <paramref name="capacity"/> tokens, all available.</summary>
     /// <param name="capacity">The total weight; at least 1.</param>
@@ -49,9 +65,9 @@ public sealed class Semaphore : IWaitOwner
     public long Available => _capacity - Volatile.Read(ref _held);
 
     /// <summary>Acquires <paramref name="n"/> tokens, blocking the calling thread until they are available and every earlier waiter was served.</summary>
-    /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <param name="n">Tokens to take, from 0 to <see cref="Capacity"/> (0 is granted at once unless others wait).</param>
     /// <param name="cancellationToken">Abandons the wait; no token is then held, and the waiters behind this one that now fit are granted.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative, or more than <see cref="Capacity"/> (such a request could never be granted; Go would block).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before the tokens were granted (also when it already was on entry); nothing is held.</exception>
     /// <remarks>Inside a goroutine prefer <see cref="AcquireAsync"/>, which parks only the goroutine.</remarks>
     /// <example><code>sem.Acquire(3, ct); try { Work(); } finally { sem.Release(3); }</code></example>
@@ -66,10 +82,10 @@ public sealed class Semaphore : IWaitOwner
     }
 
     /// <summary>Acquires <paramref name="n"/> tokens, parking only the calling goroutine or async method until they are available and every earlier waiter was served.</summary>
-    /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <param name="n">Tokens to take, from 0 to <see cref="Capacity"/> (0 is granted at once unless others wait).</param>
     /// <param name="cancellationToken">Abandons the wait; no token is then held.</param>
     /// <returns>A <see cref="ValueTask"/> to await once; already completed if the tokens were free.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/> (thrown at once).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative, or more than <see cref="Capacity"/> (thrown at once: such a request could never be granted; Go would block).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before the tokens were granted (thrown when awaited).</exception>
     /// <example><code>await sem.AcquireAsync(1, ct); try { await Work(); } finally { sem.Release(); }</code></example>
     public ValueTask AcquireAsync(long n = 1, CancellationToken cancellationToken = default)
@@ -87,9 +103,9 @@ public sealed class Semaphore : IWaitOwner
     }
 
     /// <summary>Acquires <paramref name="n"/> tokens if they are free now and nobody waits.</summary>
-    /// <param name="n">Tokens to take, from 1 to <see cref="Capacity"/>.</param>
+    /// <param name="n">Tokens to take, from 0 to <see cref="Capacity"/> (0 is granted at once unless others wait).</param>
     /// <returns>True if the tokens are now held; false, at once, otherwise.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1 or more than <see cref="Capacity"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative, or more than <see cref="Capacity"/> (such a request could never be granted; Go would block).</exception>
     /// <example><code>if (sem.TryAcquire()) { try { Work(); } finally { sem.Release(); } }</code></example>
     public bool TryAcquire(long n = 1)
     {
@@ -102,13 +118,13 @@ public sealed class Semaphore : IWaitOwner
     }
 
     /// <summary>Gives back <paramref name="n"/> tokens and grants waiters, in FIFO order, as far as the tokens go.</summary>
-    /// <param name="n">Tokens to return, at least 1 and at most the number held.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is less than 1.</exception>
+    /// <param name="n">Tokens to return, at most the number held; 0 changes nothing.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative.</exception>
     /// <exception cref="SemaphoreFullException">More tokens would be returned than are held; nothing is changed.</exception>
     /// <example><code>sem.Release(3);</code></example>
     public void Release(long n = 1)
     {
-        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "Release must return at least 1 token.");
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "Release cannot return a negative number of tokens.");
         var wake = new WakeList();
         _queue.Lock();
         long held = _held;
@@ -125,13 +141,14 @@ public sealed class Semaphore : IWaitOwner
 
     private void CheckWeight(long n)
     {
-        if (n < 1 || n > _capacity) ThrowHelper.Weight(nameof(n), n, _capacity);
+        if (n < 0 || n > _capacity) ThrowHelper.Weight(nameof(n), n, _capacity);
     }
 
     private bool AcquireOrQueue(Waiter w, long n)
     {
         w.Prepare();
         w.Weight = n;
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
         _queue.Lock();
         bool ok = _queue.IsEmpty && _capacity - _held >= n;
         if (ok) _held += n;
@@ -155,6 +172,7 @@ public sealed class Semaphore : IWaitOwner
     void IWaitOwner.Cancel(Waiter w)
     {
         var wake = new WakeList();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeCancelLock);
         _queue.Lock();
         bool wasHead = _queue.Head == w;
         _queue.Remove(w);

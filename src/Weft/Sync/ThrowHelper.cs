@@ -24,7 +24,7 @@ internal static class ThrowHelper
 
     [DoesNotReturn]
     public static void Weight(string paramName, long n, long capacity) =>
-        throw new ArgumentOutOfRangeException(paramName, n, $"The weight must be from 1 to the semaphore's capacity, {capacity}.");
+        throw new ArgumentOutOfRangeException(paramName, n, $"The weight must be from 0 to the semaphore's capacity, {capacity}: a larger request could never be granted.");
 
     [DoesNotReturn]
     public static void OverRelease(long n, long held) =>

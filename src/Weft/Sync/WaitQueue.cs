@@ -5,6 +5,10 @@
 // would-be locker would cost more than the whole critical section.
 // Push-front exists for the mutex: a waiter that was woken and lost the race to a newcomer queues again at the
 // front, as in Go, so it is next in line.
+// Every member but Lock/Unlock requires the lock. Debug builds check it: Lock records the holding thread, and each
+// member asserts that the caller is that thread (WordLock alone cannot say who holds it), so an owner that forgets
+// the lock fails the Debug test pass at once instead of corrupting a queue once in a million runs. Remove also
+// checks, in Debug, that the node is in this queue: an owner with two queues (RWMutex) must pick the right one.
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -17,19 +21,93 @@ internal struct WaitQueue
 {
     private Waiter? _head, _tail; // guarded by _lock
     private WordLock _lock;
+#if DEBUG
+    private int _holder;   // the managed thread id holding the guarding lock, 0 when free (Debug only)
+    private bool _borrowed; // guarded by another queue's lock, not _lock (Debug only; see EnterBorrowed)
+#endif
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Lock() => _lock.Enter();
+    public void Lock()
+    {
+        _lock.Enter();
+#if DEBUG
+        _holder = Environment.CurrentManagedThreadId;
+#endif
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Unlock() => _lock.Exit();
+    public void Unlock()
+    {
+#if DEBUG
+        AssertHeld();
+        _holder = 0;
+#endif
+        _lock.Exit();
+    }
 
-    public readonly bool IsEmpty => _head is null;
+    /// <summary>
+    /// Debug only: this queue is guarded by another queue's lock, which the calling thread has just taken (RWMutex
+    /// keeps its writers under its readers' lock). Pair with <see cref="ExitBorrowed"/> before that lock is released.
+    /// </summary>
+    [Conditional("DEBUG")]
+    public void EnterBorrowed()
+    {
+#if DEBUG
+        _borrowed = true;
+        _holder = Environment.CurrentManagedThreadId;
+#endif
+    }
 
-    public readonly Waiter? Head => _head;
+    [Conditional("DEBUG")]
+    public void ExitBorrowed()
+    {
+#if DEBUG
+        AssertHeld();
+        _holder = 0;
+#endif
+    }
+
+    /// <summary>True while some thread holds the lock; for tests that check a primitive never keeps it after returning.</summary>
+    public readonly bool IsLockHeld => _lock.IsHeld;
+
+    public readonly bool IsEmpty
+    {
+        get
+        {
+            AssertHeld();
+            return _head is null;
+        }
+    }
+
+    public readonly Waiter? Head
+    {
+        get
+        {
+            AssertHeld();
+            return _head;
+        }
+    }
+
+    [Conditional("DEBUG")]
+    private readonly void AssertHeld()
+    {
+#if DEBUG
+        Debug.Assert((_borrowed || _lock.IsHeld) && _holder == Environment.CurrentManagedThreadId,
+            "A wait queue is read or changed only under its lock, by the thread that holds it.");
+#endif
+    }
+
+    [Conditional("DEBUG")]
+    private readonly void AssertContains(Waiter w)
+    {
+        var n = _head;
+        while (n is not null && n != w) n = n.Next;
+        Debug.Assert(n == w, "Remove is called on the queue that holds the node.");
+    }
 
     public void PushBack(Waiter w)
     {
+        AssertHeld();
         Debug.Assert(!w.Queued, "A waiter is in at most one queue.");
         w.Queued = true;
         w.Next = null;
@@ -40,6 +118,7 @@ internal struct WaitQueue
 
     public void PushFront(Waiter w)
     {
+        AssertHeld();
         Debug.Assert(!w.Queued, "A waiter is in at most one queue.");
         w.Queued = true;
         w.Prev = null;
@@ -51,7 +130,9 @@ internal struct WaitQueue
     /// <summary>Unlinks <paramref name="w"/> if it is still queued here.</summary>
     public bool Remove(Waiter w)
     {
+        AssertHeld();
         if (!w.Queued) return false;
+        AssertContains(w);
         if (w.Prev is null) _head = w.Next; else w.Prev.Next = w.Next;
         if (w.Next is null) _tail = w.Prev; else w.Next.Prev = w.Prev;
         w.Next = w.Prev = null;
@@ -62,6 +143,7 @@ internal struct WaitQueue
     /// <summary>Unlinks and claims the first waiter that was not cancelled meanwhile; null if there is none.</summary>
     public Waiter? PopClaimed()
     {
+        AssertHeld();
         while (_head is { } w)
         {
             Remove(w);

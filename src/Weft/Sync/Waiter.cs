@@ -105,7 +105,11 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
         return w;
     }
 
-    /// <summary>Readies the node for one more enqueue. Call before linking it (no waker can see it yet).</summary>
+    /// <summary>
+    /// Readies the node for one more enqueue (status Waiting). Call before linking it, while no waker can see it; for
+    /// a node whose token is already armed (a mutex waiter queuing again) call it under the queue lock, right before
+    /// the link, so a cancellation never claims a node that is in no queue.
+    /// </summary>
     internal void Prepare()
     {
         Debug.Assert(!Queued, "A waiter is prepared only while it is in no queue.");
@@ -177,6 +181,19 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
         ArmCancellation();
         _parker!.Park(_reason);
         return Volatile.Read(ref _status) != Cancelled;
+    }
+
+    /// <summary>
+    /// A waker claimed this node for a wait its owner is abandoning (Cond.Wait whose Unlock threw): a blocking node
+    /// waits for the wake-up to land, so it cannot leak into the thread's next wait, and is returned; an async node
+    /// is dropped, not pooled, since its continuation is signalled with nobody awaiting it.
+    /// </summary>
+    internal void AbsorbWake()
+    {
+        Debug.Assert(Volatile.Read(ref _status) == Woken, "Only a claimed node has a wake-up on the way.");
+        if (!_blocking) return;
+        _parker!.Park(_reason);
+        Return();
     }
 
     /// <summary>The whole operation is over: drop the registration and give a pooled node back.</summary>

@@ -83,4 +83,64 @@ public class CondTests
         mu.Unlock();
         Assert.Throws<SynchronizationLockException>(() => cond.Wait()); // not locked
     }
+
+    [Fact]
+    public async Task Signal_MeetsAWaiterClaimedByItsCanceller_WakesTheNextOne()
+    {
+        // A cancelled waiter takes no Signal with it: a Signal that finds it claimed (its Cancel not yet run) goes on
+        // to the next waiter.
+        var mu = new Mutex();
+        var cond = new Cond(mu);
+        using var cts = new CancellationTokenSource();
+        await mu.LockAsync();
+        var a = cond.WaitAsync(cts.Token).AsTask();
+        await mu.LockAsync();
+        var b = cond.WaitAsync().AsTask();
+        using (Hooks.At(cond, SyncTestHook.Window.BeforeCancelLock, cond.Signal))
+            cts.Cancel();
+        // Both now relock the mutex, in either order; each holds it when its task completes.
+        var first = await Task.WhenAny(a, b).Within(TimeSpan.FromSeconds(5));
+        mu.Unlock();
+        await (first == a ? b : a).ContinueWith(_ => { }).Within(TimeSpan.FromSeconds(5));
+        mu.Unlock();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a);
+        await b; // woken by the Signal, not cancelled
+        Assert.False(cond.IsQueueLockHeld);
+        Assert.Equal(0, mu.State);
+    }
+
+    [Fact]
+    public async Task Signal_WakesTheLongestWaiterFirst()
+    {
+        var mu = new Mutex();
+        var cond = new Cond(mu);
+        var order = new List<int>();
+        var waits = new List<Task>();
+        for (int i = 0; i < 3; i++)
+        {
+            int id = i;
+            await mu.LockAsync();
+            waits.Add(cond.WaitAsync().AsTask().ContinueWith(_ => { order.Add(id); mu.Unlock(); }));
+        }
+        for (int i = 0; i < 3; i++)
+        {
+            cond.Signal();
+            await waits[i].Within();
+        }
+        Assert.Equal(new[] { 0, 1, 2 }, order);
+    }
+
+    [Fact]
+    public void Wait_WithoutTheLock_ThrowsAndQueuesNothing()
+    {
+        var mu = new Mutex();
+        var cond = new Cond(mu);
+        Assert.Throws<SynchronizationLockException>(() => cond.Wait());
+        Assert.Throws<SynchronizationLockException>(() => { _ = cond.WaitAsync(); });
+        Assert.False(cond.IsQueueLockHeld);
+        Assert.Equal(0, mu.State);
+        cond.Signal(); // nobody queued
+        Assert.True(mu.TryLock());
+        mu.Unlock();
+    }
 }

@@ -1,4 +1,5 @@
 using Weft.Sync;
+using Weft.Testing;
 using Xunit;
 using Mutex = Weft.Sync.Mutex;
 
@@ -84,45 +85,7 @@ public class MutexTests
         mu.Unlock();
     }
 
-    [Fact]
-    public async Task Starvation_WaiterGetsTheLockWhileAnotherRelocksInATightLoop()
-    {
-        // Go's TestMutexFairness: one goroutine re-locks in a loop holding the lock ~100 µs at a time; another
-        // must still get the lock a few times. Normal mode alone could starve it; starvation mode hands it over.
-        var mu = new Mutex();
-        using var stop = new CancellationTokenSource();
-        var hog = new TaskCompletionSource();
-        Go.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await mu.LockAsync();
-                SpinFor(TimeSpan.FromMicroseconds(100));
-                mu.Unlock();
-            }
-            hog.SetResult();
-        });
-        var got = new TaskCompletionSource();
-        Go.Run(async () =>
-        {
-            for (int i = 0; i < 10; i++)
-            {
-                await Go.Sleep(TimeSpan.FromMicroseconds(100));
-                await mu.LockAsync();
-                mu.Unlock();
-            }
-            got.SetResult();
-        });
-        try
-        {
-            await got.Task.Within(TimeSpan.FromSeconds(20));
-        }
-        finally
-        {
-            stop.Cancel();
-        }
-        await hog.Task.Within();
-    }
+    // Go's TestMutexFairness (a waiter gets the mutex from a goroutine re-locking in a tight loop) is GoPort.MutexTest.TestMutexFairness.
 
     [Fact]
     public async Task LockAsync_Cancelled_ThrowsAndLeavesMutexUsable()
@@ -182,5 +145,245 @@ public class MutexTests
     {
         long end = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         while (System.Diagnostics.Stopwatch.GetTimestamp() < end) Thread.SpinWait(10);
+    }
+}
+
+/// <summary>
+/// Mutex windows forced with <see cref="SyncTestHook"/>, and its exact states afterwards: each would otherwise need a
+/// lucky interleaving (issue 13's mutation survivors).
+/// </summary>
+public class MutexWindowTests
+{
+    private const int Locked = Mutex.Locked, Woken = Mutex.Woken, Starving = Mutex.Starving, HasWaiters = Mutex.HasWaiters;
+
+    [Fact]
+    public async Task Lock_TokenFiresWhileAWokenWaiterQueuesAgain_NoDeadNodeIsLeftInTheQueue()
+    {
+        // A blocking waiter is woken, loses the mutex to a newcomer and queues again; its token (armed since its first
+        // wait) fires just before it takes the queue lock. Regression: the node was marked Waiting before that, so the
+        // cancellation claimed a node in no queue, the node was queued anyway, and the thread threw with its node
+        // still linked into the mutex's queue (and, reused by its next wait, linked into a second one).
+        for (int attempt = 0; ; attempt++)
+        {
+            var mu = new Mutex();
+            using var cts = new CancellationTokenSource();
+            int rounds = 0;
+            using var hook = Hooks.At(mu, SyncTestHook.Window.BeforeQueueLock, () =>
+            {
+                if (++rounds == 2) cts.Cancel();
+            });
+            mu.Lock();
+            bool threw = false;
+            var t = Hooks.OnThread(() =>
+            {
+                try { mu.Lock(cts.Token); mu.Unlock(); }
+                catch (OperationCanceledException) { threw = true; }
+            });
+            Hooks.SpinUntil(() => (mu.State & HasWaiters) != 0, "the thread queued");
+            mu.Unlock(); // wakes it...
+            mu.Lock();   // ...and takes the mutex back before it spins (almost always: it is still waking up)
+            await t.Within();
+            if (rounds < 2)
+            {
+                // It won the mutex in its spin: the window was not reached. Try again.
+                Assert.True(attempt < 100, "The woken thread always won the race; the window was never reached.");
+                mu.Unlock();
+                continue;
+            }
+            Assert.True(threw);
+            // Held by this test, nobody queued, nobody woken (Starving may be set: it waited over 1 ms of real time).
+            Assert.Equal(Locked, mu.State & ~Starving);
+            Assert.False(mu.IsQueueLockHeld);
+            mu.Unlock();
+            Assert.Equal(0, mu.State);
+            // The thread's waiter is clean: a fresh blocking wait on it parks until it is really woken.
+            var mu2 = new Mutex();
+            mu2.Lock();
+            bool early = true;
+            var t2 = Hooks.OnThread(() => { mu2.Lock(); early = mu2.State != Locked; mu2.Unlock(); });
+            Hooks.SpinUntil(() => (mu2.State & HasWaiters) != 0, "the second thread queued");
+            mu2.Unlock();
+            await t2.Within();
+            Assert.False(early);
+            return;
+        }
+    }
+
+    [Fact]
+    public async Task LockAsync_Cancelled_UnlinksTheWaiter_AtOnce()
+    {
+        var mu = new Mutex();
+        mu.Lock();
+        using var cts = new CancellationTokenSource();
+        var a = mu.LockAsync(cts.Token).AsTask();
+        Assert.Equal(Locked | HasWaiters, mu.State);
+        cts.Cancel(); // the registration runs Cancel inline
+        Assert.Equal(Locked, mu.State); // unlinked: no waiter left
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.Within());
+        mu.Unlock();
+        Assert.Equal(0, mu.State);
+        Assert.True(mu.TryLock());
+        mu.Unlock();
+    }
+
+    [Fact]
+    public async Task Unlock_MeetsTheOnlyWaiterClaimedByItsCanceller_LeavesTheMutexFree()
+    {
+        // The token fires; before the canceller unlinks the waiter, an Unlock looks for someone to wake. It must skip
+        // the claimed node, and with nobody else to wake, clear Woken and HasWaiters: the mutex is simply free.
+        var mu = new Mutex();
+        mu.Lock();
+        using var cts = new CancellationTokenSource();
+        var a = mu.LockAsync(cts.Token).AsTask();
+        using (Hooks.At(mu, SyncTestHook.Window.BeforeCancelLock, mu.Unlock))
+            cts.Cancel();
+        Assert.Equal(0, mu.State);
+        Assert.False(mu.IsQueueLockHeld);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.Within());
+        Assert.True(mu.TryLock());
+        mu.Unlock();
+    }
+
+    [Fact]
+    public async Task Unlock_MeetsAWaiterClaimedByItsCanceller_WakesTheOneBehindIt()
+    {
+        var mu = new Mutex();
+        mu.Lock();
+        using var cts = new CancellationTokenSource();
+        var a = mu.LockAsync(cts.Token).AsTask();
+        var b = mu.LockAsync().AsTask();
+        using (Hooks.At(mu, SyncTestHook.Window.BeforeCancelLock, mu.Unlock))
+            cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.Within());
+        await b.Within(TimeSpan.FromSeconds(5)); // woken past the cancelled node
+        Assert.Equal(Locked, mu.State);
+        mu.Unlock();
+        Assert.Equal(0, mu.State);
+    }
+
+    [Fact]
+    public async Task CancelledSpinner_HoldingWoken_WakesTheNextWaiterIfTheMutexWasFreedMeanwhile()
+    {
+        // A newcomer spins and sets Woken (so Unlock wakes nobody); its token is cancelled, and the mutex is unlocked
+        // just before it gives Woken up. It must wake the queued waiter itself, or that waiter sleeps with the mutex free.
+        if (Environment.ProcessorCount == 1) return; // no spinning on one core, so no Woken spinner: nothing to test
+        var mu = new Mutex();
+        mu.Lock();
+        var w = mu.LockAsync().AsTask(); // queued, uncancellable
+        Assert.Equal(Locked | HasWaiters, mu.State);
+        ValueTask spinner;
+        using (Hooks.At(mu, SyncTestHook.Window.AbandonWoken, () =>
+        {
+            Assert.Equal(Locked | Woken | HasWaiters, mu.State);
+            mu.Unlock(); // sees Woken: wakes nobody
+        }))
+        {
+            spinner = mu.LockAsync(new CancellationToken(true));
+        }
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => spinner.AsTask().Within());
+        // The waiter was taken off the queue and woken (it may have run and taken the mutex already): never the
+        // state where it sleeps with the mutex free.
+        Assert.NotEqual(0, mu.State & (Woken | Locked));
+        Assert.Equal(0, mu.State & HasWaiters);
+        await w.Within(TimeSpan.FromSeconds(5));
+        Assert.Equal(Locked, mu.State);
+        mu.Unlock();
+    }
+
+    private static TimeSpan Us(int microseconds) => TimeSpan.FromMicroseconds(microseconds);
+
+    [Fact]
+    public async Task Starvation_AWaiterThatWaitedExactly1ms_DoesNotStarve_OneThatWaitedMore_Does()
+    {
+        // The hog holds 0.5 ms at a time and re-locks at once (barging past the woken waiter). The waiter queues at
+        // 0; it loses at 0.5 ms and at 1.0 ms (waited exactly 1 ms: not more than 1 ms, so still normal mode), and at
+        // 1.5 ms (waited 1.5 ms: starvation). The hog's next Unlock, at 2.0 ms, hands it the mutex.
+        await Bubble.Explore(async b =>
+        {
+            var mu = new Mutex();
+            var log = new List<(string who, TimeSpan at, int state)>();
+            var beforeUnlock = new List<int>();
+            bool stop = false;
+            var wg = new WaitGroup();
+            wg.Go(async () =>
+            {
+                while (!stop)
+                {
+                    await mu.LockAsync();
+                    log.Add(("hog", b.Now - Bubble.Epoch, mu.State));
+                    await Go.Sleep(Us(500));
+                    beforeUnlock.Add(mu.State);
+                    mu.Unlock();
+                }
+            });
+            wg.Go(async () =>
+            {
+                while (log.Count == 0) await Go.Yield(); // queue behind the hog's first Lock, still at time 0
+                await mu.LockAsync();
+                log.Add(("waiter", b.Now - Bubble.Epoch, mu.State));
+                stop = true;
+                mu.Unlock();
+            });
+            await wg.WaitAsync();
+            Assert.Equal(new[] { ("hog", Us(0)), ("hog", Us(500)), ("hog", Us(1000)), ("hog", Us(1500)), ("waiter", Us(2000)) },
+                log.Take(5).Select(e => (e.who, e.at)));
+            // Before the hog's Unlocks at 0.5, 1.0, 1.5 and 2.0 ms: the waiter queued again at 0.5 and at 1.0 ms (having
+            // waited exactly 1 ms: normal mode), then at 1.5 ms, having waited more: starving.
+            Assert.Equal(new[] { Locked | HasWaiters, Locked | HasWaiters, Locked | HasWaiters, Locked | Starving | HasWaiters },
+                beforeUnlock.Take(4));
+            Assert.Equal(0, log[4].state & Starving); // handed to the last waiter: starvation mode is over
+        }, seeds: 5).Within();
+    }
+
+    [Theory]
+    [InlineData(3300, false)] // waited 0.9 ms when handed the mutex: normal mode again, though the hog still waits
+    [InlineData(3200, true)]  // waited exactly 1 ms: not less than 1 ms, so the mutex stays starving
+    public async Task Starvation_EndsWhenTheMutexIsHandedToAWaiterThatWaitedLessThan1ms(int w2ArrivesUs, bool stillStarving)
+    {
+        // The hog holds 2 ms at a time. W1 queues at 0.1 ms, loses at 2 ms having waited 1.9 ms: starvation mode.
+        // W2 queues at w2ArrivesUs. At 4 ms the hog hands over to W1 and, a newcomer now, queues behind W2. W1 holds
+        // 0.2 ms; at 4.2 ms W2 is handed the mutex with the hog still queued behind it.
+        await Bubble.Explore(async b =>
+        {
+            var mu = new Mutex();
+            int w2State = -1, afterW2 = -1;
+            bool hogAgain = false;
+            var wg = new WaitGroup();
+            wg.Go(async () =>
+            {
+                await mu.LockAsync();
+                await Go.Sleep(Us(2000));
+                mu.Unlock();
+                await mu.LockAsync();
+                await Go.Sleep(Us(2000));
+                mu.Unlock();
+                await mu.LockAsync();
+                hogAgain = true;
+                mu.Unlock();
+            });
+            wg.Go(async () =>
+            {
+                await Go.Sleep(Us(100));
+                await mu.LockAsync();
+                Assert.Equal(Us(4000), b.Now - Bubble.Epoch);
+                await Go.Sleep(Us(200));
+                mu.Unlock();
+            });
+            wg.Go(async () =>
+            {
+                await Go.Sleep(Us(w2ArrivesUs));
+                await mu.LockAsync();
+                Assert.Equal(Us(4200), b.Now - Bubble.Epoch);
+                w2State = mu.State;
+                await Go.Sleep(Us(100));
+                mu.Unlock();
+                afterW2 = mu.State;
+            });
+            await wg.WaitAsync();
+            Assert.True(hogAgain);
+            Assert.Equal(Locked | HasWaiters | (stillStarving ? Starving : 0), w2State);
+            // W2's Unlock: starving, it hands the mutex to the hog (Locked stays set); normal, it wakes the hog to compete.
+            Assert.Equal(stillStarving ? Locked : Woken, afterW2);
+        }, seeds: 5).Within();
     }
 }

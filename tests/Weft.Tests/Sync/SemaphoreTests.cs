@@ -91,10 +91,112 @@ public class SemaphoreTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new Semaphore(0));
         var sem = new Semaphore(2);
-        Assert.Throws<ArgumentOutOfRangeException>(() => sem.Acquire(3));
+        // More than the capacity could never be granted: a clear error at the call (Go blocks until its context ends).
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => sem.Acquire(3));
+        Assert.Contains("3", e.Message);
+        Assert.Contains("capacity, 2", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = sem.AcquireAsync(3); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => sem.TryAcquire(3));
         Assert.Throws<ArgumentOutOfRangeException>(() => sem.TryAcquire(-1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = sem.AcquireAsync(0); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = sem.AcquireAsync(-1); });
+        Assert.Throws<ArgumentOutOfRangeException>(() => sem.Acquire(-1));
         Assert.Throws<SemaphoreFullException>(() => sem.Release());
-        Assert.Throws<ArgumentOutOfRangeException>(() => sem.Release(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => sem.Release(-1));
+        Assert.Equal(2, sem.Available);
+        Assert.False(sem.IsQueueLockHeld);
+    }
+
+    [Fact]
+    public async Task ZeroWeight_IsGrantedAtOnceWhenNobodyWaits_OtherwiseInItsFifoTurn()
+    {
+        var sem = new Semaphore(2);
+        sem.Acquire(0);
+        await sem.AcquireAsync(0);
+        Assert.True(sem.TryAcquire(0));
+        Assert.Equal(2, sem.Available);
+        sem.Release(0);
+        Assert.Equal(2, sem.Available);
+
+        sem.Acquire(2); // all taken: a zero weight still needs no token
+        Assert.True(sem.TryAcquire(0));
+        Assert.True(sem.AcquireAsync(0).IsCompletedSuccessfully);
+
+        var big = sem.AcquireAsync(1).AsTask(); // now somebody waits: zero waits its turn behind it, as in Go
+        Assert.False(sem.TryAcquire(0));
+        var zero = sem.AcquireAsync(0).AsTask();
+        Assert.False(zero.IsCompleted);
+        sem.Release(1); // grants the 1, then the 0 behind it
+        await big.Within();
+        await zero.Within();
+        Assert.Equal(0, sem.Available);
+        sem.Release(2);
+        Assert.Equal(2, sem.Available);
+    }
+
+    [Fact]
+    public void OverRelease_ChangesNothing_AndTheSemaphoreStillWorks()
+    {
+        var sem = new Semaphore(3);
+        sem.Acquire(2);
+        Assert.Throws<SemaphoreFullException>(() => sem.Release(3));
+        Assert.False(sem.IsQueueLockHeld);
+        Assert.Equal(1, sem.Available);
+        Assert.True(sem.TryAcquire(1));
+        sem.Release(3);
+        Assert.Equal(3, sem.Available);
+    }
+
+    [Fact]
+    public void Acquire_TokensReleasedBetweenItsCheckAndTheQueueLock_AreTakenAtOnce()
+    {
+        var sem = new Semaphore(2);
+        sem.Acquire(2);
+        ValueTask a;
+        using (Hooks.At(sem, SyncTestHook.Window.BeforeQueueLock, () => sem.Release(2)))
+            a = sem.AcquireAsync(2);
+        Assert.True(a.IsCompletedSuccessfully);
+        Assert.Equal(0, sem.Available);
+        sem.Release(2);
+    }
+
+    [Fact]
+    public async Task Release_MeetsAHeadClaimedByItsCanceller_GrantsTheNextOnes()
+    {
+        var sem = new Semaphore(2);
+        sem.Acquire(2);
+        using var cts = new CancellationTokenSource();
+        var head = sem.AcquireAsync(2, cts.Token).AsTask();
+        var next = sem.AcquireAsync(1).AsTask();
+        using (Hooks.At(sem, SyncTestHook.Window.BeforeCancelLock, () => sem.Release(1)))
+            cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => head.Within());
+        await next.Within(TimeSpan.FromSeconds(5));
+        Assert.Equal(0, sem.Available);
+        Assert.False(sem.IsQueueLockHeld);
+        sem.Release(2);
+        Assert.Equal(2, sem.Available);
+    }
+
+    [Fact]
+    public async Task CancelledWaiterBehindTheHead_GrantsNothing_TheHeadStillWaits()
+    {
+        var sem = new Semaphore(2);
+        sem.Acquire(1);
+        var head = sem.AcquireAsync(2).AsTask();
+        using var cts = new CancellationTokenSource();
+        var second = sem.AcquireAsync(1, cts.Token).AsTask();
+        var third = sem.AcquireAsync(1).AsTask();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.Within());
+        Assert.False(head.IsCompleted);
+        Assert.False(third.IsCompleted); // FIFO: behind the head, although one token is free
+        Assert.Equal(1, sem.Available);
+        sem.Release(1);
+        await head.Within();
+        Assert.False(third.IsCompleted);
+        sem.Release(2);
+        await third.Within();
+        sem.Release(1);
+        Assert.Equal(2, sem.Available);
     }
 }
