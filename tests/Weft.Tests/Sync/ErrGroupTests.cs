@@ -255,6 +255,7 @@ public class ErrGroupTests
         await Assert.ThrowsAsync<ArgumentNullException>(() => g.GoAsync(null!).AsTask());
     }
 
+#if !DEBUG // a Debug build keeps the awaited task's locals reachable, so collectability is checked in the Release pass only
     [Fact]
     public async Task Wait_UnlinksTheParentToken_SoALongLivedParentDoesNotKeepTheGroupAlive()
     {
@@ -275,4 +276,5 @@ public class ErrGroupTests
         await g.WaitAsync().AsTask().Within();
         return new WeakReference(g);
     }
+#endif
 }
