@@ -110,43 +110,6 @@ public class GoroutineTests
     }
 
     [Fact]
-    public async Task NumGoroutineCountsLiveGoroutines()
-    {
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        int before = Go.NumGoroutine;
-        int finished = 0;
-        for (int i = 0; i < 1000; i++)
-        {
-            Go.Run(async () =>
-            {
-                await release.Task;
-                Interlocked.Increment(ref finished);
-            });
-        }
-        Assert.True(Go.NumGoroutine >= before + 1000, $"NumGoroutine={Go.NumGoroutine}, expected at least {before + 1000}");
-        release.SetResult();
-        await Eventually(() => Volatile.Read(ref finished) == 1000 && Go.NumGoroutine <= before);
-    }
-
-    [Fact]
-    public async Task AnAsyncLambdaPicksTheTaskOverloadAndIsAwaitedToTheEnd()
-    {
-        var order = new ConcurrentQueue<string>();
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        int before = Go.NumGoroutine;
-        Go.Run(async () =>
-        {
-            order.Enqueue("start");
-            await Task.Delay(5);
-            order.Enqueue("after delay");
-            done.SetResult();
-        });
-        await done.Task.Within();
-        Assert.Equal(new[] { "start", "after delay" }, order);
-        await Eventually(() => Go.NumGoroutine <= before);
-    }
-
-    [Fact]
     public void NullBodiesAreRejected()
     {
         Assert.Throws<ArgumentNullException>(() => Go.Run((Action)null!));

@@ -1,3 +1,4 @@
+using Weft.Tests.Runtime;
 using Weft.Sync;
 using Xunit;
 
@@ -26,8 +27,8 @@ public class SingleFlightTests
                 });
             });
         }
-        while (Go.NumGoroutine > 0 && Volatile.Read(ref runs) == 0) await Task.Delay(1);
-        await Task.Delay(20);
+        // Every caller must have joined before the flight ends, or a late one would start a second flight.
+        await GoroutineTests.Eventually(() => flights.JoinedForTests("key") == 99);
         gate.SetResult();
         await wg.WaitAsync().Within();
         Assert.Equal(1, runs);

@@ -223,18 +223,6 @@ public class BubbleTests
     }
 
     [Fact]
-    public async Task BubbleGoroutinesLeaveNoLiveGoroutinesBehind()
-    {
-        int before = Go.NumGoroutine;
-        await Bubble.Run(async () =>
-        {
-            for (int i = 0; i < 100; i++) Go.Run(async () => await Go.Sleep(TimeSpan.FromSeconds(i)));
-            await Go.Sleep(TimeSpan.FromMinutes(10));
-        }).Within();
-        Assert.True(Go.NumGoroutine <= before, $"{Go.NumGoroutine} live after, {before} before");
-    }
-
-    [Fact]
     public async Task WaitIdleFromOutsideTheBubbleIsAClearError()
     {
         Bubble? captured = null;
