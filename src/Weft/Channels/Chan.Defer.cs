@@ -15,8 +15,7 @@
 //      runs that first and commits again later (Mail); else it queues the node as a committed park (Parked).
 //   4. The completer that dequeues a committed node under the channel lock therefore knows that its owner is parked,
 //      and that nobody else can wake it: it readies the goroutine with plain stores (Goroutine.WakeCommitted).
-// A hop is then the two channel locks alone. On the ping-pong (P = 1, builds alternated in one run, medians of five):
-// 119.0 ns a round trip before, 109.4 after.
+// A hop is then the two channel locks alone.
 //
 // Posts (a continuation of a task the goroutine forked, Task.Delay, a socket) are the only other party. The park in
 // step 3 takes no mailbox lock, so a poster and a parking goroutine meet as in Dekker's algorithm: the goroutine
@@ -40,10 +39,9 @@
 // starve every other goroutine of its processor).
 //
 // Rejected: settling the park against posts with the mailbox lock, nested around the commit: it kept a third
-// interlocked operation per hop (117.9 against 124.1 ns before; the lock-free park gave 110.8 against 121.8 in the
-// next run). A process-wide barrier on the poster's side instead of its fence: posts are the I/O completion path,
-// and a membarrier per completion would cost microseconds. A thread-static node pool for deferred nodes instead of
-// the goroutine's spare: a generic type's thread-static costs a runtime helper call (128.2 against 108.1 ns).
+// interlocked operation per hop. A process-wide barrier on the poster's side instead of its fence: posts are the
+// I/O completion path, and a membarrier per completion would cost microseconds. A thread-static node pool for
+// deferred nodes instead of the goroutine's spare: a generic type's thread-static costs a runtime helper call.
 
 using System.Runtime.CompilerServices;
 using Weft.Channels;

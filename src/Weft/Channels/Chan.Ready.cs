@@ -14,7 +14,7 @@
 //   both:  Close.
 // The hot paths test one bool under the lock (_adapted: set by the first readiness wait or Completion read, never
 // cleared), and only an adapted channel looks at the queues; the wake lists ride on the `wake` the operation already
-// returns (Sudog.WakeAll). A/B against the build before the adapters: ping-pong, spsc and select unchanged within noise.
+// returns (Sudog.WakeAll).
 
 using System.Runtime.CompilerServices;
 using Weft.Channels;

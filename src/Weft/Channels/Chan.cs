@@ -27,8 +27,7 @@
 // Lock order (written once, STYLE 8): a select takes several channel locks in ascending Id. A timer takes its own
 // gate, then its channel's lock. No channel lock is held while anything else is locked or any waiter is resumed.
 // Contention: the plain send and receive paths (and the deferred commit) take the lock with EnterYielding; select,
-// close, cancellation, a poster's claim, timers and the adapters' readiness paths with Enter (WordLock.cs says why
-// and what it measured).
+// close, cancellation, a poster's claim, timers and the adapters' readiness paths with Enter (WordLock.cs says why).
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -195,8 +194,8 @@ public sealed partial class Chan<T>
     /// <summary>
     /// <see cref="Sudog.WakeAll"/> with the usual case, one plain waiter of this channel, as a direct call that the JIT
     /// inlines whatever profile it gathered. Through the virtual call, whether the hop inlined the wake-up depended on
-    /// what the first few thousand operations of the process did (guarded devirtualization from tier-0 counts), and
-    /// the ping-pong at two processors printed 105 or 122 ns from one run to the next.
+    /// what the first few thousand operations of the process did (guarded devirtualization from tier-0 counts), so
+    /// the ping-pong's time changed from one run to the next.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WakeAll(Sudog? s)

@@ -101,8 +101,8 @@ internal sealed class Goroutine : SynchronizationContext
     //   * _deferPending: the channel wait this step started without touching the channel (Chan.Defer.cs), to be
     //     queued under the channel's lock at the step's end, after the step has parked;
     //   * otherwise, a spare node (a finished Channels.ChanWaiter of any element type) for the next deferred wait: a
-    //     thread-static pool of a generic type costs a runtime helper call per access, which on the ping-pong was a
-    //     fifth of a round trip. Emptied into the thread's pool when the goroutine parks on anything else, so a
+    //     thread-static pool of a generic type costs a runtime helper call per access, on every ping-pong hop.
+    //     Emptied into the thread's pool when the goroutine parks on anything else, so a
     //     parked goroutine holds no spare. One slot rather than two fields: 8 bytes on every goroutine record.
     private Channels.Sudog? _node;
     private bool _deferPending;
