@@ -123,8 +123,8 @@ public sealed partial class Chan<T>
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         _lock.Enter();
         AssertInvariants();
-        int status = TrySendLocked(value, out var wake);
-        if (status == NotReady)
+        OpStatus status = TrySendLocked(value, out var wake);
+        if (status == OpStatus.NotReady)
         {
             var w = ChanWaiter<T>.Rent(this, isSend: true, cancellationToken, adapter: true);
             w.Value = value;
@@ -136,7 +136,7 @@ public sealed partial class Chan<T>
             return new ValueTask(w, w.Version);
         }
         _lock.Exit();
-        if (status == Closed) return ValueTask.FromException(ThrowHelper.AdapterClosedException(this));
+        if (status == OpStatus.Closed) return ValueTask.FromException(ThrowHelper.AdapterClosedException(this));
         WakeAll(wake);
         return default;
     }

@@ -92,7 +92,7 @@ public sealed class ChanWriter<T> : ChannelWriter<T>
     /// <summary>Sends if a receiver or buffer space can take the value now.</summary>
     /// <param name="item">The value.</param>
     /// <returns>False if the send would have to wait, or the channel is closed.</returns>
-    public override bool TryWrite(T item) => _channel.TrySendStatus(item) == Chan<T>.Done;
+    public override bool TryWrite(T item) => _channel.TrySendStatus(item) == OpStatus.Done;
 
     /// <summary>Waits until a value can be written (buffer space, or a parked receiver), without writing one.</summary>
     /// <param name="cancellationToken">Gives up the wait.</param>

@@ -69,6 +69,7 @@ public sealed partial class Select
     private bool _hasTimeout;
     private int _busy;       // 1 while a wait is in progress; claimed by Interlocked.Exchange (see Ownership above)
     private uint _rng;
+    private SelectCase? _anchor; // a deferred wait's first source in lock order: where a poster's claim locks (TryUncommit)
     private readonly SelectCore _core;
 
     /// <summary>Creates an empty select. With no case added, <see cref="WaitAsync"/> blocks until cancelled (Go's <c>select {}</c>).</summary>
@@ -164,8 +165,9 @@ public sealed partial class Select
         internal override void Lock() { }
         internal override void Unlock() { }
         internal override bool Peek() => false;
-        internal override int TryLocked(out Sudog? wake) { wake = null; return Chan<int>.NotReady; }
+        internal override OpStatus TryLocked(out Sudog? wake) { wake = null; return OpStatus.NotReady; }
         internal override Sudog? EnqueueLocked(SelectCore core) => null;
+        internal override void DequeueLocked() { }
         internal override void Dequeue() { }
     }
 }

@@ -54,14 +54,6 @@ internal interface IParkSource
     ref Continuation Continuation { get; }
 }
 
-/// <summary>What committing a deferred park did.</summary>
-internal enum DeferredOutcome : byte
-{
-    Parked,
-    Completed,
-    Mail,
-}
-
 internal struct Continuation
 {
     private const int Pending = 0, Waiting = 1, Completed = 2;
