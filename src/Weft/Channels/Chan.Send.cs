@@ -104,7 +104,7 @@ public sealed partial class Chan<T>
     /// <summary>Queues this thread's blocking waiter; called with the lock held, returns with it released.</summary>
     private BlockingWaiter<T> ParkBlocking(bool isSend, T value)
     {
-        if (Weft.Testing.Bubble.Current is not null)
+        if (SynctestBubble.Current is not null)
         {
             _lock.Exit();
             ThreadParker.CheckNotInBubble();

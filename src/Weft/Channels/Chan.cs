@@ -67,7 +67,7 @@ public sealed partial class Chan<T>
     private bool _adapted;              // guarded by _lock; set once a readiness wait or Completion used it (Chan.Ready.cs)
     private WaitQueue<T> _recvq;        // guarded by _lock
     private WaitQueue<T> _sendq;        // guarded by _lock
-    private readonly Weft.Testing.Bubble? _bubble; // the bubble it was made in: only that bubble may use it
+    private readonly SynctestBubble? _bubble; // the bubble it was made in: only that bubble may use it
 
     /// <summary>Creates a channel: unbuffered when <paramref name="capacity"/> is 0, else buffered.</summary>
     /// <param name="capacity">
@@ -82,7 +82,7 @@ public sealed partial class Chan<T>
         if ((uint)capacity > (uint)Array.MaxLength) ThrowHelper.BadCapacity(capacity);
         _ring = capacity == 0 ? [] : AllocateRing(capacity);
         _id = SelectIds.Next();
-        _bubble = Weft.Testing.Bubble.Current;
+        _bubble = SynctestBubble.Current;
     }
 
     /// <summary>The buffer, with an allocation failure reported as this channel's (the runtime's own names no size).</summary>
@@ -126,7 +126,7 @@ public sealed partial class Chan<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckBubble()
     {
-        if (_bubble is not null) Weft.Testing.Bubble.CheckAccess(_bubble, "channel");
+        if (_bubble is not null) SynctestBubble.CheckAccess(_bubble, "channel");
     }
 
     /// <summary>The timer flavour: a one-slot ring that only <see cref="OfferFromTimer"/> fills.</summary>

@@ -118,7 +118,7 @@ internal sealed class Goroutine : SynchronizationContext
     internal Goroutine? RegNext;
 
     /// <summary>The deterministic-test bubble this goroutine belongs to, or null; set before it is first queued.</summary>
-    internal Testing.Bubble? Bubble;
+    internal SynctestBubble? Bubble;
 
     /// <summary>
     /// Diagnostic number, never shown to goroutine code. Assigned on first use (a dump), so starting a goroutine

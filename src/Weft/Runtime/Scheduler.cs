@@ -397,14 +397,14 @@ internal static class Scheduler
     /// </summary>
     internal static long TimerNow()
     {
-        var bubble = Testing.Bubble.Current;
+        var bubble = SynctestBubble.Current;
         return bubble is null ? Clock.Now : bubble.NowTicks;
     }
 
     /// <summary>Picks a heap for a timer: a bubble's own (virtual time); else the current P's when this thread holds one (pinned), else any P's.</summary>
     internal static void AddTimer(TimerNode t, long when)
     {
-        if (Testing.Bubble.Current is { } bubble)
+        if (SynctestBubble.Current is { } bubble)
         {
             bubble.Timers.Add(t, when);
             return;

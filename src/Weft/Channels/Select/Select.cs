@@ -34,6 +34,7 @@
 // during a wait is refused when seen, not made atomic (Add is not a wait and has no waiter to hang).
 
 using Weft.Channels;
+using Weft.Runtime;
 
 namespace Weft;
 
@@ -77,7 +78,7 @@ public sealed partial class Select
     {
         _core = new SelectCore(this);
         // In a bubble the choices come from the bubble's seed, so a seed replays which case won.
-        _rng = (uint)(Weft.Testing.Bubble.Current is { } bubble ? bubble.NextRandom(int.MaxValue) : Random.Shared.Next()) | 1;
+        _rng = (uint)(SynctestBubble.Current is { } bubble ? bubble.NextRandom(int.MaxValue) : Random.Shared.Next()) | 1;
     }
 
     /// <summary>The number of cases added, the default included.</summary>

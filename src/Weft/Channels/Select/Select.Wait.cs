@@ -137,7 +137,7 @@ public sealed partial class Select
     private int LockAndEnqueue(ThreadParker? parker, out OpStatus status, out Sudog? wake)
     {
         int n = _count;
-        if (parker is not null && Weft.Testing.Bubble.Current is not null)
+        if (parker is not null && SynctestBubble.Current is not null)
         {
             Release();
             ThreadParker.CheckNotInBubble();
