@@ -100,7 +100,7 @@ public static partial class Go
 
     private static void Spawn(Action<object?> start, object body, object? state, string file, int line)
     {
-        var g = new Goroutine(start, body, state, file.Length == 0 ? null : file, line);
+        var g = Goroutine.Create(start, body, state, file.Length == 0 ? null : file, line);
         var m = Machine.Current;
         if (m is not null)
         {
@@ -209,6 +209,24 @@ public static partial class Go
                 Scheduler.Resize(value);
             }
         }
+    }
+
+    /// <summary>
+    /// Whether a goroutine starts in its spawner's <see cref="ExecutionContext"/> (every <see cref="AsyncLocal{T}"/>,
+    /// so <c>Activity.Current</c>, logger scopes and <c>HttpContext</c>), as a <see cref="Task.Run(Func{Task})"/>
+    /// delegate does. On by default; env <c>WEFT_FLOW_EXECUTION_CONTEXT</c> (1/0, true/false, on/off) sets the start value.
+    /// </summary>
+    /// <remarks>
+    /// A goroutine gets no identity or storage of its own: it carries what the spawner had. To start one goroutine
+    /// without the context, use .NET's idiom: <c>using (ExecutionContext.SuppressFlow()) Go.Run(...);</c>. A spawner
+    /// with no values set pays only a comparison.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">Read before it was set, and <c>WEFT_FLOW_EXECUTION_CONTEXT</c> holds an invalid value.</exception>
+    /// <example><code>Go.FlowExecutionContext = false; // process-wide: goroutines start in the default context</code></example>
+    public static bool FlowExecutionContext
+    {
+        get => ContextFlow.Enabled;
+        set => ContextFlow.Enabled = value;
     }
 
     /// <summary>

@@ -19,11 +19,16 @@ internal sealed class Countdown(int count)
     }
 }
 
-/// <summary>spawn: start 1,000,000 goroutines, each only signalling completion. ns per goroutine, first start to last completion.</summary>
-public sealed class SpawnWorkload : Workload
+/// <summary>
+/// spawn: start 1,000,000 goroutines that each signal a countdown. spawn-ctx: the same from a goroutine whose
+/// ExecutionContext carries one AsyncLocal value, so every goroutine starts in that context (what a traced request
+/// handler's goroutines cost). The baselines are Task.Run, with the same value set for spawn-ctx.
+/// </summary>
+public sealed class SpawnWorkload(bool withContext = false) : Workload
 {
     private const int N = 1_000_000;
-    public override string Name => "spawn";
+    private static readonly AsyncLocal<object?> Traced = new();
+    public override string Name => withContext ? "spawn-ctx" : "spawn";
     public override string Unit => "ns/goroutine";
 
     public override double RunWeft()
@@ -31,9 +36,10 @@ public sealed class SpawnWorkload : Workload
         var done = new Countdown(N);
         long start = Stopwatch.GetTimestamp();
         // Started from a goroutine, as Go's benchmark starts them from main's goroutine.
-        Go.Run(done, static d =>
+        Go.Run((done, withContext), static s =>
         {
-            for (int i = 0; i < N; i++) Go.Run(d, static x => x.Signal());
+            if (s.withContext) Traced.Value = s.done;
+            for (int i = 0; i < N; i++) Go.Run(s.done, static x => x.Signal());
         });
         done.Wait();
         return Stopwatch.GetElapsedTime(start).TotalNanoseconds / N;
@@ -42,9 +48,11 @@ public sealed class SpawnWorkload : Workload
     public override double? RunBaseline()
     {
         var done = new Countdown(N);
+        if (withContext) Traced.Value = done;
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < N; i++) Task.Run(done.Signal);
         done.Wait();
+        Traced.Value = null;
         return Stopwatch.GetElapsedTime(start).TotalNanoseconds / N;
     }
 }

@@ -7,6 +7,7 @@ public static class Workloads
     [
         // runtime
         new SpawnWorkload(),
+        new SpawnWorkload(withContext: true),
         new SleepersWorkload(),
         new ParkedWorkload(),
         // channels

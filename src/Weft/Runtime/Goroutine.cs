@@ -512,6 +512,45 @@ internal sealed class Goroutine : SynchronizationContext
             static o => ((Goroutine)o!).Start(static (b, s) => ((Func<TState, Task>)b)((TState)s!) ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
     }
 
+    /// <summary>
+    /// The first continuation of a goroutine whose spawner had an ExecutionContext to flow (ContextFlow): runs the
+    /// body's own start inside that context.
+    /// </summary>
+    internal static readonly Action<object?> StartInContext = static o =>
+    {
+        var g = (Goroutine)o!;
+        var flowed = (FlowedStart)g._body!;
+        g._body = flowed.Body;
+        g._bodyState = flowed.State;
+        ExecutionContext.Run(flowed.Context, static s =>
+        {
+            var (f, goroutine) = ((FlowedStart, Goroutine))s!;
+            f.Start(goroutine);
+        }, (flowed, g));
+    };
+
+    /// <summary>What a goroutine started in its spawner's context holds as its body until it starts.</summary>
+    internal sealed class FlowedStart(ExecutionContext context, Action<object?> start, object body, object? state)
+    {
+        public readonly ExecutionContext Context = context;
+        public readonly Action<object?> Start = start;
+        public readonly object Body = body;
+        public readonly object? State = state;
+    }
+
+    /// <summary>
+    /// A new goroutine record: started in the calling code's ExecutionContext when that carries anything and flow is
+    /// on (ContextFlow), else plainly.
+    /// </summary>
+    internal static Goroutine Create(Action<object?> start, object body, object? state, string? file, int line) =>
+        Create(start, body, state, file, line, ContextFlow.CaptureForSpawn());
+
+    /// <summary>A new goroutine record that starts in <paramref name="context"/> (null: plainly).</summary>
+    internal static Goroutine Create(Action<object?> start, object body, object? state, string? file, int line, ExecutionContext? context) =>
+        context is null
+            ? new Goroutine(start, body, state, file, line)
+            : new Goroutine(StartInContext, new FlowedStart(context, start, body, state), null, file, line);
+
     private void Start(Func<object, object?, Task?> call)
     {
         object body = _body!;

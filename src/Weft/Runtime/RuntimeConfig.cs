@@ -22,6 +22,7 @@ internal sealed class RuntimeConfig
     public TimeSpan BlockingThreshold { get; set; }
     public TimeSpan? SchedTrace { get; set; }
     public DeadlockDetection Deadlock { get; set; }
+    public bool FlowExecutionContext { get; set; } = true;
 
     private static RuntimeConfig? s_current;
     private static readonly Lock s_lock = new();
@@ -47,6 +48,7 @@ internal sealed class RuntimeConfig
         BlockingThreshold = ParseThreshold(get(BlockingThresholdVariable)),
         SchedTrace = Runtime.SchedTrace.Parse(get(Runtime.SchedTrace.Variable)),
         Deadlock = DeadlockDetector.Parse(get(DeadlockDetector.Variable)),
+        FlowExecutionContext = ContextFlow.Parse(get(ContextFlow.Variable)),
     };
 
     public static int ParseMaxProcs(string? value)

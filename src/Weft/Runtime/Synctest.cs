@@ -92,7 +92,8 @@ internal sealed class SynctestBubble
     internal Task Start(Func<Task> body, string file, int line)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() => RunLoop(body, done, file, line), RuntimeConfig.Current.StackSize)
+        var context = ContextFlow.CaptureForSpawn(); // the root goroutine starts in the caller's context, as Go.Run's do
+        var thread = new Thread(() => RunLoop(body, context, done, file, line), RuntimeConfig.Current.StackSize)
         {
             IsBackground = true,
             Name = "weft-bubble-" + Seed,
@@ -136,12 +137,12 @@ internal sealed class SynctestBubble
 
     // ---- The loop ---------------------------------------------------------------------------------------------------
 
-    private void RunLoop(Func<Task> body, TaskCompletionSource done, string file, int line)
+    private void RunLoop(Func<Task> body, ExecutionContext? context, TaskCompletionSource done, string file, int line)
     {
         t_current = this;
         try
         {
-            _root = new Goroutine(Goroutine.StartFunc, body, null, file.Length == 0 ? null : file, line);
+            _root = Goroutine.Create(Goroutine.StartFunc, body, null, file.Length == 0 ? null : file, line, context);
             Adopt(_root);
             Registry.Add(_root);
             Enqueue(_root);
