@@ -42,9 +42,12 @@ public sealed class BlockingFormTests
             for (int i = 0; i < 5000; i++) { ping.Send(i); sum += pong.Receive(); }
             done.SetResult(GC.GetAllocatedBytesForCurrentThread() - before);
         });
-        Assert.Equal(0, await done.Task.Within());
+        // Nothing per operation (5,000 round trips); under heavy load a one-time allocation (a lock inflated the first
+        // time a wait outlasted its spin, which the warm-up does not always provoke) may land in the loop.
+        long pingAllocated = await done.Task.Within();
         echo.Join();
-        Assert.Equal(0, echoAllocated);
+        Assert.True(pingAllocated < 256, $"{pingAllocated} bytes allocated by 5,000 round trips (pinging thread)");
+        Assert.True(echoAllocated < 256, $"{echoAllocated} bytes allocated by 5,000 round trips (echoing thread)");
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public sealed partial class Select
         int i = Poll(out OpStatus status, out var wake);
         if (i == NothingReady)
         {
-            if (!cancellationToken.CanBeCanceled && !_hasTimeout && Goroutine.Current is { CanDefer: true } g
+            if (!cancellationToken.CanBeCanceled && !_hasHooks && Goroutine.Current is { CanDefer: true } g
                 && FirstInLockOrder() is { } anchor)
             {
                 // A goroutine parks on the select with a commit (Runtime/Park.cs): the locked pass runs when its
@@ -143,14 +143,14 @@ public sealed partial class Select
             Release();
             ThreadParker.CheckNotInBubble();
         }
-        if (_hasTimeout)
+        if (_hasHooks)
             for (int i = 0; i < n; i++) _cases[i].BeforeBlock();
         int locked = LockAll(n);
         int won = TryAllLocked(n, out status, out wake);
         if (won >= 0)
         {
             UnlockAll(locked);
-            if (_hasTimeout)
+            if (_hasHooks)
                 for (int i = 0; i < n; i++) _cases[i].AfterBlock();
             Release();
             return won;
@@ -159,6 +159,8 @@ public sealed partial class Select
         var ready = EnqueueAllLocked(n);
         UnlockAll(locked);
         Sudog.WakeAll(ready); // readiness waiters (ChannelReader/Writer adapters) of the channels this select parked on
+        if (_hasHooks)
+            for (int i = 0; i < n; i++) _cases[i].AfterEnqueue(_core); // outside every lock: a callback may claim at once
         return Enqueued;
     }
 
@@ -257,7 +259,7 @@ public sealed partial class Select
             var c = _cases[i];
             if (c.IsActive && i != winner) c.Dequeue();
         }
-        if (_hasTimeout)
+        if (_hasHooks)
             for (int i = 0; i < n; i++) _cases[i].AfterBlock();
         bool failedClosed = winner != SelectCore.Cancelled && _cases[winner].FailedClosed;
         Release();

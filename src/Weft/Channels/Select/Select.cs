@@ -67,7 +67,7 @@ public sealed partial class Select
     private int[] _pollOrder = new int[4];
     private int _count;
     private int _defaultIndex = -1;
-    private bool _hasTimeout;
+    private bool _hasHooks;  // a timeout or cancellation case: work before and after a wait blocks (BeforeBlock, AfterEnqueue, AfterBlock)
     private int _busy;       // 1 while a wait is in progress; claimed by Interlocked.Exchange (see Ownership above)
     private uint _rng;
     private SelectCase? _anchor; // a deferred wait's first source in lock order: where a poster's claim locks (TryUncommit)
@@ -130,7 +130,33 @@ public sealed partial class Select
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(after, TimeSpan.Zero);
         var c = Add(new ReceiveCase<DateTime>(_count, Timer.CreateStopped(), after));
-        _hasTimeout = true;
+        _hasHooks = true;
+        return c;
+    }
+
+    /// <summary>
+    /// Adds a case that is ready once <paramref name="token"/> is cancelled (Go's <c>case &lt;-ctx.Done():</c>). The
+    /// wait returns its index instead of throwing, so a loop can tell "cancelled" apart like any other case.
+    /// </summary>
+    /// <param name="token">The token; set <see cref="CancellationCase.Token"/> to change it between waits. A token that
+    /// cannot be cancelled makes a case that is never ready (Go's nil channel).</param>
+    /// <returns>The case.</returns>
+    /// <exception cref="InvalidOperationException">Called while a wait is in progress.</exception>
+    /// <remarks>
+    /// A wait that blocks registers one callback on the token and disposes it when the wait ends; a
+    /// <see cref="CancellationTokenSource"/> reuses its registration nodes, so a loop allocates nothing in steady state.
+    /// Unlike the wait's own <c>cancellationToken</c> argument, a case reports cancellation as a result: a token already
+    /// cancelled competes with the other ready cases, chosen at random like them.
+    /// </remarks>
+    /// <example><code>
+    /// var jobs = sel.Receive(queue);
+    /// var stop = sel.Cancellation(stoppingToken);
+    /// while (await sel.WaitAsync() != stop.Index) Handle(jobs.Value);
+    /// </code></example>
+    public CancellationCase Cancellation(CancellationToken token)
+    {
+        var c = Add(new CancellationCase(_count, token));
+        _hasHooks = true;
         return c;
     }
 

@@ -36,6 +36,9 @@ public abstract class SelectCase
     /// <summary>Before the select may block (timeouts arm their timer here, outside every channel lock).</summary>
     internal virtual void BeforeBlock() { }
 
-    /// <summary>After the select has decided (timeouts stop their timer).</summary>
+    /// <summary>After the select's nodes are queued and every lock released (cancellation cases register their callback here).</summary>
+    internal virtual void AfterEnqueue(SelectCore core) { }
+
+    /// <summary>After the select has decided (timeouts stop their timer, cancellation cases drop their callback).</summary>
     internal virtual void AfterBlock() { }
 }
