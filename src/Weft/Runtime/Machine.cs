@@ -80,6 +80,7 @@ internal sealed class Machine
     private void Execute(Goroutine g)
     {
         var p = P!;
+        ModelPoint.Here();
         Volatile.Write(ref p.SchedTick, p.SchedTick + 1);
         InStep = true;
         Processor.EnterStep(this);
