@@ -339,6 +339,7 @@ internal sealed class Machine
     public void ExitBlocking()
     {
         if (P is not null || !InStep) return;
+        ModelPoint.Here();
         lock (Scheduler.SchedLock)
         {
             var idle = Scheduler.PidleGet();

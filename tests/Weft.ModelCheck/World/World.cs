@@ -137,8 +137,8 @@ internal enum DeadlockDetection { Off }
 
 internal sealed class RuntimeConfig
 {
-    /// <summary>A 1 ms threshold makes sysmon's tick equal to it: a step seen on two ticks in a row is retaken.</summary>
-    public static RuntimeConfig Current { get; } = new() { BlockingThreshold = TimeSpan.FromMilliseconds(1) };
+    /// <summary>Set by each model. A 1 ms threshold makes sysmon's tick equal to it: a step seen on two ticks in a row is retaken.</summary>
+    public static RuntimeConfig Current { get; set; } = new() { BlockingThreshold = TimeSpan.FromMilliseconds(1) };
 
     public TimeSpan BlockingThreshold { get; init; }
     public DeadlockDetection Deadlock { get; init; }
