@@ -51,6 +51,7 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
         Assert.True(result.Schedules > 0);
         Assert.True(stats.Retaken > 0 && stats.NotRetaken > 0, stats.ToString());
         Assert.True(stats.PinRefused > 0, "no schedule reached a Busy pin refused after a retake: " + stats);
+        RunQueueModelTests.AssertReached(result, "TryRetake", "HoldOwnerOff", "StillOwnedSlow", "TryEnterBusy", "ExitStep", "Execute", "Loop");
     }
 
     /// <summary>
@@ -68,6 +69,7 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
         Assert.True(result.Complete, result.ToString());
         Assert.True(result.Schedules > 0);
         Assert.True(stats.TookBack > 0 && stats.FinishedWithoutP > 0 && stats.SurrenderLost > 0, stats.ToString());
+        RunQueueModelTests.AssertReached(result, "Surrender", "ExitBlocking", "TryRetake", "StillOwnedSlow");
     }
 
     /// <summary>
@@ -110,6 +112,7 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
         Assert.True(result.Complete, result.ToString());
         Assert.True(result.Schedules > 0);
         Assert.True(takenBySysmon > 0, "sysmon never took runnext");
+        RunQueueModelTests.AssertReached(result, "TakeRunnextFromLongStep", "TakeNextForThief", "HasNext");
     }
 
     private ModelResult Explore(Stats stats, bool blocking)
@@ -166,6 +169,7 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
             return run;
         });
         output.WriteLine($"{result}; {stats}");
+        output.WriteLine("Points reached: " + string.Join(", ", result.Points.Order()));
         return result;
     }
 

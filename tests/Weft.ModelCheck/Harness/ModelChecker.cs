@@ -82,8 +82,12 @@ public sealed class ModelRun
 /// <param name="Complete">Every schedule within the preemption bound was explored.</param>
 /// <param name="MaxDecisions">The most scheduling choices with more than one option in one execution.</param>
 /// <param name="MaxSteps">The most scheduling steps in one execution.</param>
-public sealed record ModelResult(int Schedules, bool Complete, int MaxDecisions, int MaxSteps)
+/// <param name="Points">Every point some thread stopped at ("member:line" for a ModelPoint in the real source).</param>
+public sealed record ModelResult(int Schedules, bool Complete, int MaxDecisions, int MaxSteps, IReadOnlySet<string> Points)
 {
+    /// <summary>True if some schedule stopped at a point in <paramref name="member"/>, i.e. ran that code.</summary>
+    public bool Reached(string member) => Points.Any(p => p.StartsWith(member + ":", StringComparison.Ordinal));
+
     public override string ToString() =>
         $"{Schedules} schedules ({(Complete ? "complete" : "stopped at the cap")}), at most {MaxDecisions} choices and {MaxSteps} steps in one";
 }
@@ -150,6 +154,7 @@ public static class ModelChecker
         var workers = new List<Worker>();
         var stack = new List<Decision>();
         int schedules = 0, maxDecisions = 0, maxSteps = 0;
+        var points = new HashSet<string>();
         try
         {
             while (true)
@@ -160,15 +165,15 @@ public static class ModelChecker
                 var threads = workers.Take(run.Threads.Count).ToArray();
                 for (int i = 0; i < threads.Length; i++) threads[i].Prepare(run.Threads[i].Name, run.Threads[i].Body, exec);
 
-                int steps = RunOne(options, run, exec, threads, stack, out int decisions);
+                int steps = RunOne(options, run, exec, threads, stack, out int decisions, points);
                 schedules++;
                 maxDecisions = Math.Max(maxDecisions, decisions);
                 maxSteps = Math.Max(maxSteps, steps);
                 if (exec.Failure is { } failure)
                     throw new ModelCheckException(Describe(exec, threads, stack, schedules, failure), failure);
 
-                if (!Backtrack(stack, options.PreemptionBound)) return new ModelResult(schedules, true, maxDecisions, maxSteps);
-                if (schedules >= options.MaxSchedules) return new ModelResult(schedules, false, maxDecisions, maxSteps);
+                if (!Backtrack(stack, options.PreemptionBound)) return new ModelResult(schedules, true, maxDecisions, maxSteps, points);
+                if (schedules >= options.MaxSchedules) return new ModelResult(schedules, false, maxDecisions, maxSteps, points);
             }
         }
         finally
@@ -177,7 +182,7 @@ public static class ModelChecker
         }
     }
 
-    private static int RunOne(ModelOptions options, ModelRun run, Execution exec, Worker[] threads, List<Decision> stack, out int decisions)
+    private static int RunOne(ModelOptions options, ModelRun run, Execution exec, Worker[] threads, List<Decision> stack, out int decisions, HashSet<string> points)
     {
         int current = -1, preemptions = 0, depth = 0, steps = 0;
         var enabled = new List<int>(threads.Length);
@@ -232,6 +237,7 @@ public static class ModelChecker
             int next = choices[pick];
             var t = threads[next];
             exec.Trace.Add($"{t.Name}: {t.Label}");
+            points.Add(t.Label);
             current = next;
             if (!t.Resume(options.StepTimeout))
                 throw new ModelCheckException(
