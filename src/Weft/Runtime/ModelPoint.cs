@@ -9,8 +9,9 @@
 //
 // In Weft.dll the symbol is not defined, so the compiler drops every call (ConditionalAttribute) and the partial
 // hook has no body: the points cost nothing and change nothing. Rule for a new point: put it immediately before a
-// read or write of a field that another thread also touches, never inside a Monitor-held region (the checker cannot
-// see a thread blocked on a Monitor; it refuses such a point with a clear error rather than hang).
+// read or write of a field that another thread also touches, never inside a Monitor-held region: the checker cannot
+// see a thread blocked on a Monitor. Points under the scheduler lock do not switch (the lock's regions run atomically
+// in the models); under any other Monitor, a blocked thread ends the model with an error naming its last point.
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;

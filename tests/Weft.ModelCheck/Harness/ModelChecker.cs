@@ -88,6 +88,9 @@ public sealed record ModelResult(int Schedules, bool Complete, int MaxDecisions,
     /// <summary>True if some schedule stopped at a point in <paramref name="member"/>, i.e. ran that code.</summary>
     public bool Reached(string member) => Points.Any(p => p.StartsWith(member + ":", StringComparison.Ordinal));
 
+    /// <summary>The members of <paramref name="members"/> that no schedule reached (empty when the model ran them all).</summary>
+    public string[] NotReached(params string[] members) => [.. members.Where(m => !Reached(m))];
+
     public override string ToString() =>
         $"{Schedules} schedules ({(Complete ? "complete" : "stopped at the cap")}), at most {MaxDecisions} choices and {MaxSteps} steps in one";
 }
@@ -161,7 +164,7 @@ public static class ModelChecker
             {
                 var run = setup();
                 while (workers.Count < run.Threads.Count) workers.Add(new Worker(workers.Count));
-                var exec = new Execution(schedules + 1);
+                var exec = new Execution();
                 var threads = workers.Take(run.Threads.Count).ToArray();
                 for (int i = 0; i < threads.Length; i++) threads[i].Prepare(run.Threads[i].Name, run.Threads[i].Body, exec);
 
@@ -312,9 +315,8 @@ public static class ModelChecker
         public int Chosen;
     }
 
-    private sealed class Execution(int number)
+    private sealed class Execution
     {
-        public readonly int Number = number;
         public readonly SemaphoreSlim Back = new(0);
         public readonly List<string> Trace = [];
         public volatile bool Aborting;
