@@ -4,8 +4,8 @@
 # "go P=N NAME.go VALUE UNIT" lines. Usage: [PROCS="1 2 4 8 16"] bench/scaling.sh   (about 7 minutes on 16 cores)
 # Needs what bench/table.sh needs. On a machine without the .NET SDK or Go, point BENCH_DLL at a copied
 # Weft.Bench.dll (and DOTNET_ROOT at a copied runtime) and GO_BIN_DIR at prebuilt goroot/gochan/gomutex binaries
-# (`CGO_ENABLED=0 go build` in bench/go, bench/go/channels and bench/go/mutex): that is how the README's 16-core
-# figures were made.
+# (`CGO_ENABLED=0 go build` in bench/go, bench/go/channels and bench/go/mutex): that is how the 16-core
+# figures in docs/performance.md were made.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 procs=${PROCS:-"1 2 4 8 16"}

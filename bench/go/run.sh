@@ -8,7 +8,7 @@ export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 wants() { local w=$1; shift; [ $# -eq 0 ] && return 0; for a in "$@"; do [ "$a" = "$w" ] && return 0; done; return 1; }
 run_root=0; for w in spawn sleepers parked; do wants "$w" "$@" && run_root=1; done
 [ $run_root -eq 1 ] && "$GO" run . "$@"
-run_chan=0; for w in pingpong spsc mpmc select pairs; do wants "$w" "$@" && run_chan=1; done
+run_chan=0; for w in pingpong spsc mpmc select select-park pairs; do wants "$w" "$@" && run_chan=1; done
 [ $run_chan -eq 1 ] && (cd channels && "$GO" run . "$@")
 wants mutex "$@" && "$GO" run ./mutex
 exit 0

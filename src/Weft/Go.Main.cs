@@ -115,7 +115,7 @@ public static partial class Go
 
     private static Task<int> StartMain(Func<Task<int>> main, string file, int line, bool callerBlocks)
     {
-        if (Goroutine.Current is not null || Testing.Bubble.Current is not null)
+        if (Goroutine.Current is not null || SynctestBubble.Current is not null)
             throw new InvalidOperationException("Go.Main and Go.RunMain are a program's entry point: call them from Main, not from a goroutine or a bubble.");
         if (Interlocked.Exchange(ref s_mainStarted, 1) != 0)
             throw new InvalidOperationException("Go.Main or Go.RunMain was already called in this process: a program has one main goroutine.");

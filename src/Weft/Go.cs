@@ -109,7 +109,7 @@ public static partial class Go
             Scheduler.ReadyNew(g, m);
             return;
         }
-        var bubble = Testing.Bubble.Current;
+        var bubble = SynctestBubble.Current;
         if (bubble is not null) bubble.Adopt(g);
         else Scheduler.EnsureStarted();
         Registry.Add(g);

@@ -216,3 +216,58 @@ public sealed class SelectWorkload : Workload
         }, K * PerChan);
     }
 }
+
+/// <summary>
+/// A ping-pong where both sides wait in a two-case select that parks every time: one case is the partner's
+/// channel, the other a channel nobody sends on. Measures what a select that blocks costs over a plain receive.
+/// </summary>
+public sealed class SelectParkWorkload : Workload
+{
+    private const int N = 1_000_000;
+    public override string Name => "select-park";
+    public override string Unit => "ns/roundtrip";
+
+    public override double RunWeft()
+    {
+        var ping = new Chan<int>();
+        var pong = new Chan<int>();
+        return ChanBench.RunGoroutines(2, async id =>
+        {
+            var sel = new Select();
+            var never = new Chan<int>();
+            if (id == 0)
+            {
+                sel.Receive(pong);
+                sel.Receive(never);
+                for (int i = 0; i < N; i++) { await ping.SendAsync(i); await sel.WaitAsync(); }
+            }
+            else
+            {
+                var got = sel.Receive(ping);
+                sel.Receive(never);
+                for (int i = 0; i < N; i++) { await sel.WaitAsync(); await pong.SendAsync(got.Value); }
+            }
+        }, N);
+    }
+
+    public override double? RunBaseline()
+    {
+        // .NET has no select: WhenAny over WaitToReadAsync of both channels, then TryRead, on unbuffered-like
+        // (capacity 1) BCL channels; the write waits for room like Go's unbuffered send waits for a receiver.
+        var ping = Channel.CreateBounded<int>(ChanBench.Bounded(1));
+        var pong = Channel.CreateBounded<int>(ChanBench.Bounded(1));
+        return ChanBench.RunTasks(2, async id =>
+        {
+            var never = Channel.CreateBounded<int>(ChanBench.Bounded(1));
+            var mine = id == 0 ? pong : ping;
+            for (int i = 0; i < N; i++)
+            {
+                if (id == 0) await ping.Writer.WriteAsync(i);
+                int v;
+                while (!mine.Reader.TryRead(out v))
+                    await Task.WhenAny(mine.Reader.WaitToReadAsync().AsTask(), never.Reader.WaitToReadAsync().AsTask());
+                if (id == 1) await pong.Writer.WriteAsync(v);
+            }
+        }, N);
+    }
+}

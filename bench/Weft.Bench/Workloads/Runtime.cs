@@ -97,8 +97,8 @@ internal sealed record ParkState(Chan<int> Never, Countdown Started);
 
 /// <summary>
 /// parked: 1,000,000 goroutines parked forever on a Weft wait (a receive on a channel nobody sends on). Growth of
-/// VmRSS per goroutine, in bytes, after a full compacting GC. WEFT_BENCH_PARKED overrides the count (the README's
-/// 10,000,000 figure comes from WEFT_BENCH_PARKED=10000000).
+/// VmRSS per goroutine, in bytes, after a full compacting GC. WEFT_BENCH_PARKED overrides the count (the
+/// 10,000,000 figure in docs/performance.md comes from WEFT_BENCH_PARKED=10000000).
 /// </summary>
 public sealed class ParkedWorkload : Workload
 {

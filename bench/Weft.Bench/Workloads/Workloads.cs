@@ -14,6 +14,7 @@ public static class Workloads
         new Spsc(),
         new Mpmc(),
         new SelectWorkload(),
+        new SelectParkWorkload(),
         new Pairs(),
         // sync
         new MutexWorkload(),

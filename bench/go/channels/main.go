@@ -118,11 +118,37 @@ func sel() float64 {
 	return float64(time.Since(start).Nanoseconds()) / (k * per)
 }
 
+// selpark: a ping-pong where both sides wait in a two-case select (the partner's channel and one nobody sends on).
+func selpark() float64 {
+	const n = 1000000
+	ping, pong := make(chan int), make(chan int)
+	start := time.Now()
+	go func() {
+		never := make(chan int)
+		for i := 0; i < n; i++ {
+			select {
+			case v := <-ping:
+				pong <- v
+			case <-never:
+			}
+		}
+	}()
+	never := make(chan int)
+	for i := 0; i < n; i++ {
+		ping <- i
+		select {
+		case <-pong:
+		case <-never:
+		}
+	}
+	return float64(time.Since(start).Nanoseconds()) / n
+}
+
 func main() {
 	all := []struct {
 		name, unit string
 		f          func() float64
-	}{{"pingpong", "ns/roundtrip", pingpong}, {"spsc", "ns/item", spsc}, {"mpmc", "ns/item", mpmc}, {"select", "ns/select", sel}, {"pairs", "ns/roundtrip", pairs}}
+	}{{"pingpong", "ns/roundtrip", pingpong}, {"spsc", "ns/item", spsc}, {"mpmc", "ns/item", mpmc}, {"select", "ns/select", sel}, {"select-park", "ns/roundtrip", selpark}, {"pairs", "ns/roundtrip", pairs}}
 	want := map[string]bool{}
 	for _, a := range os.Args[1:] {
 		want[a] = true

@@ -14,7 +14,7 @@
 //   both:  Close.
 // The hot paths test one bool under the lock (_adapted: set by the first readiness wait or Completion read, never
 // cleared), and only an adapted channel looks at the queues; the wake lists ride on the `wake` the operation already
-// returns (Sudog.WakeAll). A/B against the build before the adapters: ping-pong, spsc and select unchanged within noise.
+// returns (Sudog.WakeAll).
 
 using System.Runtime.CompilerServices;
 using Weft.Channels;
@@ -123,8 +123,8 @@ public sealed partial class Chan<T>
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         _lock.Enter();
         AssertInvariants();
-        int status = TrySendLocked(value, out var wake);
-        if (status == NotReady)
+        OpStatus status = TrySendLocked(value, out var wake);
+        if (status == OpStatus.NotReady)
         {
             var w = ChanWaiter<T>.Rent(this, isSend: true, cancellationToken, adapter: true);
             w.Value = value;
@@ -136,7 +136,7 @@ public sealed partial class Chan<T>
             return new ValueTask(w, w.Version);
         }
         _lock.Exit();
-        if (status == Closed) return ValueTask.FromException(ThrowHelper.AdapterClosedException(this));
+        if (status == OpStatus.Closed) return ValueTask.FromException(ThrowHelper.AdapterClosedException(this));
         WakeAll(wake);
         return default;
     }
@@ -218,7 +218,14 @@ public sealed partial class Chan<T>
     /// This channel as a <see cref="System.Threading.Channels.ChannelReader{T}"/>, for code written against
     /// System.Threading.Channels (ASP.NET Core streaming, SignalR, pipelines). One instance per channel.
     /// </summary>
-    /// <returns>A reader whose operations are this channel's receives; see <see cref="ChanReader{T}"/> for the mapping.</returns>
+    /// <returns>A reader whose operations are this channel's receives.</returns>
+    /// <remarks>
+    /// TryRead is <see cref="TryReceive(out T)"/>; ReadAsync receives and throws
+    /// <see cref="System.Threading.Channels.ChannelClosedException"/> once the channel is closed and drained (Weft's own
+    /// receives return default with ok = false instead); WaitToReadAsync waits until a receive could proceed without
+    /// taking the value; Completion completes once the channel is closed and drained (faulted if it was completed
+    /// with an error). Cancellation is exact, as for the channel: a cancelled read or wait consumed nothing.
+    /// </remarks>
     /// <example><code>ChannelReader&lt;int&gt; r = ch.AsChannelReader(); await foreach (int v in r.ReadAllAsync()) Use(v);</code></example>
     public System.Threading.Channels.ChannelReader<T> AsChannelReader() =>
         _reader ?? Interlocked.CompareExchange(ref _reader, new ChanReader<T>(this), null) ?? _reader!;
@@ -227,7 +234,13 @@ public sealed partial class Chan<T>
     /// This channel as a <see cref="System.Threading.Channels.ChannelWriter{T}"/>, for code written against
     /// System.Threading.Channels. One instance per channel.
     /// </summary>
-    /// <returns>A writer whose operations are this channel's sends; see <see cref="ChanWriter{T}"/> for the mapping.</returns>
+    /// <returns>A writer whose operations are this channel's sends.</returns>
+    /// <remarks>
+    /// TryWrite is <see cref="TrySend"/>; WriteAsync sends and throws
+    /// <see cref="System.Threading.Channels.ChannelClosedException"/> on a closed channel; WaitToWriteAsync waits until
+    /// a send could proceed without giving anything, so an unbuffered channel stays a rendezvous; TryComplete(error)
+    /// closes the channel (Weft receivers then see ok = false; adapter readers see the error, if one is given).
+    /// </remarks>
     /// <exception cref="InvalidOperationException">The channel is a receive-only timer channel.</exception>
     /// <example><code>ChannelWriter&lt;int&gt; w = ch.AsChannelWriter(); await w.WriteAsync(1); w.Complete();</code></example>
     public System.Threading.Channels.ChannelWriter<T> AsChannelWriter()

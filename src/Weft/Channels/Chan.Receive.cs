@@ -52,8 +52,17 @@ public sealed partial class Chan<T>
     /// <example><code>var (v, ok) = await ch.ReceiveOkAsync(); if (!ok) return;</code></example>
     public ValueTask<(T Value, bool Ok)> ReceiveOkAsync(CancellationToken cancellationToken = default)
     {
+        // The same paths as ReceiveAsync, with the ok flag: a goroutine's blocked receive parks with a commit.
         CheckBubble();
-        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<(T, bool)>(cancellationToken);
+        if (!cancellationToken.CanBeCanceled)
+        {
+            if (ReceiveLooksBlocked() && Goroutine.Current is { CanDefer: true } g)
+            {
+                var d = ChanWaiter<T>.RentDeferred(this, isSend: false, g);
+                return new ValueTask<(T, bool)>(d, d.Version);
+            }
+        }
+        else if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<(T, bool)>(cancellationToken);
         _lock.EnterYielding();
         AssertInvariants();
         if (TryReceiveLocked(out T value, out bool ok, out var wake))

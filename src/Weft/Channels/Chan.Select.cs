@@ -23,16 +23,16 @@ public sealed partial class Chan<T> : ISelectable<T>
         ? Volatile.Read(ref _closed) || Volatile.Read(ref _count) < _ring.Length || !_recvq.IsEmpty
         : Volatile.Read(ref _count) > 0 || !_sendq.IsEmpty || Volatile.Read(ref _closed);
 
-    int ISelectable<T>.TryLocked(Sudog<T> node, bool send, out Sudog? wake)
+    OpStatus ISelectable<T>.TryLocked(Sudog<T> node, bool send, out Sudog? wake)
     {
         AssertSelectLocked();
         if (send)
         {
-            if (_receiveOnly) { wake = null; return NotReady; }
+            if (_receiveOnly) { wake = null; return OpStatus.NotReady; }
             return TrySendLocked(node.Value, out wake);
         }
-        if (TryReceiveLocked(out node.Value, out node.Ok, out wake)) return Done;
-        return NotReady;
+        if (TryReceiveLocked(out node.Value, out node.Ok, out wake)) return OpStatus.Done;
+        return OpStatus.NotReady;
     }
 
     Sudog? ISelectable<T>.EnqueueLocked(Sudog<T> node, bool send)

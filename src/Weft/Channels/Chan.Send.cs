@@ -8,7 +8,6 @@ namespace Weft;
 
 public sealed partial class Chan<T>
 {
-    internal const int NotReady = 0, Done = 1, Closed = 2;
 
     /// <summary>
     /// Sends <paramref name="value"/>, waiting while no receiver can take it (unbuffered: until a receiver arrives;
@@ -25,7 +24,7 @@ public sealed partial class Chan<T>
     public ValueTask SendAsync(T value, CancellationToken cancellationToken = default)
     {
         // Kept apart from WriteForAdapterAsync (same steps, another exception): one shared inlined core changed what
-        // the JIT inlines into a goroutine's state machine and cost the ping-pong about 10 ns a round trip.
+        // the JIT inlines into a goroutine's state machine and slowed the ping-pong.
         CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
         if (!cancellationToken.CanBeCanceled)
@@ -43,8 +42,8 @@ public sealed partial class Chan<T>
     /// <summary>
     /// SendAsync past the deferred path. Out of line so that both of SendAsync's returns leave in registers: with the
     /// pending and completed ValueTasks of this path in the same method, the JIT assembled every return in memory
-    /// piecewise and reloaded it whole (a failed store forward, about 5 ns, on the deferred path the ping-pong takes
-    /// every hop). Costs the buffered fast path a jump, about 2 ns in spsc.
+    /// piecewise and reloaded it whole (a failed store forward on the deferred path the ping-pong takes every hop).
+    /// Costs the buffered fast path a jump.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ValueTask SendLockedAsync(T value, CancellationToken cancellationToken)
@@ -52,8 +51,8 @@ public sealed partial class Chan<T>
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         _lock.EnterYielding();
         AssertInvariants();
-        int status = TrySendLocked(value, out var wake);
-        if (status == NotReady)
+        OpStatus status = TrySendLocked(value, out var wake);
+        if (status == OpStatus.NotReady)
         {
             var w = ChanWaiter<T>.Rent(this, isSend: true, cancellationToken);
             w.Value = value;
@@ -66,7 +65,7 @@ public sealed partial class Chan<T>
             return new ValueTask(w, version);
         }
         _lock.Exit();
-        if (status == Closed) return ValueTask.FromException(new ChannelClosedException("Send on a closed channel."));
+        if (status == OpStatus.Closed) return ValueTask.FromException(new ChannelClosedException("Send on a closed channel."));
         WakeAll(wake);
         return default;
     }
@@ -89,8 +88,8 @@ public sealed partial class Chan<T>
         cancellationToken.ThrowIfCancellationRequested();
         _lock.EnterYielding();
         AssertInvariants();
-        int status = TrySendLocked(value, out var wake);
-        if (status == NotReady)
+        OpStatus status = TrySendLocked(value, out var wake);
+        if (status == OpStatus.NotReady)
         {
             var w = ParkBlocking(isSend: true, value);
             w.Wait(cancellationToken, out bool taken);
@@ -98,14 +97,14 @@ public sealed partial class Chan<T>
             return;
         }
         _lock.Exit();
-        if (status == Closed) ThrowHelper.ChannelClosed();
+        if (status == OpStatus.Closed) ThrowHelper.ChannelClosed();
         WakeAll(wake);
     }
 
     /// <summary>Queues this thread's blocking waiter; called with the lock held, returns with it released.</summary>
     private BlockingWaiter<T> ParkBlocking(bool isSend, T value)
     {
-        if (Weft.Testing.Bubble.Current is not null)
+        if (SynctestBubble.Current is not null)
         {
             _lock.Exit();
             ThreadParker.CheckNotInBubble();
@@ -125,19 +124,19 @@ public sealed partial class Chan<T>
     /// <example><code>if (!ch.TrySend(x)) dropped++;</code></example>
     public bool TrySend(T value)
     {
-        int status = TrySendStatus(value);
-        if (status == Closed) ThrowHelper.ChannelClosed();
-        return status == Done;
+        OpStatus status = TrySendStatus(value);
+        if (status == OpStatus.Closed) ThrowHelper.ChannelClosed();
+        return status == OpStatus.Done;
     }
 
     /// <summary>The non-blocking send behind TrySend and ChanWriter.TryWrite: Done, NotReady or Closed.</summary>
-    internal int TrySendStatus(T value)
+    internal OpStatus TrySendStatus(T value)
     {
         CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
         _lock.EnterYielding();
         AssertInvariants();
-        int status = TrySendLocked(value, out var wake);
+        OpStatus status = TrySendLocked(value, out var wake);
         _lock.Exit();
         WakeAll(wake); // null when Closed
         return status;
@@ -148,16 +147,16 @@ public sealed partial class Chan<T>
     /// <paramref name="wake"/> is the receiver to resume after the lock is released.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int TrySendLocked(T value, out Sudog? wake)
+    internal OpStatus TrySendLocked(T value, out Sudog? wake)
     {
         wake = null;
-        if (_closed) return Closed;
+        if (_closed) return OpStatus.Closed;
         if (_recvq.DequeueClaimed() is { } r)
         {
             r.Value = value;
             r.Ok = true;
             wake = r;
-            return Done;
+            return OpStatus.Done;
         }
         if (_count < _ring.Length)
         {
@@ -166,9 +165,9 @@ public sealed partial class Chan<T>
             _ring[tail] = value;
             Volatile.Write(ref _count, _count + 1);
             wake = ReadReadyLocked(); // null unless an adapter waits (one bool test)
-            return Done;
+            return OpStatus.Done;
         }
-        return NotReady;
+        return OpStatus.NotReady;
     }
 
     /// <summary>

@@ -27,8 +27,7 @@
 // Lock order (written once, STYLE 8): a select takes several channel locks in ascending Id. A timer takes its own
 // gate, then its channel's lock. No channel lock is held while anything else is locked or any waiter is resumed.
 // Contention: the plain send and receive paths (and the deferred commit) take the lock with EnterYielding; select,
-// close, cancellation, a poster's claim, timers and the adapters' readiness paths with Enter (WordLock.cs says why
-// and what it measured).
+// close, cancellation, a poster's claim, timers and the adapters' readiness paths with Enter (WordLock.cs says why).
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -68,7 +67,7 @@ public sealed partial class Chan<T>
     private bool _adapted;              // guarded by _lock; set once a readiness wait or Completion used it (Chan.Ready.cs)
     private WaitQueue<T> _recvq;        // guarded by _lock
     private WaitQueue<T> _sendq;        // guarded by _lock
-    private readonly Weft.Testing.Bubble? _bubble; // the bubble it was made in: only that bubble may use it
+    private readonly SynctestBubble? _bubble; // the bubble it was made in: only that bubble may use it
 
     /// <summary>Creates a channel: unbuffered when <paramref name="capacity"/> is 0, else buffered.</summary>
     /// <param name="capacity">
@@ -83,7 +82,7 @@ public sealed partial class Chan<T>
         if ((uint)capacity > (uint)Array.MaxLength) ThrowHelper.BadCapacity(capacity);
         _ring = capacity == 0 ? [] : AllocateRing(capacity);
         _id = SelectIds.Next();
-        _bubble = Weft.Testing.Bubble.Current;
+        _bubble = SynctestBubble.Current;
     }
 
     /// <summary>The buffer, with an allocation failure reported as this channel's (the runtime's own names no size).</summary>
@@ -127,7 +126,7 @@ public sealed partial class Chan<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckBubble()
     {
-        if (_bubble is not null) Weft.Testing.Bubble.CheckAccess(_bubble, "channel");
+        if (_bubble is not null) SynctestBubble.CheckAccess(_bubble, "channel");
     }
 
     /// <summary>The timer flavour: a one-slot ring that only <see cref="OfferFromTimer"/> fills.</summary>
@@ -195,8 +194,8 @@ public sealed partial class Chan<T>
     /// <summary>
     /// <see cref="Sudog.WakeAll"/> with the usual case, one plain waiter of this channel, as a direct call that the JIT
     /// inlines whatever profile it gathered. Through the virtual call, whether the hop inlined the wake-up depended on
-    /// what the first few thousand operations of the process did (guarded devirtualization from tier-0 counts), and
-    /// the ping-pong at two processors printed 105 or 122 ns from one run to the next.
+    /// what the first few thousand operations of the process did (guarded devirtualization from tier-0 counts), so
+    /// the ping-pong's time changed from one run to the next.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WakeAll(Sudog? s)

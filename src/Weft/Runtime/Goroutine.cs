@@ -101,10 +101,10 @@ internal sealed class Goroutine : SynchronizationContext
     //   * _deferPending: the channel wait this step started without touching the channel (Chan.Defer.cs), to be
     //     queued under the channel's lock at the step's end, after the step has parked;
     //   * otherwise, a spare node (a finished Channels.ChanWaiter of any element type) for the next deferred wait: a
-    //     thread-static pool of a generic type costs a runtime helper call per access, which on the ping-pong was a
-    //     fifth of a round trip. Emptied into the thread's pool when the goroutine parks on anything else, so a
+    //     thread-static pool of a generic type costs a runtime helper call per access, on every ping-pong hop.
+    //     Emptied into the thread's pool when the goroutine parks on anything else, so a
     //     parked goroutine holds no spare. One slot rather than two fields: 8 bytes on every goroutine record.
-    private Channels.Sudog? _node;
+    private ParkNode? _node;
     private bool _deferPending;
 
     // The body: written once before the goroutine is first queued.
@@ -118,7 +118,7 @@ internal sealed class Goroutine : SynchronizationContext
     internal Goroutine? RegNext;
 
     /// <summary>The deterministic-test bubble this goroutine belongs to, or null; set before it is first queued.</summary>
-    internal Testing.Bubble? Bubble;
+    internal SynctestBubble? Bubble;
 
     /// <summary>
     /// Diagnostic number, never shown to goroutine code. Assigned on first use (a dump), so starting a goroutine
@@ -224,7 +224,7 @@ internal sealed class Goroutine : SynchronizationContext
     }
 
     /// <summary>The goroutine's spare node, or null; take it with <see cref="DropSpare"/>.</summary>
-    internal Channels.Sudog? Spare
+    internal ParkNode? Spare
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => _deferPending ? null : _node;
@@ -236,7 +236,7 @@ internal sealed class Goroutine : SynchronizationContext
 
     /// <summary>Called by the goroutine itself: keeps <paramref name="node"/> as its spare if the slot is free.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryStashSpare(Channels.Sudog node)
+    internal bool TryStashSpare(ParkNode node)
     {
         if (_deferPending || _node is not null) return false;
         _node = node;
@@ -256,7 +256,7 @@ internal sealed class Goroutine : SynchronizationContext
     /// committed at the end of this step.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Defer(Channels.Sudog wait)
+    internal void Defer(ParkNode wait)
     {
         Debug.Assert(!_deferPending, "One deferred wait per step: the caller checks CanDefer.");
         if (_node is { } spare) DropSpareToPool(spare); // a spare of another element type
@@ -265,17 +265,17 @@ internal sealed class Goroutine : SynchronizationContext
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void DropSpareToPool(Channels.Sudog spare)
+    private void DropSpareToPool(ParkNode spare)
     {
         _node = null;
         spare.ReturnToPool();
     }
 
     /// <summary>Called by the goroutine itself: true if <paramref name="wait"/> is its pending deferred wait.</summary>
-    internal bool IsDeferred(Channels.Sudog wait) => _deferPending && ReferenceEquals(_node, wait);
+    internal bool IsDeferred(ParkNode wait) => _deferPending && ReferenceEquals(_node, wait);
 
     /// <summary>Called by the goroutine itself: queues its pending deferred wait now, as an ordinary waiter.</summary>
-    internal void CommitDeferredNow(Channels.Sudog wait)
+    internal void CommitDeferredNow(ParkNode wait)
     {
         Debug.Assert(IsDeferred(wait), "Only the pending deferred wait is committed early.");
         _deferPending = false;
@@ -336,7 +336,7 @@ internal sealed class Goroutine : SynchronizationContext
         Interlocked.MemoryBarrier();
         int run = Volatile.Read(ref _run);
         enqueue = run == RunParked
-            || (run == RunParkedOnChan && Volatile.Read(ref _parkSource) is Channels.Sudog d && ClaimCommitted(d));
+            || (run == RunParkedOnChan && Volatile.Read(ref _parkSource) is ParkNode d && ClaimCommitted(d));
         if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
         else if (yield && _run == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
         UnlockMailbox();
@@ -350,7 +350,7 @@ internal sealed class Goroutine : SynchronizationContext
     /// back out of the channel (under its lock). True if it was still queued: the poster then owns the wake-up, and
     /// the step it causes commits the wait again. False if a completer dequeued it first and will ready us.
     /// </summary>
-    private bool ClaimCommitted(Channels.Sudog d)
+    private bool ClaimCommitted(ParkNode d)
     {
         if (!d.TryUncommit(this)) return false;
         Defer(d); // the wait is this goroutine's deferred wait again, committed by the step the post causes
@@ -428,17 +428,12 @@ internal sealed class Goroutine : SynchronizationContext
                         ParkedSince = ParkClockMs;
                     }
                     Volatile.Write(ref _run, RunParkedOnChan);
-                    var wake = deferred.CommitPark(this, out var outcome);
-                    if (outcome == DeferredOutcome.Parked)
-                    {
-                        Channels.Sudog.WakeAll(wake);
-                        break;
-                    }
+                    var outcome = deferred.CommitPark(this);
+                    if (outcome == ParkOutcome.Parked) break; // the goroutine may already run elsewhere: touch nothing
                     // Not parked after all, and nobody else saw the wait queued: the goroutine is still ours.
                     Volatile.Write(ref _run, RunRunning);
                     if (!_finished) State = GoroutineState.Running;
-                    Channels.Sudog.WakeAll(wake);
-                    if (outcome == DeferredOutcome.Completed)
+                    if (outcome == ParkOutcome.Completed)
                     {
                         _parkSource = null;
                         (cont, st) = ((IParkSource)deferred).Continuation.Parked;

@@ -28,8 +28,8 @@
 //          a full fence and hands the P to another M; the stuck M learns it when its step ends.
 //   The step state lives in the M, not the P: an M that lost its P while stuck keeps writing its own field and
 //   can never overwrite the state of the P's next owner.
-//   Cost: the old design made every step end (and every Busy pin) a CAS on the P's word, about 6 ns each on the
-//   ping-pong hop; sysmon now pays a process-wide barrier (a membarrier syscall) per retake attempt, which happens
+//   Cost: the old design made every step end (and every Busy pin) a CAS on the P's word, on every ping-pong
+//   hop; sysmon now pays a process-wide barrier (a membarrier syscall) per retake attempt, which happens
 //   only for a step that has run longer than the blocking threshold.
 //
 // Why not Go's design exactly: Go preempts a goroutine that runs too long with a signal and switches its stack,

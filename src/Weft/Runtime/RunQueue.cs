@@ -18,14 +18,14 @@
 // time slice (Go: a woken goroutine runs before the queue so a producer/consumer pair stays hot in cache). Only the
 // owner touches it, with plain reads and writes: between steps, or inside a step while pinned Busy. Go and the first
 // version of this file used a CAS or an exchange on the slot for every put and every pop; on the ping-pong hop those
-// two interlocked operations were about a sixth of the time. Nobody else may write it, so:
+// two interlocked operations were a large share of the time. Nobody else may write it, so:
 //   * a thief that finds only runnext (its last round) sets the P's NextWanted; the owner's next put moves runnext
 //     and the new goroutine to the ring instead, where thieves take them by CAS, and wakes an M;
 //   * a goroutine behind a step that goes on without readying anything is taken by sysmon after a tick
 //     (Processor.TakeRunnextFromLongStep: the retake handshake, a process-wide barrier, rare by construction).
 // Rejected: thieves taking runnext through that handshake themselves (after Go's ~3 µs patience): correct, but a
 // consumer that readies producers without parking kept thieves in patience spins and barriers, and in some
-// processes the select workload ran three times slower. The request costs the owner one load per put; the
+// processes the select workload slowed badly. The request costs the owner one load per put; the
 // thief asks on any round, so the owner's next put usually lands on the ring before the thief's rounds are over.
 
 using System.Diagnostics;

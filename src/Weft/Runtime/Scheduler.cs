@@ -311,7 +311,7 @@ internal static class Scheduler
         // runnext does not count: a goroutine there wakes nobody when it is put (its P's owner runs it next), so no
         // producer skipped a wake-up for it. Counting it kept a spinner cycling while a producer/consumer pair
         // refilled runnext every few hundred nanoseconds, each round ending in a patient steal attempt that the
-        // owner beat: a core burnt for nothing (select ran 3x slower).
+        // owner beat: a core burnt for nothing (the select workload slowed badly).
         if (Global.Count > 0) return true;
         foreach (var p in allp) if (!p.Runq.RingIsEmpty) return true;
         return false;
@@ -397,14 +397,14 @@ internal static class Scheduler
     /// </summary>
     internal static long TimerNow()
     {
-        var bubble = Testing.Bubble.Current;
+        var bubble = SynctestBubble.Current;
         return bubble is null ? Clock.Now : bubble.NowTicks;
     }
 
     /// <summary>Picks a heap for a timer: a bubble's own (virtual time); else the current P's when this thread holds one (pinned), else any P's.</summary>
     internal static void AddTimer(TimerNode t, long when)
     {
-        if (Testing.Bubble.Current is { } bubble)
+        if (SynctestBubble.Current is { } bubble)
         {
             bubble.Timers.Add(t, when);
             return;

@@ -4,7 +4,7 @@
 // Held for a few dozen instructions (a ring slot, a queue link, a CAS on a select's done word) and never across
 // user code or a wake-up, so contention is brief: waiters spin with SpinWait, which yields the thread rather than
 // sleeping (sleep1Threshold -1). Rejected: System.Threading.Lock — correct and adaptive, but its Exit is an
-// interlocked operation and it tracks an owner; measured slower on the ping-pong and mpmc workloads. Not reentrant.
+// interlocked operation and it tracks an owner, costs the ping-pong and mpmc workloads pay on every hop. Not reentrant.
 // It is a mutable struct: keep it in a field and call it in place, never copy it.
 //
 // Two ways to wait for it, chosen by the caller:
@@ -14,11 +14,9 @@
 //                   goroutines on two processors hammer one channel (mpmc), a spinning waiter takes the lock in the
 //                   holder's gap between two operations, so the channel's lines cross between the cores on every
 //                   operation; a waiter that yields leaves the holder a burst of operations on lines in its own
-//                   cache. Measured (`Weft.Bench mpmc`, 2 cores, same build, alternating): spinning 32.4-63.2
-//                   ns/item, yielding at once 18.3-19.3 (46.6 once); 1 pause before yielding 22.9 (45 once), 4
-//                   pauses 28-30, 16 pauses 39-44. Go's runtime lock spins (4 x 30 pauses) and then sleeps on a
-//                   futex; Go 1.19 prints 32-51 on the same workload. Yielding at the select's lock as well cost the
-//                   select workload 49 -> 88 ns/select (its one consumer yielded to the producers, whose buffers then
+//                   cache. Each pause added before the yield made mpmc slower, so it yields at once (Go's runtime
+//                   lock spins, then sleeps on a futex). Yielding at the select's lock as well slowed the select
+//                   workload (its one consumer yielded to the producers, whose buffers then
 //                   filled and whose processors went idle and were woken again), so select keeps spinning.
 
 using System.Runtime.CompilerServices;

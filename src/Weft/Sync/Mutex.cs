@@ -33,8 +33,8 @@
 // Rejected alternatives
 //   * Go's layout (a waiter count in the state word, a separate semaphore): it leaves no way to take a cancelled
 //     waiter back out, because the count and the semaphore disagree while an Unlock is between them.
-//   * Always handing over (a fair lock): every Unlock under contention would cost a wake-up, an order of magnitude
-//     slower, which is what SemaphoreSlim does.
+//   * Always handing over (a fair lock): every Unlock under contention would cost a wake-up (a park-and-wake
+//     round trip instead of a CAS), which is what SemaphoreSlim does.
 //   * Waking on the ThreadPool: a woken goroutine is resumed onto the waker's P (Continuation), without allocating.
 
 using System.Diagnostics;

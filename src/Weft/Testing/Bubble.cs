@@ -1,28 +1,8 @@
-// Bubble — deterministic concurrency tests (Go 1.25's testing/synctest, plus seeds).
-//
-// Glossary
-//   bubble          a private runtime: one thread that runs every goroutine started inside it, one at a time, with
-//                   a virtual clock. Goroutines started by a bubble goroutine join its bubble.
-//   durably blocked parked on a Weft primitive (channel, sleep, sync, WaitIdle) that only bubble code can wake. A
-//                   goroutine parked on a foreign await (real I/O, a Task) is not: something outside may wake it.
-//   idle            every goroutine in the bubble is durably blocked.
-//
-// The loop (RunLoop), one step at a time:
-//   1. If any goroutine is runnable, pick one at random from the seeded generator and run one step of it.
-//   2. Else, if a goroutine waits on a foreign await, block until something posts to the bubble. Time stands still.
-//   3. Else (idle): first resume WaitIdle callers; otherwise jump the clock to the earliest timer and fire it;
-//      otherwise the bubble is deadlocked: fail it with a dump of every goroutine.
-// Because one thread makes every choice from one seeded generator (run order here, select's choice through
-// Rand), the same seed replays the same interleaving, as long as the test does no real I/O.
-//
-// Rejected: running bubble goroutines on the real Ps with a flag (the order would depend on the OS scheduler, so
-// seeds could not replay), and Go's approach of durable-blocking bookkeeping in every primitive (the park reason
-// each primitive already records on its goroutine says the same thing, at no cost outside bubbles).
+// Bubble — deterministic concurrency tests (Go 1.25's testing/synctest, plus seeds): the public facade of
+// Runtime/Synctest.cs, which holds the bubble's scheduler, clock and loop. This type adds only what a test touches:
+// Run, Explore, Current, the seed, the clock, its TimeProvider, WaitIdleAsync and Dump.
 
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Text;
-using System.Threading.Tasks.Sources;
 using Weft.Runtime;
 
 namespace Weft.Testing;
@@ -58,54 +38,32 @@ namespace Weft.Testing;
 public sealed class Bubble
 {
     /// <summary>Where every bubble's virtual clock starts: 2000-01-01T00:00:00Z.</summary>
-    public static readonly DateTimeOffset Epoch = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    [ThreadStatic] private static Bubble? t_current;
-
-    private readonly Lock _lock = new();
-    private readonly List<Goroutine> _runq = []; // guarded by _lock
-    private readonly List<Goroutine> _members = []; // bubble thread only
-    private readonly List<IdleWaiter> _idleWaiters = []; // bubble thread only
-    private readonly Parker _parker = new();
-    private readonly Random _random;
-    private long _now; // virtual Clock ticks since Epoch; bubble thread only (read racily by dumps)
-    private int _live; // members not finished; bubble thread only except OnFinished, which runs there too
-    private Exception? _failure;
-    private Goroutine? _root;
-    internal int _providerTimers; // timers created through TimeProvider and not yet fired or disposed; bubble thread
-
-    internal readonly TimerHeap Timers;
+    public static readonly DateTimeOffset Epoch = SynctestBubble.Epoch;
 
     private Bubble(int seed)
     {
-        Seed = seed;
-        _random = new Random(seed);
-        Timers = new TimerHeap(static _ => { });
-        TimeProvider = new BubbleTimeProvider(this);
+        Core = new SynctestBubble(seed, this, static (s, message) => new DeadlockException(s, message));
+        TimeProvider = new BubbleTimeProvider(Core);
     }
+
+    /// <summary>The runtime's side of this bubble.</summary>
+    internal SynctestBubble Core { get; }
 
     /// <summary>The bubble the calling code runs in, or null outside bubbles.</summary>
     public static Bubble? Current
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => t_current;
+        get => SynctestBubble.Current is { } b ? (Bubble)b.Facade : null;
     }
 
     /// <summary>The seed this bubble's choices come from.</summary>
-    public int Seed { get; }
+    public int Seed => Core.Seed;
 
     /// <summary>The virtual time.</summary>
-    public DateTimeOffset Now => Epoch + Clock.ToTimeSpan(Volatile.Read(ref _now));
+    public DateTimeOffset Now => Epoch + Clock.ToTimeSpan(Core.NowTicks);
 
     /// <summary>A <see cref="System.TimeProvider"/> on the virtual clock, for code under test that takes one.</summary>
     public TimeProvider TimeProvider { get; }
-
-    internal long NowTicks => Volatile.Read(ref _now);
-
-    internal long NowMilliseconds => (long)Clock.ToTimeSpan(Volatile.Read(ref _now)).TotalMilliseconds;
-
-    /// <summary>A random choice in [0, n) from the bubble's seeded generator; bubble thread only.</summary>
-    internal int NextRandom(int n) => _random.Next(n);
 
     /// <summary>
     /// Runs <paramref name="body"/> in a new bubble and completes when it and every goroutine it started have finished.
@@ -121,14 +79,7 @@ public sealed class Bubble
     {
         ArgumentNullException.ThrowIfNull(body);
         var bubble = new Bubble(seed);
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() => bubble.RunLoop(body, done, file, line), RuntimeConfig.Current.StackSize)
-        {
-            IsBackground = true,
-            Name = "weft-bubble-" + seed,
-        };
-        thread.UnsafeStart();
-        return done.Task;
+        return bubble.Core.Start(() => body(bubble), file, line);
     }
 
     /// <inheritdoc cref="Run(Func{Bubble, Task}, int, string, int)"/>
@@ -175,170 +126,9 @@ public sealed class Bubble
     /// <returns>A task that completes once the bubble is idle apart from the caller.</returns>
     /// <exception cref="InvalidOperationException">Called from outside this bubble.</exception>
     /// <example><code>Go.Run(async () => await ch.SendAsync(1)); await bubble.WaitIdleAsync(); Assert.Equal(1, ch.Len);</code></example>
-    public ValueTask WaitIdleAsync()
-    {
-        if (Current != this) throw new InvalidOperationException("WaitIdleAsync must be called from a goroutine in this bubble.");
-        var w = new IdleWaiter();
-        _idleWaiters.Add(w);
-        return new ValueTask(w, 0);
-    }
-
-    /// <summary>Throws if the caller is not in <paramref name="owner"/>: a bubble's objects are not for outside use.</summary>
-    internal static void CheckAccess(Bubble? owner, string what)
-    {
-        if (owner is not null && Current != owner)
-            throw new InvalidOperationException($"This {what} belongs to a Weft bubble (seed {owner.Seed}) and cannot be used from outside it.");
-    }
-
-    // ---- Runtime hooks (called by Go.Run, Scheduler.Ready, Goroutine) ----------------------------------------------
-
-    internal void Adopt(Goroutine g)
-    {
-        g.Bubble = this;
-        _members.Add(g);
-        _live++;
-    }
-
-    internal void Enqueue(Goroutine g)
-    {
-        lock (_lock) _runq.Add(g);
-        if (Current != this) _parker.Unpark(); // a foreign completion: wake the loop
-    }
-
-    internal void OnFinished() => _live--;
-
-    internal void OnUnhandled(Exception error, Goroutine g)
-    {
-        if (g != _root && Goroutine.IsRequestedCancellation(error)) return; // as outside bubbles: see Go.UnhandledException
-        _failure ??= g == _root ? error : new InvalidOperationException(
-            $"An exception escaped goroutine {g.Id} in the bubble (seed {Seed}, started at {g.File ?? "?"}:{g.Line}).", error);
-    }
-
-    // ---- The loop ---------------------------------------------------------------------------------------------------
-
-    private void RunLoop(Func<Bubble, Task> body, TaskCompletionSource done, string file, int line)
-    {
-        t_current = this;
-        try
-        {
-            Func<Task> rootBody = () => body(this);
-            _root = new Goroutine(Goroutine.StartFunc, rootBody, null, file.Length == 0 ? null : file, line);
-            Adopt(_root);
-            Registry.Add(_root);
-            Enqueue(_root);
-
-            while (true)
-            {
-                if (_failure is not null) break;
-                Goroutine? g = null;
-                lock (_lock)
-                {
-                    int n = _runq.Count;
-                    if (n > 0)
-                    {
-                        int i = n == 1 ? 0 : _random.Next(n);
-                        g = _runq[i];
-                        _runq[i] = _runq[n - 1];
-                        _runq.RemoveAt(n - 1);
-                    }
-                }
-                if (g is not null)
-                {
-                    try
-                    {
-                        g.RunStep();
-                    }
-                    finally
-                    {
-                        // RunStep leaves the goroutine as this thread's context; the bubble's own code runs without.
-                        SynchronizationContext.SetSynchronizationContext(null);
-                    }
-                    continue;
-                }
-                if (_live == 0) break;
-                if (ForeignWorkPending())
-                {
-                    // Time stands still while real I/O is pending. One exception: code that waits through the
-                    // bubble's TimeProvider (Task.Delay(d, provider)) looks like a foreign await, but only the
-                    // virtual clock can end it; if nothing arrives for a while and such a timer is pending, let
-                    // the clock move to it.
-                    if (_parker.Park(Clock.Now + Clock.FromTimeSpan(TimeSpan.FromMilliseconds(50))) || _providerTimers == 0) continue;
-                }
-                else if (_idleWaiters.Count > 0)
-                {
-                    var waiters = _idleWaiters.ToArray();
-                    _idleWaiters.Clear();
-                    foreach (var w in waiters) w.Complete();
-                    continue;
-                }
-                long next = Timers.NextWhen;
-                if (next != Clock.Never)
-                {
-                    if (next > _now) Volatile.Write(ref _now, next);
-                    Timers.RunExpired(_now);
-                    continue;
-                }
-                _failure = new DeadlockException(Seed, Describe(_root.IsFinished
-                    ? "the bubble's body returned, but its other goroutines are all blocked and no timer is pending"
-                    : "every goroutine in the bubble is blocked and no timer is pending"));
-                break;
-            }
-        }
-        catch (Exception ex)
-        {
-            _failure ??= ex;
-        }
-        finally
-        {
-            t_current = null;
-        }
-        // Goroutines left blocked in a failed bubble are abandoned: their records leave the live count.
-        foreach (var m in _members) if (!m.IsFinished) m.Abandon();
-        if (_failure is null) done.SetResult();
-        else done.SetException(_failure);
-    }
-
-    private bool ForeignWorkPending()
-    {
-        foreach (var g in _members)
-        {
-            if (g.IsFinished) continue;
-            if (g.State != GoroutineState.Waiting || g.Reason == WaitReason.ForeignAwait) return true;
-        }
-        return false;
-    }
-
-    private string Describe(string headline)
-    {
-        var sb = new StringBuilder();
-        sb.Append("deadlock in bubble (seed ").Append(Seed).Append(", virtual time ").Append(Now.ToString("O")).Append("): ")
-          .AppendLine(headline);
-        long now = NowMilliseconds;
-        foreach (var g in _members) if (!g.IsFinished) g.DescribeTo(sb, now);
-        return sb.ToString();
-    }
+    public ValueTask WaitIdleAsync() => Core.WaitIdleAsync();
 
     /// <summary>A string of every live goroutine in the bubble, like <see cref="Go.Dump()"/>.</summary>
     /// <returns>One line per goroutine: number, state, wait reason, virtual time waited, where it was started.</returns>
-    public string Dump() => Describe("dump");
-
-    private sealed class IdleWaiter : IValueTaskSource, IParkSource
-    {
-        private Continuation _continuation;
-
-        ref Continuation IParkSource.Continuation => ref _continuation;
-
-        public void Complete() => _continuation.Signal(this);
-
-        public ValueTaskSourceStatus GetStatus(short token) =>
-            _continuation.IsSignalled ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Pending;
-
-        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            _continuation.OnCompleted(continuation, state, flags, WaitReason.WaitIdle, this);
-
-        public void GetResult(short token)
-        {
-            if (!_continuation.IsSignalled) throw new InvalidOperationException("WaitIdleAsync's ValueTask must be awaited.");
-        }
-    }
+    public string Dump() => Core.Dump();
 }

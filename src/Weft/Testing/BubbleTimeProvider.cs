@@ -7,9 +7,9 @@ namespace Weft.Testing;
 /// The bubble's <see cref="TimeProvider"/>: virtual now, virtual timestamps, and timers on the bubble's timer heap
 /// whose callbacks run as goroutines in the bubble (Go's AfterFunc in a synctest bubble).
 /// </summary>
-internal sealed class BubbleTimeProvider(Bubble bubble) : TimeProvider
+internal sealed class BubbleTimeProvider(SynctestBubble bubble) : TimeProvider
 {
-    public override DateTimeOffset GetUtcNow() => bubble.Now;
+    public override DateTimeOffset GetUtcNow() => Bubble.Epoch + Clock.ToTimeSpan(bubble.NowTicks);
 
     public override long GetTimestamp() => bubble.NowTicks;
 
@@ -20,13 +20,13 @@ internal sealed class BubbleTimeProvider(Bubble bubble) : TimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        Bubble.CheckAccess(bubble, "TimeProvider");
+        SynctestBubble.CheckAccess(bubble, "TimeProvider");
         var t = new BubbleTimer(bubble, callback, state);
         t.Change(dueTime, period);
         return t;
     }
 
-    private sealed class BubbleTimer(Bubble bubble, TimerCallback callback, object? state) : TimerNode, ITimer
+    private sealed class BubbleTimer(SynctestBubble bubble, TimerCallback callback, object? state) : TimerNode, ITimer
     {
         private long _period; // Clock ticks; 0 = one-shot
         private bool _queued;
@@ -36,7 +36,7 @@ internal sealed class BubbleTimeProvider(Bubble bubble) : TimeProvider
         {
             if (dueTime < TimeSpan.Zero && dueTime != Timeout.InfiniteTimeSpan) throw new ArgumentOutOfRangeException(nameof(dueTime));
             if (period < TimeSpan.Zero && period != Timeout.InfiniteTimeSpan) throw new ArgumentOutOfRangeException(nameof(period));
-            Bubble.CheckAccess(bubble, "timer");
+            SynctestBubble.CheckAccess(bubble, "timer");
             if (_disposed) return false;
             Unqueue();
             _period = period == Timeout.InfiniteTimeSpan ? 0 : Clock.FromTimeSpan(period);
@@ -48,7 +48,7 @@ internal sealed class BubbleTimeProvider(Bubble bubble) : TimeProvider
         {
             bubble.Timers.Add(this, when);
             _queued = true;
-            bubble._providerTimers++;
+            bubble.ProviderTimers++;
         }
 
         private void Unqueue()
@@ -56,13 +56,13 @@ internal sealed class BubbleTimeProvider(Bubble bubble) : TimeProvider
             if (!_queued) return;
             bubble.Timers.Remove(this);
             _queued = false;
-            bubble._providerTimers--;
+            bubble.ProviderTimers--;
         }
 
         internal override void Fire(long now)
         {
             _queued = false;
-            bubble._providerTimers--;
+            bubble.ProviderTimers--;
             if (_disposed) return;
             Go.Run(() => callback(state));
             if (_period > 0) Queue(When + _period);

@@ -45,8 +45,8 @@
 //     and every worker take one lock per task, and a preempted holder stalls them all (3 threads on 2 cores is the
 //     benchmark's normal case). The WorkQueue keeps Execute lock-free.
 //   - A queued count that producers increment and workers decrement (the first version of this file). Producer and
-//     workers then write one cache line per task; measured, pool-throughput was 1.8x the ThreadPool's. Splitting
-//     it into reserved (producers) and dequeued (workers) totals helped (1.4-1.6x); making the queue's own head and
+//     workers then write one cache line per task. Splitting it into reserved (producers) and dequeued (workers)
+//     totals helped; making the queue's own head and
 //     tail those totals (WorkQueue) removed one more atomic operation on each side.
 //   - Timed polling for keep-alive (sleep, check, repeat). Idle workers block on the semaphore with keep-alive as
 //     the timeout, so an idle pool costs almost no CPU. The one exception: no wait is longer than RecheckPeriod

@@ -27,8 +27,7 @@
 // Rejected alternatives
 //   - ConcurrentQueue<object> plus a reservation CAS on a state|count word plus an Interlocked.Increment of a
 //     dequeued total (the previous version): two atomic operations on each side per task where one suffices,
-//     since the queue's own indices are the counts. pool-throughput went from 1.4-1.6x to about 1.1-1.3x of the
-//     ThreadPool's (2 cores).
+//     since the queue's own indices are the counts.
 //   - One ring resized in place under a lock: takers would have to stop while items are copied.
 //   - Linked segments that are never reused: an allocation every Size tasks, so Execute would not be 0 B.
 

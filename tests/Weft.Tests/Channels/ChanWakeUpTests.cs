@@ -187,9 +187,11 @@ public sealed class ChanWakeUpTests
             Assert.Throws<InvalidOperationException>(() => sel.Wait());
             Assert.False(LockHeld(ch));
             Assert.False(ch.TrySend(2)); // nothing was left queued
-            var wait = sel.WaitAsync();  // and the refused wait left the select free
+            // The refused wait left the select free. AsTask queues the wait at once (a goroutine's await would
+            // queue it when its step ends: Runtime/Park.cs), so the send below meets it.
+            var wait = sel.WaitAsync().AsTask();
             Assert.True(ch.TrySend(3));
-            return wait.AsTask();
+            return wait;
         }, seed: 2).Within();
     }
 

@@ -117,8 +117,8 @@ public sealed class TimerTests
             bool slept = false;
             Go.Run(async () => { await Go.Sleep(TimeSpan.MaxValue); slept = true; });
             await b.WaitIdleAsync();
-            Assert.Equal(6, b.Timers.Count); // the sleeper's entry included
-            Assert.Equal(Clock.FarFuture, b.Timers.NextWhen); // every deadline saturated, none wrapped round
+            Assert.Equal(6, b.Core.Timers.Count); // the sleeper's entry included
+            Assert.Equal(Clock.FarFuture, b.Core.Timers.NextWhen); // every deadline saturated, none wrapped round
 
             // A select timeout of MaxValue loses to a value that comes two centuries later.
             var c = new Chan<int>();
@@ -196,10 +196,10 @@ public sealed class TimerTests
         {
             var kept = Go.NewTimer(TimeSpan.FromHours(2)); // referenced: must survive and fire
             var refs = DropTimers(10_000);
-            Assert.True(b.Timers.Count >= 1); // the heap may have purged some already, when it filled up
+            Assert.True(b.Core.Timers.Count >= 1); // the heap may have purged some already, when it filled up
             FullCollect();
             Assert.Equal(0, refs.Count(r => r.IsAlive));
-            Assert.True(b.Timers.Count <= 1, $"{b.Timers.Count} timers left in the heap");
+            Assert.True(b.Core.Timers.Count <= 1, $"{b.Core.Timers.Count} timers left in the heap");
             await Go.Sleep(TimeSpan.FromHours(3));
             Assert.True(kept.C.TryReceive(out _));
         }).Within();

@@ -55,10 +55,10 @@ public class SleepTests
                 done.Close();
             });
             await b.WaitIdleAsync();
-            Assert.Equal(1, b.Timers.Count);
+            Assert.Equal(1, b.Core.Timers.Count);
             cts.Cancel();
             await done.ReceiveAsync();
-            Assert.Equal(0, b.Timers.Count);
+            Assert.Equal(0, b.Core.Timers.Count);
             Assert.Equal(Weft.Testing.Bubble.Epoch, b.Now); // cancelled, not expired
         }).Within();
         Assert.IsAssignableFrom<OperationCanceledException>(caught);

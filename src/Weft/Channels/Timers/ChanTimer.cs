@@ -50,7 +50,7 @@ internal sealed class ChanTimer : TimerEngine
 {
     private readonly WeakReference<Chan<DateTime>> _channel;
     private object? _pin; // the channel, while a receiver may be parked on it; see the essay
-    private readonly Weft.Testing.Bubble? _bubble = Weft.Testing.Bubble.Current; // virtual time for the values it sends
+    private readonly SynctestBubble? _bubble = SynctestBubble.Current; // virtual time for the values it sends
 
     private ChanTimer(out Chan<DateTime> channel)
     {
@@ -99,7 +99,7 @@ internal sealed class ChanTimer : TimerEngine
                 return;
             }
             if (!ClaimFireLocked(now)) return;
-            wake = c.OfferFromTimer(_bubble is { } b ? b.Now.UtcDateTime : DateTime.UtcNow);
+            wake = c.OfferFromTimer(_bubble is { } b ? (SynctestBubble.Epoch + Clock.ToTimeSpan(b.NowTicks)).UtcDateTime : DateTime.UtcNow);
         }
         Sudog.WakeAll(wake);
     }

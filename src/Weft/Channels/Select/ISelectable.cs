@@ -43,7 +43,7 @@ internal interface ISelectable<T>
     /// if it can complete now. Returns <c>Chan.NotReady</c>, <c>Done</c> or <c>Closed</c> (a send on a closed source).
     /// <paramref name="wake"/> is a counterparty to resume after unlocking.
     /// </summary>
-    int TryLocked(Sudog<T> node, bool send, out Sudog? wake);
+    OpStatus TryLocked(Sudog<T> node, bool send, out Sudog? wake);
 
     /// <summary>Parks <paramref name="node"/>; returns readiness waiters to wake after unlocking (see ReadyWaiter), usually null.</summary>
     Sudog? EnqueueLocked(Sudog<T> node, bool send);

@@ -59,7 +59,7 @@ internal sealed class ThreadParker
     /// <summary>Blocking forms call this before they would park: a bubble runs on one thread that must never block.</summary>
     public static void CheckNotInBubble()
     {
-        if (Weft.Testing.Bubble.Current is not null) InBubble();
+        if (SynctestBubble.Current is not null) InBubble();
     }
 
     [DoesNotReturn]

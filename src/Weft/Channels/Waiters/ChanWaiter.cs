@@ -134,17 +134,18 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
     }
 
-    internal override Sudog? CommitPark(Goroutine owner, out DeferredOutcome outcome)
+    internal override ParkOutcome CommitPark(Goroutine owner)
     {
-        var wake = _channel!.CommitDeferred(this, IsSend, owner, out outcome);
-        if (outcome == DeferredOutcome.Completed) _continuation.MarkCompleted();
-        return wake;
+        var outcome = _channel!.CommitDeferred(this, IsSend, owner, out var wake);
+        if (outcome == ParkOutcome.Completed) _continuation.MarkCompleted();
+        WakeAll(wake);
+        return outcome;
     }
 
     internal override void CommitLoose()
     {
-        var wake = _channel!.CommitDeferred(this, IsSend, null, out var outcome);
-        if (outcome == DeferredOutcome.Completed) _continuation.Signal(this);
+        var outcome = _channel!.CommitDeferred(this, IsSend, null, out var wake);
+        if (outcome == ParkOutcome.Completed) _continuation.Signal(this);
         WakeAll(wake);
     }
 

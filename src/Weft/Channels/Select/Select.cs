@@ -34,6 +34,7 @@
 // during a wait is refused when seen, not made atomic (Add is not a wait and has no waiter to hang).
 
 using Weft.Channels;
+using Weft.Runtime;
 
 namespace Weft;
 
@@ -69,6 +70,7 @@ public sealed partial class Select
     private bool _hasTimeout;
     private int _busy;       // 1 while a wait is in progress; claimed by Interlocked.Exchange (see Ownership above)
     private uint _rng;
+    private SelectCase? _anchor; // a deferred wait's first source in lock order: where a poster's claim locks (TryUncommit)
     private readonly SelectCore _core;
 
     /// <summary>Creates an empty select. With no case added, <see cref="WaitAsync"/> blocks until cancelled (Go's <c>select {}</c>).</summary>
@@ -76,7 +78,7 @@ public sealed partial class Select
     {
         _core = new SelectCore(this);
         // In a bubble the choices come from the bubble's seed, so a seed replays which case won.
-        _rng = (uint)(Weft.Testing.Bubble.Current is { } bubble ? bubble.NextRandom(int.MaxValue) : Random.Shared.Next()) | 1;
+        _rng = (uint)(SynctestBubble.Current is { } bubble ? bubble.NextRandom(int.MaxValue) : Random.Shared.Next()) | 1;
     }
 
     /// <summary>The number of cases added, the default included.</summary>
@@ -164,8 +166,9 @@ public sealed partial class Select
         internal override void Lock() { }
         internal override void Unlock() { }
         internal override bool Peek() => false;
-        internal override int TryLocked(out Sudog? wake) { wake = null; return Chan<int>.NotReady; }
+        internal override OpStatus TryLocked(out Sudog? wake) { wake = null; return OpStatus.NotReady; }
         internal override Sudog? EnqueueLocked(SelectCore core) => null;
+        internal override void DequeueLocked() { }
         internal override void Dequeue() { }
     }
 }

@@ -24,7 +24,7 @@ using System.Runtime.CompilerServices;
 namespace Weft.Channels;
 
 /// <summary>The untyped part of a parked operation: claim, select membership and wake-up.</summary>
-internal abstract class Sudog
+internal abstract class Sudog : Runtime.ParkNode
 {
     /// <summary>The select this node is a case of, or null for a plain send/receive. Written by the owner before enqueuing.</summary>
     internal SelectCore? Select;
@@ -37,26 +37,6 @@ internal abstract class Sudog
 
     /// <summary>Resumes the waiter. Called exactly once per claim, after the channel lock is released.</summary>
     internal abstract void Wake();
-
-    // Deferred waits (Chan.Defer.cs): only ChanWaiter is ever deferred. Virtual methods on the base rather than an
-    // interface because the goroutine's step end calls them on every channel park, and a virtual call is cheaper
-    // than interface dispatch.
-
-    /// <summary>
-    /// With <paramref name="owner"/> published as parked on this wait, under the channel's lock: completes the wait
-    /// now if it can (Completed: the result is in place), else leaves it out if the owner has mail (Mail), else
-    /// queues it as a committed park (Parked). Returns the wake list to run once the lock is released.
-    /// </summary>
-    internal virtual Sudog? CommitPark(Runtime.Goroutine owner, out Runtime.DeferredOutcome outcome) => throw new InvalidOperationException("Only a channel waiter is deferred.");
-
-    /// <summary>The owner did not park on this deferred wait: queue it as an ordinary waiter, or complete it.</summary>
-    internal virtual void CommitLoose() => throw new InvalidOperationException("Only a channel waiter is deferred.");
-
-    /// <summary>Under the owner's mailbox lock: takes a committed park back out of its channel. False if a completer dequeued it first.</summary>
-    internal virtual bool TryUncommit(Runtime.Goroutine owner) => false;
-
-    /// <summary>Puts a goroutine's spare node back into this thread's pool (only channel waiters are spares).</summary>
-    internal virtual void ReturnToPool() { }
 
     /// <summary>True when the caller may complete this node: a plain op always (dequeuing was the claim); a select case only if it wins the select.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -46,11 +46,13 @@ public sealed class SendCase<T> : SelectCase
     internal override void Unlock() => Source.SelectUnlock();
     internal override bool Peek() => Source.Peek(send: true);
 
-    internal override int TryLocked(out Sudog? wake)
+    internal override OpStatus TryLocked(out Sudog? wake)
     {
         _node.Value = Value;
         _node.Ok = true;
-        return Source.TryLocked(_node, send: true, out wake);
+        var status = Source.TryLocked(_node, send: true, out wake);
+        if (status == OpStatus.Closed) _node.Ok = false; // FailedClosed, for a wait that ends in Finish
+        return status;
     }
 
     internal override Sudog? EnqueueLocked(SelectCore core)
@@ -60,6 +62,11 @@ public sealed class SendCase<T> : SelectCase
         _node.Value = Value;
         _node.Ok = false;
         return Source.EnqueueLocked(_node, send: true);
+    }
+
+    internal override void DequeueLocked()
+    {
+        if (_node.Queued) Source.DequeueLocked(_node, send: true);
     }
 
     internal override void Dequeue()

@@ -53,13 +53,18 @@ public sealed class ReceiveCase<T> : SelectCase
     internal override void Lock() => Source.SelectLock();
     internal override void Unlock() => Source.SelectUnlock();
     internal override bool Peek() => Source.Peek(send: false);
-    internal override int TryLocked(out Sudog? wake) => Source.TryLocked(_node, send: false, out wake);
+    internal override OpStatus TryLocked(out Sudog? wake) => Source.TryLocked(_node, send: false, out wake);
 
     internal override Sudog? EnqueueLocked(SelectCore core)
     {
         _node.Select = core;
         _node.CaseIndex = Index;
         return Source.EnqueueLocked(_node, send: false);
+    }
+
+    internal override void DequeueLocked()
+    {
+        if (_node.Queued) Source.DequeueLocked(_node, send: false);
     }
 
     internal override void Dequeue()

@@ -7,8 +7,6 @@ namespace Weft;
 
 public sealed partial class Select
 {
-    private const int NotReady = 0, Done = 1; // Chan<T>.NotReady/Done; anything else is Closed (a send on a closed channel)
-
     /// <summary>
     /// Waits until one case can proceed, performs it, and returns that case's <see cref="SelectCase.Index"/>. With a
     /// default case, returns the default's index at once when no case is ready. Among ready cases the choice is
@@ -25,14 +23,28 @@ public sealed partial class Select
     {
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
         Claim();
-        int i = PollOrEnqueue(parker: null, out int status, out var wake);
-        if (i == Enqueued)
+        int i = Poll(out OpStatus status, out var wake);
+        if (i == NothingReady)
         {
-            short version = _core.Version;
-            _core.Arm(cancellationToken);
-            return new ValueTask<int>(_core, version);
+            if (!cancellationToken.CanBeCanceled && !_hasTimeout && Goroutine.Current is { CanDefer: true } g
+                && FirstInLockOrder() is { } anchor)
+            {
+                // A goroutine parks on the select with a commit (Runtime/Park.cs): the locked pass runs when its
+                // step ends (CommitDeferred), not now.
+                _anchor = anchor;
+                _core.Prepare(parker: null);
+                g.Defer(_core);
+                return new ValueTask<int>(_core, _core.Version);
+            }
+            i = LockAndEnqueue(parker: null, out status, out wake);
+            if (i == Enqueued)
+            {
+                short version = _core.Version;
+                _core.Arm(cancellationToken);
+                return new ValueTask<int>(_core, version);
+            }
         }
-        if (status != Done) return ValueTask.FromException<int>(new ChannelClosedException(ClosedByChoice));
+        if (status != OpStatus.Done) return ValueTask.FromException<int>(new ChannelClosedException(ClosedByChoice));
         Sudog.WakeAll(wake);
         return new ValueTask<int>(i);
     }
@@ -54,19 +66,23 @@ public sealed partial class Select
         cancellationToken.ThrowIfCancellationRequested();
         var parker = ThreadParker.Current;
         Claim();
-        int i = PollOrEnqueue(parker, out int status, out var wake);
-        if (i == Enqueued)
+        int i = Poll(out OpStatus status, out var wake);
+        if (i == NothingReady)
         {
-            _core.Arm(cancellationToken);
-            parker.Park(WaitReason.Select);
-            return _core.FinishBlocking();
+            i = LockAndEnqueue(parker, out status, out wake);
+            if (i == Enqueued)
+            {
+                _core.Arm(cancellationToken);
+                parker.Park(WaitReason.Select);
+                return _core.FinishBlocking();
+            }
         }
-        if (status != Done) throw new ChannelClosedException(ClosedByChoice);
+        if (status != OpStatus.Done) throw new ChannelClosedException(ClosedByChoice);
         Sudog.WakeAll(wake);
         return i;
     }
 
-    private const int Enqueued = -1;
+    private const int Enqueued = -1, NothingReady = -2;
     private const string ClosedByChoice = "Send on a closed channel (chosen by a select).";
 
     /// <summary>Starts a wait: takes _busy atomically, so that of two racing waiters exactly one proceeds.</summary>
@@ -81,17 +97,14 @@ public sealed partial class Select
     private static void ThrowBusy() => throw new InvalidOperationException("A select serves one waiter at a time: another wait on it is in progress.");
 
     /// <summary>
-    /// Passes 1 and 2 of the algorithm, with _busy claimed. Returns the index of the case performed (status Done, or
-    /// Closed for a send on a closed channel; <paramref name="wake"/> is the counterparty to resume), the default's
-    /// index, or <see cref="Enqueued"/> when a node now waits on every active case (then Arm and wait on the core;
-    /// Finish releases _busy). Every other return, and a throw, releases _busy here.
+    /// Pass 1 of the algorithm, with _busy claimed: a lock-free peek, then one lock per candidate. Returns the index of
+    /// the case performed (status Done, or Closed for a send on a closed channel; <paramref name="wake"/> is the
+    /// counterparty to resume) or the default's index, releasing _busy; else <see cref="NothingReady"/>, keeping it.
     /// </summary>
-    private int PollOrEnqueue(ThreadParker? parker, out int status, out Sudog? wake)
+    private int Poll(out OpStatus status, out Sudog? wake)
     {
         int n = _count;
         Shuffle(n);
-
-        // Pass 1: lock-free peek, then one lock per candidate.
         for (int k = 0; k < n; k++)
         {
             var c = _cases[_pollOrder[k]];
@@ -99,22 +112,32 @@ public sealed partial class Select
             c.Lock();
             status = c.TryLocked(out wake);
             c.Unlock();
-            if (status != NotReady)
+            if (status != OpStatus.NotReady)
             {
                 Release();
                 return c.Index;
             }
         }
         wake = null;
-        status = Done;
+        status = OpStatus.Done;
         if (_defaultIndex >= 0)
         {
             Release();
             return _defaultIndex;
         }
+        return NothingReady;
+    }
 
-        // Pass 2: every source locked in the global order; try again, else park a node on each.
-        if (parker is not null && Weft.Testing.Bubble.Current is not null)
+    /// <summary>
+    /// Pass 2, with _busy claimed and nothing ready in pass 1: every source locked in the global order; try again,
+    /// else park a node on each. Returns the index of the case performed (releasing _busy), or
+    /// <see cref="Enqueued"/> when a node now waits on every active case (then Arm and wait on the core; Finish
+    /// releases _busy).
+    /// </summary>
+    private int LockAndEnqueue(ThreadParker? parker, out OpStatus status, out Sudog? wake)
+    {
+        int n = _count;
+        if (parker is not null && SynctestBubble.Current is not null)
         {
             Release();
             ThreadParker.CheckNotInBubble();
@@ -122,30 +145,106 @@ public sealed partial class Select
         if (_hasTimeout)
             for (int i = 0; i < n; i++) _cases[i].BeforeBlock();
         int locked = LockAll(n);
+        int won = TryAllLocked(n, out status, out wake);
+        if (won >= 0)
+        {
+            UnlockAll(locked);
+            if (_hasTimeout)
+                for (int i = 0; i < n; i++) _cases[i].AfterBlock();
+            Release();
+            return won;
+        }
+        _core.Prepare(parker);
+        var ready = EnqueueAllLocked(n);
+        UnlockAll(locked);
+        Sudog.WakeAll(ready); // readiness waiters (ChannelReader/Writer adapters) of the channels this select parked on
+        return Enqueued;
+    }
+
+    /// <summary>Under every lock: tries each active case in poll order. Returns the index of the one performed, or -1.</summary>
+    private int TryAllLocked(int n, out OpStatus status, out Sudog? wake)
+    {
         for (int k = 0; k < n; k++)
         {
             var c = _cases[_pollOrder[k]];
             if (!c.IsActive) continue;
             status = c.TryLocked(out wake);
-            if (status != NotReady)
-            {
-                UnlockAll(locked);
-                if (_hasTimeout)
-                    for (int i = 0; i < n; i++) _cases[i].AfterBlock();
-                Release();
-                return c.Index;
-            }
+            if (status != OpStatus.NotReady) return c.Index;
         }
-        _core.Prepare(parker);
+        status = OpStatus.NotReady;
+        wake = null;
+        return -1;
+    }
+
+    /// <summary>Under every lock: parks a node on each active case, in poll order (see step 3 in Select.cs). Returns readiness waiters to wake.</summary>
+    private Sudog? EnqueueAllLocked(int n)
+    {
         Sudog? ready = null;
-        for (int k = 0; k < n; k++) // in poll order: see step 3 in Select.cs
+        for (int k = 0; k < n; k++)
         {
             var c = _cases[_pollOrder[k]];
             if (c.IsActive) ready = Sudog.Concat(ready, c.EnqueueLocked(_core));
         }
+        return ready;
+    }
+
+    /// <summary>
+    /// The commit of a deferred wait (SelectCore.CommitPark and CommitLoose; Runtime/Park.cs): pass 2 at the end of
+    /// the owner's step. <paramref name="owner"/> is the goroutine published as parked, or null for a loose commit.
+    /// </summary>
+    internal ParkOutcome CommitDeferred(Goroutine? owner)
+    {
+        int n = _count;
+        int locked = LockAll(n);
+        // Nodes that a poster's claim (TryUncommit) left queued as losers leave before the done word reopens.
+        for (int i = 0; i < n; i++)
+            if (_cases[i].IsActive) _cases[i].DequeueLocked();
+        _core.Reopen();
+        int won = TryAllLocked(n, out _, out var wake);
+        if (won >= 0)
+        {
+            _core.Decide(won);
+            UnlockAll(locked);
+            Sudog.WakeAll(wake);
+            return ParkOutcome.Completed;
+        }
+        if (owner is not null && owner.HasMail)
+        {
+            UnlockAll(locked);
+            return ParkOutcome.Mail;
+        }
+        _core.CommitTo(owner);
+        var ready = EnqueueAllLocked(n);
         UnlockAll(locked);
-        Sudog.WakeAll(ready); // readiness waiters (ChannelReader/Writer adapters) of the channels this select parked on
-        return Enqueued;
+        Sudog.WakeAll(ready);
+        return ParkOutcome.Parked;
+    }
+
+    /// <summary>
+    /// A poster's claim of <paramref name="owner"/>'s committed park on this select, under the lock of the source the
+    /// commit locked first (so the claim is ordered before or after the whole commit). The done word's CAS decides
+    /// between the claim and a completer; the nodes stay queued as losers until the next commit removes them.
+    /// </summary>
+    internal bool TryUncommit(Goroutine owner)
+    {
+        var anchor = Volatile.Read(ref _anchor);
+        if (anchor is null) return false;
+        anchor.Lock();
+        bool mine = _core.TryReclaim(owner);
+        anchor.Unlock();
+        return mine;
+    }
+
+    /// <summary>The active case whose source comes first in the global lock order (what a commit locks first), or null.</summary>
+    private SelectCase? FirstInLockOrder()
+    {
+        SelectCase? first = null;
+        for (int i = 0; i < _count; i++)
+        {
+            var c = _cases[i];
+            if (c.IsActive && (first is null || c.SelectId < first.SelectId)) first = c;
+        }
+        return first;
     }
 
     /// <summary>The owner's side of a blocked wait, from SelectCore.GetResult: dequeue the losers, then report.</summary>

@@ -10,8 +10,8 @@
 //
 // Why not one base class with ChanWaiter (the fields, Arm and Cancel are alike): ValueTask's `is Task` check walks the
 // awaited object's parent chain on every await of the hot ChanWaiter, and a base class adds a level to it. A first
-// version had one; the ping-pong lost about 10 ns a round trip, mostly to a shared send core that changed what the JIT
-// inlined (see SendAsync), and CastHelpers.IsInstanceOfClass rose from 7.0% to 9.8% of its cycles. The two causes
+// version had one, and the ping-pong slowed, mostly through a shared send core that changed what the JIT inlined
+// (see SendAsync), and with CastHelpers.IsInstanceOfClass taking a larger share of its cycles. The two causes
 // were not measured apart, so ChanWaiter keeps the hierarchy it was tuned with; only the free list is shared (NodePool).
 //
 // Pooling and cancellation as ChanWaiter: an uncancellable wait takes a node from this thread's NodePool and gives it

@@ -20,9 +20,14 @@ using Weft.Runtime;
 
 namespace Weft.Channels;
 
-internal sealed class SelectCore : IValueTaskSource<int>, IParkSource
+internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
 {
     internal const int Cancelled = -1;
+    private const int Reclaimed = -2; // a poster took a committed park back (TryReclaim): no case may win
+
+    // A committed park's owner (Runtime/Park.cs): written under every source's lock by the commit, before any node
+    // is queued; cleared by the one party that decides the wait (the claimant in Signal, or a poster's reclaim).
+    private Goroutine? _committed;
 
     private readonly Select _owner;
     private Continuation _continuation;
@@ -64,9 +69,50 @@ internal sealed class SelectCore : IValueTaskSource<int>, IParkSource
     /// <summary>Resumes the owner. Called once per wait, by the claimant, outside every channel lock.</summary>
     public void Signal()
     {
+        if (_committed is { } owner)
+        {
+            // A committed park: the claim made us its only completer, after its owner parked (Runtime/Park.cs).
+            _committed = null;
+            _continuation.MarkCompleted();
+            owner.WakeCommitted();
+            return;
+        }
         if (_parker is { } p) p.Unpark();
         else _continuation.Signal(this);
     }
+
+    // ---- Deferred waits (Runtime/Park.cs; the select's side is Select.CommitDeferred) ------------------------------
+
+    /// <summary>Under every source's lock, after stale nodes left: the wait is undecided again.</summary>
+    internal void Reopen() => Volatile.Write(ref _done, 0);
+
+    /// <summary>Under every source's lock, with no node queued: case <paramref name="index"/> completed during the commit.</summary>
+    internal void Decide(int index) => Volatile.Write(ref _done, index + 1);
+
+    /// <summary>Under every source's lock, before the nodes are queued: a claimant readies <paramref name="owner"/> directly (null: a loose commit).</summary>
+    internal void CommitTo(Goroutine? owner) => _committed = owner;
+
+    /// <summary>Under the anchor source's lock: a poster takes back <paramref name="owner"/>'s committed park, if no case won first.</summary>
+    internal bool TryReclaim(Goroutine owner)
+    {
+        if (!ReferenceEquals(_committed, owner) || Interlocked.CompareExchange(ref _done, Reclaimed, 0) != 0) return false;
+        _committed = null;
+        return true;
+    }
+
+    internal override ParkOutcome CommitPark(Goroutine owner)
+    {
+        var outcome = _owner.CommitDeferred(owner);
+        if (outcome == ParkOutcome.Completed) _continuation.MarkCompleted();
+        return outcome;
+    }
+
+    internal override void CommitLoose()
+    {
+        if (_owner.CommitDeferred(null) == ParkOutcome.Completed) _continuation.Signal(this);
+    }
+
+    internal override bool TryUncommit(Goroutine owner) => _owner.TryUncommit(owner);
 
     private void Cancel()
     {
@@ -83,6 +129,12 @@ internal sealed class SelectCore : IValueTaskSource<int>, IParkSource
     {
         if (token != _version) ThrowHelper.StaleValueTask();
         _continuation.OnCompleted(continuation, state, flags, WaitReason.Select, this);
+        if (!_continuation.IsPrimary && _continuation.Owner is { } owner && owner.IsDeferred(this)
+            && ReferenceEquals(SynchronizationContext.Current, owner))
+        {
+            // Awaited by its owner's step some other way (AsTask, WhenAll): commit now (see ChanWaiter.OnCompleted).
+            owner.CommitDeferredNow(this);
+        }
     }
 
     public int GetResult(short token)

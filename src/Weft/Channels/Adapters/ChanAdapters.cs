@@ -7,6 +7,8 @@
 // API returns default/ok=false, Go's rule); WaitToReadAsync/WaitToWriteAsync wait for readiness without taking or
 // giving anything (Chan.Ready.cs), so an unbuffered channel stays a rendezvous: a sender completes only when somebody
 // actually reads. Complete(error) is Close, and the error faults Completion, the waits and the reads, as in the BCL.
+// Internal: Chan<T>.AsChannelReader/AsChannelWriter return the BCL's base types, which is all a caller needs; the
+// mapping is documented on those two methods.
 
 using System.Threading.Channels;
 using Weft.Channels;
@@ -27,7 +29,7 @@ namespace Weft;
 /// Go.Run(async () =&gt; { for (int i = 0; i &lt; 3; i++) await ch.SendAsync(i); ch.Close(); });
 /// await foreach (int v in ch.AsChannelReader().ReadAllAsync()) Console.WriteLine(v);
 /// </code></example>
-public sealed class ChanReader<T> : ChannelReader<T>
+internal sealed class ChanReader<T> : ChannelReader<T>
 {
     private readonly Chan<T> _channel;
 
@@ -83,7 +85,7 @@ public sealed class ChanReader<T> : ChannelReader<T>
 /// await w.WriteAsync("hello");
 /// w.Complete();
 /// </code></example>
-public sealed class ChanWriter<T> : ChannelWriter<T>
+internal sealed class ChanWriter<T> : ChannelWriter<T>
 {
     private readonly Chan<T> _channel;
 
@@ -92,7 +94,7 @@ public sealed class ChanWriter<T> : ChannelWriter<T>
     /// <summary>Sends if a receiver or buffer space can take the value now.</summary>
     /// <param name="item">The value.</param>
     /// <returns>False if the send would have to wait, or the channel is closed.</returns>
-    public override bool TryWrite(T item) => _channel.TrySendStatus(item) == Chan<T>.Done;
+    public override bool TryWrite(T item) => _channel.TrySendStatus(item) == OpStatus.Done;
 
     /// <summary>Waits until a value can be written (buffer space, or a parked receiver), without writing one.</summary>
     /// <param name="cancellationToken">Gives up the wait.</param>

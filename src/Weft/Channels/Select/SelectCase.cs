@@ -21,8 +21,11 @@ public abstract class SelectCase
     internal abstract void Lock();
     internal abstract void Unlock();
     internal abstract bool Peek();
-    internal abstract int TryLocked(out Sudog? wake);
+    internal abstract OpStatus TryLocked(out Sudog? wake);
     internal abstract Sudog? EnqueueLocked(SelectCore core);
+
+    /// <summary>Dequeues this case's node if it is still parked, with the source already locked (a commit's cleanup).</summary>
+    internal abstract void DequeueLocked();
 
     /// <summary>Dequeues this case's node if it is still parked (the owner's cleanup, one lock at a time).</summary>
     internal abstract void Dequeue();

@@ -1,0 +1,260 @@
+using Weft.Tests.Channels;
+using Xunit;
+
+namespace Weft.Tests.Runtime;
+
+/// <summary>
+/// A goroutine's select that blocks parks with a commit at the end of its step (Runtime/Park.cs), like a plain
+/// receive: these pin the paths a post, a second wait in the same step, and a counterparty on another thread take
+/// through it, by checking that every value and every post arrives exactly once.
+/// </summary>
+public class SelectParkProtocolTests
+{
+    [Fact]
+    public async Task APostToAGoroutineParkedInASelect_RunsOnceAndTheSelectStillCompletes_UnderEverySeed()
+    {
+        // The poster finds the goroutine parked on a committed select and takes the park back; the step the post
+        // causes commits the select again (removing the nodes the claim left queued). Under every order the post
+        // runs once, before the value is sent, and the value arrives through the right case.
+        await Weft.Testing.Bubble.Explore(async bubble =>
+        {
+            var a = new Chan<int>();
+            var b = new Chan<int>();
+            SynchronizationContext? target = null;
+            int posts = 0, got = -1, index = -1;
+            Go.Run(async () =>
+            {
+                target = SynchronizationContext.Current;
+                var sel = new Select();
+                sel.Receive(a);
+                var fromB = sel.Receive(b);
+                index = await sel.WaitAsync();
+                got = fromB.Value;
+            });
+            Go.Run(async () =>
+            {
+                while (target is null) await Go.Yield();
+                target.Post(_ => posts++, null);
+                while (posts == 0) await Go.Yield(); // the post must run while the select stays parked
+                await b.SendAsync(3);
+            });
+            await bubble.WaitIdleAsync();
+            Assert.Equal(1, posts);
+            Assert.Equal(1, index);
+            Assert.Equal(3, got);
+            Assert.False(a.TrySend(1), "no node of the finished select is left in a channel");
+            Assert.False(b.TrySend(1), "no node of the finished select is left in a channel");
+        }, seeds: 50).Within();
+    }
+
+    [Fact]
+    public async Task ASelectStartedButNotAwaitedInItsStep_IsWaitingInItsChannelsOnceTheStepEnds()
+    {
+        await Weft.Testing.Bubble.Explore(async bubble =>
+        {
+            var ch = new Chan<int>();
+            var gate = new Chan<int>();
+            int got = -1;
+            Go.Run(async () =>
+            {
+                var sel = new Select();
+                var c = sel.Receive(ch);
+                sel.Receive(new Chan<int>());
+                var pending = sel.WaitAsync();
+                await gate.ReceiveAsync();
+                Assert.Equal(c.Index, await pending);
+                got = c.Value;
+            });
+            await bubble.WaitIdleAsync();
+            Assert.True(ch.TrySend(7), "the select must be waiting in the channel once its goroutine's step ended");
+            await gate.SendAsync(0);
+            await bubble.WaitIdleAsync();
+            Assert.Equal(7, got);
+        }, seeds: 10).Within();
+    }
+
+    [Fact]
+    public async Task ASelectAwaitedThroughATaskThatTheGoroutineBlocksOn_IsMetByAPlainThreadsSend()
+    {
+        // Sync over async inside a goroutine: the step never ends while it blocks, so the select must be in its
+        // channels as soon as something other than the step's own park waits on it (here AsTask).
+        var ch = new Chan<int>();
+        using var started = new ManualResetEventSlim();
+        var blocked = GoTask.Run(() =>
+        {
+            var sel = new Select();
+            var c = sel.Receive(ch);
+            sel.Receive(new Chan<int>());
+            var wait = sel.WaitAsync().AsTask();
+            started.Set();
+            Assert.Equal(c.Index, wait.Result);
+            Assert.Equal(4, c.Value);
+            return Task.CompletedTask;
+        });
+        var sender = new Thread(() =>
+        {
+            started.Wait();
+            ch.Send(4); // the select started first, so this meets it (and would hang if it were not in the channel)
+        }) { IsBackground = true };
+        sender.Start();
+        await blocked.Within();
+        Assert.True(sender.Join(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task PostsFromAPlainThreadWhileGoroutinesPingPongThroughSelects_EachRunsOnceAndEveryValueArrivesInOrder()
+    {
+        // A thread keeps posting into goroutines that park in a select at every hop, so posts land in every phase of
+        // a park: before it is committed, while it is, after a completer claimed it.
+        int rounds = Stress.Scale(10_000);
+        const int pairs = 3;
+        var contexts = new SynchronizationContext?[2 * pairs];
+        var players = new List<Task>();
+        for (int p = 0; p < pairs; p++)
+        {
+            var ping = new Chan<int>();
+            var pong = new Chan<int>();
+            int slot = 2 * p;
+            players.Add(GoTask.Run(async () =>
+            {
+                Volatile.Write(ref contexts[slot], SynchronizationContext.Current);
+                var sel = new Select();
+                var back = sel.Receive(pong);
+                sel.Receive(new Chan<int>());
+                for (int i = 0; i < rounds; i++)
+                {
+                    await ping.SendAsync(i);
+                    Assert.Equal(back.Index, await sel.WaitAsync());
+                    Assert.Equal(-i, back.Value);
+                }
+            }));
+            players.Add(GoTask.Run(async () =>
+            {
+                Volatile.Write(ref contexts[slot + 1], SynchronizationContext.Current);
+                var sel = new Select();
+                var get = sel.Receive(ping);
+                sel.Receive(new Chan<int>());
+                for (int i = 0; i < rounds; i++)
+                {
+                    Assert.Equal(get.Index, await sel.WaitAsync());
+                    Assert.Equal(i, get.Value);
+                    await pong.SendAsync(-i);
+                }
+            }));
+        }
+        var all = Task.WhenAll(players);
+        long posted = 0, ran = 0;
+        var poster = new Thread(() =>
+        {
+            while (!all.IsCompleted)
+            {
+                for (int k = 0; k < contexts.Length; k++)
+                {
+                    if (Volatile.Read(ref contexts[k]) is not { } c) continue;
+                    Interlocked.Increment(ref posted);
+                    c.Post(_ => Interlocked.Increment(ref ran), null);
+                }
+                Thread.Yield();
+            }
+        }) { IsBackground = true };
+        poster.Start();
+        await all.Within();
+        Assert.True(poster.Join(TimeSpan.FromSeconds(10)), "the poster thread stops once the players are done");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Interlocked.Read(ref ran) != Interlocked.Read(ref posted) && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.True(Interlocked.Read(ref posted) > 0, "the poster posted while the goroutines ran");
+        Assert.Equal(Interlocked.Read(ref posted), Interlocked.Read(ref ran));
+    }
+
+    [Fact]
+    public async Task APostThatRacesTheParkInASelect_IsNeverLeftBehindIt()
+    {
+        // A thread completes the goroutine's inner task the moment it exists, so its continuation is posted while the
+        // goroutine is on its way to parking in a select whose value is sent only after that continuation ran. A post
+        // the commit missed would leave the goroutine parked with the post stuck behind it: a hang, caught by the timeout.
+        int rounds = Stress.Scale(10_000);
+        var ch = new Chan<int>();
+        var innerDone = new Chan<int>(1);
+        TaskCompletionSource? slot = null;
+        bool stop = false;
+        var completer = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                if (Interlocked.Exchange(ref slot, null) is { } t) t.SetResult();
+                else Thread.SpinWait(20);
+            }
+        }) { IsBackground = true };
+        completer.Start();
+        var body = GoTask.Run(async () =>
+        {
+            var sel = new Select();
+            var c = sel.Receive(ch);
+            sel.Receive(new Chan<int>());
+            for (int i = 0; i < rounds; i++)
+            {
+                var tcs = new TaskCompletionSource();
+                var inner = Inner(tcs.Task, i);
+                Volatile.Write(ref slot, tcs);
+                Assert.Equal(c.Index, await sel.WaitAsync());
+                Assert.Equal(i, c.Value);
+                await inner;
+            }
+
+            async Task Inner(Task gate, int i)
+            {
+                await gate; // resumes through a post to this goroutine
+                await innerDone.SendAsync(i);
+            }
+        });
+        var driver = Task.Run(async () =>
+        {
+            for (int i = 0; i < rounds; i++)
+            {
+                Assert.Equal(i, await innerDone.ReceiveAsync());
+                await ch.SendAsync(i);
+            }
+        });
+        try
+        {
+            await Task.WhenAll(body, driver).Within();
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+        }
+    }
+
+    [Fact]
+    public async Task ASelectThatCompletesDuringItsCommit_ReportsTheCaseAndTheValue_AndASendOnAClosedChannelThrows()
+    {
+        await Weft.Testing.Bubble.Explore(async bubble =>
+        {
+            var ch = new Chan<int>(1);
+            var closed = new Chan<int>();
+            int got = -1;
+            Exception? thrown = null;
+            Go.Run(async () =>
+            {
+                var sel = new Select();
+                var c = sel.Receive(ch);
+                sel.Receive(new Chan<int>());
+                var pending = sel.WaitAsync(); // nothing ready: deferred
+                Assert.True(ch.TrySend(4));     // ready before the step ends: the commit completes it
+                Assert.Equal(c.Index, await pending);
+                got = c.Value;
+
+                var sendSel = new Select();
+                sendSel.Send(closed, 1);
+                sendSel.Receive(new Chan<int>());
+                var send = sendSel.WaitAsync();
+                closed.Close();
+                try { await send; }
+                catch (ChannelClosedException e) { thrown = e; }
+            });
+            await bubble.WaitIdleAsync();
+            Assert.Equal(4, got);
+            Assert.IsType<ChannelClosedException>(thrown);
+        }, seeds: 10).Within();
+    }
+}
