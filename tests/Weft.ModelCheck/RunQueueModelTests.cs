@@ -44,6 +44,26 @@ public sealed class RunQueueModelTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The same owner and thief as <see cref="OwnerPushPopWithOverflow_AgainstOneThief"/>, with every queue's head and
+    /// tail starting 2 below uint.MaxValue, so they wrap around to 0 during the run (the ring arithmetic is modulo
+    /// 2^32 by design). 2 threads, preemption bound 2: 524 schedules, complete.
+    /// </summary>
+    [Fact]
+    public void OwnerPushPopWithOverflow_AcrossIndexWraparound()
+    {
+        var result = Check(2, owner =>
+        {
+            owner.Push(1); owner.Push(2); owner.Push(3);
+            owner.Pop();
+            owner.Push(4); owner.Push(5); owner.Push(6);
+            owner.Pop();
+        }, thieves: 1, stealRounds: 2, startIndex: uint.MaxValue - 1);
+        Assert.True(result.Complete, result.ToString());
+        Assert.True(result.Schedules > 0);
+        Assert.Empty(result.NotReached("PushSlow", "Grab", "StealInto", "Pop"));
+    }
+
+    /// <summary>
     /// Owner: Push 1..5 (the fifth overflows unless a thief took some), Pop. Two thieves, one StealInto round each.
     /// 3 threads, preemption bound 2: 2,950 schedules, complete (bound 3, run once by hand: 47,142, no violation).
     /// </summary>
@@ -87,7 +107,7 @@ public sealed class RunQueueModelTests(ITestOutputHelper output)
         Assert.Empty(result.NotReached("PushNext", "TryPutNext", "PushReleasingNext", "Grab"));
     }
 
-    private ModelResult Check(int bound, Action<Owner> ownerScript, int thieves, int stealRounds, int[]? ringOrder = null, int[]? runnextOnly = null)
+    private ModelResult Check(int bound, Action<Owner> ownerScript, int thieves, int stealRounds, int[]? ringOrder = null, int[]? runnextOnly = null, uint startIndex = 0)
     {
         var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(bound) }, () =>
         {
@@ -95,6 +115,7 @@ public sealed class RunQueueModelTests(ITestOutputHelper output)
             var q = new LocalRunQueue();
             var owner = new Owner(q);
             var thiefQueues = Enumerable.Range(0, thieves).Select(_ => new LocalRunQueue()).ToArray();
+            foreach (var x in thiefQueues.Prepend(q)) Head(x) = Tail(x) = startIndex;
             var stolen = thiefQueues.Select(_ => new List<List<int>>()).ToArray();
             var run = new ModelRun().Thread("owner", () => ownerScript(owner));
             for (int t = 0; t < thieves; t++)
