@@ -31,13 +31,7 @@ public sealed class RunQueueModelTests(ITestOutputHelper output)
     [Fact]
     public void OwnerPushPopWithOverflow_AgainstOneThief()
     {
-        var result = Check(3, owner =>
-        {
-            owner.Push(1); owner.Push(2); owner.Push(3);
-            owner.Pop();
-            owner.Push(4); owner.Push(5); owner.Push(6);
-            owner.Pop();
-        }, thieves: 1, stealRounds: 2);
+        var result = Check(3, PushPopWithOverflow, thieves: 1, stealRounds: 2);
         Assert.True(result.Complete, result.ToString());
         Assert.True(result.Schedules > 0);
         Assert.Empty(result.NotReached("PushSlow", "Grab", "StealInto", "Pop"));
@@ -51,13 +45,7 @@ public sealed class RunQueueModelTests(ITestOutputHelper output)
     [Fact]
     public void OwnerPushPopWithOverflow_AcrossIndexWraparound()
     {
-        var result = Check(2, owner =>
-        {
-            owner.Push(1); owner.Push(2); owner.Push(3);
-            owner.Pop();
-            owner.Push(4); owner.Push(5); owner.Push(6);
-            owner.Pop();
-        }, thieves: 1, stealRounds: 2, startIndex: uint.MaxValue - 1);
+        var result = Check(2, PushPopWithOverflow, thieves: 1, stealRounds: 2, startIndex: uint.MaxValue - 1);
         Assert.True(result.Complete, result.ToString());
         Assert.True(result.Schedules > 0);
         Assert.Empty(result.NotReached("PushSlow", "Grab", "StealInto", "Pop"));
@@ -105,6 +93,15 @@ public sealed class RunQueueModelTests(ITestOutputHelper output)
         Assert.True(result.Complete, result.ToString());
         Assert.True(result.Schedules > 0);
         Assert.Empty(result.NotReached("PushNext", "TryPutNext", "PushReleasingNext", "Grab"));
+    }
+
+    /// <summary>Push 1, 2, 3, Pop, Push 4, 5, 6 (the ring of 4 overflows unless a thief took some), Pop.</summary>
+    private static void PushPopWithOverflow(Owner owner)
+    {
+        owner.Push(1); owner.Push(2); owner.Push(3);
+        owner.Pop();
+        owner.Push(4); owner.Push(5); owner.Push(6);
+        owner.Pop();
     }
 
     private ModelResult Check(int bound, Action<Owner> ownerScript, int thieves, int stealRounds, int[]? ringOrder = null, int[]? runnextOnly = null, uint startIndex = 0)
