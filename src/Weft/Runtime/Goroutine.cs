@@ -28,12 +28,12 @@
 //     mailbox and queues it. So a hop costs one lock on each side, like Go's gopark/goready, instead of the
 //     awaitable's own CAS pair plus the mailbox lock on each side. A parked goroutine's mailbox is empty: foreign
 //     posts still wake it, and the step that runs them parks again on the same awaitable if it is not done yet.
-//   * A goroutine that parks on a channel send or receive it started in the same step (Chan.Defer.cs) ends its step
-//     without the mailbox lock: it publishes RunParkedOnChan and commits the wait under the channel's lock, which
-//     then orders its completer after the park, so the completer readies it with plain stores (RunResumed: the
-//     step starts with the park's continuation, never touching the inline slot that posters fill under _lock).
-//     Posters meet such a park through a full fence after writing their mail (Deliver) and claim it back under
-//     the channel's lock; the essay in Chan.Defer.cs gives the argument.
+//   * A goroutine that parks on a deferred wait (a channel send or receive, or a select, it started in the same
+//     step: Park.cs) ends its step without the mailbox lock: it publishes RunParkedOnChan and commits the wait under
+//     the primitive's lock, which then orders its completer after the park, so the completer readies it with plain
+//     stores (RunResumed: the step starts with the park's continuation, never touching the inline slot that posters
+//     fill under _lock). Posters meet such a park through a full fence after writing their mail (Deliver) and claim
+//     it back under the primitive's lock; Park.cs gives the argument.
 //
 // Rejected alternatives
 //   * A lock-free mailbox on two fields (continuation, state): a reader can see the first without the second;
@@ -77,7 +77,7 @@ internal sealed class Goroutine : SynchronizationContext
     private const int RunParked = 0;
     private const int RunQueued = 1;
     private const int RunRunning = 2;
-    private const int RunParkedOnChan = 3; // parked on a committed channel waiter (Chan.Defer.cs): its completer wakes us without _lock
+    private const int RunParkedOnChan = 3; // parked on a committed deferred wait (Park.cs): its completer wakes us without _lock
     private const int RunResumed = 4;      // queued by a committed park's completer: the step starts with the park's continuation
 
     private static long s_nextId;
@@ -98,8 +98,8 @@ internal sealed class Goroutine : SynchronizationContext
 
     // One slot, two uses, touched only by the goroutine itself (and by a poster that claimed a committed park back,
     // under _lock, while the goroutine is parked):
-    //   * _deferPending: the channel wait this step started without touching the channel (Chan.Defer.cs), to be
-    //     queued under the channel's lock at the step's end, after the step has parked;
+    //   * _deferPending: the wait this step started without touching its primitive (Park.cs), to be
+    //     queued under its primitive's lock at the step's end, after the step has parked;
     //   * otherwise, a spare node (a finished Channels.ChanWaiter of any element type) for the next deferred wait: a
     //     thread-static pool of a generic type costs a runtime helper call per access, on every ping-pong hop.
     //     Emptied into the thread's pool when the goroutine parks on anything else, so a
@@ -216,7 +216,7 @@ internal sealed class Goroutine : SynchronizationContext
     /// </summary>
     internal bool HasMail => Volatile.Read(ref _cont) is not null || _overflow is { Count: > 0 };
 
-    /// <summary>False while a deferred channel wait of this step is pending.</summary>
+    /// <summary>False while a deferred wait of this step is pending.</summary>
     internal bool CanDefer
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -252,7 +252,7 @@ internal sealed class Goroutine : SynchronizationContext
     }
 
     /// <summary>
-    /// Called by the goroutine itself, after <see cref="CanDefer"/>: the channel wait <paramref name="wait"/> will be
+    /// Called by the goroutine itself, after <see cref="CanDefer"/>: the wait <paramref name="wait"/> will be
     /// committed at the end of this step.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -284,9 +284,9 @@ internal sealed class Goroutine : SynchronizationContext
     }
 
     /// <summary>
-    /// The completer of a committed park (it dequeued the waiter under the channel's lock, which orders it after the
+    /// The completer of a committed park (it dequeued the waiter under its primitive's lock, which orders it after the
     /// step end that parked us): the goroutine becomes runnable. No mailbox lock: a poster that finds us parked on
-    /// the channel claims through the channel's lock, and fails once the waiter is dequeued.
+    /// the primitive claims through its lock, and fails once the waiter is dequeued.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void WakeCommitted()
@@ -346,8 +346,8 @@ internal sealed class Goroutine : SynchronizationContext
     }
 
     /// <summary>
-    /// Under the mailbox lock, a poster found the goroutine parked on a committed channel waiter: takes the waiter
-    /// back out of the channel (under its lock). True if it was still queued: the poster then owns the wake-up, and
+    /// Under the mailbox lock, a poster found the goroutine parked on a committed deferred wait: takes the wait
+    /// back out of its primitive (under the primitive's lock). True if it was still queued: the poster then owns the wake-up, and
     /// the step it causes commits the wait again. False if a completer dequeued it first and will ready us.
     /// </summary>
     private bool ClaimCommitted(ParkNode d)
@@ -415,13 +415,13 @@ internal sealed class Goroutine : SynchronizationContext
                 _node = null;
                 if (!ReferenceEquals(deferred, _parkSource))
                 {
-                    // A channel wait this step started but did not park on: an ordinary waiter from now on.
+                    // A wait this step started but did not park on: an ordinary waiter from now on.
                     deferred.CommitLoose();
                 }
                 else
                 {
-                    // The step parks on a channel wait not yet in the channel: publish the park, then commit the
-                    // wait under the channel's lock (Chan.Defer.cs). No mailbox lock.
+                    // The step parks on a wait not yet in its primitive: publish the park, then commit the
+                    // wait under the primitive's lock (Park.cs). No mailbox lock.
                     if (!_finished)
                     {
                         State = GoroutineState.Waiting;

@@ -257,4 +257,32 @@ public class SelectParkProtocolTests
             Assert.IsType<ChannelClosedException>(thrown);
         }, seeds: 10).Within();
     }
+
+    [Fact]
+    public async Task ProducersIntoBufferedChannels_AndOneSelectConsumer_EveryValueArrivesOnceInOrderPerChannel()
+    {
+        // The benchmark's shape: producers fill small buffers and park on them, one consumer selects over all of them
+        // and parks whenever every buffer is empty, so parks and wakes alternate on both sides at every rate.
+        const int k = 4;
+        int per = Stress.Scale(50_000);
+        var chans = Enumerable.Range(0, k).Select(_ => new Chan<int>(16)).ToArray();
+        var producers = chans.Select(ch => GoTask.Run(async () =>
+        {
+            for (int i = 0; i < per; i++) await ch.SendAsync(i);
+        })).ToArray();
+        var next = new int[k];
+        var consumer = GoTask.Run(async () =>
+        {
+            var sel = new Select();
+            var cases = chans.Select(ch => sel.Receive(ch)).ToArray();
+            for (int n = 0; n < k * per; n++)
+            {
+                int i = await sel.WaitAsync();
+                Assert.Equal(next[i]++, cases[i].Value);
+            }
+        });
+        await consumer.Within(); // first: a consumer that failed leaves the producers parked
+        await Task.WhenAll(producers).Within();
+        Assert.All(next, v => Assert.Equal(per, v));
+    }
 }

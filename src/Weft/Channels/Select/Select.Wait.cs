@@ -32,7 +32,8 @@ public sealed partial class Select
                 // A goroutine parks on the select with a commit (Runtime/Park.cs): the locked pass runs when its
                 // step ends (CommitDeferred), not now.
                 _anchor = anchor;
-                _core.Prepare(parker: null);
+                _core.PrepareDeferred(g);
+                _core.HoldSpare(g);
                 g.Defer(_core);
                 return new ValueTask<int>(_core, _core.Version);
             }

@@ -23,11 +23,19 @@ namespace Weft.Channels;
 internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
 {
     internal const int Cancelled = -1;
-    private const int Reclaimed = -2; // a poster took a committed park back (TryReclaim): no case may win
+    // No claim may win: a deferred wait not yet committed (its done word opens only under every source's lock, where
+    // no claimant of an earlier wait's node can still be between dequeuing that node and its CAS), or a committed
+    // park that a poster took back (TryReclaim).
+    private const int Shut = -2;
 
     // A committed park's owner (Runtime/Park.cs): written under every source's lock by the commit, before any node
     // is queued; cleared by the one party that decides the wait (the claimant in Signal, or a poster's reclaim).
     private Goroutine? _committed;
+
+    // The owner goroutine's spare channel node (Goroutine.Spare), held while the select is its deferred park, which
+    // takes the goroutine's one slot: given back when the owner's step finishes the wait, so a loop that alternates a
+    // select with plain sends and receives keeps reusing one node instead of cycling it through the thread's pool.
+    private ParkNode? _heldSpare;
 
     private readonly Select _owner;
     private Continuation _continuation;
@@ -44,12 +52,28 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
     public short Version => _version;
 
     /// <summary>Starts a wait: called by the owner before enqueuing any node. <paramref name="parker"/> is set for a blocking wait.</summary>
+    /// <remarks>
+    /// Called under every source's lock: a claimant that dequeued a node of the previous wait holds one of those locks
+    /// from its dequeue to its CAS, so it cannot see this reset and win a wait its node is not part of.
+    /// </remarks>
     public void Prepare(ThreadParker? parker)
     {
         _parker = parker;
         _continuation.Reset();
         _continuation.SetOwner(parker is null ? Goroutine.Current : null);
         Volatile.Write(ref _done, 0);
+    }
+
+    /// <summary>
+    /// Starts a deferred wait (Runtime/Park.cs), outside every lock: the done word stays shut (no claim can win)
+    /// until the commit reopens it under the locks (<see cref="Reopen"/>); see <see cref="Prepare"/> for why.
+    /// </summary>
+    public void PrepareDeferred(Goroutine owner)
+    {
+        _parker = null;
+        _continuation.Reset();
+        _continuation.SetOwner(owner);
+        Volatile.Write(ref _done, Shut);
     }
 
     /// <summary>Called by the owner after the channel locks are released; may cancel at once.</summary>
@@ -83,6 +107,16 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
 
     // ---- Deferred waits (Runtime/Park.cs; the select's side is Select.CommitDeferred) ------------------------------
 
+    /// <summary>The owner, deferring this wait: keeps its spare node until the wait ends (see _heldSpare).</summary>
+    internal void HoldSpare(Goroutine owner)
+    {
+        if (owner.Spare is { } spare)
+        {
+            owner.DropSpare();
+            _heldSpare = spare;
+        }
+    }
+
     /// <summary>Under every source's lock, after stale nodes left: the wait is undecided again.</summary>
     internal void Reopen() => Volatile.Write(ref _done, 0);
 
@@ -95,7 +129,7 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
     /// <summary>Under the anchor source's lock: a poster takes back <paramref name="owner"/>'s committed park, if no case won first.</summary>
     internal bool TryReclaim(Goroutine owner)
     {
-        if (!ReferenceEquals(_committed, owner) || Interlocked.CompareExchange(ref _done, Reclaimed, 0) != 0) return false;
+        if (!ReferenceEquals(_committed, owner) || Interlocked.CompareExchange(ref _done, Shut, 0) != 0) return false;
         _committed = null;
         return true;
     }
@@ -150,6 +184,12 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
 
     private int End()
     {
+        if (_heldSpare is { } spare)
+        {
+            // GetResult of a primary wait runs in its owner's step, so the owner's spare slot is ours to refill.
+            _heldSpare = null;
+            if (!(_continuation.IsPrimary && _continuation.Owner!.TryStashSpare(spare))) spare.ReturnToPool();
+        }
         _registration.Dispose(); // waits for a running Cancel; see Reuse above
         _registration = default;
         int done = Volatile.Read(ref _done);
