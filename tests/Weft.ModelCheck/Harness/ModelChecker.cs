@@ -302,6 +302,7 @@ public static class ModelChecker
         var sb = new StringBuilder();
         sb.Append($"Schedule {schedule} fails ({schedule - 1} explored before it passed): {failure.GetType().Name}: {failure.Message}\n");
         sb.Append("Threads: ").AppendJoin(", ", threads.Select((t, i) => $"{i}={t.Name}")).Append('\n');
+        sb.Append("Threads picked at each choice: ").AppendJoin(" ", stack.Select(d => threads[d.Options[d.Chosen]].Name)).Append('\n');
         sb.Append("Last steps (thread: the point it resumed from):\n  ");
         sb.AppendJoin("\n  ", exec.Trace.TakeLast(60));
         return sb.ToString();
