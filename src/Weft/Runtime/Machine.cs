@@ -80,6 +80,7 @@ internal sealed class Machine
     private void Execute(Goroutine g)
     {
         var p = P!;
+        ModelPoint.Here();
         Volatile.Write(ref p.SchedTick, p.SchedTick + 1);
         InStep = true;
         Processor.EnterStep(this);
@@ -338,6 +339,7 @@ internal sealed class Machine
     public void ExitBlocking()
     {
         if (P is not null || !InStep) return;
+        ModelPoint.Here();
         lock (Scheduler.SchedLock)
         {
             var idle = Scheduler.PidleGet();

@@ -96,23 +96,35 @@ internal sealed class Processor
     public long Acquire(Machine m)
     {
         long gen = Gen(_word) + 1;
+        ModelPoint.Here();
         Owner = m;
+        ModelPoint.Here();
         Volatile.Write(ref m.StepState, StepScheduling);
+        ModelPoint.Here();
         Volatile.Write(ref _word, (gen << 2) | StateOwned);
         return gen;
     }
 
     /// <summary>The owner gives the P up (it goes to the idle list or out of service).</summary>
-    public void Release(long gen) => Volatile.Write(ref _word, ((gen + 1) << 2) | StateIdle);
+    public void Release(long gen)
+    {
+        ModelPoint.Here();
+        Volatile.Write(ref _word, ((gen + 1) << 2) | StateIdle);
+    }
 
     /// <summary>Owner, entering a step: from here sysmon may retake the P.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void EnterStep(Machine m) => Volatile.Write(ref m.StepState, StepRunning);
+    public static void EnterStep(Machine m)
+    {
+        ModelPoint.Here();
+        Volatile.Write(ref m.StepState, StepRunning);
+    }
 
     /// <summary>Owner, leaving a step: false if sysmon (or Go.Blocking) took the P meanwhile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool ExitStep(Machine m, long gen)
     {
+        ModelPoint.Here();
         Volatile.Write(ref m.StepState, StepScheduling);
         return NoRetakeSeen(gen) || StillOwnedSlow(gen);
     }
@@ -121,14 +133,20 @@ internal sealed class Processor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryEnterBusy(Machine m, long gen)
     {
+        ModelPoint.Here();
         Volatile.Write(ref m.StepState, StepBusy);
         if (NoRetakeSeen(gen) || StillOwnedSlow(gen)) return true;
+        ModelPoint.Here();
         Volatile.Write(ref m.StepState, StepRunning);
         return false;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void ExitBusy(Machine m) => Volatile.Write(ref m.StepState, StepRunning);
+    public static void ExitBusy(Machine m)
+    {
+        ModelPoint.Here();
+        Volatile.Write(ref m.StepState, StepRunning);
+    }
 
     /// <summary>
     /// The owner's check after its store: no retake of its generation announced, and the word still its own. The
@@ -137,14 +155,20 @@ internal sealed class Processor
     /// that write, and this acquire read of the word, coming after the read of _retakeGen, sees it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool NoRetakeSeen(long gen) =>
-        Volatile.Read(ref _retakeGen) != gen && Volatile.Read(ref _word) == ((gen << 2) | StateOwned);
+    private bool NoRetakeSeen(long gen)
+    {
+        ModelPoint.Here();
+        if (Volatile.Read(ref _retakeGen) == gen) return false;
+        ModelPoint.Here();
+        return Volatile.Read(ref _word) == ((gen << 2) | StateOwned);
+    }
 
     /// <summary>The owner saw a retake announced for its generation (or the word changed): waits for sysmon's verdict.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool StillOwnedSlow(long gen)
     {
         _retakeLock.Enter();
+        ModelPoint.Here();
         bool owned = Volatile.Read(ref _word) == ((gen << 2) | StateOwned);
         _retakeLock.Exit();
         return owned;
@@ -162,6 +186,7 @@ internal sealed class Processor
             if (!HoldOwnerOff(observedWord, schedTick)) return false;
             // The announcement stays: the stuck M's next pin or step end sees it, and the word, and gives up.
             // Exchange, a full fence, before HandoffP reads the run queue.
+            ModelPoint.Here();
             Interlocked.Exchange(ref _word, ((Gen(observedWord) + 1) << 2) | StateIdle);
             return true;
         }
@@ -185,6 +210,7 @@ internal sealed class Processor
         {
             if (!HoldOwnerOff(Volatile.Read(ref _word), schedTick)) return null;
             var g = Runq.TakeNextForThief();
+            ModelPoint.Here();
             Volatile.Write(ref _retakeGen, 0);
             return g;
         }
@@ -201,11 +227,15 @@ internal sealed class Processor
     /// </summary>
     private bool HoldOwnerOff(long observedWord, int schedTick)
     {
+        ModelPoint.Here();
         if (State(observedWord) != StateOwned || Owner is not { } m || Volatile.Read(ref _word) != observedWord) return false;
+        ModelPoint.Here();
         Volatile.Write(ref _retakeGen, Gen(observedWord));
         Interlocked.MemoryBarrierProcessWide();
+        ModelPoint.Here();
         if (Volatile.Read(ref m.StepState) == StepRunning && Volatile.Read(ref SchedTick) == schedTick && ReferenceEquals(Owner, m))
             return true;
+        ModelPoint.Here();
         Volatile.Write(ref _retakeGen, 0);
         return false;
     }
@@ -217,7 +247,9 @@ internal sealed class Processor
         try
         {
             long owned = (gen << 2) | StateOwned;
+            ModelPoint.Here();
             if (Volatile.Read(ref _word) != owned) return false;
+            ModelPoint.Here();
             Interlocked.Exchange(ref _word, ((gen + 1) << 2) | StateIdle);
             return true;
         }

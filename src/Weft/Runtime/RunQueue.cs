@@ -36,7 +36,11 @@ namespace Weft.Runtime;
 /// <summary>A P's local run queue. Push/Pop: owning M only. Grab: any thread.</summary>
 internal sealed class LocalRunQueue
 {
+#if WEFT_MODEL_CHECK
+    public const int Capacity = 4; // the model checker reaches the overflow path in a few pushes
+#else
     public const int Capacity = 256;
+#endif
     private const int Mask = Capacity - 1;
 
     private readonly Goroutine?[] _ring = new Goroutine?[Capacity];
@@ -56,7 +60,14 @@ internal sealed class LocalRunQueue
     }
 
     /// <summary>Racy: runnext holds a goroutine.</summary>
-    public bool HasNext => Volatile.Read(ref _runnext) is not null;
+    public bool HasNext
+    {
+        get
+        {
+            ModelPoint.Here();
+            return Volatile.Read(ref _runnext) is not null;
+        }
+    }
 
     public bool IsEmpty => RingIsEmpty && Volatile.Read(ref _runnext) is null;
 
@@ -72,7 +83,9 @@ internal sealed class LocalRunQueue
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PushNext(Goroutine g)
     {
+        ModelPoint.Here();
         var old = _runnext;
+        ModelPoint.Here();
         Volatile.Write(ref _runnext, g);
         if (old is null) return false;
         Push(old);
@@ -83,7 +96,9 @@ internal sealed class LocalRunQueue
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryPutNext(Goroutine g)
     {
+        ModelPoint.Here();
         if (_runnext is not null) return false;
+        ModelPoint.Here();
         Volatile.Write(ref _runnext, g); // release: g's fields are published with it
         return true;
     }
@@ -91,8 +106,10 @@ internal sealed class LocalRunQueue
     /// <summary>Owner: a thief asked for runnext (Processor.NextWanted): moves it, then <paramref name="g"/>, to the ring.</summary>
     public void PushReleasingNext(Goroutine g)
     {
+        ModelPoint.Here();
         if (_runnext is { } old)
         {
+            ModelPoint.Here();
             _runnext = null;
             Push(old);
         }
@@ -102,7 +119,9 @@ internal sealed class LocalRunQueue
     /// <summary>Sysmon, holding the owner off (Processor.TakeRunnextFromLongStep): takes runnext.</summary>
     public Goroutine? TakeNextForThief()
     {
+        ModelPoint.Here();
         var g = Volatile.Read(ref _runnext);
+        ModelPoint.Here();
         if (g is not null) _runnext = null;
         return g;
     }
@@ -112,10 +131,13 @@ internal sealed class LocalRunQueue
     public void Push(Goroutine g)
     {
         uint t = _tail;
+        ModelPoint.Here();
         uint h = Volatile.Read(ref _head); // acquire: pairs with consumers' CAS on _head, so the slot is free
         if (t - h < Capacity)
         {
+            ModelPoint.Here();
             _ring[t & Mask] = g;
+            ModelPoint.Here();
             Volatile.Write(ref _tail, t + 1); // release: publishes the slot to thieves' acquire of _tail
             return;
         }
@@ -130,7 +152,9 @@ internal sealed class LocalRunQueue
             uint n = (t - h) / 2;
             Debug.Assert(n == Capacity / 2, "PushSlow runs only on a full ring.");
             var batch = new Goroutine[n + 1];
+            ModelPoint.Here();
             for (uint i = 0; i < n; i++) batch[i] = _ring[(h + i) & Mask]!;
+            ModelPoint.Here();
             if (Interlocked.CompareExchange(ref _head, h + n, h) == h)
             {
                 batch[n] = g;
@@ -138,10 +162,13 @@ internal sealed class LocalRunQueue
                 return;
             }
             // A thief took some: there may be room now.
+            ModelPoint.Here();
             h = Volatile.Read(ref _head);
             if (t - h < Capacity)
             {
+                ModelPoint.Here();
                 _ring[t & Mask] = g;
+                ModelPoint.Here();
                 Volatile.Write(ref _tail, t + 1);
                 return;
             }
@@ -155,22 +182,28 @@ internal sealed class LocalRunQueue
     public Goroutine? Pop(bool skipNext, out bool fromNext)
     {
         fromNext = false;
+        ModelPoint.Here();
         if (!skipNext && _runnext is { } next)
         {
+            ModelPoint.Here();
             _runnext = null;
             fromNext = true;
             return next;
         }
         while (true)
         {
+            ModelPoint.Here();
             uint h = Volatile.Read(ref _head);
             uint t = _tail;
             if (t == h)
             {
+                ModelPoint.Here();
                 if (skipNext && _runnext is { } last) { _runnext = null; fromNext = true; return last; }
                 return null;
             }
+            ModelPoint.Here();
             var g = _ring[h & Mask];
+            ModelPoint.Here();
             if (Interlocked.CompareExchange(ref _head, h + 1, h) == h) return g;
         }
     }
@@ -189,6 +222,7 @@ internal sealed class LocalRunQueue
         dst._ring[(dt + n) & Mask] = null;
         if (n == 0) return g;
         Debug.Assert(dt - Volatile.Read(ref dst._head) + n < Capacity, "A thief steals only into an empty-enough queue.");
+        ModelPoint.Here();
         Volatile.Write(ref dst._tail, dt + n); // release: publishes the stolen slots
         return g;
     }
@@ -197,13 +231,17 @@ internal sealed class LocalRunQueue
     {
         while (true)
         {
+            ModelPoint.Here();
             uint h = Volatile.Read(ref _head); // acquire: pairs with other consumers' CAS
+            ModelPoint.Here();
             uint t = Volatile.Read(ref _tail); // acquire: pairs with the owner's release in Push
             uint n = t - h;
             n -= n / 2;
             if (n == 0) return 0;
             if (n > Capacity / 2) continue; // h and t read at different moments; retry
+            ModelPoint.Here();
             for (uint i = 0; i < n; i++) batch[(batchHead + i) & Mask] = _ring[(h + i) & Mask];
+            ModelPoint.Here();
             if (Interlocked.CompareExchange(ref _head, h + n, h) == h) return n;
         }
     }

@@ -69,11 +69,14 @@ internal static class Sysmon
             bool anyBusy = false;
             foreach (var p in Scheduler.AllP)
             {
+                ModelPoint.Here();
                 long w = p.Word;
                 if (Processor.State(w) == Processor.StateIdle) continue;
                 anyBusy = true;
+                ModelPoint.Here();
                 int step = p.Owner is { } owner ? Volatile.Read(ref owner.StepState) : Processor.StepScheduling;
                 if (step == Processor.StepScheduling) continue;
+                ModelPoint.Here();
                 int schedTick = Volatile.Read(ref p.SchedTick);
                 if (p.SysmonTick != schedTick || Processor.Gen(p.SysmonWord) != Processor.Gen(w))
                 {

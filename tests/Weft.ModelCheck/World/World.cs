@@ -1,0 +1,190 @@
+// The stand-in world the real runtime files are compiled against (see the project file).
+//
+// Only what RunQueue.cs, Processor.cs, Machine.cs and Sysmon.cs name is here, and each stand-in is as small as the
+// models need: a goroutine is a number and an optional step; the scheduler keeps the global queue (the real
+// GlobalRunQueue from RunQueue.cs), one idle-P list, and counters; the clock is virtual and moves only when sysmon
+// parks; timers never fire; the scheduler lock is a real Monitor, whose regions the checker runs atomically
+// (ModelChecker.AtomicRegion); WordLock is a model lock the checker can see waiting. A model that needs a member
+// not listed here gets a NotSupportedException naming it, not a silent default.
+
+using System.Runtime.CompilerServices;
+using Weft.ModelCheck.Harness;
+
+namespace Weft.Runtime;
+
+/// <summary>A goroutine stand-in: an id, the global queue's link, and the step a model gives it.</summary>
+internal sealed class Goroutine(int id)
+{
+    public readonly int Id = id;
+    public Goroutine? SchedLink;
+    public Action? Step;
+
+    public void RunStep() => Step?.Invoke();
+
+    public override string ToString() => "g" + Id;
+}
+
+/// <summary>The scheduler's shared state, reset by <see cref="Reset"/> before every execution.</summary>
+internal static class Scheduler
+{
+    public static readonly object SchedLock = new();
+    public const int RunnextCap = 3;
+
+    public static GlobalRunQueue Global = new();
+    public static Processor[] AllP = [];
+    public static int Spinning;
+    public static int IdleCount;
+    public static int Retakes;
+    public static int Steals;
+    public static int Wakeups;
+
+    /// <summary>The idle-P list; guarded by SchedLock (the real one is linked through Processor.IdleLink).</summary>
+    public static readonly List<Processor> Idle = [];
+
+    static Scheduler() => ModelChecker.AtomicRegion = static () => Monitor.IsEntered(SchedLock);
+
+    public static void Reset(params Processor[] allp)
+    {
+        Global = new GlobalRunQueue();
+        AllP = allp;
+        Spinning = IdleCount = Retakes = Steals = Wakeups = 0;
+        Idle.Clear();
+    }
+
+    internal static void CountRetake() => Retakes++;
+    internal static void CountSteal() => Steals++;
+    internal static void Wakep() => Wakeups++;
+    internal static void ReadyGlobal(Goroutine g) => Global.Push(g);
+    internal static long EarliestTimer() => Clock.Never;
+    internal static void OnTimerAdded(long when) { }
+
+    /// <summary>Sysmon (after a retake) or Go.Blocking hands a P on: here it always goes to the idle list.</summary>
+    internal static void HandoffP(Processor p)
+    {
+        lock (SchedLock) PidlePutLocked(p);
+    }
+
+    internal static Processor? PidleGet()
+    {
+        if (Idle.Count == 0) return null;
+        var p = Idle[^1];
+        Idle.RemoveAt(Idle.Count - 1);
+        IdleCount--;
+        return p;
+    }
+
+    internal static void PidlePut(Processor p, long gen)
+    {
+        p.Release(gen);
+        PidlePutLocked(p);
+    }
+
+    private static void PidlePutLocked(Processor p)
+    {
+        if (Idle.Contains(p)) throw new InvalidOperationException($"P{p.Id} is put on the idle list twice.");
+        Idle.Add(p);
+        IdleCount++;
+    }
+
+    internal static long PrepareTimedPark(Machine m) => throw Unsupported();
+    internal static void EndTimedPark(Machine m) => throw Unsupported();
+    internal static void MidlePut(Machine m) => throw Unsupported();
+    internal static void MidleRemove(Machine m) => throw Unsupported();
+    internal static void RetireP(Processor p) => throw Unsupported();
+    internal static void RunAllTimers(long now) => throw Unsupported();
+    internal static bool AnyWork(Processor[] allp) => throw Unsupported();
+
+    private static NotSupportedException Unsupported([CallerMemberName] string member = "") =>
+        new($"Scheduler.{member} is not part of the model world (tests/Weft.ModelCheck/World).");
+}
+
+/// <summary>A virtual clock: it moves only when sysmon parks (one tick each time).</summary>
+internal static class Clock
+{
+    public const long Never = long.MaxValue;
+    public static long Now;
+
+    public static long FromTimeSpan(TimeSpan d) => d.Ticks;
+}
+
+/// <summary>
+/// Sysmon's sleep between ticks: a scheduling point that moves the virtual clock to the deadline, and ends the
+/// sysmon thread (ModelThreadExitException) once the model's budget of ticks is spent.
+/// </summary>
+internal sealed class Parker
+{
+    public static int TicksLeft;
+
+    public bool Park(long deadline)
+    {
+        ModelChecker.Point("Parker.Park");
+        if (--TicksLeft < 0) throw new ModelThreadExitException();
+        if (deadline != Clock.Never && deadline > Clock.Now) Clock.Now = deadline;
+        return false;
+    }
+
+    public void Unpark() { }
+}
+
+internal sealed class TimerHeap
+{
+    public long NextWhen => Clock.Never;
+
+    public int RunExpired(long now) => 0;
+}
+
+internal enum DeadlockDetection { Off }
+
+internal sealed class RuntimeConfig
+{
+    /// <summary>Set by each model. A 1 ms threshold makes sysmon's tick equal to it: a step seen on two ticks in a row is retaken.</summary>
+    public static RuntimeConfig Current { get; set; } = new() { BlockingThreshold = TimeSpan.FromMilliseconds(1) };
+
+    public TimeSpan BlockingThreshold { get; init; }
+    public DeadlockDetection Deadlock { get; init; }
+}
+
+internal static class DeadlockDetector
+{
+    public static readonly TimeSpan RecheckEvery = TimeSpan.FromMilliseconds(250);
+    public static bool UnderMain => false;
+
+    public static bool Check(DeadlockDetection mode) => false;
+}
+
+internal static class Registry
+{
+    public static void Sweep() { }
+}
+
+/// <summary>
+/// A model lock in place of the runtime's spin lock: Enter is a scheduling point, and a thread that finds it held
+/// waits where the checker can see it (a spinning waiter would be a livelock to the checker).
+/// </summary>
+internal struct WordLock
+{
+    private Holder? _holder;
+
+    public readonly bool IsHeld => _holder?.Held == true;
+
+    public void Enter()
+    {
+        var h = _holder ??= new Holder();
+        ModelChecker.Point("WordLock.Enter");
+        ModelChecker.WaitUntil(() => !h.Held, "WordLock.Enter (held)");
+        h.Held = true;
+    }
+
+    public void EnterYielding() => Enter();
+
+    public void Exit()
+    {
+        if (_holder is not { Held: true } h) throw new InvalidOperationException("WordLock.Exit without Enter.");
+        h.Held = false;
+    }
+
+    private sealed class Holder
+    {
+        public bool Held;
+    }
+}
