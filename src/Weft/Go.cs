@@ -64,6 +64,10 @@ public static partial class Go
     /// was cancelled should return, not throw.
     /// </remarks>
     /// <example><code>Go.Run(async () => { await Go.Sleep(TimeSpan.FromSeconds(1)); Console.WriteLine("later"); });</code></example>
+    // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
+    // the priority settles it for Task. A lambda that returns a ValueTask still binds to the ValueTask overload, since
+    // this one is then not applicable; the priority never wins over an overload that is applicable and this is not.
+    [OverloadResolutionPriority(1)]
     public static void Run(Func<Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -111,10 +115,7 @@ public static partial class Go
     /// <param name="line">Filled in by the compiler.</param>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <example><code>Go.Run(ch, static async c => await c.SendAsync(42));</code></example>
-    // The priority settles async lambdas, which convert to both Task- and ValueTask-returning delegates: with an
-    // implicitly typed parameter C# finds neither better (CS0121). A lambda returning a ValueTask still binds to the
-    // ValueTask overload, because this one is then not applicable.
-    [OverloadResolutionPriority(1)]
+    [OverloadResolutionPriority(1)] // as for Run(Func<Task>)
     public static void Run<TState>(TState state, Func<TState, Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(body);

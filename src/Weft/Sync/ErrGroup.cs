@@ -136,6 +136,10 @@ public sealed class ErrGroup
     /// <see cref="Token"/>, so it need not capture the group.
     /// </remarks>
     /// <example><code>g.Go(async () =&gt; await Work(g.Token));</code></example>
+    // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
+    // the priority settles it for Task. A lambda that returns a ValueTask still binds to the ValueTask overload, since
+    // this one is then not applicable; the priority never wins over an overload that is applicable and this is not.
+    [OverloadResolutionPriority(1)]
     public void Go(Func<Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         GoCore(f, cancellationToken, file, line);
 
@@ -146,6 +150,7 @@ public sealed class ErrGroup
     /// <param name="line">Filled in by the compiler.</param>
     /// <inheritdoc cref="Go(Func{Task}, CancellationToken, string, int)" path="/exception|/remarks"/>
     /// <example><code>g.Go(async token =&gt; await client.GetStringAsync(url, token));</code></example>
+    [OverloadResolutionPriority(1)]
     public void Go(Func<CancellationToken, Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         GoCore(f, cancellationToken, file, line);
 
@@ -178,6 +183,7 @@ public sealed class ErrGroup
     /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before a slot was free (thrown when awaited).</exception>
     /// <example><code>await g.GoAsync(async () =&gt; await Work(g.Token), ct);</code></example>
+    [OverloadResolutionPriority(1)]
     public ValueTask GoAsync(Func<Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         GoAsyncCore(f, cancellationToken, file, line);
 
@@ -188,6 +194,7 @@ public sealed class ErrGroup
     /// <param name="line">Filled in by the compiler.</param>
     /// <inheritdoc cref="GoAsync(Func{Task}, CancellationToken, string, int)" path="/returns|/exception"/>
     /// <example><code>await g.GoAsync(async token =&gt; await Work(token), ct);</code></example>
+    [OverloadResolutionPriority(1)]
     public ValueTask GoAsync(Func<CancellationToken, Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         GoAsyncCore(f, cancellationToken, file, line);
 
@@ -218,6 +225,7 @@ public sealed class ErrGroup
     /// <returns>True if <paramref name="f"/> was started.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
     /// <example><code>if (!g.TryGo(() =&gt; Work(g.Token))) Console.WriteLine("busy");</code></example>
+    [OverloadResolutionPriority(1)]
     public bool TryGo(Func<Task> f, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) => TryGoCore(f, file, line);
 
     /// <summary>Runs <paramref name="f"/>(<see cref="Token"/>) in a new goroutine only if a slot is free now.</summary>
@@ -226,6 +234,7 @@ public sealed class ErrGroup
     /// <param name="line">Filled in by the compiler.</param>
     /// <inheritdoc cref="TryGo(Func{Task}, string, int)" path="/returns|/exception"/>
     /// <example><code>if (!g.TryGo(token =&gt; Work(token))) Console.WriteLine("busy");</code></example>
+    [OverloadResolutionPriority(1)]
     public bool TryGo(Func<CancellationToken, Task> f, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) => TryGoCore(f, file, line);
 
     /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/> to completion in a new goroutine only if a slot is free now.</summary>
