@@ -111,7 +111,7 @@ public class PackageTests(ITestOutputHelper output)
         using (var zip = ZipFile.OpenRead(nupkg))
         {
             var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
-            foreach (string expected in new[] { "LICENSE", "README.md", "buildTransitive/Weft.targets", "lib/net10.0/Weft.dll", "lib/net10.0/Weft.xml" })
+            foreach (string expected in new[] { "LICENSE", "README.md", "buildTransitive/Weft.targets", "lib/net10.0/Weft.dll", "lib/net10.0/Weft.xml", "analyzers/dotnet/cs/Weft.Analyzers.dll" })
                 Assert.Contains(expected, entries);
             var meta = Nuspec(zip);
             Assert.Equal("MIT", meta.Element(meta.Name.Namespace + "license")?.Value);
