@@ -1,9 +1,9 @@
 // WEFT0001 — async work passed to Weft where its result is discarded.
 //
 // What it catches. Weft's entry points that take user code come with Task and ValueTask overloads (Go.Run,
-// WaitGroup.Go, ErrGroup.Go, ThreadPoolExecutor.Execute/Submit), so an async lambda binds to one that awaits it. Some
-// entry points are synchronous by nature and have no such overload (Once.Do, OnceFunc, Go.Blocking,
-// ScheduledExecutor.Schedule*, Go.AfterFunc(Action)...). There C# still accepts async work, in two ways, and both
+// WaitGroup.Go, ErrGroup.Go, ThreadPoolExecutor.Execute/Submit, ScheduledExecutor.Schedule*), so an async lambda binds
+// to one that awaits it. Some entry points are synchronous by nature and have no such overload (Once.Do, OnceFunc,
+// Go.Blocking, Go.AfterFunc(Action) for a ValueTask...). There C# still accepts async work, in two ways, and both
 // lose it silently:
 //   1. The parameter is a void-returning delegate (Action...): an async lambda becomes `async void` (it returns at
 //      its first await, and its exception goes to the SynchronizationContext or crashes the process), and a lambda

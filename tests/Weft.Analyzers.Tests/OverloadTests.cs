@@ -15,6 +15,7 @@ public class OverloadTests
         var pool = new ThreadPoolExecutor();
         var wg = new WaitGroup();
         var g = new ErrGroup();
+        var timers = new ScheduledExecutor();
 
         """;
 
@@ -49,6 +50,11 @@ public class OverloadTests
     [InlineData("await /*here*/pool.Submit(() => ch.SendAsync(1));", "ThreadPoolExecutor.Submit(Func<ValueTask>)")]
     [InlineData("int n = await /*here*/pool.Submit(() => 5);", "ThreadPoolExecutor.Submit<int>(Func<int>)")]
     [InlineData("await /*here*/pool.Submit(() => Console.WriteLine());", "ThreadPoolExecutor.Submit(Action)")]
+    // ScheduledExecutor
+    [InlineData("/*here*/timers.Schedule(async () => await Task.Delay(1), TimeSpan.Zero);", "ScheduledExecutor.Schedule(Func<Task>, TimeSpan)")]
+    [InlineData("/*here*/timers.ScheduleAtFixedRate(() => ch.SendAsync(1), TimeSpan.Zero, TimeSpan.FromSeconds(1));", "ScheduledExecutor.ScheduleAtFixedRate(Func<ValueTask>, TimeSpan, TimeSpan)")]
+    [InlineData("/*here*/timers.ScheduleWithFixedDelay(async () => await Task.Delay(1), TimeSpan.Zero, TimeSpan.FromSeconds(1));", "ScheduledExecutor.ScheduleWithFixedDelay(Func<Task>, TimeSpan, TimeSpan)")]
+    [InlineData("/*here*/timers.Schedule(() => Console.WriteLine(), TimeSpan.Zero);", "ScheduledExecutor.Schedule(Action, TimeSpan)")]
     public void Async_work_binds_to_an_overload_that_runs_it_to_completion(string call, string expected) =>
         Assert.Equal(expected, Compiler.Bound(Setup + call));
 

@@ -102,4 +102,23 @@ public sealed class AsyncWorkTests : PoolTestBase
         Assert.Equal("queued", Assert.Throws<InvalidOperationException>(neverStarted).Message);
         blocker.SetResult();
     }
+
+    [Fact]
+    public async Task A_scheduled_async_run_ends_with_its_task_and_faults_the_schedule_with_its_exception()
+    {
+        using var timers = new ScheduledExecutor();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var schedule = timers.Schedule(async () =>
+        {
+            await gate.Task;
+            throw new InvalidOperationException("scheduled");
+        }, TimeSpan.Zero);
+        var valueSchedule = timers.Schedule(() => new ValueTask(gate.Task), TimeSpan.Zero);
+        Assert.False(schedule.Completion.IsCompleted);
+        gate.SetResult();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => schedule.Completion.Within());
+        Assert.Equal("scheduled", e.Message);
+        await valueSchedule.Completion.Within();
+        Assert.Equal(1, valueSchedule.RunCount);
+    }
 }
