@@ -65,8 +65,8 @@ public static partial class Go
     /// </remarks>
     /// <example><code>Go.Run(async () => { await Go.Sleep(TimeSpan.FromSeconds(1)); Console.WriteLine("later"); });</code></example>
     // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
-    // the priority settles it for Task. A lambda that returns a ValueTask still binds to the ValueTask overload, since
-    // this one is then not applicable; the priority never wins over an overload that is applicable and this is not.
+    // the priority settles it for Task. Priority only ranks overloads that apply, so a lambda that returns a ValueTask
+    // (which no Func<Task> accepts) still binds to the ValueTask overload.
     [OverloadResolutionPriority(1)]
     public static void Run(Func<Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {

@@ -17,6 +17,12 @@
 // is Go's "no new goroutine": a one-slot semaphore whose slot is taken at once and never given back, so Go waits
 // (until its token is cancelled) and TryGo fails, through the semaphore's own wait (parked, cancellable, seen by the
 // deadlock detector) rather than a special case.
+//
+// Overloads: Go, GoAsync and TryGo each take four delegate shapes (with or without the group's token, returning Task or
+// ValueTask), so that an async lambda, a ValueTask-returning call and a function that wants Token all bind to an
+// overload that awaits them (a ValueTask can never be dropped through an Action overload: there is none). Priority 1
+// on the Task shapes settles async lambdas, which convert to both. The shape is dispatched once, in Invoke; every
+// overload records the caller's file and line as the goroutine's origin.
 
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
@@ -137,8 +143,8 @@ public sealed class ErrGroup
     /// </remarks>
     /// <example><code>g.Go(async () =&gt; await Work(g.Token));</code></example>
     // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
-    // the priority settles it for Task. A lambda that returns a ValueTask still binds to the ValueTask overload, since
-    // this one is then not applicable; the priority never wins over an overload that is applicable and this is not.
+    // the priority settles it for Task. Priority only ranks overloads that apply, so a lambda that returns a ValueTask
+    // (which no Func<Task> accepts) still binds to the ValueTask overload.
     [OverloadResolutionPriority(1)]
     public void Go(Func<Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         GoCore(f, cancellationToken, file, line);

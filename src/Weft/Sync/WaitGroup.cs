@@ -123,8 +123,8 @@ public sealed class WaitGroup : IWaitOwner
     /// <remarks>An exception from <paramref name="body"/> is unhandled, as for <see cref="Weft.Go.Run(Func{Task}, string, int)"/>; Done is still called first.</remarks>
     /// <example><code>wg.Go(async () =&gt; await Work()); wg.Wait();</code></example>
     // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
-    // the priority settles it for Task. A lambda that returns a ValueTask still binds to the ValueTask overload, since
-    // this one is then not applicable; the priority never wins over an overload that is applicable and this is not.
+    // the priority settles it for Task. Priority only ranks overloads that apply, so a lambda that returns a ValueTask
+    // (which no Func<Task> accepts) still binds to the ValueTask overload.
     [OverloadResolutionPriority(1)]
     public void Go(Func<Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {

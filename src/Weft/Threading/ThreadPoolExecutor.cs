@@ -281,8 +281,8 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     /// </remarks>
     /// <example><code>pool.Execute(async () =&gt; await File.WriteAllTextAsync(path, text));</code></example>
     // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
-    // the priority settles it for Task. A lambda that returns a ValueTask still binds to the ValueTask overload, since
-    // this one is then not applicable; the priority never wins over an overload that is applicable and this is not.
+    // the priority settles it for Task. Priority only ranks overloads that apply, so a lambda that returns a ValueTask
+    // (which no Func<Task> accepts) still binds to the ValueTask overload.
     [OverloadResolutionPriority(1)]
     public void Execute(Func<Task> action)
     {
