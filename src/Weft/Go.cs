@@ -64,10 +64,33 @@ public static partial class Go
     /// was cancelled should return, not throw.
     /// </remarks>
     /// <example><code>Go.Run(async () => { await Go.Sleep(TimeSpan.FromSeconds(1)); Console.WriteLine("later"); });</code></example>
+    // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
+    // the priority settles it for Task. Priority only ranks overloads that apply, so a lambda that returns a ValueTask
+    // (which no Func<Task> accepts) still binds to the ValueTask overload.
+    [OverloadResolutionPriority(1)]
     public static void Run(Func<Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
         Spawn(Goroutine.StartFunc, body, null, file, line);
+    }
+
+    /// <summary>Starts a goroutine that runs the <see cref="ValueTask"/>-returning <paramref name="body"/> to completion and returns at once.</summary>
+    /// <param name="body">The goroutine's code, e.g. <c>() =&gt; ch.SendAsync(1)</c>.</param>
+    /// <param name="file">Filled in by the compiler: where the goroutine was started, for diagnostics.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">A <c>WEFT_*</c> environment variable holds an invalid value.</exception>
+    /// <remarks>
+    /// This overload exists so that a lambda returning a <see cref="ValueTask"/> (a Weft channel send, a
+    /// <c>WaitAsync</c>) is awaited rather than bound to <see cref="Run(Action, string, int)"/>, which would drop the
+    /// task and its exception. The goroutine ends when the task completes; if it faults, the exception is unhandled,
+    /// as for <see cref="Run(Func{Task}, string, int)"/>.
+    /// </remarks>
+    /// <example><code>Go.Run(() =&gt; results.SendAsync(42)); // a ChannelClosedException is unhandled, not lost</code></example>
+    public static void Run(Func<ValueTask> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Spawn(Goroutine.StartWithState<Func<ValueTask>>.Func, s_runValueTask, body, file, line);
     }
 
     /// <summary>Starts a goroutine that runs <paramref name="body"/>(<paramref name="state"/>), so a static lambda needs no closure.</summary>
@@ -92,10 +115,43 @@ public static partial class Go
     /// <param name="line">Filled in by the compiler.</param>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <example><code>Go.Run(ch, static async c => await c.SendAsync(42));</code></example>
+    [OverloadResolutionPriority(1)] // as for Run(Func<Task>)
     public static void Run<TState>(TState state, Func<TState, Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
         Spawn(Goroutine.StartWithState<TState>.Func, body, state, file, line);
+    }
+
+    /// <summary>Starts a goroutine that runs the <see cref="ValueTask"/>-returning <paramref name="body"/>(<paramref name="state"/>) to completion.</summary>
+    /// <typeparam name="TState">The type of the state passed to the body.</typeparam>
+    /// <param name="state">Passed to <paramref name="body"/>.</param>
+    /// <param name="body">The goroutine's code.</param>
+    /// <param name="file">Filled in by the compiler.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <remarks>As <see cref="Run(Func{ValueTask}, string, int)"/>: the task is awaited, and its exception is unhandled.</remarks>
+    /// <example><code>Go.Run(ch, static c =&gt; c.SendAsync(42));</code></example>
+    public static void Run<TState>(TState state, Func<TState, ValueTask> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Spawn(Goroutine.StartWithState<(Func<TState, ValueTask>, TState)>.Func, ValueTaskBody<TState>.Run, (body, state), file, line);
+    }
+
+    // ValueTask bodies run through the Task-shaped start paths: a task that already completed successfully (the
+    // common case for a send that found room) becomes the cached Task.CompletedTask, anything else costs AsTask.
+    // Rejected: a ValueTask start path in Goroutine, which would duplicate its completion bookkeeping for one case.
+    private static readonly Func<Func<ValueTask>, Task> s_runValueTask = static b => AsTask(b());
+
+    private static class ValueTaskBody<TState>
+    {
+        public static readonly Func<(Func<TState, ValueTask> Body, TState State), Task> Run = static p => AsTask(p.Body(p.State));
+    }
+
+    private static Task AsTask(ValueTask task)
+    {
+        if (!task.IsCompletedSuccessfully) return task.AsTask();
+        task.GetAwaiter().GetResult(); // a pooled source is recycled by GetResult: consume it even though it succeeded
+        return Task.CompletedTask;
     }
 
     private static void Spawn(Action<object?> start, object body, object? state, string file, int line)

@@ -409,7 +409,7 @@ internal static class FalseAlarms
             }
         });
         var got = new List<string>();
-        for (int i = 0; i < 3; i++) got.Add(await seen.ReceiveAsync());
+        for (int i = 0; i < 3; i++) got.Add(await seen.ReceiveAsync() ?? "(closed)");
         got.Sort(StringComparer.Ordinal);
         listener.Stop();
         return string.Join(",", got);

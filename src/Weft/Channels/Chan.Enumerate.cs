@@ -20,7 +20,7 @@ public sealed partial class Chan<T> : IAsyncEnumerable<T>
         {
             if (channel.TryReceive(out var v, out bool ok))
             {
-                Current = v;
+                Current = v!; // default only when ok is false, and then MoveNextAsync returns false
                 return new ValueTask<bool>(ok);
             }
             return Slow();
@@ -30,7 +30,7 @@ public sealed partial class Chan<T> : IAsyncEnumerable<T>
         private async ValueTask<bool> Slow()
         {
             var (v, ok) = await channel.ReceiveOkAsync(token);
-            Current = v;
+            Current = v!;
             return ok;
         }
 

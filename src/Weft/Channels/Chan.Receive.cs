@@ -17,7 +17,8 @@ public sealed partial class Chan<T>
     /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived (thrown when awaited). A token already cancelled at the call wins even over a ready value: nothing is received (as in System.Threading.Channels).</exception>
     /// <remarks>Allocates nothing in steady state when <paramref name="cancellationToken"/> cannot be cancelled.</remarks>
     /// <example><code>int v = await ch.ReceiveAsync();</code></example>
-    public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default)
+#pragma warning disable CS8619 // the body builds ValueTask<T>: the declared T? only tells callers that a closed channel gives default
+    public ValueTask<T?> ReceiveAsync(CancellationToken cancellationToken = default)
     {
         // Kept apart from ReadForAdapterAsync for the reason given at SendAsync.
         CheckBubble();
@@ -41,6 +42,7 @@ public sealed partial class Chan<T>
         var w = Park(cancellationToken, adapter: false);
         return new ValueTask<T>(w, w.Version);
     }
+#pragma warning restore CS8619
 
     /// <summary>
     /// Receives a value and whether it came from a send (Go's <c>v, ok := &lt;-ch</c>): ok is false only when the
@@ -50,7 +52,8 @@ public sealed partial class Chan<T>
     /// <returns>The value and the ok flag.</returns>
     /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived (thrown when awaited). A token already cancelled at the call wins even over a ready value: nothing is received (as in System.Threading.Channels).</exception>
     /// <example><code>var (v, ok) = await ch.ReceiveOkAsync(); if (!ok) return;</code></example>
-    public ValueTask<(T Value, bool Ok)> ReceiveOkAsync(CancellationToken cancellationToken = default)
+#pragma warning disable CS8619 // the body builds ValueTask<T>: the declared T? only tells callers that a closed channel gives default
+    public ValueTask<(T? Value, bool Ok)> ReceiveOkAsync(CancellationToken cancellationToken = default)
     {
         // The same paths as ReceiveAsync, with the ok flag: a goroutine's blocked receive parks with a commit.
         CheckBubble();
@@ -74,6 +77,7 @@ public sealed partial class Chan<T>
         var w = Park(cancellationToken, adapter: false);
         return new ValueTask<(T, bool)>(w, w.Version);
     }
+#pragma warning restore CS8619
 
     /// <summary>Parks a receiver; called with the lock held, returns with it released.</summary>
     private ChanWaiter<T> Park(CancellationToken cancellationToken, bool adapter)
@@ -93,7 +97,7 @@ public sealed partial class Chan<T>
     /// <returns>The value, or <c>default</c> if the channel is closed and drained.</returns>
     /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived. A token already cancelled at the call wins even over a ready value: nothing is received (as in System.Threading.Channels).</exception>
     /// <example><code>int v = ch.Receive();</code></example>
-    public T Receive(CancellationToken cancellationToken = default) => Receive(out _, cancellationToken);
+    public T? Receive(CancellationToken cancellationToken = default) => Receive(out _, cancellationToken);
 
     /// <summary>Receives a value and the ok flag, blocking the calling thread while none is available.</summary>
     /// <param name="ok">False only when the channel is closed and drained.</param>
@@ -102,7 +106,7 @@ public sealed partial class Chan<T>
     /// <exception cref="OperationCanceledException">The token was cancelled before a value arrived. A token already cancelled at the call wins even over a ready value: nothing is received (as in System.Threading.Channels).</exception>
     /// <example><code>while (true) { var v = ch.Receive(out bool ok); if (!ok) break; Use(v); }</code></example>
     /// <remarks>Parks the thread as <see cref="Send"/> does: no Task, no ThreadPool hop, nothing allocated in steady state.</remarks>
-    public T Receive(out bool ok, CancellationToken cancellationToken = default)
+    public T? Receive(out bool ok, CancellationToken cancellationToken = default)
     {
         CheckBubble();
         cancellationToken.ThrowIfCancellationRequested();
@@ -121,7 +125,7 @@ public sealed partial class Chan<T>
     /// <param name="value">The value, or <c>default</c>.</param>
     /// <returns>True if a value was received; false if none was ready or the channel is closed and drained.</returns>
     /// <example><code>while (ch.TryReceive(out var v)) Use(v);</code></example>
-    public bool TryReceive(out T value) => TryReceive(out value, out bool ok) && ok;
+    public bool TryReceive([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T value) => TryReceive(out value, out bool ok) && ok;
 
     /// <summary>
     /// Completes a receive if it can complete now (Go's select with one receive case and a default): either a value
@@ -131,7 +135,7 @@ public sealed partial class Chan<T>
     /// <param name="ok">True for a value, false for closed and drained.</param>
     /// <returns>False if the receive would have had to wait.</returns>
     /// <example><code>if (ch.TryReceive(out var v, out bool ok) &amp;&amp; !ok) Console.WriteLine("closed");</code></example>
-    public bool TryReceive(out T value, out bool ok)
+    public bool TryReceive(out T? value, out bool ok)
     {
         CheckBubble();
         _lock.EnterYielding();

@@ -67,22 +67,22 @@ public readonly struct ReceiveOnlyChan<T> : IEquatable<ReceiveOnlyChan<T>>, IAsy
     public bool IsClosed => Ch.IsClosed;
 
     /// <inheritdoc cref="Chan{T}.ReceiveAsync"/>
-    public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default) => Ch.ReceiveAsync(cancellationToken);
+    public ValueTask<T?> ReceiveAsync(CancellationToken cancellationToken = default) => Ch.ReceiveAsync(cancellationToken);
 
     /// <inheritdoc cref="Chan{T}.ReceiveOkAsync"/>
-    public ValueTask<(T Value, bool Ok)> ReceiveOkAsync(CancellationToken cancellationToken = default) => Ch.ReceiveOkAsync(cancellationToken);
+    public ValueTask<(T? Value, bool Ok)> ReceiveOkAsync(CancellationToken cancellationToken = default) => Ch.ReceiveOkAsync(cancellationToken);
 
     /// <inheritdoc cref="Chan{T}.Receive(CancellationToken)"/>
-    public T Receive(CancellationToken cancellationToken = default) => Ch.Receive(cancellationToken);
+    public T? Receive(CancellationToken cancellationToken = default) => Ch.Receive(cancellationToken);
 
     /// <inheritdoc cref="Chan{T}.Receive(out bool, CancellationToken)"/>
-    public T Receive(out bool ok, CancellationToken cancellationToken = default) => Ch.Receive(out ok, cancellationToken);
+    public T? Receive(out bool ok, CancellationToken cancellationToken = default) => Ch.Receive(out ok, cancellationToken);
 
     /// <inheritdoc cref="Chan{T}.TryReceive(out T)"/>
-    public bool TryReceive(out T value) => Ch.TryReceive(out value);
+    public bool TryReceive([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T value) => Ch.TryReceive(out value);
 
     /// <inheritdoc cref="Chan{T}.TryReceive(out T, out bool)"/>
-    public bool TryReceive(out T value, out bool ok) => Ch.TryReceive(out value, out ok);
+    public bool TryReceive(out T? value, out bool ok) => Ch.TryReceive(out value, out ok);
 
     /// <inheritdoc cref="Chan{T}.GetAsyncEnumerator"/>
     public IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default) => Ch.GetAsyncEnumerator(cancellationToken);

@@ -17,7 +17,14 @@
 // is Go's "no new goroutine": a one-slot semaphore whose slot is taken at once and never given back, so Go waits
 // (until its token is cancelled) and TryGo fails, through the semaphore's own wait (parked, cancellable, seen by the
 // deadlock detector) rather than a special case.
+//
+// Overloads: Go, GoAsync and TryGo each take four delegate shapes (with or without the group's token, returning Task or
+// ValueTask), so that an async lambda, a ValueTask-returning call and a function that wants Token all bind to an
+// overload that awaits them (a ValueTask can never be dropped through an Action overload: there is none). Priority 1
+// on the Task shapes settles async lambdas, which convert to both. The shape is dispatched once, in Invoke; every
+// overload records the caller's file and line as the goroutine's origin.
 
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace Weft.Sync;
@@ -92,8 +99,8 @@ public sealed class ErrGroup
     }
 
     /// <summary>
-    /// Limits the group to <paramref name="n"/> functions running at once: <see cref="Go"/> then waits for a free slot
-    /// and <see cref="TryGo"/> fails while there is none. A limit of 0 admits no new function (every Go waits until its
+    /// Limits the group to <paramref name="n"/> functions running at once: <see cref="Go(Func{Task}, CancellationToken, string, int)"/> then waits for a free slot
+    /// and <see cref="TryGo(Func{Task}, string, int)"/> fails while there is none. A limit of 0 admits no new function (every Go waits until its
     /// token is cancelled, every TryGo fails); a negative one removes the limit.
     /// </summary>
     /// <param name="n">The limit: 0 or more; or any negative value for no limit.</param>
@@ -125,44 +132,156 @@ public sealed class ErrGroup
     /// <summary>Runs <paramref name="f"/> in a new goroutine; with a limit set, blocks the calling thread until a slot is free.</summary>
     /// <param name="f">The function. An exception it throws is the group's error if it is the first.</param>
     /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
     /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before a slot was free; <paramref name="f"/> was not started.</exception>
-    /// <remarks>Inside a goroutine, with a limit, prefer <see cref="GoAsync"/>, which parks instead of blocking.</remarks>
+    /// <remarks>
+    /// Inside a goroutine, with a limit, prefer <see cref="GoAsync(Func{Task}, CancellationToken, string, int)"/>, which
+    /// parks instead of blocking. The overloads that take a <see cref="CancellationToken"/> parameter pass the function
+    /// <see cref="Token"/>, so it need not capture the group.
+    /// </remarks>
     /// <example><code>g.Go(async () =&gt; await Work(g.Token));</code></example>
-    public void Go(Func<Task> f, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        var limit = _limit;
-        limit?.Acquire(1, cancellationToken);
-        Start(f, limit);
-    }
+    // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
+    // the priority settles it for Task. Priority only ranks overloads that apply, so a lambda that returns a ValueTask
+    // (which no Func<Task> accepts) still binds to the ValueTask overload.
+    [OverloadResolutionPriority(1)]
+    public void Go(Func<Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        GoCore(f, cancellationToken, file, line);
+
+    /// <summary>Runs <paramref name="f"/>(<see cref="Token"/>) in a new goroutine; with a limit set, blocks the calling thread until a slot is free.</summary>
+    /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
+    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <inheritdoc cref="Go(Func{Task}, CancellationToken, string, int)" path="/exception|/remarks"/>
+    /// <example><code>g.Go(async token =&gt; await client.GetStringAsync(url, token));</code></example>
+    [OverloadResolutionPriority(1)]
+    public void Go(Func<CancellationToken, Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        GoCore(f, cancellationToken, file, line);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/> to completion in a new goroutine; with a limit set, blocks the calling thread until a slot is free.</summary>
+    /// <param name="f">The function, e.g. <c>() =&gt; results.SendAsync(x)</c>.</param>
+    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <inheritdoc cref="Go(Func{Task}, CancellationToken, string, int)" path="/exception|/remarks"/>
+    /// <example><code>g.Go(() =&gt; results.SendAsync(42));</code></example>
+    public void Go(Func<ValueTask> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        GoCore(f, cancellationToken, file, line);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/>(<see cref="Token"/>) to completion in a new goroutine; with a limit set, blocks the calling thread until a slot is free.</summary>
+    /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
+    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <inheritdoc cref="Go(Func{Task}, CancellationToken, string, int)" path="/exception|/remarks"/>
+    /// <example><code>g.Go(token =&gt; results.SendAsync(42, token));</code></example>
+    public void Go(Func<CancellationToken, ValueTask> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        GoCore(f, cancellationToken, file, line);
 
     /// <summary>Runs <paramref name="f"/> in a new goroutine once a slot is free (at once without a limit), parking only the caller meanwhile.</summary>
     /// <param name="f">The function.</param>
     /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
     /// <returns>A <see cref="ValueTask"/> that completes when <paramref name="f"/> has been started.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before a slot was free (thrown when awaited).</exception>
     /// <example><code>await g.GoAsync(async () =&gt; await Work(g.Token), ct);</code></example>
-    public async ValueTask GoAsync(Func<Task> f, CancellationToken cancellationToken = default)
+    [OverloadResolutionPriority(1)]
+    public ValueTask GoAsync(Func<Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        GoAsyncCore(f, cancellationToken, file, line);
+
+    /// <summary>Runs <paramref name="f"/>(<see cref="Token"/>) in a new goroutine once a slot is free, parking only the caller meanwhile.</summary>
+    /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
+    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <inheritdoc cref="GoAsync(Func{Task}, CancellationToken, string, int)" path="/returns|/exception"/>
+    /// <example><code>await g.GoAsync(async token =&gt; await Work(token), ct);</code></example>
+    [OverloadResolutionPriority(1)]
+    public ValueTask GoAsync(Func<CancellationToken, Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        GoAsyncCore(f, cancellationToken, file, line);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/> to completion in a new goroutine once a slot is free, parking only the caller meanwhile.</summary>
+    /// <param name="f">The function.</param>
+    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <inheritdoc cref="GoAsync(Func{Task}, CancellationToken, string, int)" path="/returns|/exception"/>
+    /// <example><code>await g.GoAsync(() =&gt; results.SendAsync(42), ct);</code></example>
+    public ValueTask GoAsync(Func<ValueTask> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        GoAsyncCore(f, cancellationToken, file, line);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/>(<see cref="Token"/>) to completion in a new goroutine once a slot is free, parking only the caller meanwhile.</summary>
+    /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
+    /// <param name="cancellationToken">Stops waiting for a slot; <paramref name="f"/> is then not started. With a limit of 0 only this ends the wait.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <inheritdoc cref="GoAsync(Func{Task}, CancellationToken, string, int)" path="/returns|/exception"/>
+    /// <example><code>await g.GoAsync(token =&gt; results.SendAsync(42, token), ct);</code></example>
+    public ValueTask GoAsync(Func<CancellationToken, ValueTask> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        GoAsyncCore(f, cancellationToken, file, line);
+
+    /// <summary>Runs <paramref name="f"/> in a new goroutine only if a slot is free now (always without a limit, never with a limit of 0).</summary>
+    /// <param name="f">The function.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <returns>True if <paramref name="f"/> was started.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
+    /// <example><code>if (!g.TryGo(() =&gt; Work(g.Token))) Console.WriteLine("busy");</code></example>
+    [OverloadResolutionPriority(1)]
+    public bool TryGo(Func<Task> f, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) => TryGoCore(f, file, line);
+
+    /// <summary>Runs <paramref name="f"/>(<see cref="Token"/>) in a new goroutine only if a slot is free now.</summary>
+    /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <inheritdoc cref="TryGo(Func{Task}, string, int)" path="/returns|/exception"/>
+    /// <example><code>if (!g.TryGo(token =&gt; Work(token))) Console.WriteLine("busy");</code></example>
+    [OverloadResolutionPriority(1)]
+    public bool TryGo(Func<CancellationToken, Task> f, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) => TryGoCore(f, file, line);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/> to completion in a new goroutine only if a slot is free now.</summary>
+    /// <param name="f">The function.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <inheritdoc cref="TryGo(Func{Task}, string, int)" path="/returns|/exception"/>
+    /// <example><code>if (!g.TryGo(() =&gt; results.SendAsync(42))) Console.WriteLine("busy");</code></example>
+    public bool TryGo(Func<ValueTask> f, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) => TryGoCore(f, file, line);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/>(<see cref="Token"/>) to completion in a new goroutine only if a slot is free now.</summary>
+    /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <inheritdoc cref="TryGo(Func{Task}, string, int)" path="/returns|/exception"/>
+    /// <example><code>if (!g.TryGo(token =&gt; results.SendAsync(42, token))) Console.WriteLine("busy");</code></example>
+    public bool TryGo(Func<CancellationToken, ValueTask> f, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) => TryGoCore(f, file, line);
+
+    // The twelve public overloads above differ only in the delegate's shape; the shape is dispatched once, in Run.
+    private void GoCore(Delegate f, CancellationToken cancellationToken, string file, int line)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var limit = _limit;
+        limit?.Acquire(1, cancellationToken);
+        Start(f, limit, file, line);
+    }
+
+    private async ValueTask GoAsyncCore(Delegate f, CancellationToken cancellationToken, string file, int line)
     {
         ArgumentNullException.ThrowIfNull(f);
         var limit = _limit;
         if (limit is not null) await limit.AcquireAsync(1, cancellationToken);
-        Start(f, limit);
+        Start(f, limit, file, line);
     }
 
-    /// <summary>Runs <paramref name="f"/> in a new goroutine only if a slot is free now (always without a limit, never with a limit of 0).</summary>
-    /// <param name="f">The function.</param>
-    /// <returns>True if <paramref name="f"/> was started.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
-    /// <example><code>if (!g.TryGo(() =&gt; Work(g.Token))) Console.WriteLine("busy");</code></example>
-    public bool TryGo(Func<Task> f)
+    private bool TryGoCore(Delegate f, string file, int line)
     {
         ArgumentNullException.ThrowIfNull(f);
         var limit = _limit;
         if (limit is not null && !limit.TryAcquire()) return false;
-        Start(f, limit);
+        Start(f, limit, file, line);
         return true;
     }
 
@@ -205,25 +324,34 @@ public sealed class ErrGroup
     }
 
     /// <summary>Runs <paramref name="f"/> in a goroutine that gives its slot back to <paramref name="limit"/> (the semaphore it was taken from) when it ends.</summary>
-    private void Start(Func<Task> f, Semaphore? limit)
+    private void Start(Delegate f, Semaphore? limit, string file, int line)
     {
         _wg.Add(1);
-        Weft.Go.Run(async () =>
+        Weft.Go.Run((Group: this, F: f, Limit: limit), static async s =>
         {
             try
             {
-                await f();
+                await s.Group.Invoke(s.F);
             }
             catch (Exception e)
             {
-                if (Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null) is null)
-                    Cancel(e);
+                if (Interlocked.CompareExchange(ref s.Group._error, ExceptionDispatchInfo.Capture(e), null) is null)
+                    s.Group.Cancel(e);
             }
             finally
             {
-                limit?.Release();
-                _wg.Done();
+                s.Limit?.Release();
+                s.Group._wg.Done();
             }
-        });
+        }, file, line);
     }
+
+    /// <summary>Calls <paramref name="f"/>, one of the four shapes the public overloads accept.</summary>
+    private ValueTask Invoke(Delegate f) => f switch
+    {
+        Func<Task> a => new ValueTask(a()),
+        Func<CancellationToken, Task> b => new ValueTask(b(_cts.Token)),
+        Func<ValueTask> c => c(),
+        _ => ((Func<CancellationToken, ValueTask>)f)(_cts.Token),
+    };
 }

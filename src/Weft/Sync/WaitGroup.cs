@@ -26,6 +26,7 @@
 // already claimed the old waiters when it clears the state, so a later Add cannot hurt them; throwing in their Wait
 // would punish a harmless ordering.
 
+using System.Runtime.CompilerServices;
 using Weft.Runtime;
 
 namespace Weft.Sync;
@@ -35,7 +36,7 @@ namespace Weft.Sync;
 /// </summary>
 /// <remarks>
 /// Call <see cref="Add"/> before starting the work, <see cref="Done"/> when each piece ends, and <see cref="Wait"/> or
-/// <see cref="WaitAsync"/> to wait for the counter to reach zero; or let <see cref="Go"/> do the bookkeeping. A group
+/// <see cref="WaitAsync"/> to wait for the counter to reach zero; or let <see cref="Go(Func{Task}, string, int)"/> do the bookkeeping. A group
 /// can be reused once its counter is back at zero.
 /// </remarks>
 /// <example>
@@ -115,19 +116,72 @@ public sealed class WaitGroup : IWaitOwner
     /// ends (Go 1.25's <c>WaitGroup.Go</c>).
     /// </summary>
     /// <param name="body">The goroutine's code.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The group is reused before the previous round's Wait returned (see <see cref="Add"/>); nothing is started.</exception>
     /// <remarks>An exception from <paramref name="body"/> is unhandled, as for <see cref="Weft.Go.Run(Func{Task}, string, int)"/>; Done is still called first.</remarks>
     /// <example><code>wg.Go(async () =&gt; await Work()); wg.Wait();</code></example>
-    public void Go(Func<Task> body)
+    // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
+    // the priority settles it for Task. Priority only ranks overloads that apply, so a lambda that returns a ValueTask
+    // (which no Func<Task> accepts) still binds to the ValueTask overload.
+    [OverloadResolutionPriority(1)]
+    public void Go(Func<Task> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
         Add(1);
-        Weft.Go.Run(async () =>
+        Weft.Go.Run((Group: this, Body: body), static async s =>
         {
-            try { await body(); }
-            finally { Done(); }
-        });
+            try { await s.Body(); }
+            finally { s.Group.Done(); }
+        }, file, line);
+    }
+
+    /// <summary>
+    /// Adds one to the counter and runs the <see cref="ValueTask"/>-returning <paramref name="body"/> to completion in a
+    /// new goroutine that calls <see cref="Done"/> when it ends.
+    /// </summary>
+    /// <param name="body">The goroutine's code, e.g. <c>() =&gt; ch.SendAsync(x)</c>.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The group is reused before the previous round's Wait returned (see <see cref="Add"/>); nothing is started.</exception>
+    /// <remarks>As <see cref="Go(Func{Task}, string, int)"/>: Done is called when the task completes, and its exception is unhandled.</remarks>
+    /// <example><code>wg.Go(() =&gt; results.SendAsync(42));</code></example>
+    public void Go(Func<ValueTask> body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Add(1);
+        Weft.Go.Run((Group: this, Body: body), static async s =>
+        {
+            try { await s.Body(); }
+            finally { s.Group.Done(); }
+        }, file, line);
+    }
+
+    /// <summary>
+    /// Adds one to the counter and runs the synchronous <paramref name="body"/> in a new goroutine that calls
+    /// <see cref="Done"/> when it returns (Go 1.25's <c>WaitGroup.Go(func())</c>).
+    /// </summary>
+    /// <param name="body">The goroutine's code.</param>
+    /// <param name="file">Filled in by the compiler: the goroutine dump names this line as the goroutine's origin.</param>
+    /// <param name="line">Filled in by the compiler.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The group is reused before the previous round's Wait returned (see <see cref="Add"/>); nothing is started.</exception>
+    /// <remarks>
+    /// An <c>async</c> lambda or a lambda that returns a task never binds here: it picks the
+    /// <see cref="Func{Task}"/> or <see cref="Func{ValueTask}"/> overload, whose task is awaited before Done.
+    /// </remarks>
+    /// <example><code>wg.Go(() =&gt; Interlocked.Increment(ref n));</code></example>
+    public void Go(Action body, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Add(1);
+        Weft.Go.Run((Group: this, Body: body), static s =>
+        {
+            try { s.Body(); }
+            finally { s.Group.Done(); }
+        }, file, line);
     }
 
     /// <summary>Blocks the calling thread until the counter is zero.</summary>

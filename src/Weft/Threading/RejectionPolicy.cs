@@ -29,10 +29,10 @@ public abstract class RejectionPolicy
 
     /// <summary>
     /// Runs the task on the submitting thread, which slows submitters down to the pool's pace (back-pressure).
-    /// An <see cref="ThreadPoolExecutor.Execute"/> task's exception then propagates to the submitter.
+    /// An <see cref="ThreadPoolExecutor.Execute(Action)"/> task's exception then propagates to the submitter.
     /// </summary>
     /// <remarks>
-    /// On a shut-down executor the task is not run. An <see cref="ThreadPoolExecutor.Execute"/> action is then
+    /// On a shut-down executor the task is not run. An <see cref="ThreadPoolExecutor.Execute(Action)"/> action is then
     /// discarded <b>silently</b>, as Java's <c>CallerRunsPolicy</c> does (<see cref="ThreadPoolExecutor.RejectedCount"/>
     /// still counts it; check <see cref="ThreadPoolExecutor.IsShutdown"/> if dropped work matters). A <c>Submit</c>
     /// task faults instead with a <see cref="RejectedExecutionException"/> naming the pool and saying it is shut down,
@@ -66,8 +66,7 @@ public abstract class RejectionPolicy
 
     private static void Drop(object item) => (item as IWorkItem)?.Abandon();
 
-    private static Action AsAction(object item) =>
-        item as Action ?? (() => ((IWorkItem)item).Run());
+    private static Action AsAction(object item) => WorkItems.AsAction(item);
 
     private sealed class AbortPolicy : RejectionPolicy
     {
@@ -84,13 +83,13 @@ public abstract class RejectionPolicy
                 // Java's rule for the bare action (dropped, silently); a submitter's task says what happened.
                 (item as IWorkItem)?.Fail(new RejectedExecutionException($"Pool '{executor.Name}' rejected a task: {reason}."));
             }
-            else if (item is Action action)
+            else if (item is ISubmission)
             {
-                action();
+                ((IWorkItem)item).Run(); // the outcome goes to the submitter's task
             }
             else
             {
-                ((IWorkItem)item).Run();
+                WorkItems.AsAction(item)(); // an Execute task: its exception propagates to this caller
             }
         }
     }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Weft.Threading;
 
 /// <summary>
@@ -109,6 +111,101 @@ public sealed class ScheduledExecutor : IDisposable
     public ScheduledTask ScheduleWithFixedDelay(Action action, TimeSpan initialDelay, TimeSpan delay) =>
         Add(action, RequireNotNegative(initialDelay, nameof(initialDelay)), RequirePositive(delay, nameof(delay)),
             fixedRate: false);
+
+    /// <summary>Runs the async <paramref name="action"/> once, <paramref name="delay"/> from now, to completion.</summary>
+    /// <param name="action">The work; a pool thread waits for its task, so the schedule ends (and
+    /// <see cref="ScheduledTask.Completion"/> completes, or faults with the task's exception) when the work has ended.</param>
+    /// <param name="delay">How long to wait first; zero or more (<see cref="TimeSpan.MaxValue"/>: never).</param>
+    /// <returns>The schedule.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative.</exception>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
+    /// <remarks>
+    /// The async overloads exist so that an <c>async</c> lambda does not bind to the <see cref="Action"/> overload as
+    /// <c>async void</c>, which would end the run at its first await and lose its exception. For a periodic schedule,
+    /// a run ends when its task completes: runs never overlap, and a fixed delay counts from that end.
+    /// </remarks>
+    /// <example><code>timers.Schedule(async () =&gt; await FlushAsync(), TimeSpan.FromSeconds(5));</code></example>
+    [OverloadResolutionPriority(1)] // an async lambda converts to both Task and ValueTask delegates: Task wins
+    public ScheduledTask Schedule(Func<Task> action, TimeSpan delay) => Schedule(Blocking(action), delay);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="action"/> once, <paramref name="delay"/> from now, to completion.</summary>
+    /// <param name="action">The work, e.g. <c>() =&gt; ticks.SendAsync(1)</c>.</param>
+    /// <param name="delay">How long to wait first; zero or more (<see cref="TimeSpan.MaxValue"/>: never).</param>
+    /// <returns>The schedule.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative.</exception>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
+    /// <remarks>As <see cref="Schedule(Func{Task}, TimeSpan)"/>.</remarks>
+    /// <example><code>timers.Schedule(() =&gt; ticks.SendAsync(1), TimeSpan.FromSeconds(1));</code></example>
+    public ScheduledTask Schedule(Func<ValueTask> action, TimeSpan delay) => Schedule(Blocking(action), delay);
+
+    /// <summary>Runs the async <paramref name="action"/> at a fixed rate, each run to completion (see <see cref="ScheduleAtFixedRate(Action, TimeSpan, TimeSpan)"/>).</summary>
+    /// <param name="action">The work; an exception ends the schedule.</param>
+    /// <param name="initialDelay">Until the first run; zero or more (<see cref="TimeSpan.MaxValue"/>: never).</param>
+    /// <param name="period">Between due times; more than zero (<see cref="TimeSpan.MaxValue"/>: one run only).</param>
+    /// <returns>The schedule.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A delay is negative or the period is not positive.</exception>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
+    /// <remarks>As <see cref="Schedule(Func{Task}, TimeSpan)"/>: a pool thread waits for each run's task.</remarks>
+    /// <example><code>timers.ScheduleAtFixedRate(async () =&gt; await PingAsync(), TimeSpan.Zero, TimeSpan.FromSeconds(1));</code></example>
+    [OverloadResolutionPriority(1)]
+    public ScheduledTask ScheduleAtFixedRate(Func<Task> action, TimeSpan initialDelay, TimeSpan period) =>
+        ScheduleAtFixedRate(Blocking(action), initialDelay, period);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="action"/> at a fixed rate, each run to completion.</summary>
+    /// <param name="action">The work; an exception ends the schedule.</param>
+    /// <param name="initialDelay">Until the first run; zero or more (<see cref="TimeSpan.MaxValue"/>: never).</param>
+    /// <param name="period">Between due times; more than zero (<see cref="TimeSpan.MaxValue"/>: one run only).</param>
+    /// <returns>The schedule.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A delay is negative or the period is not positive.</exception>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
+    /// <remarks>As <see cref="Schedule(Func{Task}, TimeSpan)"/>.</remarks>
+    /// <example><code>timers.ScheduleAtFixedRate(() =&gt; ticks.SendAsync(1), TimeSpan.Zero, TimeSpan.FromSeconds(1));</code></example>
+    public ScheduledTask ScheduleAtFixedRate(Func<ValueTask> action, TimeSpan initialDelay, TimeSpan period) =>
+        ScheduleAtFixedRate(Blocking(action), initialDelay, period);
+
+    /// <summary>Runs the async <paramref name="action"/> with a fixed delay after each run has ended (see <see cref="ScheduleWithFixedDelay(Action, TimeSpan, TimeSpan)"/>).</summary>
+    /// <param name="action">The work; an exception ends the schedule.</param>
+    /// <param name="initialDelay">Until the first run; zero or more (<see cref="TimeSpan.MaxValue"/>: never).</param>
+    /// <param name="delay">From the end of one run's task to the start of the next; more than zero.</param>
+    /// <returns>The schedule.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A delay is negative or <paramref name="delay"/> is not positive.</exception>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
+    /// <remarks>As <see cref="Schedule(Func{Task}, TimeSpan)"/>.</remarks>
+    /// <example><code>timers.ScheduleWithFixedDelay(async () =&gt; await PollAsync(), TimeSpan.Zero, TimeSpan.FromSeconds(1));</code></example>
+    [OverloadResolutionPriority(1)]
+    public ScheduledTask ScheduleWithFixedDelay(Func<Task> action, TimeSpan initialDelay, TimeSpan delay) =>
+        ScheduleWithFixedDelay(Blocking(action), initialDelay, delay);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="action"/> with a fixed delay after each run has ended.</summary>
+    /// <param name="action">The work; an exception ends the schedule.</param>
+    /// <param name="initialDelay">Until the first run; zero or more (<see cref="TimeSpan.MaxValue"/>: never).</param>
+    /// <param name="delay">From the end of one run's task to the start of the next; more than zero.</param>
+    /// <returns>The schedule.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A delay is negative or <paramref name="delay"/> is not positive.</exception>
+    /// <exception cref="RejectedExecutionException">The executor is shut down.</exception>
+    /// <remarks>As <see cref="Schedule(Func{Task}, TimeSpan)"/>.</remarks>
+    /// <example><code>timers.ScheduleWithFixedDelay(() =&gt; ticks.SendAsync(1), TimeSpan.Zero, TimeSpan.FromSeconds(1));</code></example>
+    public ScheduledTask ScheduleWithFixedDelay(Func<ValueTask> action, TimeSpan initialDelay, TimeSpan delay) =>
+        ScheduleWithFixedDelay(Blocking(action), initialDelay, delay);
+
+    // One closure per schedule, not per run: the pool thread waits for the task (see AsyncWork).
+    private static Action Blocking(Func<Task> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        return () => AsyncWork.Wait(action());
+    }
+
+    private static Action Blocking(Func<ValueTask> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        return () => AsyncWork.Wait(action());
+    }
 
     /// <summary>
     /// Cancels periodic schedules, lets delayed one-shots still run, and then shuts the executor down. New schedules

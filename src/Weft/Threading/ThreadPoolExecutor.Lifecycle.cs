@@ -23,8 +23,9 @@ public sealed partial class ThreadPoolExecutor
     /// interrupted otherwise. Does not wait for them; see <see cref="AwaitTermination"/>.
     /// </summary>
     /// <returns>
-    /// The tasks that never started, oldest first. An <see cref="Execute"/> task is the caller's own
-    /// <see cref="Action"/>; a <c>Submit</c> task is an <see cref="Action"/> that runs the work and completes the
+    /// The tasks that never started, oldest first. An <see cref="Execute(Action)"/> task is the caller's own
+    /// <see cref="Action"/>; an async <c>Execute</c> task is an <see cref="Action"/> that runs it to completion and
+    /// throws its exception; a <c>Submit</c> task is an <see cref="Action"/> that runs the work and completes the
     /// submitter's task, which stays pending until it is run (as Java's returned <c>FutureTask</c>s do).
     /// </returns>
     /// <exception cref="AggregateException">A callback registered on <see cref="ShutdownNowToken"/> threw; the
@@ -39,7 +40,7 @@ public sealed partial class ThreadPoolExecutor
         var neverStarted = new List<Action>();
         while (TryTake(out object item))
         {
-            neverStarted.Add(item as Action ?? (() => ((IWorkItem)item).Run()));
+            neverStarted.Add(WorkItems.AsAction(item));
         }
         TryTerminate();
         _shutdownNow.Cancel(); // last, outside any lock: it runs user callbacks and may throw

@@ -258,7 +258,7 @@ public sealed partial class ThreadPoolExecutor
                 ReportUnhandled(e);
             }
         }
-        else if (error is not null && item is Action)
+        else if (error is not null && item is Action or AsyncExecution)
         {
             ReportUnhandled(error);
         }

@@ -59,10 +59,16 @@
 //     for its TaskCompletionSource and once for its Task.
 //   - Interlocked counters for active and completed tasks. They would be two more contended writes per task; each
 //     worker instead owns its counters and the metrics sum them under _lock (as Java does).
+//   - Unwrapping async work as Task.Run does (start the delegate, return a proxy for its task, free the thread at the
+//     first await). Execute(Func<Task>)/Submit(Func<Task<T>>) and their ValueTask forms instead wait for the task on
+//     the worker: the pool's bounds then hold for the whole work, ActiveCount counts it, and AwaitTermination cannot
+//     return while it still runs. Without these overloads an async lambda bound to Execute(Action) as async void
+//     (ending at its first await) or to Submit<T>(Func<T>) as a Task of a Task, and its exception was lost.
 //   - Flowing ExecutionContext. Like ThreadPool.UnsafeQueueUserWorkItem and Java, tasks do not inherit AsyncLocals
 //     from the submitter; this keeps Execute allocation-free.
 
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Weft.Threading;
 
@@ -238,7 +244,7 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     public Task<T> Submit<T>(Func<T> work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var submission = new Submission<T>(work, _shutdownNow.Token);
+        var submission = new Submission<T>(work, WorkShape.Sync, _shutdownNow.Token);
         Admit(submission);
         return submission.Task;
     }
@@ -253,7 +259,104 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     public Task Submit(Action work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var submission = new Submission<object?>(work, _shutdownNow.Token);
+        var submission = new Submission<object?>(work, WorkShape.Sync, _shutdownNow.Token);
+        Admit(submission);
+        return submission.Task;
+    }
+
+    /// <summary>
+    /// Runs the async <paramref name="action"/> on a pool thread, which waits for its task to complete: the work holds
+    /// its thread, counts in <see cref="ActiveCount"/> and delays termination until it has really ended, as blocking
+    /// work does. Its exception (the task's own, not an AggregateException) goes to the after-execute hook, or to
+    /// standard error when none is set.
+    /// </summary>
+    /// <param name="action">The work; an <c>async</c> lambda, or one that returns a <see cref="Task"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="RejectedExecutionException">The task was rejected and the policy is Abort.</exception>
+    /// <remarks>
+    /// This overload keeps an <c>async</c> lambda from binding to <see cref="Execute(Action)"/> as an <c>async void</c>
+    /// method, which would end (and free its thread) at its first await. The continuations after each await run on the
+    /// .NET ThreadPool, not on this pool; the pool thread only waits. For work that is mostly async I/O, a goroutine
+    /// (<see cref="Weft.Go.Run(Func{Task}, string, int)"/>) costs no thread at all.
+    /// </remarks>
+    /// <example><code>pool.Execute(async () =&gt; await File.WriteAllTextAsync(path, text));</code></example>
+    // Priority 1: an async lambda converts to both this and the ValueTask overload, and C# finds neither better (CS0121);
+    // the priority settles it for Task. Priority only ranks overloads that apply, so a lambda that returns a ValueTask
+    // (which no Func<Task> accepts) still binds to the ValueTask overload.
+    [OverloadResolutionPriority(1)]
+    public void Execute(Func<Task> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Admit(new AsyncExecution(action));
+    }
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="action"/> on a pool thread, which waits for it to complete.</summary>
+    /// <param name="action">The work.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    /// <exception cref="RejectedExecutionException">The task was rejected and the policy is Abort.</exception>
+    /// <remarks>As <see cref="Execute(Func{Task})"/>.</remarks>
+    /// <example><code>pool.Execute(() =&gt; channel.SendAsync(item));</code></example>
+    public void Execute(Func<ValueTask> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Admit(new AsyncExecution(action));
+    }
+
+    /// <summary>
+    /// Runs the async <paramref name="work"/> on a pool thread, which waits for it, and returns a task for its result
+    /// (not a task of a task): <c>await pool.Submit(async () =&gt; { await Step(); return 1; })</c> gives 1, once the
+    /// work has ended.
+    /// </summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="work">The work.</param>
+    /// <returns>A task that completes with the async work's result, or its exception; canceled or rejected as for
+    /// <see cref="Submit{T}(Func{T})"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
+    /// <exception cref="RejectedExecutionException">The task was rejected and the policy is Abort.</exception>
+    /// <remarks>The pool thread is held until the work ends, as in <see cref="Execute(Func{Task})"/>.</remarks>
+    /// <example><code>string body = await pool.Submit(async () =&gt; await File.ReadAllTextAsync(path));</code></example>
+    [OverloadResolutionPriority(1)]
+    public Task<T> Submit<T>(Func<Task<T>> work) => SubmitAsync<T>(work, WorkShape.Task);
+
+    /// <summary>Runs the <see cref="ValueTask{TResult}"/>-returning <paramref name="work"/> on a pool thread, which waits for it, and returns a task for its result.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="work">The work.</param>
+    /// <returns>A task that completes with the work's result, or its exception; canceled or rejected as for
+    /// <see cref="Submit{T}(Func{T})"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
+    /// <exception cref="RejectedExecutionException">The task was rejected and the policy is Abort.</exception>
+    /// <remarks>As <see cref="Submit{T}(Func{Task{T}})"/>.</remarks>
+    /// <example><code>int n = await pool.Submit(() =&gt; counts.ReceiveAsync());</code></example>
+    public Task<T> Submit<T>(Func<ValueTask<T>> work) => SubmitAsync<T>(work, WorkShape.ValueTask);
+
+    /// <summary>
+    /// Runs the async <paramref name="work"/> on a pool thread, which waits for it, and returns a task that completes
+    /// when the work has ended: <c>await pool.Submit(async () =&gt; await Task.Delay(200))</c> takes 200 ms.
+    /// </summary>
+    /// <param name="work">The work.</param>
+    /// <returns>A task that completes when the async work ends, faulted with its exception if it fails; canceled or
+    /// rejected as for <see cref="Submit{T}(Func{T})"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
+    /// <exception cref="RejectedExecutionException">The task was rejected and the policy is Abort.</exception>
+    /// <remarks>As <see cref="Submit{T}(Func{Task{T}})"/>.</remarks>
+    /// <example><code>await pool.Submit(async () =&gt; await File.WriteAllTextAsync(path, text));</code></example>
+    [OverloadResolutionPriority(1)]
+    public Task Submit(Func<Task> work) => SubmitAsync<object?>(work, WorkShape.Task);
+
+    /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="work"/> on a pool thread, which waits for it, and returns a task that completes when it has ended.</summary>
+    /// <param name="work">The work.</param>
+    /// <returns>A task that completes when the work ends, faulted with its exception if it fails; canceled or rejected
+    /// as for <see cref="Submit{T}(Func{T})"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
+    /// <exception cref="RejectedExecutionException">The task was rejected and the policy is Abort.</exception>
+    /// <remarks>As <see cref="Submit{T}(Func{Task{T}})"/>.</remarks>
+    /// <example><code>await pool.Submit(() =&gt; channel.SendAsync(item));</code></example>
+    public Task Submit(Func<ValueTask> work) => SubmitAsync<object?>(work, WorkShape.ValueTask);
+
+    private Task<T> SubmitAsync<T>(Delegate work, WorkShape shape)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var submission = new Submission<T>(work, shape, _shutdownNow.Token);
         Admit(submission);
         return submission.Task;
     }

@@ -69,7 +69,7 @@ public sealed class ThreadPoolExecutorOptions
 
     /// <summary>
     /// Called on the worker thread after each task with its delegate and the exception it threw (null on success).
-    /// When set, it owns the reporting of <see cref="ThreadPoolExecutor.Execute"/> exceptions; when not set they are
+    /// When set, it owns the reporting of <see cref="ThreadPoolExecutor.Execute(Action)"/> exceptions; when not set they are
     /// written to standard error, as Java's default uncaught-exception handler does. A <c>Submit</c> task's exception
     /// goes to its task in either case.
     /// </summary>

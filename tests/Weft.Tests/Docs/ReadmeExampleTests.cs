@@ -27,7 +27,7 @@ public class ReadmeExampleTests
             var timeout = sel.Timeout(TimeSpan.FromSeconds(1));
             for (int i = 0; i < 3; i++)
             {
-                if (await sel.WaitAsync() == result.Index) printed.Add(result.Value);
+                if (await sel.WaitAsync() == result.Index) printed.Add(result.Value!);
                 else printed.Add("timed out");
             }
         }

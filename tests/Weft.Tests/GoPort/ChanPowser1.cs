@@ -96,7 +96,7 @@ public sealed class ChanPowser1
             await input.Req.SendAsync(NextSeq(), _ct);
             var release = new Chan<int>();
             p.Go(() => DoSplit(input, output, release));
-            T dat = await input.Dat.ReceiveAsync(_ct);
+            T dat = (await input.Dat.ReceiveAsync(_ct))!; // the power-series channels are never closed
             await output[0].Dat.SendAsync(dat, _ct);
             if (!both) await wait.ReceiveAsync(_ct);
             await output[1].Req.ReceiveAsync(_ct);
@@ -120,7 +120,7 @@ public sealed class ChanPowser1
         private async Task<T> GetItem(Dch input)
         {
             await input.Req.SendAsync(NextSeq(), _ct);
-            return await input.Dat.ReceiveAsync(_ct);
+            return (await input.Dat.ReceiveAsync(_ct))!;
         }
 
         public async Task<Rat> Get(Dch input) => unwrap(await GetItem(input));
@@ -151,12 +151,12 @@ public sealed class ChanPowser1
                 }
                 else if (i == dat0.Index)
                 {
-                    output[0] = dat0.Value;
+                    output[0] = dat0.Value!;
                     dat0.Channel = null;
                 }
                 else
                 {
-                    output[1] = dat1.Value;
+                    output[1] = dat1.Value!;
                     dat1.Channel = null;
                 }
             }

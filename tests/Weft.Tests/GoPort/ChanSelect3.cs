@@ -63,7 +63,7 @@ public sealed class ChanSelect3
             }
             await c.SendAsync(Always); // f blocked
         });
-        string got = await c.ReceiveAsync();
+        string? got = await c.ReceiveAsync();
         cts.Cancel();
         Assert.True(got == signal, $"{signal} block");
     }

@@ -126,7 +126,7 @@ public sealed class ChanTest
                     }
                     var recv = new Dictionary<int, int>();
                     for (int p = 0; p < P; p++)
-                        foreach (var (k, v) in await done.ReceiveAsync()) recv[k] = recv.GetValueOrDefault(k) + v;
+                        foreach (var (k, v) in (await done.ReceiveAsync())!) recv[k] = recv.GetValueOrDefault(k) + v;
                     Assert.True(recv.Count == L, $"chan[{chanCap}]: received {recv.Count} values, expected {L}");
                     foreach (var v in recv.Values) Assert.True(v == P, $"chan[{chanCap}]: received {v} values, expected {P}");
                 }

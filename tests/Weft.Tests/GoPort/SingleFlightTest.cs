@@ -57,7 +57,7 @@ public class SingleFlightTest
         Func<Task<object>> fn = async () =>
         {
             if (Interlocked.Increment(ref calls) == 1) wg1.Done(); // first invocation
-            var v = await c.ReceiveAsync();
+            var v = (await c.ReceiveAsync())!;
             await c.SendAsync(v); // pump; make available for any future calls
             await Go.Sleep(TimeSpan.FromMilliseconds(10)); // let more goroutines enter Do
             return v;

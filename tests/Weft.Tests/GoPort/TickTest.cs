@@ -129,7 +129,7 @@ public sealed class TickTest
                         else if (i == recv.Index)
                         {
                             if (!recv.Ok) break;
-                            q.Enqueue(recv.Value);
+                            q.Enqueue(recv.Value!);
                         }
                         else break;
                     }

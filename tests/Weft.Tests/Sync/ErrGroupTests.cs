@@ -250,9 +250,12 @@ public class ErrGroupTests
     public async Task NullFunctions_AreAClearError()
     {
         var g = new ErrGroup();
-        Assert.Throws<ArgumentNullException>(() => g.Go(null!));
-        Assert.Throws<ArgumentNullException>(() => g.TryGo(null!));
-        await Assert.ThrowsAsync<ArgumentNullException>(() => g.GoAsync(null!).AsTask());
+        Assert.Throws<ArgumentNullException>(() => g.Go((Func<Task>)null!));
+        Assert.Throws<ArgumentNullException>(() => g.TryGo((Func<Task>)null!));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => g.GoAsync((Func<Task>)null!).AsTask());
+        Assert.Throws<ArgumentNullException>(() => g.Go((Func<CancellationToken, ValueTask>)null!));
+        Assert.Throws<ArgumentNullException>(() => g.TryGo((Func<CancellationToken, Task>)null!));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => g.GoAsync((Func<ValueTask>)null!).AsTask());
     }
 
 #if !DEBUG // a Debug build keeps the awaited task's locals reachable, so collectability is checked in the Release pass only

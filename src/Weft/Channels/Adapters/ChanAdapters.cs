@@ -50,12 +50,12 @@ internal sealed class ChanReader<T> : ChannelReader<T>
     /// <summary>Receives a value if one is available now (a buffered value, or a parked sender's).</summary>
     /// <param name="item">The value, or <c>default</c>.</param>
     /// <returns>False if no value is available now, or the channel is closed and drained.</returns>
-    public override bool TryRead(out T item) => _channel.TryReceive(out item);
+    public override bool TryRead([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T item) => _channel.TryReceive(out item);
 
     /// <summary>Shows the value the next receive would take, without taking it.</summary>
     /// <param name="item">The value, or <c>default</c>.</param>
     /// <returns>False if no value is available now.</returns>
-    public override bool TryPeek(out T item) => _channel.TryPeek(out item);
+    public override bool TryPeek([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T item) => _channel.TryPeek(out item);
 
     /// <summary>Waits until a value can be read, without reading it.</summary>
     /// <param name="cancellationToken">Gives up the wait (then nothing was consumed).</param>

@@ -41,7 +41,7 @@ public sealed class ReceiveCase<T> : SelectCase
     }
 
     /// <summary>The value received when this case won; <c>default</c> if <see cref="Ok"/> is false.</summary>
-    public T Value => _node.Value;
+    public T? Value => _node.Value;
 
     /// <summary>True if a value was received when this case won; false if the channel was closed and drained.</summary>
     public bool Ok => _node.Ok;
