@@ -128,8 +128,7 @@ public sealed partial class Chan<T>
         {
             var w = ChanWaiter<T>.Rent(this, isSend: true, cancellationToken, adapter: true);
             w.Value = value;
-            _sendq.Enqueue(w);
-            var ready = ReadReadyLocked();
+            var ready = EnqueueLocked(w, isSend: true);
             _lock.Exit();
             WakeAll(ready);
             w.Arm();

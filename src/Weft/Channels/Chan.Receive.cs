@@ -83,9 +83,7 @@ public sealed partial class Chan<T>
     private ChanWaiter<T> Park(CancellationToken cancellationToken, bool adapter)
     {
         var w = ChanWaiter<T>.Rent(this, isSend: false, cancellationToken, adapter);
-        _recvq.Enqueue(w);
-        PinTimerLocked();
-        var ready = WriteReadyLocked();
+        var ready = EnqueueLocked(w, isSend: false);
         _lock.Exit();
         WakeAll(ready);
         w.Arm();

@@ -38,14 +38,7 @@ public sealed partial class Chan<T> : ISelectable<T>
     Sudog? ISelectable<T>.EnqueueLocked(Sudog<T> node, bool send)
     {
         AssertSelectLocked();
-        if (send)
-        {
-            _sendq.Enqueue(node);
-            return ReadReadyLocked();
-        }
-        _recvq.Enqueue(node);
-        PinTimerLocked();
-        return WriteReadyLocked();
+        return EnqueueLocked(node, send);
     }
 
     void ISelectable<T>.DequeueLocked(Sudog<T> node, bool send)

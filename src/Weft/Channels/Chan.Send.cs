@@ -56,8 +56,7 @@ public sealed partial class Chan<T>
         {
             var w = ChanWaiter<T>.Rent(this, isSend: true, cancellationToken);
             w.Value = value;
-            _sendq.Enqueue(w);
-            var ready = ReadReadyLocked();
+            var ready = EnqueueLocked(w, isSend: true);
             short version = w.Version;
             _lock.Exit();
             WakeAll(ready);
