@@ -15,6 +15,7 @@ public sealed class DeadlockDetectedEventArgs : EventArgs
     }
 
     /// <summary>Go's message, <c>all goroutines are asleep - deadlock!</c>: the first line of <see cref="Report"/>.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Public API: an event's data is read from the instance the handler receives.")]
     public string Message => Runtime.DeadlockDetector.GoMessage;
 
     /// <summary>

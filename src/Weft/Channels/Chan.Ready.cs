@@ -45,7 +45,7 @@ public sealed partial class Chan<T>
     private Sudog? AfterRingTakeLocked() => Sudog.Concat(WriteReadyLocked(), DrainSignalLocked());
 
     /// <summary>The completion signal to fire now, if the channel is closed and drained and it has not fired. Caller holds the lock.</summary>
-    private Sudog? DrainSignalLocked()
+    private DrainSignal? DrainSignalLocked()
     {
         if (_drain is not { Fired: false } d || !_closed || _count != 0) return null;
         d.Fired = true;
@@ -111,7 +111,7 @@ public sealed partial class Chan<T>
             WakeAll(wake);
             return ok ? new ValueTask<T>(value) : ValueTask.FromException<T>(ThrowHelper.AdapterClosedException(this));
         }
-        var w = Park(cancellationToken, adapter: true);
+        var w = Park(adapter: true, cancellationToken);
         return new ValueTask<T>(w, w.Version);
     }
 

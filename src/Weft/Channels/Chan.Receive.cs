@@ -39,7 +39,7 @@ public sealed partial class Chan<T>
             WakeAll(wake);
             return new ValueTask<T>(value);
         }
-        var w = Park(cancellationToken, adapter: false);
+        var w = Park(adapter: false, cancellationToken);
         return new ValueTask<T>(w, w.Version);
     }
 #pragma warning restore CS8619
@@ -74,13 +74,13 @@ public sealed partial class Chan<T>
             WakeAll(wake);
             return new ValueTask<(T, bool)>((value, ok));
         }
-        var w = Park(cancellationToken, adapter: false);
+        var w = Park(adapter: false, cancellationToken);
         return new ValueTask<(T, bool)>(w, w.Version);
     }
 #pragma warning restore CS8619
 
     /// <summary>Parks a receiver; called with the lock held, returns with it released.</summary>
-    private ChanWaiter<T> Park(CancellationToken cancellationToken, bool adapter)
+    private ChanWaiter<T> Park(bool adapter, CancellationToken cancellationToken)
     {
         var w = ChanWaiter<T>.Rent(this, isSend: false, cancellationToken, adapter);
         var ready = EnqueueLocked(w, isSend: false);

@@ -34,6 +34,7 @@ internal static class ThrowHelper
         throw new ArgumentOutOfRangeException(nameof(capacity), capacity,
             $"A channel's capacity must be zero (unbuffered) or positive (buffered), and at most Array.MaxLength ({Array.MaxLength}); it was {capacity}.");
 
+    [SuppressMessage("Usage", "CA2201", Justification = "Rethrown as the runtime's own OutOfMemoryException, with the channel's capacity in the message and the original as the inner exception.")]
     public static OutOfMemoryException RingTooLarge(Type element, int capacity, OutOfMemoryException inner) =>
         new($"A Chan<{element.Name}> with capacity {capacity} needs a buffer of {capacity} elements, which could not be allocated; "
             + "use a smaller capacity.", inner);

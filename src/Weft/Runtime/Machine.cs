@@ -24,7 +24,9 @@ namespace Weft.Runtime;
 
 internal sealed class Machine
 {
+#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
     [ThreadStatic] private static Machine? t_current;
+#pragma warning restore IDE1006
 
     /// <summary>The M this thread is, or null on a thread Weft did not create.</summary>
     public static Machine? Current

@@ -16,7 +16,9 @@ internal sealed class SleepNode : TimerNode, IValueTaskSource, IParkSource
 {
     private const int Pending = 0, Fired = 1, Cancelled = 2;
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
     [ThreadStatic] private static Stack<SleepNode>? t_pool;
+#pragma warning restore IDE1006
 
     private Continuation _continuation;
     private short _version;

@@ -32,7 +32,9 @@ namespace Weft.Runtime;
 /// <summary>One bubble's scheduler, clock and members (see the essay above). Created by <c>Weft.Testing.Bubble.Run</c>.</summary>
 internal sealed class SynctestBubble
 {
+#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
     [ThreadStatic] private static SynctestBubble? t_current;
+#pragma warning restore IDE1006
 
     private readonly Lock _lock = new();
     private readonly List<Goroutine> _runq = []; // guarded by _lock

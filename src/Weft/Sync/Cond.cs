@@ -62,7 +62,7 @@ public sealed class Cond : IWaitOwner
         Enqueue(w);
         bool woken = w.Block();
         w.Return();
-        L.Lock();
+        L.Lock(CancellationToken.None); // as in Go, the wait returns holding the lock, even when cancelled
         if (!woken) ThrowHelper.Canceled(cancellationToken);
     }
 

@@ -48,6 +48,7 @@ namespace Weft.Sync;
 /// await g.WaitAsync(); // throws the first fetch failure
 /// </code>
 /// </example>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Go's errgroup has no Close: a group is used once and dropped. Its CancellationTokenSource has no timer, so dropping it undisposed leaks nothing.")]
 public sealed class ErrGroup
 {
     private readonly WaitGroup _wg = new();
@@ -147,7 +148,7 @@ public sealed class ErrGroup
     // (which no Func<Task> accepts) still binds to the ValueTask overload.
     [OverloadResolutionPriority(1)]
     public void Go(Func<Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        GoCore(f, cancellationToken, file, line);
+        GoCore(f, file, line, cancellationToken);
 
     /// <summary>Runs <paramref name="f"/>(<see cref="Token"/>) in a new goroutine; with a limit set, blocks the calling thread until a slot is free.</summary>
     /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
@@ -158,7 +159,7 @@ public sealed class ErrGroup
     /// <example><code>g.Go(async token =&gt; await client.GetStringAsync(url, token));</code></example>
     [OverloadResolutionPriority(1)]
     public void Go(Func<CancellationToken, Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        GoCore(f, cancellationToken, file, line);
+        GoCore(f, file, line, cancellationToken);
 
     /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/> to completion in a new goroutine; with a limit set, blocks the calling thread until a slot is free.</summary>
     /// <param name="f">The function, e.g. <c>() =&gt; results.SendAsync(x)</c>.</param>
@@ -168,7 +169,7 @@ public sealed class ErrGroup
     /// <inheritdoc cref="Go(Func{Task}, CancellationToken, string, int)" path="/exception|/remarks"/>
     /// <example><code>g.Go(() =&gt; results.SendAsync(42));</code></example>
     public void Go(Func<ValueTask> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        GoCore(f, cancellationToken, file, line);
+        GoCore(f, file, line, cancellationToken);
 
     /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/>(<see cref="Token"/>) to completion in a new goroutine; with a limit set, blocks the calling thread until a slot is free.</summary>
     /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
@@ -178,7 +179,7 @@ public sealed class ErrGroup
     /// <inheritdoc cref="Go(Func{Task}, CancellationToken, string, int)" path="/exception|/remarks"/>
     /// <example><code>g.Go(token =&gt; results.SendAsync(42, token));</code></example>
     public void Go(Func<CancellationToken, ValueTask> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        GoCore(f, cancellationToken, file, line);
+        GoCore(f, file, line, cancellationToken);
 
     /// <summary>Runs <paramref name="f"/> in a new goroutine once a slot is free (at once without a limit), parking only the caller meanwhile.</summary>
     /// <param name="f">The function.</param>
@@ -191,7 +192,7 @@ public sealed class ErrGroup
     /// <example><code>await g.GoAsync(async () =&gt; await Work(g.Token), ct);</code></example>
     [OverloadResolutionPriority(1)]
     public ValueTask GoAsync(Func<Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        GoAsyncCore(f, cancellationToken, file, line);
+        GoAsyncCore(f, file, line, cancellationToken);
 
     /// <summary>Runs <paramref name="f"/>(<see cref="Token"/>) in a new goroutine once a slot is free, parking only the caller meanwhile.</summary>
     /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
@@ -202,7 +203,7 @@ public sealed class ErrGroup
     /// <example><code>await g.GoAsync(async token =&gt; await Work(token), ct);</code></example>
     [OverloadResolutionPriority(1)]
     public ValueTask GoAsync(Func<CancellationToken, Task> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        GoAsyncCore(f, cancellationToken, file, line);
+        GoAsyncCore(f, file, line, cancellationToken);
 
     /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/> to completion in a new goroutine once a slot is free, parking only the caller meanwhile.</summary>
     /// <param name="f">The function.</param>
@@ -212,7 +213,7 @@ public sealed class ErrGroup
     /// <inheritdoc cref="GoAsync(Func{Task}, CancellationToken, string, int)" path="/returns|/exception"/>
     /// <example><code>await g.GoAsync(() =&gt; results.SendAsync(42), ct);</code></example>
     public ValueTask GoAsync(Func<ValueTask> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        GoAsyncCore(f, cancellationToken, file, line);
+        GoAsyncCore(f, file, line, cancellationToken);
 
     /// <summary>Runs the <see cref="ValueTask"/>-returning <paramref name="f"/>(<see cref="Token"/>) to completion in a new goroutine once a slot is free, parking only the caller meanwhile.</summary>
     /// <param name="f">The function; it receives the group's <see cref="Token"/>.</param>
@@ -222,7 +223,7 @@ public sealed class ErrGroup
     /// <inheritdoc cref="GoAsync(Func{Task}, CancellationToken, string, int)" path="/returns|/exception"/>
     /// <example><code>await g.GoAsync(token =&gt; results.SendAsync(42, token), ct);</code></example>
     public ValueTask GoAsync(Func<CancellationToken, ValueTask> f, CancellationToken cancellationToken = default, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        GoAsyncCore(f, cancellationToken, file, line);
+        GoAsyncCore(f, file, line, cancellationToken);
 
     /// <summary>Runs <paramref name="f"/> in a new goroutine only if a slot is free now (always without a limit, never with a limit of 0).</summary>
     /// <param name="f">The function.</param>
@@ -260,7 +261,7 @@ public sealed class ErrGroup
     public bool TryGo(Func<CancellationToken, ValueTask> f, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) => TryGoCore(f, file, line);
 
     // The twelve public overloads above differ only in the delegate's shape; the shape is dispatched once, in Run.
-    private void GoCore(Delegate f, CancellationToken cancellationToken, string file, int line)
+    private void GoCore(Delegate f, string file, int line, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(f);
         var limit = _limit;
@@ -268,7 +269,7 @@ public sealed class ErrGroup
         Start(f, limit, file, line);
     }
 
-    private async ValueTask GoAsyncCore(Delegate f, CancellationToken cancellationToken, string file, int line)
+    private async ValueTask GoAsyncCore(Delegate f, string file, int line, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(f);
         var limit = _limit;

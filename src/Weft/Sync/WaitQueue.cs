@@ -11,6 +11,7 @@
 // checks, in Debug, that the node is in this queue: an owner with two queues (RWMutex) must pick the right one.
 
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 using Weft.Runtime;
@@ -50,6 +51,7 @@ internal struct WaitQueue
     /// keeps its writers under its readers' lock). Pair with <see cref="ExitBorrowed"/> before that lock is released.
     /// </summary>
     [Conditional("DEBUG")]
+    [SuppressMessage("Performance", "CA1822", Justification = "Uses instance state in Debug builds, where it checks the lock.")]
     public void EnterBorrowed()
     {
 #if DEBUG
@@ -59,6 +61,7 @@ internal struct WaitQueue
     }
 
     [Conditional("DEBUG")]
+    [SuppressMessage("Performance", "CA1822", Justification = "Uses instance state in Debug builds, where it checks the lock.")]
     public void ExitBorrowed()
     {
 #if DEBUG
@@ -89,6 +92,7 @@ internal struct WaitQueue
     }
 
     [Conditional("DEBUG")]
+    [SuppressMessage("Performance", "CA1822", Justification = "Uses instance state in Debug builds, where it checks the lock.")]
     private readonly void AssertHeld()
     {
 #if DEBUG

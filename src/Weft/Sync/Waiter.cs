@@ -40,8 +40,10 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
     private const int Waiting = 0, Woken = 1, Cancelled = 2;
     private const int PoolLimit = 256;
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
     [ThreadStatic] private static Stack<Waiter>? t_pool;
     [ThreadStatic] private static Waiter? t_blocking;
+#pragma warning restore IDE1006
 
     private static readonly Action<object?> s_onCancel = static o => ((Waiter)o!).OnTokenCancelled();
 

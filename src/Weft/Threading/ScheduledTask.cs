@@ -22,7 +22,7 @@ public sealed class ScheduledTask
 
     // The longest due time System.Threading.Timer accepts (0xFFFFFFFE ms, about 49.7 days). A longer wait is armed
     // in pieces of at most this: each early firing is caught by the due-time check in Fire and re-armed.
-    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+    private static readonly TimeSpan s_maxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     /// <summary>The due time that means never: <see cref="TimeSpan.MaxValue"/>, where every addition saturates.</summary>
     internal static readonly TimeSpan Never = TimeSpan.MaxValue;
@@ -169,7 +169,7 @@ public sealed class ScheduledTask
     /// </summary>
     private static TimeSpan TimerDelay(TimeSpan left)
     {
-        if (left >= MaxTimerDelay) return MaxTimerDelay;
+        if (left >= s_maxTimerDelay) return s_maxTimerDelay;
         long ms = (left.Ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond;
         return TimeSpan.FromMilliseconds(ms);
     }

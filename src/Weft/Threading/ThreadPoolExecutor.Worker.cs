@@ -106,10 +106,10 @@ public sealed partial class ThreadPoolExecutor
                 ? keepAlive - Stopwatch.GetElapsedTime(idleSince)
                 : Timeout.InfiniteTimeSpan;
             if (left < TimeSpan.Zero && left != Timeout.InfiniteTimeSpan) left = TimeSpan.Zero;
-            // Never wait longer than RecheckPeriod: a setter's WakeAllIdle releases one permit per idle worker, but a
+            // Never wait longer than s_recheckPeriod: a setter's WakeAllIdle releases one permit per idle worker, but a
             // worker that re-parks fast can take a second one, leaving another asleep under the old settings.
-            bool expires = left != Timeout.InfiniteTimeSpan && left <= RecheckPeriod;
-            if (_wake.Wait(expires ? left : RecheckPeriod))
+            bool expires = left != Timeout.InfiniteTimeSpan && left <= s_recheckPeriod;
+            if (_wake.Wait(expires ? left : s_recheckPeriod))
             {
                 timedOut = false;
                 idleSince = 0;

@@ -49,7 +49,7 @@
 //     totals helped; making the queue's own head and
 //     tail those totals (WorkQueue) removed one more atomic operation on each side.
 //   - Timed polling for keep-alive (sleep, check, repeat). Idle workers block on the semaphore with keep-alive as
-//     the timeout, so an idle pool costs almost no CPU. The one exception: no wait is longer than RecheckPeriod
+//     the timeout, so an idle pool costs almost no CPU. The one exception: no wait is longer than s_recheckPeriod
 //     (1 s), because the run-time setters wake idle workers through the shared semaphore and a permit can reach
 //     the wrong worker; an idle thread thus wakes at most once a second to re-read the settings.
 //   - An injectable clock for keep-alive. A virtual clock would need a timer per idle period to wake the kernel wait
@@ -103,7 +103,7 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private const int StateTerminated = 3;
     private const int SpinsBeforeCountCheck = 8;
     private const int SpinsBeforePark = 30;
-    private static readonly TimeSpan RecheckPeriod = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_recheckPeriod = TimeSpan.FromSeconds(1);
 
     /// <summary>The largest allowed <see cref="ThreadPoolExecutorOptions.MaximumPoolSize"/>.</summary>
     public const int MaxThreads = short.MaxValue;
@@ -454,6 +454,9 @@ public sealed partial class ThreadPoolExecutor : IDisposable
         _policy.Reject(item, this, reason);
     }
 
+    // The exceptions below name the option the caller set (ThreadPoolExecutorOptions.QueueCapacity, the KeepAlive and
+    // pool-size properties), not a parameter of these helpers: that is what the caller has to fix.
+#pragma warning disable CA2208
     private static void Validate(ThreadPoolExecutorOptions o)
     {
         if (o.MaximumPoolSize is < 1 or > MaxThreads) ThrowMaxOutOfRange(o.MaximumPoolSize);
@@ -470,7 +473,7 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private static void ValidateKeepAlive(TimeSpan keepAlive, bool allowCoreTimeOut)
     {
         // No upper bound: a huge keep-alive (TimeSpan.MaxValue) means never, as infinite does. The worker only ever
-        // subtracts the idle time from it and waits at most RecheckPeriod at a time, so nothing can overflow.
+        // subtracts the idle time from it and waits at most s_recheckPeriod at a time, so nothing can overflow.
         if (keepAlive != Timeout.InfiniteTimeSpan && keepAlive < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(KeepAlive), keepAlive,
@@ -490,6 +493,7 @@ public sealed partial class ThreadPoolExecutor : IDisposable
     private static void ThrowCoreOutOfRange(int value, int max) =>
         throw new ArgumentOutOfRangeException(nameof(CorePoolSize), value,
             $"CorePoolSize must be between 0 and MaximumPoolSize ({max}); it was {value}.");
+#pragma warning restore CA2208
 
     [Conditional("DEBUG")]
     private void AssertInvariants()

@@ -60,6 +60,7 @@ namespace Weft;
 ///     else if (i == slow.Index) Console.WriteLine("idle for a second");
 /// }
 /// </code></example>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716", Justification = "Go's name for the statement, which C# users search for; VB callers can escape it as [Select].")]
 public sealed partial class Select
 {
     private SelectCase[] _cases = new SelectCase[4];

@@ -1,4 +1,3 @@
-using Weft.Runtime;
 
 namespace Weft;
 

@@ -15,7 +15,9 @@ namespace Weft.Channels;
 
 internal sealed class BlockingWaiter<T> : Sudog<T>
 {
+#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
     [ThreadStatic] private static BlockingWaiter<T>? t_current;
+#pragma warning restore IDE1006
 
     private static readonly Action<object?> s_cancel = static o => ((BlockingWaiter<T>)o!).Cancel();
 

@@ -79,13 +79,13 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         {
             w = new ChanWaiter<T>();
         }
-        w.Prepare(channel, Kind(isSend, adapter, pooled: !token.CanBeCanceled), token, owner);
+        w.Prepare(channel, Kind(isSend, adapter, pooled: !token.CanBeCanceled), owner, token);
         return w;
     }
 
     /// <summary>The per-wait fields both rents set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Prepare(Chan<T> channel, byte kind, CancellationToken token, Goroutine? owner)
+    private void Prepare(Chan<T> channel, byte kind, Goroutine? owner, CancellationToken token)
     {
         _kind = kind;
         Volatile.Write(ref _channel, channel); // a poster's claim of a committed park reads it unlocked (TryUncommit)
@@ -112,7 +112,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             return spare;
         }
         var w = NodePool<ChanWaiter<T>>.TryTake() ?? new ChanWaiter<T>();
-        w.Prepare(channel, Kind(isSend, adapter: false, pooled: true), default, owner);
+        w.Prepare(channel, Kind(isSend, adapter: false, pooled: true), owner, default);
         owner.Defer(w);
         return w;
     }

@@ -6,8 +6,10 @@ namespace Weft.Channels;
 
 internal static class NodePool<TNode> where TNode : Sudog
 {
+#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
     [ThreadStatic] private static TNode? t_free;
     [ThreadStatic] private static int t_count;
+#pragma warning restore IDE1006
 
     /// <summary>A pooled node of this thread, or null.</summary>
     public static TNode? TryTake()

@@ -24,12 +24,15 @@ using Weft.Runtime;
 namespace Weft.Channels;
 
 /// <summary>Parks and unparks one OS thread. Owner-only Park; Unpark from any thread, once per wait.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "One parker per thread, for the thread's lifetime: its event is never disposed on purpose.")]
 internal sealed class ThreadParker
 {
     /// <summary>How long Park spins before sleeping: a hand-off from a running peer often arrives within it.</summary>
     private const int SpinCount = 100;
 
+#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
     [ThreadStatic] private static ThreadParker? t_current;
+#pragma warning restore IDE1006
 
     private readonly ManualResetEventSlim _event = new(false, SpinCount);
 
