@@ -37,16 +37,34 @@ internal static class ChanBench
     public static BoundedChannelOptions Bounded(int cap) => new(cap) { SingleReader = false, SingleWriter = false };
 }
 
-public sealed class PingPong : Workload
+/// <summary>
+/// pingpong: two goroutines hand a value back and forth over two unbuffered channels. pingpong-ctx: the same, started
+/// with one AsyncLocal value set, so both goroutines run in a flowed ExecutionContext (every resumption restores it).
+/// </summary>
+public sealed class PingPong(bool withContext = false) : Workload
 {
     private const int N = 1_000_000;
-    public override string Name => "pingpong";
+    private static readonly AsyncLocal<object?> Traced = new();
+    public override string Name => withContext ? "pingpong-ctx" : "pingpong";
     public override string Unit => "ns/roundtrip";
 
     public override double RunWeft()
     {
         var ping = new Chan<int>();
         var pong = new Chan<int>();
+        if (withContext) Traced.Value = ping;
+        try
+        {
+            return PlayWeft(ping, pong);
+        }
+        finally
+        {
+            Traced.Value = null;
+        }
+    }
+
+    private static double PlayWeft(Chan<int> ping, Chan<int> pong)
+    {
         return ChanBench.RunGoroutines(2, async id =>
         {
             if (id == 0)
@@ -60,13 +78,21 @@ public sealed class PingPong : Workload
     {
         var ping = Channel.CreateBounded<int>(ChanBench.Bounded(0));
         var pong = Channel.CreateBounded<int>(ChanBench.Bounded(0));
-        return ChanBench.RunTasks(2, async id =>
+        if (withContext) Traced.Value = ping;
+        try
         {
-            if (id == 0)
-                for (int i = 0; i < N; i++) { await ping.Writer.WriteAsync(i); await pong.Reader.ReadAsync(); }
-            else
-                for (int i = 0; i < N; i++) { int v = await ping.Reader.ReadAsync(); await pong.Writer.WriteAsync(v); }
-        }, N);
+            return ChanBench.RunTasks(2, async id =>
+            {
+                if (id == 0)
+                    for (int i = 0; i < N; i++) { await ping.Writer.WriteAsync(i); await pong.Reader.ReadAsync(); }
+                else
+                    for (int i = 0; i < N; i++) { int v = await ping.Reader.ReadAsync(); await pong.Writer.WriteAsync(v); }
+            }, N);
+        }
+        finally
+        {
+            Traced.Value = null;
+        }
     }
 }
 

@@ -12,6 +12,7 @@ public static class Workloads
         new ParkedWorkload(),
         // channels
         new PingPong(),
+        new PingPong(withContext: true),
         new Spsc(),
         new Mpmc(),
         new SelectWorkload(),
