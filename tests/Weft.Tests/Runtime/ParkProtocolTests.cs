@@ -350,11 +350,19 @@ public class ParkProtocolTests
                 }
             }));
         }
-        var all = Task.WhenAll(players);
+        await PostWhilePlayingAsync(contexts, Task.WhenAll(players));
+    }
+
+    /// <summary>
+    /// A plain thread posts into every goroutine in <paramref name="contexts"/> (as they fill in) until
+    /// <paramref name="players"/> completes; then every post must have run exactly once.
+    /// </summary>
+    internal static async Task PostWhilePlayingAsync(SynchronizationContext?[] contexts, Task players)
+    {
         var counts = new PostCounts();
         var poster = new Thread(() =>
         {
-            while (!all.IsCompleted)
+            while (!players.IsCompleted)
             {
                 for (int k = 0; k < contexts.Length; k++)
                 {
@@ -366,7 +374,7 @@ public class ParkProtocolTests
             }
         }) { IsBackground = true };
         poster.Start();
-        await all.Within();
+        await players.Within();
         Assert.True(poster.Join(TimeSpan.FromSeconds(10)), "the poster thread stops once the players are done");
         // Posts to a goroutine whose body returned still run (its mailbox outlives the body).
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
@@ -376,12 +384,17 @@ public class ParkProtocolTests
     }
 
     [Fact]
-    public async Task APostThatRacesTheParkOnAChannel_IsNeverLeftBehindIt()
+    public Task APostThatRacesTheParkOnAChannel_IsNeverLeftBehindIt() =>
+        PostsRacingParksAsync(Stress.Scale(20_000), ch => () => ch.ReceiveAsync());
+
+    /// <summary>
+    /// A thread completes the goroutine's inner task the moment it exists, so its continuation is posted while the
+    /// goroutine is on its way to parking (through <paramref name="parkOn"/>, made once inside the goroutine) for a
+    /// value that is sent only after that continuation ran. A post the park missed would leave the goroutine parked
+    /// with the post stuck behind it: a hang, caught by the timeout.
+    /// </summary>
+    internal static async Task PostsRacingParksAsync(int rounds, Func<Chan<int>, Func<ValueTask<int>>> parkOn)
     {
-        // A thread completes the goroutine's inner task the moment it exists, so its continuation is posted while the
-        // goroutine is on its way to parking on a receive whose value is sent only after that continuation ran. A post
-        // the park missed would leave the goroutine parked with the post stuck behind it: a hang, caught by the timeout.
-        int rounds = Stress.Scale(20_000);
         var ch = new Chan<int>();
         var innerDone = new Chan<int>(1);
         TaskCompletionSource? slot = null;
@@ -397,12 +410,13 @@ public class ParkProtocolTests
         completer.Start();
         var body = GoTask.Run(async () =>
         {
+            var receive = parkOn(ch);
             for (int i = 0; i < rounds; i++)
             {
                 var tcs = new TaskCompletionSource();
                 var inner = Inner(tcs.Task, i);
                 Volatile.Write(ref slot, tcs);
-                Assert.Equal(i, await ch.ReceiveAsync());
+                Assert.Equal(i, await receive());
                 await inner;
             }
 

@@ -142,88 +142,22 @@ public class SelectParkProtocolTests
                 }
             }));
         }
-        var all = Task.WhenAll(players);
-        long posted = 0, ran = 0;
-        var poster = new Thread(() =>
-        {
-            while (!all.IsCompleted)
-            {
-                for (int k = 0; k < contexts.Length; k++)
-                {
-                    if (Volatile.Read(ref contexts[k]) is not { } c) continue;
-                    Interlocked.Increment(ref posted);
-                    c.Post(_ => Interlocked.Increment(ref ran), null);
-                }
-                Thread.Yield();
-            }
-        }) { IsBackground = true };
-        poster.Start();
-        await all.Within();
-        Assert.True(poster.Join(TimeSpan.FromSeconds(10)), "the poster thread stops once the players are done");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (Interlocked.Read(ref ran) != Interlocked.Read(ref posted) && DateTime.UtcNow < deadline) await Task.Delay(10);
-        Assert.True(Interlocked.Read(ref posted) > 0, "the poster posted while the goroutines ran");
-        Assert.Equal(Interlocked.Read(ref posted), Interlocked.Read(ref ran));
+        await ParkProtocolTests.PostWhilePlayingAsync(contexts, Task.WhenAll(players));
     }
 
     [Fact]
-    public async Task APostThatRacesTheParkInASelect_IsNeverLeftBehindIt()
-    {
-        // A thread completes the goroutine's inner task the moment it exists, so its continuation is posted while the
-        // goroutine is on its way to parking in a select whose value is sent only after that continuation ran. A post
-        // the commit missed would leave the goroutine parked with the post stuck behind it: a hang, caught by the timeout.
-        int rounds = Stress.Scale(10_000);
-        var ch = new Chan<int>();
-        var innerDone = new Chan<int>(1);
-        TaskCompletionSource? slot = null;
-        bool stop = false;
-        var completer = new Thread(() =>
-        {
-            while (!Volatile.Read(ref stop))
-            {
-                if (Interlocked.Exchange(ref slot, null) is { } t) t.SetResult();
-                else Thread.SpinWait(20);
-            }
-        }) { IsBackground = true };
-        completer.Start();
-        var body = GoTask.Run(async () =>
+    public Task APostThatRacesTheParkInASelect_IsNeverLeftBehindIt() =>
+        ParkProtocolTests.PostsRacingParksAsync(Stress.Scale(10_000), ch =>
         {
             var sel = new Select();
             var c = sel.Receive(ch);
             sel.Receive(new Chan<int>());
-            for (int i = 0; i < rounds; i++)
+            return async () =>
             {
-                var tcs = new TaskCompletionSource();
-                var inner = Inner(tcs.Task, i);
-                Volatile.Write(ref slot, tcs);
                 Assert.Equal(c.Index, await sel.WaitAsync());
-                Assert.Equal(i, c.Value);
-                await inner;
-            }
-
-            async Task Inner(Task gate, int i)
-            {
-                await gate; // resumes through a post to this goroutine
-                await innerDone.SendAsync(i);
-            }
+                return c.Value;
+            };
         });
-        var driver = Task.Run(async () =>
-        {
-            for (int i = 0; i < rounds; i++)
-            {
-                Assert.Equal(i, await innerDone.ReceiveAsync());
-                await ch.SendAsync(i);
-            }
-        });
-        try
-        {
-            await Task.WhenAll(body, driver).Within();
-        }
-        finally
-        {
-            Volatile.Write(ref stop, true);
-        }
-    }
 
     [Fact]
     public async Task ASelectThatCompletesDuringItsCommit_ReportsTheCaseAndTheValue_AndASendOnAClosedChannelThrows()
