@@ -219,4 +219,31 @@ public class SelectParkProtocolTests
         await Task.WhenAll(producers).Within();
         Assert.All(next, v => Assert.Equal(per, v));
     }
+
+    [Fact]
+    public async Task ACasesChannelOrToken_CannotChangeWhileItsSelectWaits_AndCanAfterwards()
+    {
+        var ch = new Chan<int>();
+        var sel = new Select();
+        var recv = sel.Receive(ch);
+        var send = sel.Send(new Chan<int>(), 1);
+        var stop = sel.Cancellation(CancellationToken.None);
+        var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = GoTask.Run(async () =>
+        {
+            var wait = sel.WaitAsync();
+            waiting.SetResult();
+            Assert.Equal(recv.Index, await wait);
+        });
+        await waiting.Task.Within();
+        Assert.Throws<InvalidOperationException>(() => recv.Channel = new Chan<int>());
+        Assert.Throws<InvalidOperationException>(() => send.Channel = null);
+        Assert.Throws<InvalidOperationException>(() => stop.Token = new CancellationTokenSource().Token);
+        await ch.SendAsync(1).AsTask().Within();
+        await done.Within();
+        recv.Channel = null; // between waits: Go's nil-channel idiom
+        send.Channel = null;
+        stop.Token = default;
+        Assert.Null(recv.Channel);
+    }
 }

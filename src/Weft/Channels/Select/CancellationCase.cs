@@ -18,7 +18,18 @@ public sealed class CancellationCase : SelectCase
     internal CancellationCase(int index, CancellationToken token) : base(index) => Token = token;
 
     /// <summary>The token; change it between waits. A token that cannot be cancelled makes a case that is never ready.</summary>
-    public CancellationToken Token { get; set; }
+    /// <exception cref="InvalidOperationException">Set while the select waits.</exception>
+    public CancellationToken Token
+    {
+        get => _token;
+        set
+        {
+            CheckNotWaiting();
+            _token = value;
+        }
+    }
+
+    private CancellationToken _token;
 
     internal override bool IsActive => Token.CanBeCanceled;
 

@@ -29,13 +29,14 @@ public sealed class ReceiveCase<T> : SelectCase
     }
 
     /// <summary>The channel this case receives from; set it to null to disable the case (Go's nil channel idiom).</summary>
-    /// <exception cref="InvalidOperationException">Set on a timeout case.</exception>
+    /// <exception cref="InvalidOperationException">Set on a timeout case, or while the select waits.</exception>
     public Chan<T>? Channel
     {
         get => _channel;
         set
         {
             if (_timeout is not null) throw new InvalidOperationException("A timeout case's channel is its own timer's.");
+            CheckNotWaiting();
             _channel = value;
         }
     }

@@ -82,6 +82,9 @@ public sealed partial class Select
         _rng = (uint)(SynctestBubble.Current is { } bubble ? bubble.NextRandom(int.MaxValue) : Random.Shared.Next()) | 1;
     }
 
+    /// <summary>True while a wait is in progress (read racily by the cases' setters).</summary>
+    internal bool IsWaiting => Volatile.Read(ref _busy) != 0;
+
     /// <summary>The number of cases added, the default included.</summary>
     public int Count => _count;
 
@@ -181,6 +184,7 @@ public sealed partial class Select
             Array.Resize(ref _lockOrder, _count * 2);
             Array.Resize(ref _pollOrder, _count * 2);
         }
+        c.Owner = this;
         _cases[_count++] = c;
         return c;
     }

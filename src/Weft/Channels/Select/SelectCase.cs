@@ -10,6 +10,18 @@ public abstract class SelectCase
 {
     private protected SelectCase(int index) => Index = index;
 
+    /// <summary>The select this case belongs to; set when it is added.</summary>
+    internal Select? Owner;
+
+    /// <summary>
+    /// Refuses a change to what the case waits on while its select waits: the wait's passes, its commit and a
+    /// poster's claim lock the sources they read from the cases, and must find the same ones each time.
+    /// </summary>
+    private protected void CheckNotWaiting()
+    {
+        if (Owner is { IsWaiting: true }) throw new InvalidOperationException("A select's cases cannot be changed while it waits.");
+    }
+
     /// <summary>This case's position in its Select, in the order cases were added: what <see cref="Select.WaitAsync"/> returns when this case wins.</summary>
     public int Index { get; }
 

@@ -24,13 +24,14 @@ public sealed class SendCase<T> : SelectCase
     }
 
     /// <summary>The channel this case sends to; set it to null to disable the case (Go's nil channel idiom).</summary>
-    /// <exception cref="InvalidOperationException">The channel is a receive-only timer channel.</exception>
+    /// <exception cref="InvalidOperationException">The channel is a receive-only timer channel, or the select waits.</exception>
     public Chan<T>? Channel
     {
         get => _channel;
         set
         {
             if (value is { IsReceiveOnly: true }) ThrowHelper.ReceiveOnly();
+            CheckNotWaiting();
             _channel = value;
         }
     }
