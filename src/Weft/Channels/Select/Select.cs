@@ -21,9 +21,15 @@
 //      Enqueuing in poll order matters when two cases wait on one channel: the counterpart that comes takes the
 //      first node queued, so registration order would always pick the case added first (Go queues in lock order,
 //      ties broken by its shuffled poll order: for each channel the same random relative order as here).
+//      In a goroutine, with a token that cannot be cancelled and no timeout or cancellation case, step 3 is not run
+//      here: the wait is the goroutine's deferred park, and step 3 is its commit when the step ends
+//      (CommitDeferred; the protocol is in Runtime/Park.cs). The done word stays shut from the deferral until the
+//      commit reopens it under the locks, because a completer may still hold a node of the previous wait between
+//      dequeuing it and its CAS; it holds that node's channel lock meanwhile, which the commit also takes.
 //   4. A completer claims the select by CAS on the done word, writes the result, and wakes the owner after
-//      releasing its lock. The owner (SelectCore.GetResult -> Finish) dequeues the losers one source at a time:
-//      a losing node that a completer meets first is skipped by its CAS (WaitQueue.DequeueClaimed).
+//      releasing its lock; a committed owner it readies with plain stores. The owner (SelectCore.GetResult ->
+//      Finish) dequeues the losers one source at a time: a losing node that a completer meets first is skipped by
+//      its CAS (WaitQueue.DequeueClaimed).
 //
 // Ownership: a Select is used by one goroutine (or thread) at a time, like a local variable; adding cases or
 // waiting concurrently on one Select is an error. Everything here is written only by that owner, except the
@@ -31,7 +37,8 @@
 // Interlocked.Exchange and releases it when it returns or throws, so a second concurrent waiter is always refused
 // with InvalidOperationException: a plain check-then-set let two racing waiters both in, where they enqueued the same
 // case nodes twice and one of them hung past its cancellation. Add checks _busy with a plain read: adding a case
-// during a wait is refused when seen, not made atomic (Add is not a wait and has no waiter to hang).
+// during a wait is refused when seen, not made atomic (Add is not a wait and has no waiter to hang); so is changing a
+// case's channel or token.
 
 using Weft.Channels;
 using Weft.Runtime;
