@@ -391,7 +391,8 @@ public class ParkProtocolTests
     /// A thread completes the goroutine's inner task the moment it exists, so its continuation is posted while the
     /// goroutine is on its way to parking (through <paramref name="parkOn"/>, made once inside the goroutine) for a
     /// value that is sent only after that continuation ran. A post the park missed would leave the goroutine parked
-    /// with the post stuck behind it: a hang, caught by the timeout.
+    /// with the post stuck behind it: a hang, caught when no round completes for <see cref="TestTimeout.Default"/>
+    /// (a bound on progress, not on the whole run, so that WEFT_STRESS's longer runs on a loaded machine pass).
     /// </summary>
     internal static async Task PostsRacingParksAsync(int rounds, Func<Chan<int>, Func<ValueTask<int>>> parkOn)
     {
@@ -399,6 +400,7 @@ public class ParkProtocolTests
         var innerDone = new Chan<int>(1);
         TaskCompletionSource? slot = null;
         bool stop = false;
+        int done = 0;
         var completer = new Thread(() =>
         {
             while (!Volatile.Read(ref stop))
@@ -432,11 +434,21 @@ public class ParkProtocolTests
             {
                 Assert.Equal(i, await innerDone.ReceiveAsync());
                 await ch.SendAsync(i);
+                Volatile.Write(ref done, i + 1);
             }
         });
         try
         {
-            await Task.WhenAll(body, driver).Within();
+            var all = Task.WhenAll(body, driver);
+            int seen = -1;
+            while (!all.IsCompleted)
+            {
+                int now = Volatile.Read(ref done);
+                if (now == seen) await all.Within(); // no round for a whole bound: a hang, reported with the dump
+                seen = now;
+                await Task.WhenAny(all, Task.Delay(TestTimeout.Default));
+            }
+            await all;
         }
         finally
         {
