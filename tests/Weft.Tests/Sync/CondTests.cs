@@ -62,7 +62,7 @@ public class CondTests
         var t = new Thread(() => { mu.Lock(); while (!ready) cond.Wait(); woke++; mu.Unlock(); });
         t.Start();
         await Go.Sleep(TimeSpan.FromMilliseconds(10));
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         ready = true;
         cond.Broadcast();
         mu.Unlock();
@@ -81,7 +81,7 @@ public class CondTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cond.WaitAsync(cts.Token).AsTask().Within());
         Assert.False(mu.TryLock()); // held again
         mu.Unlock();
-        Assert.Throws<SynchronizationLockException>(() => cond.Wait()); // not locked
+        Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait())); // not locked
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public class CondTests
     {
         var mu = new Mutex();
         var cond = new Cond(mu);
-        Assert.Throws<SynchronizationLockException>(() => cond.Wait());
+        Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait()));
         Assert.Throws<SynchronizationLockException>(() => { _ = cond.WaitAsync(); });
         Assert.False(cond.IsQueueLockHeld);
         Assert.Equal(0, mu.State);

@@ -84,7 +84,7 @@ public class RWMutexTests
     public void PendingWriterBlocksNewReaders()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         var writer = rw.LockAsync();
         Assert.False(writer.IsCompleted);
         Assert.False(rw.TryRLock()); // a writer waits: new readers queue behind it
@@ -99,7 +99,7 @@ public class RWMutexTests
     public async Task CancelledPendingWriter_LetsQueuedReadersIn()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         using var cts = new CancellationTokenSource();
         var writer = rw.LockAsync(cts.Token).AsTask();
         var reader = rw.RLockAsync().AsTask();
@@ -149,7 +149,7 @@ public class RWMutexWindowTests
         // Regression (issue 13, bug 1): Cancel unlinked a queued writer through the readers' queue, losing the
         // queued readers and leaving the cancelled writer at the head of the writers' queue.
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         using var cts = new CancellationTokenSource();
         var w2 = rw.LockAsync(cts.Token).AsTask();
         var r = rw.RLockAsync().AsTask();
@@ -168,7 +168,7 @@ public class RWMutexWindowTests
     public async Task WritersQueuedBehindAWriter_GetItInTurn_AndTheReadersBetweenThemGoFirst()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         var w2 = rw.LockAsync().AsTask();
         var r1 = rw.RLockAsync().AsTask();
         var w3 = rw.LockAsync().AsTask();
@@ -193,7 +193,7 @@ public class RWMutexWindowTests
     public async Task CancelledQueuedReader_IsUnlinked_OthersStay()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         using var cts1 = new CancellationTokenSource();
         using var cts2 = new CancellationTokenSource();
         var r1 = rw.RLockAsync(cts1.Token).AsTask();
@@ -212,7 +212,7 @@ public class RWMutexWindowTests
     public async Task Unlock_MeetsAReaderClaimedByItsCanceller_AdmitsOnlyTheOthers()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         using var cts = new CancellationTokenSource();
         var r1 = rw.RLockAsync(cts.Token).AsTask();
         var r2 = rw.RLockAsync().AsTask();
@@ -231,7 +231,7 @@ public class RWMutexWindowTests
         // The next writer is taken off the queue by Unlock but its claim fails (its canceller won): it stays the
         // draining writer until its Cancel runs, which hands the mutex on to the writer behind it.
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         using var cts = new CancellationTokenSource();
         var w2 = rw.LockAsync(cts.Token).AsTask();
         var w3 = rw.LockAsync().AsTask();
@@ -254,7 +254,7 @@ public class RWMutexWindowTests
     public async Task DrainingWriterCancelled_AdmitsTheReadersItHeldBack()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         using var cts = new CancellationTokenSource();
         var w = rw.LockAsync(cts.Token).AsTask();
         var r2 = rw.RLockAsync().AsTask();
@@ -272,7 +272,7 @@ public class RWMutexWindowTests
     public async Task LastReaderLeavesWhileTheDrainingWritersCancelIsPending_TheMutexEndsFree()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         using var cts = new CancellationTokenSource();
         var w = rw.LockAsync(cts.Token).AsTask();
         using (Hooks.At(rw, SyncTestHook.Window.BeforeCancelLock, () =>
@@ -291,7 +291,7 @@ public class RWMutexWindowTests
     public void RLock_WriterLeavesBetweenTheFastPathAndTheQueueLock_TakesTheReadLockAtOnce()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         ValueTask r;
         using (Hooks.At(rw, SyncTestHook.Window.BeforeQueueLock, rw.Unlock))
             r = rw.RLockAsync();
@@ -305,7 +305,7 @@ public class RWMutexWindowTests
     public async Task RLock_AnotherWriterTakesOverInThatWindow_Queues()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         ValueTask r;
         using (Hooks.At(rw, SyncTestHook.Window.BeforeQueueLock, () => { rw.Unlock(); Assert.True(rw.TryLock()); }))
             r = rw.RLockAsync();
@@ -338,7 +338,7 @@ public class RWMutexWindowTests
     public async Task Lock_WriterLeavesAndAReaderEntersInThatWindow_DrainsTheReader()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         ValueTask w;
         using (Hooks.At(rw, SyncTestHook.Window.BeforeQueueLock, () => { rw.Unlock(); Assert.True(rw.TryRLock()); }))
             w = rw.LockAsync();
@@ -361,7 +361,7 @@ public class RWMutexWindowTests
         Assert.Throws<SynchronizationLockException>(rw.RUnlock);
         AssertFreeAndUsable(rw);
 
-        rw.Lock(); // a writer holds: RUnlock is misuse, and leaves the writer holding
+        TestTimeout.Blocking(() => rw.Lock()); // a writer holds: RUnlock is misuse, and leaves the writer holding
         Assert.Throws<SynchronizationLockException>(rw.RUnlock);
         Assert.Equal(Writer, rw.State);
         Assert.False(rw.IsQueueLockHeld);
@@ -373,7 +373,7 @@ public class RWMutexWindowTests
     public async Task Unlock_WhileAWriterOnlyDrains_IsMisuse_AndTheWriterStillGetsIt()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         var w = rw.LockAsync().AsTask();
         Assert.Equal(1 | Writer, rw.State);
         Assert.Throws<SynchronizationLockException>(rw.Unlock); // nobody holds the write lock yet
