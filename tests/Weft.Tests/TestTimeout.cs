@@ -12,6 +12,13 @@ public static class TestTimeout
 {
     public static readonly TimeSpan Default = Parse(Environment.GetEnvironmentVariable("WEFT_TEST_TIMEOUT"));
 
+    /// <summary>
+    /// <paramref name="bound"/>, or <see cref="Default"/> if that is shorter: for a wait with a bound of its own (a
+    /// wake-up that is due, Go's own limit) that must still fire before mutation testing's limit when
+    /// <c>WEFT_TEST_TIMEOUT</c> is short.
+    /// </summary>
+    public static TimeSpan AtMost(TimeSpan bound) => bound < Default ? bound : Default;
+
     internal static TimeSpan Parse(string? v)
     {
         if (string.IsNullOrEmpty(v)) return TimeSpan.FromSeconds(30);

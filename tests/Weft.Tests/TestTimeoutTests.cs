@@ -14,6 +14,13 @@ public class TestTimeoutTests
     public void WEFT_TEST_TIMEOUT_is_read_in_seconds(string? value, double seconds) =>
         Assert.Equal(TimeSpan.FromSeconds(seconds), TestTimeout.Parse(value));
 
+    [Fact]
+    public void AtMost_IsTheShorterOfTheBoundAndTheDefault()
+    {
+        Assert.Equal(TestTimeout.Default, TestTimeout.AtMost(TestTimeout.Default + TimeSpan.FromSeconds(1)));
+        Assert.Equal(TimeSpan.FromMilliseconds(1), TestTimeout.AtMost(TimeSpan.FromMilliseconds(1)));
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("0.4")]

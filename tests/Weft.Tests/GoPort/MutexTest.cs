@@ -113,7 +113,7 @@ public class MutexTest
         });
         try
         {
-            await done.Task.Within(TimeSpan.FromSeconds(10));
+            await done.Task.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(10)));
         }
         finally
         {

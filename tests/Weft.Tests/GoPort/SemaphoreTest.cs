@@ -151,8 +151,10 @@ public class SemaphoreTest
             try { await sem.AcquireAsync(10, cts.Token); }
             catch (OperationCanceledException) { }
         });
+        var until = DateTime.UtcNow + TestTimeout.Default;
         while (sem.TryAcquire(1)) // until the Acquire(10) is queued
         {
+            Assert.True(DateTime.UtcNow < until, "The Acquire(10) never queued.");
             sem.Release(1);
             await Go.Yield();
         }

@@ -99,9 +99,9 @@ public class CondTests
         using (Hooks.At(cond, SyncTestHook.Window.BeforeCancelLock, cond.Signal))
             cts.Cancel();
         // Both now relock the mutex, in either order; each holds it when its task completes.
-        var first = await Task.WhenAny(a, b).Within(TimeSpan.FromSeconds(5));
+        var first = await Task.WhenAny(a, b).Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         mu.Unlock();
-        await (first == a ? b : a).ContinueWith(_ => { }).Within(TimeSpan.FromSeconds(5));
+        await (first == a ? b : a).ContinueWith(_ => { }).Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         mu.Unlock();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a);
         await b; // woken by the Signal, not cancelled

@@ -121,7 +121,7 @@ public class LockerTests
         var t = Hooks.OnThread(() =>
         {
             l.BeforeUnlock = () => { l.BeforeUnlock = null; cond.Signal(); };
-            Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait()));
+            Assert.Throws<SynchronizationLockException>(() => cond.Wait()); // on this thread: its waiter is reused below
             l.Lock();
             cond.Wait(); // its node was not left queued or half-claimed (Debug asserts it), so it waits like any other
             l.Unlock();

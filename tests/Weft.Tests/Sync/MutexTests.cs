@@ -255,7 +255,7 @@ public class MutexWindowTests
         using (Hooks.At(mu, SyncTestHook.Window.BeforeCancelLock, mu.Unlock))
             cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.Within());
-        await b.Within(TimeSpan.FromSeconds(5)); // woken past the cancelled node
+        await b.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5))); // woken past the cancelled node
         Assert.Equal(Locked, mu.State);
         mu.Unlock();
         Assert.Equal(0, mu.State);
@@ -285,7 +285,7 @@ public class MutexWindowTests
         // state where it sleeps with the mutex free.
         Assert.NotEqual(0, mu.State & (Woken | Locked));
         Assert.Equal(0, mu.State & HasWaiters);
-        await w.Within(TimeSpan.FromSeconds(5));
+        await w.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         Assert.Equal(Locked, mu.State);
         mu.Unlock();
     }

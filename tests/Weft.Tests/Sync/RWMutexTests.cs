@@ -159,7 +159,7 @@ public class RWMutexWindowTests
         Assert.Equal(Writer | Queued, rw.State); // the reader still waits
         rw.Unlock();
         Assert.Equal(1, rw.State); // the reader was admitted; no writer is left
-        await r.Within(TimeSpan.FromSeconds(5));
+        await r.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.RUnlock();
         AssertFreeAndUsable(rw);
     }
@@ -175,16 +175,16 @@ public class RWMutexWindowTests
         Assert.Equal(Writer | Queued, rw.State);
         rw.Unlock(); // R1 is admitted; W2 becomes the draining writer; W3 stays queued
         Assert.Equal(1 | Writer | Queued, rw.State);
-        await r1.Within(TimeSpan.FromSeconds(5));
+        await r1.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         Assert.False(w2.IsCompleted);
         rw.RUnlock(); // the last reader out hands the mutex to W2
         Assert.Equal(Writer | Queued, rw.State);
-        await w2.Within(TimeSpan.FromSeconds(5));
+        await w2.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         Assert.False(w3.IsCompleted);
         Assert.False(rw.TryRLock());
         rw.Unlock(); // to W3, the last one queued
         Assert.Equal(Writer, rw.State);
-        await w3.Within(TimeSpan.FromSeconds(5));
+        await w3.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.Unlock();
         AssertFreeAndUsable(rw);
     }
@@ -220,7 +220,7 @@ public class RWMutexWindowTests
             cts.Cancel();
         Assert.Equal(1, rw.State); // R2 only
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => r1.Within());
-        await r2.Within(TimeSpan.FromSeconds(5));
+        await r2.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.RUnlock();
         AssertFreeAndUsable(rw);
     }
@@ -245,7 +245,7 @@ public class RWMutexWindowTests
         }
         Assert.Equal(Writer, rw.State); // W3 holds it
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w2.Within());
-        await w3.Within(TimeSpan.FromSeconds(5));
+        await w3.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.Unlock();
         AssertFreeAndUsable(rw);
     }
@@ -262,7 +262,7 @@ public class RWMutexWindowTests
         cts.Cancel();
         Assert.Equal(2, rw.State);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w.Within());
-        await r2.Within(TimeSpan.FromSeconds(5));
+        await r2.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.RUnlock();
         rw.RUnlock();
         AssertFreeAndUsable(rw);
@@ -313,7 +313,7 @@ public class RWMutexWindowTests
         Assert.Equal(Writer | Queued, rw.State);
         rw.Unlock();
         Assert.Equal(1, rw.State);
-        await r.Within(TimeSpan.FromSeconds(5));
+        await r.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.RUnlock();
         AssertFreeAndUsable(rw);
     }
@@ -347,7 +347,7 @@ public class RWMutexWindowTests
         Assert.False(rw.TryRLock());
         rw.RUnlock();
         Assert.Equal(Writer, rw.State);
-        await w.Within(TimeSpan.FromSeconds(5));
+        await w.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.Unlock();
         AssertFreeAndUsable(rw);
     }
@@ -380,7 +380,7 @@ public class RWMutexWindowTests
         Assert.Equal(1 | Writer, rw.State);
         Assert.False(rw.IsQueueLockHeld);
         rw.RUnlock();
-        await w.Within(TimeSpan.FromSeconds(5));
+        await w.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.Unlock();
         AssertFreeAndUsable(rw);
     }
