@@ -172,7 +172,7 @@ public class MutexWindowTests
             {
                 if (++rounds == 2) cts.Cancel();
             });
-            mu.Lock();
+            TestTimeout.Blocking(() => mu.Lock());
             bool threw = false;
             var t = Hooks.OnThread(() =>
             {
@@ -198,7 +198,7 @@ public class MutexWindowTests
             Assert.Equal(0, mu.State);
             // The thread's waiter is clean: a fresh blocking wait on it parks until it is really woken.
             var mu2 = new Mutex();
-            mu2.Lock();
+            TestTimeout.Blocking(() => mu2.Lock());
             bool early = true;
             var t2 = Hooks.OnThread(() => { mu2.Lock(); early = mu2.State != Locked; mu2.Unlock(); });
             Hooks.SpinUntil(() => (mu2.State & HasWaiters) != 0, "the second thread queued");

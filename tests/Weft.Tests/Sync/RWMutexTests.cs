@@ -324,7 +324,7 @@ public class RWMutexWindowTests
     public void Lock_TheHolderLeavesInThatWindow_TakesTheWriteLockAtOnce(bool heldByAReader)
     {
         var rw = new RWMutex();
-        if (heldByAReader) rw.RLock(); else rw.Lock();
+        TestTimeout.Blocking(() => { if (heldByAReader) rw.RLock(); else rw.Lock(); });
         ValueTask w;
         using (Hooks.At(rw, SyncTestHook.Window.BeforeQueueLock, heldByAReader ? rw.RUnlock : rw.Unlock))
             w = rw.LockAsync();
