@@ -12,16 +12,16 @@ public class LockerTests
         ILocker[] lockers = [new Mutex(), new RWMutex()];
         foreach (var l in lockers)
         {
-            l.Lock();
+            TestTimeout.Blocking(() => l.Lock());
             l.Unlock();
             await l.LockAsync().Within();
             l.Unlock();
-            Assert.Throws<OperationCanceledException>(() =>
+            Assert.Throws<OperationCanceledException>(() => TestTimeout.Blocking(() =>
             {
                 l.Lock();
                 try { l.Lock(new CancellationToken(true)); }
                 finally { l.Unlock(); }
-            });
+            }));
             Assert.Throws<SynchronizationLockException>(l.Unlock);
         }
     }
