@@ -143,4 +143,21 @@ public class CondTests
         Assert.True(mu.TryLock());
         mu.Unlock();
     }
+
+    [Fact]
+    public void Wait_OnAnRWMutexHeldOnlyForReading_IsRefusedBeforeItQueues()
+    {
+        // Cond over the RWMutex itself needs the write lock; a read lock does not count. The check fires in Cond
+        // ("Cond.Wait ..."), before the waiter queues, not later in the RWMutex's own Unlock.
+        var rw = new RWMutex();
+        var cond = new Cond(rw);
+        Assert.True(rw.TryRLock());
+        var e = Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait()));
+        Assert.StartsWith("Cond.Wait", e.Message);
+        Assert.Equal(1, rw.State); // still read-locked, as before
+        Assert.False(cond.IsQueueLockHeld);
+        rw.RUnlock();
+        Assert.True(rw.TryLock());
+        rw.Unlock();
+    }
 }

@@ -178,6 +178,23 @@ public class SemaphoreTests
     }
 
     [Fact]
+    public async Task Release_MeetsAHeadThatFitsButIsClaimedByItsCanceller_GrantsItNothing()
+    {
+        // The head would fit, but its canceller claimed it first: the Release must skip it, not count its tokens as held.
+        var sem = new Semaphore(2);
+        TestTimeout.Blocking(() => sem.Acquire(2));
+        using var cts = new CancellationTokenSource();
+        var head = sem.AcquireAsync(1, cts.Token).AsTask();
+        using (Hooks.At(sem, SyncTestHook.Window.BeforeCancelLock, () => sem.Release(1)))
+            cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => head.Within());
+        Assert.Equal(1, sem.Available);
+        Assert.False(sem.IsQueueLockHeld);
+        sem.Release(1);
+        Assert.Equal(2, sem.Available);
+    }
+
+    [Fact]
     public async Task CancelledWaiterBehindTheHead_GrantsNothing_TheHeadStillWaits()
     {
         var sem = new Semaphore(2);

@@ -189,6 +189,21 @@ public class WaitGroupTests
     }
 
     [Fact]
+    public async Task AddZero_WhileTheLastRoundsWaitersAreBeingReleased_IsNotAReuse()
+    {
+        // Only an Add that starts a round (0 -> positive) can be a reuse; Add(0) changes nothing and must not throw.
+        var wg = new WaitGroup();
+        wg.Add(1);
+        var old = wg.WaitAsync().AsTask();
+        Assert.True(wg.AddCounter(-1)); // zero, the waiter still registered: the release is owed
+        wg.Add(0);
+        Assert.Equal(0, wg.Count);
+        wg.Release();
+        await old.Within();
+        Assert.Equal(0, wg.WaiterCountForTests());
+    }
+
+    [Fact]
     public async Task AnAddThatDoesNotReachZero_ReleasesNobody_AndTheCounterIsExact()
     {
         var wg = new WaitGroup();
