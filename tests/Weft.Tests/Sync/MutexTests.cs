@@ -381,6 +381,7 @@ public class MutexWindowTests
             Assert.True(cancelled);
             Assert.Equal(Locked | Starving, beforeUnlock);
             Assert.Equal(0, afterUnlock);
+            Assert.False(mu.IsQueueLockHeld);
             Assert.True(mu.TryLock());
             mu.Unlock();
         }, seeds: 5).Within();
