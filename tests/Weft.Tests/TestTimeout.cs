@@ -1,9 +1,31 @@
+using System.Globalization;
+
 namespace Weft.Tests;
 
-/// <summary>Every async test awaits through this, so a hang fails fast with a goroutine dump instead of stalling CI.</summary>
+/// <summary>
+/// Every async test awaits through this, so a hang fails fast with a goroutine dump instead of stalling CI.
+/// <see cref="Default"/> is 30 s; <c>WEFT_TEST_TIMEOUT=S</c> (seconds, a number from 0.5 to 3600) replaces it.
+/// Mutation testing sets it to a few seconds, so that a mutant which hangs an operation fails the test's own bounded
+/// wait (an assertion, with the dump) before Stryker would give up on the run and call it a timeout.
+/// </summary>
 public static class TestTimeout
 {
-    public static readonly TimeSpan Default = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Default = Parse(Environment.GetEnvironmentVariable("WEFT_TEST_TIMEOUT"));
+
+    /// <summary>
+    /// <paramref name="bound"/>, or <see cref="Default"/> if that is shorter: for a wait with a bound of its own (a
+    /// wake-up that is due, Go's own limit) that must still fire before mutation testing's limit when
+    /// <c>WEFT_TEST_TIMEOUT</c> is short.
+    /// </summary>
+    public static TimeSpan AtMost(TimeSpan bound) => bound < Default ? bound : Default;
+
+    internal static TimeSpan Parse(string? v)
+    {
+        if (string.IsNullOrEmpty(v)) return TimeSpan.FromSeconds(30);
+        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double s) || !(s >= 0.5 && s <= 3600))
+            throw new InvalidOperationException($"WEFT_TEST_TIMEOUT='{v}' is not valid: expected seconds, a number from 0.5 to 3600 (e.g. 3 or 2.5).");
+        return TimeSpan.FromSeconds(s);
+    }
 
     public static async Task Within(this Task task, TimeSpan? timeout = null)
     {
@@ -30,6 +52,23 @@ public static class TestTimeout
     }
 
     public static Task Within(this ValueTask task, TimeSpan? timeout = null) => task.AsTask().Within(timeout);
+
+    /// <summary>
+    /// Runs a blocking call (Lock, Acquire, Wait) on a thread of its own and waits for it, bounded: a call that hangs
+    /// fails the test with a goroutine dump instead of blocking the test thread for good. Its exception, if any, is
+    /// rethrown as is, so <c>Assert.Throws(() =&gt; TestTimeout.Blocking(...))</c> works.
+    /// </summary>
+    public static void Blocking(Action call) =>
+        Blocking<bool>(() => { call(); return true; });
+
+    /// <inheritdoc cref="Blocking(Action)"/>
+    public static T Blocking<T>(Func<T> call)
+    {
+        var t = Task.Factory.StartNew(call, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (!((IAsyncResult)t).AsyncWaitHandle.WaitOne(Default))
+            throw new TimeoutException($"A blocking call did not return within {Default}.\n{Go.Dump()}");
+        return t.GetAwaiter().GetResult();
+    }
 
     public static Task<T> Within<T>(this ValueTask<T> task, TimeSpan? timeout = null) => task.AsTask().Within(timeout);
 }

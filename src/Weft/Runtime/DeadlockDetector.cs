@@ -175,7 +175,7 @@ internal static class DeadlockDetector
             if (!int.TryParse(tidText, NumberStyles.None, CultureInfo.InvariantCulture, out int tid)) continue;
             sig.Append(',').Append(tid);
             if (tid == waiter) continue;
-            string name;
+            string name = "";
             try
             {
                 name = File.ReadAllText(dir + "/comm").TrimEnd('\n');

@@ -268,7 +268,7 @@ public sealed class RWMutex : ILocker, IWaitOwner
         var next = _writers.Head;
         if (next is not null) _writers.Remove(next);
         int bits = (next is not null ? Writer : 0) | (_writers.IsEmpty ? 0 : Queued);
-        int s = Volatile.Read(ref _state), ns;
+        int s = Volatile.Read(ref _state), ns = 0; // = 0: assigned in the loop; the initializer lets mutation tools compile a mutated loop
         while (true)
         {
             ns = ((s & ReaderMask) + admitted) | bits;

@@ -161,7 +161,7 @@ public class CondTest
                 while (!done) await cond.WaitAsync();
                 m.Unlock();
             });
-            await ch.ReceiveAsync().Within(TimeSpan.FromSeconds(2)); // "First waiter didn't get broadcast."
+            await ch.ReceiveAsync().Within(TestTimeout.AtMost(TimeSpan.FromSeconds(2))); // "First waiter didn't get broadcast."
             await m.LockAsync();
             done = true; // release the second waiter in case it missed the broadcast
             m.Unlock();

@@ -29,7 +29,7 @@ public class MutexTest
     public async Task TestMutex()
     {
         var m = new Mutex();
-        m.Lock();
+        TestTimeout.Blocking(() => m.Lock());
         Assert.False(m.TryLock(), "TryLock succeeded with mutex locked");
         m.Unlock();
         Assert.True(m.TryLock(), "TryLock failed with mutex unlocked");
@@ -70,7 +70,7 @@ public class MutexTest
             "RWMutex.RUnlock3" => () => { rw.RLock(); rw.RUnlock(); rw.RUnlock(); },
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
-        var e = Assert.Throws<SynchronizationLockException>(misuse);
+        var e = Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(misuse)); // bounded: a Lock that hangs fails here
         Assert.Contains("unlocked mutex", e.Message);
         // Still usable, and left as it was (a read lock or write lock taken before the misuse is still held).
         Assert.False(mu.IsQueueLockHeld);
@@ -113,7 +113,7 @@ public class MutexTest
         });
         try
         {
-            await done.Task.Within(TimeSpan.FromSeconds(10));
+            await done.Task.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(10)));
         }
         finally
         {

@@ -81,7 +81,7 @@ public class RWMutexTest
     public async Task TestRWMutex()
     {
         var m = new RWMutex();
-        m.Lock();
+        TestTimeout.Blocking(() => m.Lock());
         Assert.False(m.TryLock(), "TryLock succeeded with mutex locked");
         Assert.False(m.TryRLock(), "TryRLock succeeded with mutex locked");
         m.Unlock();

@@ -52,12 +52,12 @@ public class SemaphoreTest
     {
         var sem = new Semaphore(2);
         var tries = new List<bool>();
-        sem.Acquire(1);
+        TestTimeout.Blocking(() => sem.Acquire(1));
         tries.Add(sem.TryAcquire(1));
         tries.Add(sem.TryAcquire(1));
         sem.Release(2);
         tries.Add(sem.TryAcquire(1));
-        sem.Acquire(1);
+        TestTimeout.Blocking(() => sem.Acquire(1));
         tries.Add(sem.TryAcquire(1));
         Assert.Equal(new[] { true, false, true, false }, tries);
     }
@@ -73,12 +73,12 @@ public class SemaphoreTest
             catch (OperationCanceledException) { return false; }
         }
         var tries = new List<bool>();
-        sem.Acquire(1);
+        TestTimeout.Blocking(() => sem.Acquire(1));
         tries.Add(await TryAcquire(1));
         tries.Add(await TryAcquire(1));
         sem.Release(2);
         tries.Add(await TryAcquire(1));
-        sem.Acquire(1);
+        TestTimeout.Blocking(() => sem.Acquire(1));
         tries.Add(await TryAcquire(1));
         Assert.Equal(new[] { true, false, true, false }, tries);
     }
@@ -144,15 +144,17 @@ public class SemaphoreTest
     public async Task TestAllocCancelDoesntStarve()
     {
         var sem = new Semaphore(10);
-        sem.Acquire(1); // so that Acquire(10) blocks, and can eventually succeed
+        TestTimeout.Blocking(() => sem.Acquire(1)); // so that Acquire(10) blocks, and can eventually succeed
         using var cts = new CancellationTokenSource();
         var big = Task.Run(async () =>
         {
             try { await sem.AcquireAsync(10, cts.Token); }
             catch (OperationCanceledException) { }
         });
+        var until = DateTime.UtcNow + TestTimeout.Default;
         while (sem.TryAcquire(1)) // until the Acquire(10) is queued
         {
+            Assert.True(DateTime.UtcNow < until, "The Acquire(10) never queued.");
             sem.Release(1);
             await Go.Yield();
         }
@@ -170,7 +172,7 @@ public class SemaphoreTest
         // go.dev/issue/63615: a token cancelled before enough tokens are free fails the Acquire, and takes nothing.
         var sem = new Semaphore(2);
         using var cts = new CancellationTokenSource();
-        sem.Acquire(1);
+        TestTimeout.Blocking(() => sem.Acquire(1));
         var other = Task.Run(async () =>
         {
             while (sem.TryAcquire(1)) sem.Release(1); // until the Acquire(2) below is queued
@@ -184,7 +186,7 @@ public class SemaphoreTest
         sem.Release(2);
         // And no acquire with a cancelled token, even one that would not block.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sem.AcquireAsync(1, cts.Token).AsTask().Within());
-        Assert.Throws<OperationCanceledException>(() => sem.Acquire(1, cts.Token));
+        Assert.Throws<OperationCanceledException>(() => TestTimeout.Blocking(() => sem.Acquire(1, cts.Token)));
         Assert.Equal(2, sem.Available);
     }
 }

@@ -28,7 +28,7 @@ public class BlockingCancellationTests
     public async Task Mutex_Lock_Cancelled_DoesNotHoldIt_AndTheNextWaiterGetsIt()
     {
         var mu = new Mutex();
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         using var cts = new CancellationTokenSource();
         var cancelled = OnThread(() => mu.Lock(cts.Token));
         var next = OnThread(() => mu.Lock());
@@ -47,8 +47,8 @@ public class BlockingCancellationTests
     public void Mutex_Lock_AlreadyCancelledToken_TakesAFreeMutex_ThrowsOnAHeldOne()
     {
         var mu = new Mutex();
-        mu.Lock(new CancellationToken(true)); // the token only ends a wait, as with LockAsync
-        Assert.Throws<OperationCanceledException>(() => mu.Lock(new CancellationToken(true)));
+        TestTimeout.Blocking(() => mu.Lock(new CancellationToken(true))); // the token only ends a wait, as with LockAsync
+        Assert.Throws<OperationCanceledException>(() => TestTimeout.Blocking(() => mu.Lock(new CancellationToken(true))));
         mu.Unlock();
         Assert.False(mu.IsLocked);
     }
@@ -85,7 +85,7 @@ public class BlockingCancellationTests
     public async Task Semaphore_Acquire_CancelledHead_HoldsNothing_AndLetsTheNextOnesIn()
     {
         var sem = new Semaphore(2);
-        sem.Acquire(1);
+        TestTimeout.Blocking(() => sem.Acquire(1));
         using var cts = new CancellationTokenSource();
         var big = OnThread(() => sem.Acquire(2, cts.Token));
         // TryAcquire(1) would fit, so it fails only once the big request is queued (no barging past waiters).
@@ -110,7 +110,7 @@ public class BlockingCancellationTests
     public void Semaphore_Acquire_AlreadyCancelledToken_Throws_AndTakesNothing()
     {
         var sem = new Semaphore(1);
-        Assert.Throws<OperationCanceledException>(() => sem.Acquire(1, new CancellationToken(true)));
+        Assert.Throws<OperationCanceledException>(() => TestTimeout.Blocking(() => sem.Acquire(1, new CancellationToken(true))));
         Assert.Equal(1, sem.Available);
     }
 
@@ -125,14 +125,14 @@ public class BlockingCancellationTests
         var after = OnThread(() => wg.Wait());
         wg.Done();
         await after.Within();
-        wg.Wait(new CancellationToken(true)); // zero: returns at once, whatever the token says
+        TestTimeout.Blocking(() => wg.Wait(new CancellationToken(true))); // zero: returns at once, whatever the token says
     }
 
     [Fact]
     public async Task RWMutex_Lock_CancelledWhileDraining_LetsTheReadersItHeldBackIn()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         using var cts = new CancellationTokenSource();
         var writer = OnThread(() => rw.Lock(cts.Token));
         SpinUntil(() =>
@@ -157,7 +157,7 @@ public class BlockingCancellationTests
     public async Task RWMutex_RLock_CancelledBehindAWriter_HoldsNothing()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => OnThread(() => rw.RLock(cts.Token)).Within());
         rw.Unlock();
@@ -188,7 +188,7 @@ public class BlockingCancellationTests
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.Within());
         Assert.True(heldAfterCancel);
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         ready = true;
         cond.Signal(); // the cancelled waiter is gone from the queue: this signal is not lost on it
         mu.Unlock();

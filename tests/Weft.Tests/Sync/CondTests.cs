@@ -62,7 +62,7 @@ public class CondTests
         var t = new Thread(() => { mu.Lock(); while (!ready) cond.Wait(); woke++; mu.Unlock(); });
         t.Start();
         await Go.Sleep(TimeSpan.FromMilliseconds(10));
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         ready = true;
         cond.Broadcast();
         mu.Unlock();
@@ -81,7 +81,7 @@ public class CondTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cond.WaitAsync(cts.Token).AsTask().Within());
         Assert.False(mu.TryLock()); // held again
         mu.Unlock();
-        Assert.Throws<SynchronizationLockException>(() => cond.Wait()); // not locked
+        Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait())); // not locked
     }
 
     [Fact]
@@ -99,9 +99,9 @@ public class CondTests
         using (Hooks.At(cond, SyncTestHook.Window.BeforeCancelLock, cond.Signal))
             cts.Cancel();
         // Both now relock the mutex, in either order; each holds it when its task completes.
-        var first = await Task.WhenAny(a, b).Within(TimeSpan.FromSeconds(5));
+        var first = await Task.WhenAny(a, b).Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         mu.Unlock();
-        await (first == a ? b : a).ContinueWith(_ => { }).Within(TimeSpan.FromSeconds(5));
+        await (first == a ? b : a).ContinueWith(_ => { }).Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         mu.Unlock();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a);
         await b; // woken by the Signal, not cancelled
@@ -135,12 +135,29 @@ public class CondTests
     {
         var mu = new Mutex();
         var cond = new Cond(mu);
-        Assert.Throws<SynchronizationLockException>(() => cond.Wait());
+        Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait()));
         Assert.Throws<SynchronizationLockException>(() => { _ = cond.WaitAsync(); });
         Assert.False(cond.IsQueueLockHeld);
         Assert.Equal(0, mu.State);
         cond.Signal(); // nobody queued
         Assert.True(mu.TryLock());
         mu.Unlock();
+    }
+
+    [Fact]
+    public void Wait_OnAnRWMutexHeldOnlyForReading_IsRefusedBeforeItQueues()
+    {
+        // Cond over the RWMutex itself needs the write lock; a read lock does not count. The check fires in Cond
+        // ("Cond.Wait ..."), before the waiter queues, not later in the RWMutex's own Unlock.
+        var rw = new RWMutex();
+        var cond = new Cond(rw);
+        Assert.True(rw.TryRLock());
+        var e = Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait()));
+        Assert.StartsWith("Cond.Wait", e.Message);
+        Assert.Equal(1, rw.State); // still read-locked, as before
+        Assert.False(cond.IsQueueLockHeld);
+        rw.RUnlock();
+        Assert.True(rw.TryLock());
+        rw.Unlock();
     }
 }

@@ -239,7 +239,7 @@ public class ErrGroupTests
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => g.WaitAsync(cts.Token).AsTask().Within());
-        Assert.ThrowsAny<OperationCanceledException>(() => g.Wait(cts.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => TestTimeout.Blocking(() => g.Wait(cts.Token)));
         Assert.False(g.Token.IsCancellationRequested);
         Assert.Null(g.Cause);
         release.SetResult();

@@ -12,16 +12,16 @@ public class LockerTests
         ILocker[] lockers = [new Mutex(), new RWMutex()];
         foreach (var l in lockers)
         {
-            l.Lock();
+            TestTimeout.Blocking(() => l.Lock());
             l.Unlock();
             await l.LockAsync().Within();
             l.Unlock();
-            Assert.Throws<OperationCanceledException>(() =>
+            Assert.Throws<OperationCanceledException>(() => TestTimeout.Blocking(() =>
             {
                 l.Lock();
                 try { l.Lock(new CancellationToken(true)); }
                 finally { l.Unlock(); }
-            });
+            }));
             Assert.Throws<SynchronizationLockException>(l.Unlock);
         }
     }
@@ -32,7 +32,7 @@ public class LockerTests
         var rw = new RWMutex();
         var r = rw.RLocker();
         Assert.Same(r, rw.RLocker());
-        r.Lock();
+        TestTimeout.Blocking(() => r.Lock());
         await r.LockAsync().Within(); // readers share
         Assert.Equal(2, rw.State);
         Assert.False(rw.TryLock());
@@ -40,8 +40,8 @@ public class LockerTests
         r.Unlock();
         Assert.Equal(0, rw.State);
         Assert.Throws<SynchronizationLockException>(r.Unlock);
-        rw.Lock();
-        Assert.Throws<OperationCanceledException>(() => r.Lock(new CancellationToken(true)));
+        TestTimeout.Blocking(() => rw.Lock());
+        Assert.Throws<OperationCanceledException>(() => TestTimeout.Blocking(() => r.Lock(new CancellationToken(true))));
         rw.Unlock();
         Assert.Equal(0, rw.State);
     }
@@ -81,7 +81,7 @@ public class LockerTests
         var rw = new RWMutex();
         var cond = new Cond(rw);
         Assert.Same(rw, cond.L);
-        Assert.Throws<SynchronizationLockException>(() => cond.Wait());
+        Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait()));
         await rw.LockAsync();
         var wait = cond.WaitAsync().AsTask();
         Assert.Equal(0, rw.State); // Wait released the write lock
@@ -112,7 +112,7 @@ public class LockerTests
     {
         var l = new StrictLocker();
         var cond = new Cond(l);
-        Assert.Throws<SynchronizationLockException>(() => cond.Wait());
+        Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait()));
         Assert.Throws<SynchronizationLockException>(() => { _ = cond.WaitAsync(); });
         Assert.False(cond.IsQueueLockHeld);
 
@@ -121,7 +121,7 @@ public class LockerTests
         var t = Hooks.OnThread(() =>
         {
             l.BeforeUnlock = () => { l.BeforeUnlock = null; cond.Signal(); };
-            Assert.Throws<SynchronizationLockException>(() => cond.Wait());
+            Assert.Throws<SynchronizationLockException>(() => cond.Wait()); // on this thread: its waiter is reused below
             l.Lock();
             cond.Wait(); // its node was not left queued or half-claimed (Debug asserts it), so it waits like any other
             l.Unlock();

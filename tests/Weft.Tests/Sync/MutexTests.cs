@@ -57,7 +57,7 @@ public class MutexTests
     {
         var mu = new Mutex();
         Assert.Throws<SynchronizationLockException>(mu.Unlock);
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         mu.Unlock();
         Assert.Throws<SynchronizationLockException>(mu.Unlock);
     }
@@ -91,7 +91,7 @@ public class MutexTests
     public async Task LockAsync_Cancelled_ThrowsAndLeavesMutexUsable()
     {
         var mu = new Mutex();
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         using var cts = new CancellationTokenSource();
         var wait = mu.LockAsync(cts.Token).AsTask();
         var second = mu.LockAsync().AsTask();
@@ -108,7 +108,7 @@ public class MutexTests
     public async Task LockAsync_AlreadyCancelledToken_Throws()
     {
         var mu = new Mutex();
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => mu.LockAsync(new CancellationToken(true)).AsTask().Within());
         mu.Unlock();
     }
@@ -172,7 +172,7 @@ public class MutexWindowTests
             {
                 if (++rounds == 2) cts.Cancel();
             });
-            mu.Lock();
+            TestTimeout.Blocking(() => mu.Lock());
             bool threw = false;
             var t = Hooks.OnThread(() =>
             {
@@ -181,7 +181,7 @@ public class MutexWindowTests
             });
             Hooks.SpinUntil(() => (mu.State & HasWaiters) != 0, "the thread queued");
             mu.Unlock(); // wakes it...
-            mu.Lock();   // ...and takes the mutex back before it spins (almost always: it is still waking up)
+            TestTimeout.Blocking(() => mu.Lock());   // ...and takes the mutex back before it spins (almost always: it is still waking up)
             await t.Within();
             if (rounds < 2)
             {
@@ -198,7 +198,7 @@ public class MutexWindowTests
             Assert.Equal(0, mu.State);
             // The thread's waiter is clean: a fresh blocking wait on it parks until it is really woken.
             var mu2 = new Mutex();
-            mu2.Lock();
+            TestTimeout.Blocking(() => mu2.Lock());
             bool early = true;
             var t2 = Hooks.OnThread(() => { mu2.Lock(); early = mu2.State != Locked; mu2.Unlock(); });
             Hooks.SpinUntil(() => (mu2.State & HasWaiters) != 0, "the second thread queued");
@@ -213,7 +213,7 @@ public class MutexWindowTests
     public async Task LockAsync_Cancelled_UnlinksTheWaiter_AtOnce()
     {
         var mu = new Mutex();
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         using var cts = new CancellationTokenSource();
         var a = mu.LockAsync(cts.Token).AsTask();
         Assert.Equal(Locked | HasWaiters, mu.State);
@@ -232,7 +232,7 @@ public class MutexWindowTests
         // The token fires; before the canceller unlinks the waiter, an Unlock looks for someone to wake. It must skip
         // the claimed node, and with nobody else to wake, clear Woken and HasWaiters: the mutex is simply free.
         var mu = new Mutex();
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         using var cts = new CancellationTokenSource();
         var a = mu.LockAsync(cts.Token).AsTask();
         using (Hooks.At(mu, SyncTestHook.Window.BeforeCancelLock, mu.Unlock))
@@ -248,14 +248,14 @@ public class MutexWindowTests
     public async Task Unlock_MeetsAWaiterClaimedByItsCanceller_WakesTheOneBehindIt()
     {
         var mu = new Mutex();
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         using var cts = new CancellationTokenSource();
         var a = mu.LockAsync(cts.Token).AsTask();
         var b = mu.LockAsync().AsTask();
         using (Hooks.At(mu, SyncTestHook.Window.BeforeCancelLock, mu.Unlock))
             cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.Within());
-        await b.Within(TimeSpan.FromSeconds(5)); // woken past the cancelled node
+        await b.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5))); // woken past the cancelled node
         Assert.Equal(Locked, mu.State);
         mu.Unlock();
         Assert.Equal(0, mu.State);
@@ -268,7 +268,7 @@ public class MutexWindowTests
         // just before it gives Woken up. It must wake the queued waiter itself, or that waiter sleeps with the mutex free.
         if (Environment.ProcessorCount == 1) return; // no spinning on one core, so no Woken spinner: nothing to test
         var mu = new Mutex();
-        mu.Lock();
+        TestTimeout.Blocking(() => mu.Lock());
         var w = mu.LockAsync().AsTask(); // queued, uncancellable
         Assert.Equal(Locked | HasWaiters, mu.State);
         ValueTask spinner;
@@ -285,19 +285,22 @@ public class MutexWindowTests
         // state where it sleeps with the mutex free.
         Assert.NotEqual(0, mu.State & (Woken | Locked));
         Assert.Equal(0, mu.State & HasWaiters);
-        await w.Within(TimeSpan.FromSeconds(5));
+        await w.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         Assert.Equal(Locked, mu.State);
         mu.Unlock();
     }
 
     private static TimeSpan Us(int microseconds) => TimeSpan.FromMicroseconds(microseconds);
 
-    [Fact]
-    public async Task Starvation_AWaiterThatWaitedExactly1ms_DoesNotStarve_OneThatWaitedMore_Does()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(10_000)] // the same, starting 10 ms into the bubble: the wait is measured from when it began, not from time 0
+    public async Task Starvation_AWaiterThatWaitedExactly1ms_DoesNotStarve_OneThatWaitedMore_Does(int startUs)
     {
         // The hog holds 0.5 ms at a time and re-locks at once (barging past the woken waiter). The waiter queues at
         // 0; it loses at 0.5 ms and at 1.0 ms (waited exactly 1 ms: not more than 1 ms, so still normal mode), and at
-        // 1.5 ms (waited 1.5 ms: starvation). The hog's next Unlock, at 2.0 ms, hands it the mutex.
+        // 1.5 ms (waited 1.5 ms: starvation). The hog's next Unlock, at 2.0 ms, hands it the mutex. (Times relative
+        // to startUs.)
         await Bubble.Explore(async b =>
         {
             var mu = new Mutex();
@@ -305,12 +308,14 @@ public class MutexWindowTests
             var beforeUnlock = new List<int>();
             bool stop = false;
             var wg = new WaitGroup();
+            var start = Bubble.Epoch + Us(startUs);
             wg.Go(async () =>
             {
+                await Go.Sleep(Us(startUs));
                 while (!stop)
                 {
                     await mu.LockAsync();
-                    log.Add(("hog", b.Now - Bubble.Epoch, mu.State));
+                    log.Add(("hog", b.Now - start, mu.State));
                     await Go.Sleep(Us(500));
                     beforeUnlock.Add(mu.State);
                     mu.Unlock();
@@ -318,9 +323,10 @@ public class MutexWindowTests
             });
             wg.Go(async () =>
             {
+                await Go.Sleep(Us(startUs));
                 while (log.Count == 0) await Go.Yield(); // queue behind the hog's first Lock, still at time 0
                 await mu.LockAsync();
-                log.Add(("waiter", b.Now - Bubble.Epoch, mu.State));
+                log.Add(("waiter", b.Now - start, mu.State));
                 stop = true;
                 mu.Unlock();
             });
@@ -332,6 +338,52 @@ public class MutexWindowTests
             Assert.Equal(new[] { Locked | HasWaiters, Locked | HasWaiters, Locked | HasWaiters, Locked | Starving | HasWaiters },
                 beforeUnlock.Take(4));
             Assert.Equal(0, log[4].state & Starving); // handed to the last waiter: starvation mode is over
+        }, seeds: 5).Within();
+    }
+
+    [Fact]
+    public async Task Starving_EveryWaiterCancelled_TheNextUnlockLeavesTheMutexFree()
+    {
+        // The waiter starves (it lost three times, waiting 1.5 ms), then gives up. The hog's Unlock finds the mutex
+        // starving with nobody to hand it to: it must clear Locked and Starving, or nobody could ever lock it again.
+        await Bubble.Explore(async b =>
+        {
+            var mu = new Mutex();
+            using var cts = new CancellationTokenSource();
+            int beforeUnlock = -1, afterUnlock = -1;
+            bool cancelled = false, hogLocked = false;
+            var wg = new WaitGroup();
+            wg.Go(async () =>
+            {
+                while (true)
+                {
+                    await mu.LockAsync();
+                    hogLocked = true;
+                    await Go.Sleep(Us(500));
+                    if ((mu.State & Starving) != 0)
+                    {
+                        cts.Cancel(); // unlinks the waiter at once: the queue is empty, Starving stays
+                        beforeUnlock = mu.State;
+                        mu.Unlock();
+                        afterUnlock = mu.State;
+                        return;
+                    }
+                    mu.Unlock();
+                }
+            });
+            wg.Go(async () =>
+            {
+                while (!hogLocked) await Go.Yield(); // queue behind the hog's first Lock
+                try { await mu.LockAsync(cts.Token); mu.Unlock(); }
+                catch (OperationCanceledException) { cancelled = true; }
+            });
+            await wg.WaitAsync();
+            Assert.True(cancelled);
+            Assert.Equal(Locked | Starving, beforeUnlock);
+            Assert.Equal(0, afterUnlock);
+            Assert.False(mu.IsQueueLockHeld);
+            Assert.True(mu.TryLock());
+            mu.Unlock();
         }, seeds: 5).Within();
     }
 

@@ -84,7 +84,7 @@ public class RWMutexTests
     public void PendingWriterBlocksNewReaders()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         var writer = rw.LockAsync();
         Assert.False(writer.IsCompleted);
         Assert.False(rw.TryRLock()); // a writer waits: new readers queue behind it
@@ -99,7 +99,7 @@ public class RWMutexTests
     public async Task CancelledPendingWriter_LetsQueuedReadersIn()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         using var cts = new CancellationTokenSource();
         var writer = rw.LockAsync(cts.Token).AsTask();
         var reader = rw.RLockAsync().AsTask();
@@ -149,7 +149,7 @@ public class RWMutexWindowTests
         // Regression (issue 13, bug 1): Cancel unlinked a queued writer through the readers' queue, losing the
         // queued readers and leaving the cancelled writer at the head of the writers' queue.
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         using var cts = new CancellationTokenSource();
         var w2 = rw.LockAsync(cts.Token).AsTask();
         var r = rw.RLockAsync().AsTask();
@@ -159,7 +159,7 @@ public class RWMutexWindowTests
         Assert.Equal(Writer | Queued, rw.State); // the reader still waits
         rw.Unlock();
         Assert.Equal(1, rw.State); // the reader was admitted; no writer is left
-        await r.Within(TimeSpan.FromSeconds(5));
+        await r.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.RUnlock();
         AssertFreeAndUsable(rw);
     }
@@ -168,23 +168,23 @@ public class RWMutexWindowTests
     public async Task WritersQueuedBehindAWriter_GetItInTurn_AndTheReadersBetweenThemGoFirst()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         var w2 = rw.LockAsync().AsTask();
         var r1 = rw.RLockAsync().AsTask();
         var w3 = rw.LockAsync().AsTask();
         Assert.Equal(Writer | Queued, rw.State);
         rw.Unlock(); // R1 is admitted; W2 becomes the draining writer; W3 stays queued
         Assert.Equal(1 | Writer | Queued, rw.State);
-        await r1.Within(TimeSpan.FromSeconds(5));
+        await r1.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         Assert.False(w2.IsCompleted);
         rw.RUnlock(); // the last reader out hands the mutex to W2
         Assert.Equal(Writer | Queued, rw.State);
-        await w2.Within(TimeSpan.FromSeconds(5));
+        await w2.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         Assert.False(w3.IsCompleted);
         Assert.False(rw.TryRLock());
         rw.Unlock(); // to W3, the last one queued
         Assert.Equal(Writer, rw.State);
-        await w3.Within(TimeSpan.FromSeconds(5));
+        await w3.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.Unlock();
         AssertFreeAndUsable(rw);
     }
@@ -193,7 +193,7 @@ public class RWMutexWindowTests
     public async Task CancelledQueuedReader_IsUnlinked_OthersStay()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         using var cts1 = new CancellationTokenSource();
         using var cts2 = new CancellationTokenSource();
         var r1 = rw.RLockAsync(cts1.Token).AsTask();
@@ -212,7 +212,7 @@ public class RWMutexWindowTests
     public async Task Unlock_MeetsAReaderClaimedByItsCanceller_AdmitsOnlyTheOthers()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         using var cts = new CancellationTokenSource();
         var r1 = rw.RLockAsync(cts.Token).AsTask();
         var r2 = rw.RLockAsync().AsTask();
@@ -220,7 +220,7 @@ public class RWMutexWindowTests
             cts.Cancel();
         Assert.Equal(1, rw.State); // R2 only
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => r1.Within());
-        await r2.Within(TimeSpan.FromSeconds(5));
+        await r2.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.RUnlock();
         AssertFreeAndUsable(rw);
     }
@@ -231,7 +231,7 @@ public class RWMutexWindowTests
         // The next writer is taken off the queue by Unlock but its claim fails (its canceller won): it stays the
         // draining writer until its Cancel runs, which hands the mutex on to the writer behind it.
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         using var cts = new CancellationTokenSource();
         var w2 = rw.LockAsync(cts.Token).AsTask();
         var w3 = rw.LockAsync().AsTask();
@@ -245,7 +245,7 @@ public class RWMutexWindowTests
         }
         Assert.Equal(Writer, rw.State); // W3 holds it
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w2.Within());
-        await w3.Within(TimeSpan.FromSeconds(5));
+        await w3.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.Unlock();
         AssertFreeAndUsable(rw);
     }
@@ -254,7 +254,7 @@ public class RWMutexWindowTests
     public async Task DrainingWriterCancelled_AdmitsTheReadersItHeldBack()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         using var cts = new CancellationTokenSource();
         var w = rw.LockAsync(cts.Token).AsTask();
         var r2 = rw.RLockAsync().AsTask();
@@ -262,7 +262,7 @@ public class RWMutexWindowTests
         cts.Cancel();
         Assert.Equal(2, rw.State);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w.Within());
-        await r2.Within(TimeSpan.FromSeconds(5));
+        await r2.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.RUnlock();
         rw.RUnlock();
         AssertFreeAndUsable(rw);
@@ -272,7 +272,7 @@ public class RWMutexWindowTests
     public async Task LastReaderLeavesWhileTheDrainingWritersCancelIsPending_TheMutexEndsFree()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         using var cts = new CancellationTokenSource();
         var w = rw.LockAsync(cts.Token).AsTask();
         using (Hooks.At(rw, SyncTestHook.Window.BeforeCancelLock, () =>
@@ -291,7 +291,7 @@ public class RWMutexWindowTests
     public void RLock_WriterLeavesBetweenTheFastPathAndTheQueueLock_TakesTheReadLockAtOnce()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         ValueTask r;
         using (Hooks.At(rw, SyncTestHook.Window.BeforeQueueLock, rw.Unlock))
             r = rw.RLockAsync();
@@ -305,7 +305,7 @@ public class RWMutexWindowTests
     public async Task RLock_AnotherWriterTakesOverInThatWindow_Queues()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         ValueTask r;
         using (Hooks.At(rw, SyncTestHook.Window.BeforeQueueLock, () => { rw.Unlock(); Assert.True(rw.TryLock()); }))
             r = rw.RLockAsync();
@@ -313,7 +313,7 @@ public class RWMutexWindowTests
         Assert.Equal(Writer | Queued, rw.State);
         rw.Unlock();
         Assert.Equal(1, rw.State);
-        await r.Within(TimeSpan.FromSeconds(5));
+        await r.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.RUnlock();
         AssertFreeAndUsable(rw);
     }
@@ -324,7 +324,7 @@ public class RWMutexWindowTests
     public void Lock_TheHolderLeavesInThatWindow_TakesTheWriteLockAtOnce(bool heldByAReader)
     {
         var rw = new RWMutex();
-        if (heldByAReader) rw.RLock(); else rw.Lock();
+        TestTimeout.Blocking(() => { if (heldByAReader) rw.RLock(); else rw.Lock(); });
         ValueTask w;
         using (Hooks.At(rw, SyncTestHook.Window.BeforeQueueLock, heldByAReader ? rw.RUnlock : rw.Unlock))
             w = rw.LockAsync();
@@ -338,7 +338,7 @@ public class RWMutexWindowTests
     public async Task Lock_WriterLeavesAndAReaderEntersInThatWindow_DrainsTheReader()
     {
         var rw = new RWMutex();
-        rw.Lock();
+        TestTimeout.Blocking(() => rw.Lock());
         ValueTask w;
         using (Hooks.At(rw, SyncTestHook.Window.BeforeQueueLock, () => { rw.Unlock(); Assert.True(rw.TryRLock()); }))
             w = rw.LockAsync();
@@ -347,7 +347,7 @@ public class RWMutexWindowTests
         Assert.False(rw.TryRLock());
         rw.RUnlock();
         Assert.Equal(Writer, rw.State);
-        await w.Within(TimeSpan.FromSeconds(5));
+        await w.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.Unlock();
         AssertFreeAndUsable(rw);
     }
@@ -361,7 +361,7 @@ public class RWMutexWindowTests
         Assert.Throws<SynchronizationLockException>(rw.RUnlock);
         AssertFreeAndUsable(rw);
 
-        rw.Lock(); // a writer holds: RUnlock is misuse, and leaves the writer holding
+        TestTimeout.Blocking(() => rw.Lock()); // a writer holds: RUnlock is misuse, and leaves the writer holding
         Assert.Throws<SynchronizationLockException>(rw.RUnlock);
         Assert.Equal(Writer, rw.State);
         Assert.False(rw.IsQueueLockHeld);
@@ -373,14 +373,14 @@ public class RWMutexWindowTests
     public async Task Unlock_WhileAWriterOnlyDrains_IsMisuse_AndTheWriterStillGetsIt()
     {
         var rw = new RWMutex();
-        rw.RLock();
+        TestTimeout.Blocking(() => rw.RLock());
         var w = rw.LockAsync().AsTask();
         Assert.Equal(1 | Writer, rw.State);
         Assert.Throws<SynchronizationLockException>(rw.Unlock); // nobody holds the write lock yet
         Assert.Equal(1 | Writer, rw.State);
         Assert.False(rw.IsQueueLockHeld);
         rw.RUnlock();
-        await w.Within(TimeSpan.FromSeconds(5));
+        await w.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         rw.Unlock();
         AssertFreeAndUsable(rw);
     }

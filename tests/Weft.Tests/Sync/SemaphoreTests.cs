@@ -10,7 +10,7 @@ public class SemaphoreTests
     public async Task Fifo_LargeRequestIsNotStarvedBySmallOnes()
     {
         var sem = new Semaphore(4);
-        sem.Acquire(4);
+        TestTimeout.Blocking(() => sem.Acquire(4));
         var order = new List<int>();
         var big = sem.AcquireAsync(4).AsTask().ContinueWith(_ => { lock (order) order.Add(4); });
         var smalls = Enumerable.Range(0, 4).Select(_ => sem.AcquireAsync(1).AsTask()).ToArray();
@@ -31,7 +31,7 @@ public class SemaphoreTests
     public async Task Fifo_OrderOfGrants()
     {
         var sem = new Semaphore(1);
-        sem.Acquire();
+        TestTimeout.Blocking(() => sem.Acquire());
         var got = new List<int>();
         var tasks = new List<Task>();
         for (int i = 0; i < 10; i++)
@@ -76,7 +76,7 @@ public class SemaphoreTests
     public async Task CancelledHead_LetsTheNextOnesIn()
     {
         var sem = new Semaphore(2);
-        sem.Acquire(1);
+        TestTimeout.Blocking(() => sem.Acquire(1));
         using var cts = new CancellationTokenSource();
         var big = sem.AcquireAsync(2, cts.Token).AsTask();
         var small = sem.AcquireAsync(1).AsTask();
@@ -92,14 +92,14 @@ public class SemaphoreTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Semaphore(0));
         var sem = new Semaphore(2);
         // More than the capacity could never be granted: a clear error at the call (Go blocks until its context ends).
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => sem.Acquire(3));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => TestTimeout.Blocking(() => sem.Acquire(3)));
         Assert.Contains("3", e.Message);
         Assert.Contains("capacity, 2", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => { _ = sem.AcquireAsync(3); });
         Assert.Throws<ArgumentOutOfRangeException>(() => sem.TryAcquire(3));
         Assert.Throws<ArgumentOutOfRangeException>(() => sem.TryAcquire(-1));
         Assert.Throws<ArgumentOutOfRangeException>(() => { _ = sem.AcquireAsync(-1); });
-        Assert.Throws<ArgumentOutOfRangeException>(() => sem.Acquire(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TestTimeout.Blocking(() => sem.Acquire(-1)));
         Assert.Throws<SemaphoreFullException>(() => sem.Release());
         Assert.Throws<ArgumentOutOfRangeException>(() => sem.Release(-1));
         Assert.Equal(2, sem.Available);
@@ -110,14 +110,14 @@ public class SemaphoreTests
     public async Task ZeroWeight_IsGrantedAtOnceWhenNobodyWaits_OtherwiseInItsFifoTurn()
     {
         var sem = new Semaphore(2);
-        sem.Acquire(0);
+        TestTimeout.Blocking(() => sem.Acquire(0));
         await sem.AcquireAsync(0);
         Assert.True(sem.TryAcquire(0));
         Assert.Equal(2, sem.Available);
         sem.Release(0);
         Assert.Equal(2, sem.Available);
 
-        sem.Acquire(2); // all taken: a zero weight still needs no token
+        TestTimeout.Blocking(() => sem.Acquire(2)); // all taken: a zero weight still needs no token
         Assert.True(sem.TryAcquire(0));
         Assert.True(sem.AcquireAsync(0).IsCompletedSuccessfully);
 
@@ -137,7 +137,7 @@ public class SemaphoreTests
     public void OverRelease_ChangesNothing_AndTheSemaphoreStillWorks()
     {
         var sem = new Semaphore(3);
-        sem.Acquire(2);
+        TestTimeout.Blocking(() => sem.Acquire(2));
         Assert.Throws<SemaphoreFullException>(() => sem.Release(3));
         Assert.False(sem.IsQueueLockHeld);
         Assert.Equal(1, sem.Available);
@@ -150,7 +150,7 @@ public class SemaphoreTests
     public void Acquire_TokensReleasedBetweenItsCheckAndTheQueueLock_AreTakenAtOnce()
     {
         var sem = new Semaphore(2);
-        sem.Acquire(2);
+        TestTimeout.Blocking(() => sem.Acquire(2));
         ValueTask a;
         using (Hooks.At(sem, SyncTestHook.Window.BeforeQueueLock, () => sem.Release(2)))
             a = sem.AcquireAsync(2);
@@ -163,14 +163,14 @@ public class SemaphoreTests
     public async Task Release_MeetsAHeadClaimedByItsCanceller_GrantsTheNextOnes()
     {
         var sem = new Semaphore(2);
-        sem.Acquire(2);
+        TestTimeout.Blocking(() => sem.Acquire(2));
         using var cts = new CancellationTokenSource();
         var head = sem.AcquireAsync(2, cts.Token).AsTask();
         var next = sem.AcquireAsync(1).AsTask();
         using (Hooks.At(sem, SyncTestHook.Window.BeforeCancelLock, () => sem.Release(1)))
             cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => head.Within());
-        await next.Within(TimeSpan.FromSeconds(5));
+        await next.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         Assert.Equal(0, sem.Available);
         Assert.False(sem.IsQueueLockHeld);
         sem.Release(2);
@@ -178,10 +178,27 @@ public class SemaphoreTests
     }
 
     [Fact]
+    public async Task Release_MeetsAHeadThatFitsButIsClaimedByItsCanceller_GrantsItNothing()
+    {
+        // The head would fit, but its canceller claimed it first: the Release must skip it, not count its tokens as held.
+        var sem = new Semaphore(2);
+        TestTimeout.Blocking(() => sem.Acquire(2));
+        using var cts = new CancellationTokenSource();
+        var head = sem.AcquireAsync(1, cts.Token).AsTask();
+        using (Hooks.At(sem, SyncTestHook.Window.BeforeCancelLock, () => sem.Release(1)))
+            cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => head.Within());
+        Assert.Equal(1, sem.Available);
+        Assert.False(sem.IsQueueLockHeld);
+        sem.Release(1);
+        Assert.Equal(2, sem.Available);
+    }
+
+    [Fact]
     public async Task CancelledWaiterBehindTheHead_GrantsNothing_TheHeadStillWaits()
     {
         var sem = new Semaphore(2);
-        sem.Acquire(1);
+        TestTimeout.Blocking(() => sem.Acquire(1));
         var head = sem.AcquireAsync(2).AsTask();
         using var cts = new CancellationTokenSource();
         var second = sem.AcquireAsync(1, cts.Token).AsTask();

@@ -187,7 +187,7 @@ public class SingleFlightTests
         var plain = Task.Run(() => flights.DoResult("k", () => -1));
         using var live = new CancellationTokenSource();
         var withLiveToken = Task.Run(() => flights.DoResult("k", () => -1, live.Token));
-        while (flights.JoinedForTests("k") < 3) await Task.Yield();
+        Hooks.SpinUntil(() => flights.JoinedForTests("k") >= 3, "three callers joined the flight");
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.Within());
         gate.SetResult(6);

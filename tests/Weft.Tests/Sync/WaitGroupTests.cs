@@ -28,7 +28,7 @@ public class WaitGroupTests
     }
 
     [Fact]
-    public void NegativeCounter_Throws_AndLeavesCounterUnchanged()
+    public async Task NegativeCounter_Throws_AndLeavesCounterUnchanged()
     {
         var wg = new WaitGroup();
         Assert.Throws<InvalidOperationException>(wg.Done);
@@ -37,7 +37,7 @@ public class WaitGroupTests
         Assert.Throws<InvalidOperationException>(() => wg.Add(-2));
         Assert.Equal(1, wg.Count);
         wg.Done();
-        wg.Wait(); // zero: returns at once
+        await Hooks.OnThread(() => wg.Wait()).Within(); // zero: returns at once
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public class WaitGroupTests
         {
             for (int i = 0; i < rounds; i++)
             {
-                start.SignalAndWait();
+                Assert.True(start.SignalAndWait(TestTimeout.Default));
                 wg.Done();
             }
         }) { IsBackground = true };
@@ -60,11 +60,11 @@ public class WaitGroupTests
         for (int i = 0; i < rounds; i++)
         {
             wg.Add(1);
-            start.SignalAndWait();
+            Assert.True(start.SignalAndWait(TestTimeout.Default), "the Done thread stopped");
             await wg.WaitAsync().Within();
             Assert.Equal(0, wg.Count);
         }
-        doner.Join();
+        Assert.True(doner.Join(TestTimeout.Default));
     }
 
     [Fact]
@@ -137,17 +137,17 @@ public class WaitGroupTests
             {
                 wg.Add(1);
                 oldWaits[r] = wg.WaitAsync().AsTask().ContinueWith(t => t.IsCompletedSuccessfully, TaskContinuationOptions.ExecuteSynchronously);
-                barrier.SignalAndWait();
+                Assert.True(barrier.SignalAndWait(TestTimeout.Default));
                 wg.Done();
-                barrier.SignalAndWait();
-                wg.Wait(); // Y's round, if it started one
+                Assert.True(barrier.SignalAndWait(TestTimeout.Default));
+                wg.Wait(); // Y's round, if it started one (x is awaited with a bound: a hang here fails the test)
             }
         }, TaskCreationOptions.LongRunning);
         var y = Task.Factory.StartNew(() =>
         {
             for (int r = 0; r < rounds; r++)
             {
-                barrier.SignalAndWait();
+                Assert.True(barrier.SignalAndWait(TestTimeout.Default));
                 bool added;
                 try { wg.Add(1); added = true; }
                 catch (InvalidOperationException) { added = false; Interlocked.Increment(ref misuses); }
@@ -156,9 +156,9 @@ public class WaitGroupTests
                     var mine = wg.WaitAsync();
                     if (mine.IsCompleted) Interlocked.Increment(ref early);
                     wg.Done();
-                    mine.AsTask().Wait(TestTimeout.Default);
+                    Assert.True(mine.AsTask().Wait(TestTimeout.Default), "a Wait of Y's round was never released");
                 }
-                barrier.SignalAndWait();
+                Assert.True(barrier.SignalAndWait(TestTimeout.Default));
             }
         }, TaskCreationOptions.LongRunning);
         await Task.WhenAll(x, y).Within();
@@ -176,7 +176,7 @@ public class WaitGroupTests
         wg.Add(1);
         var waiter = wg.WaitAsync().AsTask();
         var blocked = Task.Run(() => wg.Wait());
-        while (wg.WaiterCountForTests() < 2) await Task.Yield();
+        Hooks.SpinUntil(() => wg.WaiterCountForTests() >= 2, "both waiters registered");
         Assert.True(wg.AddCounter(-1));
         Assert.False(waiter.IsCompleted);
         var ex = Assert.Throws<InvalidOperationException>(wg.Done);
@@ -185,6 +185,21 @@ public class WaitGroupTests
         await waiter.Within();
         await blocked.Within();
         wg.Release(); // the owed release finds nothing left
+        Assert.Equal(0, wg.WaiterCountForTests());
+    }
+
+    [Fact]
+    public async Task AddZero_WhileTheLastRoundsWaitersAreBeingReleased_IsNotAReuse()
+    {
+        // Only an Add that starts a round (0 -> positive) can be a reuse; Add(0) changes nothing and must not throw.
+        var wg = new WaitGroup();
+        wg.Add(1);
+        var old = wg.WaitAsync().AsTask();
+        Assert.True(wg.AddCounter(-1)); // zero, the waiter still registered: the release is owed
+        wg.Add(0);
+        Assert.Equal(0, wg.Count);
+        wg.Release();
+        await old.Within();
         Assert.Equal(0, wg.WaiterCountForTests());
     }
 
@@ -213,17 +228,17 @@ public class WaitGroupTests
         using var cts = new CancellationTokenSource();
         var blocked = Task.Run(() => wg.Wait(cts.Token));
         var parked = wg.WaitAsync(cts.Token).AsTask();
-        while (wg.WaiterCountForTests() < 2) await Task.Yield();
+        Hooks.SpinUntil(() => wg.WaiterCountForTests() >= 2, "both waiters registered");
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked.Within());
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => parked.Within());
         Assert.Equal(0, wg.WaiterCountForTests()); // both unregistered themselves
-        Assert.Throws<OperationCanceledException>(() => wg.Wait(cts.Token)); // already cancelled, counter not zero
+        Assert.Throws<OperationCanceledException>(() => TestTimeout.Blocking(() => wg.Wait(cts.Token))); // already cancelled, counter not zero
         Assert.True(wg.WaitAsync(cts.Token).IsCanceled);
         wg.Done();
         wg.Add(1); // no stale waiter: a fresh round, not a reuse
         wg.Done();
-        wg.Wait(cts.Token); // zero: returns even with a cancelled token
+        await Hooks.OnThread(() => wg.Wait(cts.Token)).Within(); // zero: returns even with a cancelled token
         Assert.True(wg.WaitAsync(cts.Token).IsCompletedSuccessfully);
     }
 }
