@@ -181,7 +181,9 @@ public class MutexWindowTests
             });
             Hooks.SpinUntil(() => (mu.State & HasWaiters) != 0, "the thread queued");
             mu.Unlock(); // wakes it...
-            TestTimeout.Blocking(() => mu.Lock());   // ...and takes the mutex back before it spins (almost always: it is still waking up)
+            // ...and takes the mutex back before it spins (almost always: it is still waking up). On this thread, at
+            // once: a bounded blocking call would hop to another thread first and lose the race every time.
+            Hooks.SpinUntil(mu.TryLock, "the test took the mutex back");
             await t.Within();
             if (rounds < 2)
             {
