@@ -78,6 +78,9 @@ internal sealed class SynctestBubble
 
     internal long NowTicks => Volatile.Read(ref _now);
 
+    /// <summary>The virtual time, from <see cref="Epoch"/>.</summary>
+    internal DateTimeOffset Now => Epoch + Clock.ToTimeSpan(NowTicks);
+
     internal long NowMilliseconds => (long)Clock.ToTimeSpan(Volatile.Read(ref _now)).TotalMilliseconds;
 
     /// <summary>A random choice in [0, n) from the bubble's seeded generator; bubble thread only.</summary>
@@ -233,7 +236,7 @@ internal sealed class SynctestBubble
     private string Describe(string headline)
     {
         var sb = new StringBuilder();
-        sb.Append("deadlock in bubble (seed ").Append(Seed).Append(", virtual time ").Append(NowText).Append("): ")
+        sb.Append("deadlock in bubble (seed ").Append(Seed).Append(", virtual time ").Append(Now.ToString("O")).Append("): ")
           .AppendLine(headline);
         long now = NowMilliseconds;
         foreach (var g in _members) if (!g.IsFinished) g.DescribeTo(sb, now);
@@ -243,9 +246,6 @@ internal sealed class SynctestBubble
     /// <summary>A string of every live goroutine in the bubble, like <see cref="Go.Dump()"/>.</summary>
     /// <returns>One line per goroutine: number, state, wait reason, virtual time waited, where it was started.</returns>
     internal string Dump() => Describe("dump");
-
-    /// <summary>The virtual time as ISO 8601, for dumps (the clock starts at 2000-01-01T00:00:00Z).</summary>
-    private string NowText => (Epoch + Clock.ToTimeSpan(NowTicks)).ToString("O");
 
     /// <summary>Where every bubble's virtual clock starts.</summary>
     internal static readonly DateTimeOffset Epoch = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);

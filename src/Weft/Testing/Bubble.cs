@@ -60,7 +60,7 @@ public sealed class Bubble
     public int Seed => Core.Seed;
 
     /// <summary>The virtual time.</summary>
-    public DateTimeOffset Now => Epoch + Clock.ToTimeSpan(Core.NowTicks);
+    public DateTimeOffset Now => Core.Now;
 
     /// <summary>A <see cref="System.TimeProvider"/> on the virtual clock, for code under test that takes one.</summary>
     public TimeProvider TimeProvider { get; }

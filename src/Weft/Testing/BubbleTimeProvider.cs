@@ -9,7 +9,7 @@ namespace Weft.Testing;
 /// </summary>
 internal sealed class BubbleTimeProvider(SynctestBubble bubble) : TimeProvider
 {
-    public override DateTimeOffset GetUtcNow() => Bubble.Epoch + Clock.ToTimeSpan(bubble.NowTicks);
+    public override DateTimeOffset GetUtcNow() => bubble.Now;
 
     public override long GetTimestamp() => bubble.NowTicks;
 

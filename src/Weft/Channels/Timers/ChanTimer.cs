@@ -99,7 +99,7 @@ internal sealed class ChanTimer : TimerEngine
                 return;
             }
             if (!ClaimFireLocked(now)) return;
-            wake = c.OfferFromTimer(_bubble is { } b ? (SynctestBubble.Epoch + Clock.ToTimeSpan(b.NowTicks)).UtcDateTime : DateTime.UtcNow);
+            wake = c.OfferFromTimer(_bubble is { } b ? b.Now.UtcDateTime : DateTime.UtcNow);
         }
         Sudog.WakeAll(wake);
     }
