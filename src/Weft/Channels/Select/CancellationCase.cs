@@ -65,6 +65,8 @@ public sealed class CancellationCase : SelectCase
 
     internal override void DequeueLocked() { }
 
+    internal override void Dequeue() { }
+
     internal override void AfterBlock()
     {
         // Waits for a callback that is running (it may still be signalling), so nothing of this wait is touched later.

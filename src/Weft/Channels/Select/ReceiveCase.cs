@@ -68,7 +68,17 @@ public sealed class ReceiveCase<T> : SelectCase
         if (_node.Queued) Source.DequeueLocked(_node, send: false);
     }
 
-    internal override bool NodeQueued => _node.Queued;
+    internal override void Dequeue()
+    {
+        // Queued only goes true -> false behind the owner's back (a claimant dequeued it). A claimant may still be
+        // between that dequeue and its CAS on the done word: harmless, because the next wait reopens the word only
+        // under every source's lock (SelectCore.Prepare, Reopen), so the CAS fails against this wait's decision.
+        if (!_node.Queued) return;
+        var s = Source;
+        s.SelectLock();
+        s.DequeueLocked(_node, send: false);
+        s.SelectUnlock();
+    }
 
     internal override void BeforeBlock() => _timeout?.Reset(_after);
 

@@ -207,5 +207,6 @@ public sealed partial class Select
         internal override OpStatus TryLocked(out Sudog? wake) { wake = null; return OpStatus.NotReady; }
         internal override Sudog? EnqueueLocked(SelectCore core) => null;
         internal override void DequeueLocked() { }
+        internal override void Dequeue() { }
     }
 }

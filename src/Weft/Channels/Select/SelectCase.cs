@@ -39,20 +39,8 @@ public abstract class SelectCase
     /// <summary>Dequeues this case's node if it is still parked, with the source already locked (a commit's cleanup).</summary>
     internal abstract void DequeueLocked();
 
-    /// <summary>True while this case's node sits in its source's queue (read without the lock by <see cref="Dequeue"/>).</summary>
-    internal virtual bool NodeQueued => false;
-
     /// <summary>Dequeues this case's node if it is still parked (the owner's cleanup, one lock at a time).</summary>
-    internal void Dequeue()
-    {
-        // Queued only goes true -> false behind the owner's back (a claimant dequeued it). A claimant may still be
-        // between that dequeue and its CAS on the done word: harmless, because the next wait reopens the word only
-        // under every source's lock (SelectCore.Prepare, Reopen), so the CAS fails against this wait's decision.
-        if (!NodeQueued) return;
-        Lock();
-        DequeueLocked();
-        Unlock();
-    }
+    internal abstract void Dequeue();
 
     /// <summary>True if this case completed as a send on a closed channel (the select then throws).</summary>
     internal virtual bool FailedClosed => false;

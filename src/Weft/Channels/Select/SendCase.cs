@@ -70,7 +70,14 @@ public sealed class SendCase<T> : SelectCase
         if (_node.Queued) Source.DequeueLocked(_node, send: true);
     }
 
-    internal override bool NodeQueued => _node.Queued;
+    internal override void Dequeue()
+    {
+        if (!_node.Queued) return; // exact when false: see ReceiveCase.Dequeue
+        var s = Source;
+        s.SelectLock();
+        s.DequeueLocked(_node, send: true);
+        s.SelectUnlock();
+    }
 
     internal override bool FailedClosed => !_node.Ok;
 }
