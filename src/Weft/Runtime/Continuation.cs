@@ -99,6 +99,12 @@ internal struct Continuation
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SetOwner(Goroutine? owner) => _owner = owner;
 
+    /// <summary>
+    /// The state the awaiter passed with its continuation: for an async method awaiting this wait directly, its
+    /// state machine box, which is the method's Task.
+    /// </summary>
+    internal readonly object? AwaiterState => _state;
+
     /// <summary>The continuation and its state, for the goroutine that parked on this awaitable and found it completed.</summary>
     internal readonly (Action<object?>, object?) Parked => (_continuation!, _state);
 
@@ -115,7 +121,7 @@ internal struct Continuation
         if (owner is not null
             && flags == ValueTaskSourceOnCompletedFlags.UseSchedulingContext
             && ReferenceEquals(SynchronizationContext.Current, owner)
-            && owner.TryRegisterPark(source, reason))
+            && owner.TryRegisterPark(source, reason, state))
         {
             // Primary owned wait: plain writes; the goroutine publishes them under its mailbox lock when the step ends.
             _continuation = continuation;
