@@ -122,9 +122,9 @@ internal sealed class Goroutine : SynchronizationContext
     private ParkNode? _node;
     private bool _deferPending;
 
-    // The body: written once before the goroutine is first queued. From its start on, _bodyState holds the body's
-    // Task while it runs (see "Watching the body"); _watching is set once its completion hook is registered.
-    private object? _body;
+    // The body's state argument until it starts (the body itself waits in _contState, as the argument of the start
+    // continuation, so it needs no field of its own); from its start on, the body's Task while it runs (see
+    // "Watching the body"). _watching is set once its completion hook is registered.
     private object? _bodyState;
     private bool _watching;   // written by the goroutine itself, at a step's end
     private bool _bodyOnPark; // the body itself awaits _parkSource: written with it (TryRegisterPark), read only while it is set
@@ -171,12 +171,11 @@ internal sealed class Goroutine : SynchronizationContext
 
     internal Goroutine(Action<object?> start, object body, object? bodyState, string? file, int line)
     {
-        _body = body;
         _bodyState = bodyState;
         File = file;
         Line = line;
         _cont = start;
-        _contState = this;
+        _contState = body;
         _run = RunQueued;
         State = GoroutineState.Runnable;
     }
@@ -525,19 +524,21 @@ internal sealed class Goroutine : SynchronizationContext
     /// How a body is called, as the first continuation in a new goroutine's mailbox: one cached delegate per body
     /// shape (and per state type), so spawning allocates only the goroutine record and needs no type tests.
     /// </summary>
+    // Each runs as the first continuation of its goroutine's first step, with the body as its argument; the step has
+    // already made the goroutine the thread's context, so Current finds it.
     internal static readonly Action<object?> StartAction =
-        static o => ((Goroutine)o!).Start(static (b, _) => { ((Action)b)(); return null; });
+        static o => Current!.Start(o!, static (b, _) => { ((Action)b)(); return null; });
 
     internal static readonly Action<object?> StartFunc =
-        static o => ((Goroutine)o!).Start(static (b, _) => ((Func<Task>)b)() ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
+        static o => Current!.Start(o!, static (b, _) => ((Func<Task>)b)() ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
 
     internal static class StartWithState<TState>
     {
         public static readonly Action<object?> Action =
-            static o => ((Goroutine)o!).Start(static (b, s) => { ((Action<TState>)b)((TState)s!); return null; });
+            static o => Current!.Start(o!, static (b, s) => { ((Action<TState>)b)((TState)s!); return null; });
 
         public static readonly Action<object?> Func =
-            static o => ((Goroutine)o!).Start(static (b, s) => ((Func<TState, Task>)b)((TState)s!) ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
+            static o => Current!.Start(o!, static (b, s) => ((Func<TState, Task>)b)((TState)s!) ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
     }
 
     /// <summary>
@@ -546,15 +547,13 @@ internal sealed class Goroutine : SynchronizationContext
     /// </summary>
     internal static readonly Action<object?> StartInContext = static o =>
     {
-        var g = (Goroutine)o!;
-        var flowed = (FlowedStart)g._body!;
-        g._body = flowed.Body;
-        g._bodyState = flowed.State;
+        var flowed = (FlowedStart)o!;
+        Current!._bodyState = flowed.State;
         ExecutionContext.Run(flowed.Context, static s =>
         {
-            var (f, goroutine) = ((FlowedStart, Goroutine))s!;
-            f.Start(goroutine);
-        }, (flowed, g));
+            var f = (FlowedStart)s!;
+            f.Start(f.Body); // ExecutionContext.Run keeps the thread's SynchronizationContext: Current is still ours
+        }, flowed);
     };
 
     /// <summary>What a goroutine started in its spawner's context holds as its body until it starts.</summary>
@@ -579,11 +578,9 @@ internal sealed class Goroutine : SynchronizationContext
             ? new Goroutine(start, body, state, file, line)
             : new Goroutine(StartInContext, new FlowedStart(context, start, body, state), null, file, line);
 
-    private void Start(Func<object, object?, Task?> call)
+    private void Start(object body, Func<object, object?, Task?> call)
     {
-        object body = _body!;
         object? state = _bodyState;
-        _body = null;
         _bodyState = null;
         Task? task;
         try
