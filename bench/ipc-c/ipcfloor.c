@@ -1,0 +1,290 @@
+// ipcfloor — the C floor for Weft's IPC rows: what two processes pay, with nothing but the kernel between them, for
+// a 64-byte round trip over a pipe, a Unix socket, a POSIX message queue and TCP loopback, and for a one-way stream
+// of 64-byte messages over a Unix socket.
+//
+// Each mechanism forks one child. The parent writes 64 bytes and waits for the child's 64-byte echo, ROUNDS times
+// after a warm-up, and prints the mean per round trip. Blocking calls throughout: this is the cheapest way a
+// process can wait for another, so it is the floor that a runtime (Weft, Go, .NET) adds its scheduling to.
+//
+// Output: one line per row in bench/Weft.Bench's format, "NAME.c VALUE UNIT", e.g. "ipc-pipe.c 18234.5 ns/roundtrip".
+// Usage: ipcfloor [ROUNDS] [ROW...]   (rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput; default all)
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MSG 64
+#define WARMUP 1000
+
+static long rounds = 20000;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "ipcfloor: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+// Reads or writes exactly n bytes of a stream (a pipe or a socket may split a message).
+static void full_read(int fd, char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n)
+    {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) die("read");
+        got += (size_t)r;
+    }
+}
+
+static void full_write(int fd, const char *buf, size_t n)
+{
+    size_t put = 0;
+    while (put < n)
+    {
+        ssize_t w = write(fd, buf + put, n - put);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) die("write");
+        put += (size_t)w;
+    }
+}
+
+static void reap(pid_t child)
+{
+    int status;
+    if (waitpid(child, &status, 0) < 0) die("waitpid");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    {
+        fprintf(stderr, "ipcfloor: the child failed\n");
+        exit(1);
+    }
+}
+
+// The parent's side of a stream round trip: returns ns per round trip.
+static double ping_stream(int out, int in)
+{
+    char buf[MSG];
+    memset(buf, 'p', MSG);
+    double start = 0;
+    for (long i = 0; i < WARMUP + rounds; i++)
+    {
+        if (i == WARMUP) start = now_ns();
+        full_write(out, buf, MSG);
+        full_read(in, buf, MSG);
+    }
+    return (now_ns() - start) / rounds;
+}
+
+static void echo_stream(int in, int out)
+{
+    char buf[MSG];
+    for (long i = 0; i < WARMUP + rounds; i++)
+    {
+        full_read(in, buf, MSG);
+        full_write(out, buf, MSG);
+    }
+}
+
+static void row_pipe(void)
+{
+    int down[2], up[2];
+    if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) die("pipe2");
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0)
+    {
+        close(down[1]);
+        close(up[0]);
+        echo_stream(down[0], up[1]);
+        _exit(0);
+    }
+    close(down[0]);
+    close(up[1]);
+    double ns = ping_stream(down[1], up[0]);
+    reap(child);
+    printf("ipc-pipe.c %.1f ns/roundtrip\n", ns);
+}
+
+static void row_unix(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0)
+    {
+        close(sv[0]);
+        echo_stream(sv[1], sv[1]);
+        _exit(0);
+    }
+    close(sv[1]);
+    double ns = ping_stream(sv[0], sv[0]);
+    reap(child);
+    printf("ipc-unix.c %.1f ns/roundtrip\n", ns);
+}
+
+static void row_tcp(void)
+{
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0) die("socket");
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (bind(listener, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
+    if (listen(listener, 1) < 0) die("listen");
+    if (getsockname(listener, (struct sockaddr *)&addr, &len) < 0) die("getsockname");
+    int one = 1;
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0)
+    {
+        close(listener);
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) die("socket");
+        if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) die("connect");
+        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        echo_stream(s, s);
+        _exit(0);
+    }
+    int s = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    if (s < 0) die("accept4");
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    double ns = ping_stream(s, s);
+    reap(child);
+    close(s);
+    close(listener);
+    printf("ipc-tcp.c %.1f ns/roundtrip\n", ns);
+}
+
+static void row_mq(void)
+{
+    char down_name[64], up_name[64];
+    snprintf(down_name, sizeof down_name, "/weft-floor-%d-down", (int)getpid());
+    snprintf(up_name, sizeof up_name, "/weft-floor-%d-up", (int)getpid());
+    struct mq_attr attr = { .mq_maxmsg = 8, .mq_msgsize = MSG };
+    mqd_t down = mq_open(down_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr);
+    mqd_t up = mq_open(up_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr);
+    if (down == (mqd_t)-1 || up == (mqd_t)-1) die("mq_open");
+    mq_unlink(down_name); // the descriptors keep both queues alive; nothing is left behind if we die
+    mq_unlink(up_name);
+    char buf[MSG];
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0)
+    {
+        for (long i = 0; i < WARMUP + rounds; i++)
+        {
+            if (mq_receive(down, buf, MSG, NULL) != MSG) die("mq_receive");
+            if (mq_send(up, buf, MSG, 1) < 0) die("mq_send");
+        }
+        _exit(0);
+    }
+    memset(buf, 'p', MSG);
+    double start = 0;
+    for (long i = 0; i < WARMUP + rounds; i++)
+    {
+        if (i == WARMUP) start = now_ns();
+        if (mq_send(down, buf, MSG, 1) < 0) die("mq_send");
+        if (mq_receive(up, buf, MSG, NULL) != MSG) die("mq_receive");
+    }
+    double ns = (now_ns() - start) / rounds;
+    reap(child);
+    printf("ipc-mq.c %.1f ns/roundtrip\n", ns);
+}
+
+// One way: the parent streams 64-byte messages, the child reads them all and answers one byte at the end.
+static void row_unix_throughput(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+    long messages = rounds * 20;
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0)
+    {
+        close(sv[0]);
+        char buf[MSG];
+        for (long i = 0; i < messages; i++) full_read(sv[1], buf, MSG);
+        full_write(sv[1], "k", 1);
+        _exit(0);
+    }
+    close(sv[1]);
+    char buf[MSG];
+    memset(buf, 't', MSG);
+    double start = now_ns();
+    for (long i = 0; i < messages; i++) full_write(sv[0], buf, MSG);
+    full_read(sv[0], buf, 1);
+    double seconds = (now_ns() - start) / 1e9;
+    reap(child);
+    printf("ipc-unix-throughput.c %.0f msgs/s\n", messages / seconds);
+}
+
+struct row
+{
+    const char *name;
+    void (*run)(void);
+};
+
+static const struct row rows[] = {
+    { "ipc-pipe", row_pipe },
+    { "ipc-unix", row_unix },
+    { "ipc-mq", row_mq },
+    { "ipc-tcp", row_tcp },
+    { "ipc-unix-throughput", row_unix_throughput },
+};
+
+int main(int argc, char **argv)
+{
+    int first = 1;
+    if (argc > 1 && argv[1][0] >= '0' && argv[1][0] <= '9')
+    {
+        char *end;
+        rounds = strtol(argv[1], &end, 10);
+        if (*end != '\0' || rounds < 1 || rounds > 100000000)
+        {
+            fprintf(stderr, "ipcfloor: ROUNDS '%s' is not valid: expected a whole number from 1 to 100000000\n", argv[1]);
+            return 2;
+        }
+        first = 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    size_t n = sizeof rows / sizeof rows[0];
+    for (int a = first; a < argc; a++)
+    {
+        int known = 0;
+        for (size_t i = 0; i < n; i++) known |= strcmp(argv[a], rows[i].name) == 0;
+        if (!known)
+        {
+            fprintf(stderr, "ipcfloor: unknown row '%s'; rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput\n", argv[a]);
+            return 2;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+    {
+        int wanted = argc <= first;
+        for (int a = first; a < argc; a++) wanted |= strcmp(argv[a], rows[i].name) == 0;
+        if (wanted) rows[i].run();
+    }
+    return 0;
+}
