@@ -11,4 +11,7 @@ run_root=0; for w in spawn sleepers parked; do wants "$w" "$@" && run_root=1; do
 run_chan=0; for w in pingpong spsc mpmc select select-park pairs; do wants "$w" "$@" && run_chan=1; done
 [ $run_chan -eq 1 ] && (cd channels && "$GO" run . "$@")
 wants mutex "$@" && "$GO" run ./mutex
+ipc_rows=(); for w in ipc-pipe ipc-unix ipc-tcp ipc-unix-throughput; do [ $# -gt 0 ] && wants "$w" "$@" && ipc_rows+=("$w"); done
+# The IPC rows spawn processes and take a while, so they run only when asked for by name.
+[ ${#ipc_rows[@]} -gt 0 ] && "$GO" run ./ipc "${ipc_rows[@]}"
 exit 0
