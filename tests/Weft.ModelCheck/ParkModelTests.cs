@@ -1,0 +1,271 @@
+using System.Runtime.CompilerServices;
+using Weft.ModelCheck.Harness;
+using Weft.ModelCheck.World;
+using Weft.Runtime;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Weft.ModelCheck;
+
+/// <summary>
+/// The park/commit protocol (src/Weft/Runtime/Park.cs, Goroutine.cs and Continuation.cs, compiled here): one real
+/// goroutine G whose first step starts a receive on a one-slot primitive that looks blocked, defers it and awaits it,
+/// so the real RunStep ends the step by publishing RunParkedOnChan and committing the wait (ParkNode.CommitPark); an
+/// M thread runs G's steps whenever Scheduler.Ready queues it. Against it, in each model, one or two racers: a waker
+/// that sends the value, a canceller, a closer, a foreign post (Goroutine.Post: the real Deliver, its fence and its
+/// claim, ParkNode.TryUncommit). The primitive side is transcribed from the channel's (World/ParkWorld.cs).
+///
+/// Checked after every step: G is never in the run queue twice (one park, one wake-up) and, while queued, its run
+/// word says Queued or Resumed; no node is queued twice or queued from the pool (checked where it happens); the wait
+/// ended at most once; a pooled node is neither queued nor committed. Checked at the end: the wait ended exactly once
+/// with the outcome the racers allow (delivered, cancelled or closed, never two), or, in the model with no completer,
+/// G is still parked on its committed node (no lost wake-up: nobody could wake it); every post ran exactly once, in a
+/// step of G; every Ready was followed by a step; G ended parked, and the node is back in the pool.
+/// </summary>
+public sealed class ParkModelTests(ITestOutputHelper output)
+{
+    private const int RunParked = 0, RunQueued = 1, RunParkedOnChan = 3, RunResumed = 4;
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_run")]
+    private static extern ref int Run(Goroutine g);
+
+    /// <summary>
+    /// G makes two receives in a row (the second on the node of the first, taken back from G's spare slot), against a
+    /// waker that sends 7 and then 8 (waiting for the slot to empty): each commit either finds the value in the slot
+    /// (Completed) or queues the node and the waker hands it over and readies G with WakeCommitted. 2 threads,
+    /// preemption bound 3: 1,061 schedules, complete; both commit outcomes reached (asserted).
+    /// </summary>
+    [Fact]
+    public void StepEnd_AgainstAWaker()
+    {
+        var stats = new Stats();
+        var result = Explore(stats, 3, waits: 2, (w, chan, node) => [("waker", () => { chan.Send(7); chan.Send(8); })], (w, chan) =>
+        {
+            ExpectEnded(w, (WaitEnd.Delivered, 7), (WaitEnd.Delivered, 8));
+            if (chan.Slot is not null) throw new InvalidOperationException("A value was left in the slot.");
+        });
+        AssertCovered(result, "WakeCommitted");
+        Assert.True(stats.Completed > 0 && stats.Parked > 0, stats.ToString());
+    }
+
+    /// <summary>
+    /// One receive against its cancellation: the canceller, under the primitive's lock, removes the queued node and
+    /// readies G with WakeCommitted, or leaves a request that the commit reads. 2 threads, preemption bound 3: see
+    /// the count below; both sides reached (asserted).
+    /// </summary>
+    [Fact]
+    public void StepEnd_AgainstACancellation()
+    {
+        var stats = new Stats();
+        var result = Explore(stats, 3, waits: 1, (w, chan, node) => [("canceller", () => chan.Cancel(node))],
+            (w, chan) => ExpectEnded(w, (WaitEnd.Cancelled, 0)));
+        AssertCovered(result, "WakeCommitted");
+        Assert.True(stats.Completed > 0 && stats.Parked > 0, stats.ToString());
+    }
+
+    /// <summary>
+    /// Two receives in a row against a close: the first ends closed, by the closer's wake-up or at its commit; the
+    /// second completes closed at its commit. 2 threads, preemption bound 3; both sides reached (asserted).
+    /// </summary>
+    [Fact]
+    public void StepEnd_AgainstAClose()
+    {
+        var stats = new Stats();
+        var result = Explore(stats, 3, waits: 2, (w, chan, node) => [("closer", chan.Close)],
+            (w, chan) => ExpectEnded(w, (WaitEnd.Closed, 0), (WaitEnd.Closed, 0)));
+        AssertCovered(result, "WakeCommitted");
+        Assert.True(stats.Completed > 0 && stats.Parked > 0, stats.ToString());
+    }
+
+    /// <summary>
+    /// One receive with no completer, against a foreign post (the Dekker pair): the commit sees the mail (Mail: G
+    /// runs it, then commits again), or the poster sees RunParkedOnChan and claims the park back (TryUncommit: the
+    /// step it causes runs the mail and commits again), or the poster finds G running and the mail waits for the step
+    /// end. At the end the post ran once and G is parked on its committed node again (no completer, so no wake-up is
+    /// owed). 2 threads, preemption bound 3; the Mail outcome and a won claim were both reached (asserted).
+    /// </summary>
+    [Fact]
+    public void StepEnd_AgainstAForeignPost()
+    {
+        var stats = new Stats();
+        var result = Explore(stats, 3, waits: 1, (w, chan, node) => [("poster", w.Post)], ExpectParkedOnTheNode);
+        AssertCovered(result, "ClaimCommitted");
+        Assert.True(stats.Mail > 0 && stats.Claims > 0 && stats.ClaimsRefused > 0, stats.ToString());
+    }
+
+    /// <summary>
+    /// One receive against a foreign post and a waker at once: the poster's claim and the waker's dequeue meet under
+    /// the primitive's lock, and exactly one of them readies G; the post runs once and the value is received once.
+    /// 3 threads, preemption bound 2; claims won and refused, and WakeCommitted, were all reached (asserted).
+    /// </summary>
+    [Fact]
+    public void ForeignPost_AgainstAWaker()
+    {
+        var stats = new Stats();
+        var result = Explore(stats, 2, waits: 1, (w, chan, node) => [("poster", w.Post), ("waker", () => chan.Send(7))], (w, chan) =>
+        {
+            ExpectEnded(w, (WaitEnd.Delivered, 7));
+            if (chan.Slot is not null) throw new InvalidOperationException("The value was left in the slot.");
+        });
+        AssertCovered(result, "ClaimCommitted", "WakeCommitted");
+        Assert.True(stats.Claims > 0 && stats.ClaimsRefused > 0 && stats.Mail > 0, stats.ToString());
+    }
+
+    /// <summary>
+    /// One receive against a foreign post and a cancellation: a park the poster claimed back is neither queued nor
+    /// ended, so the cancellation leaves its request for the next commit. 3 threads, preemption bound 2.
+    /// </summary>
+    [Fact]
+    public void ForeignPost_AgainstACancellation()
+    {
+        var stats = new Stats();
+        var result = Explore(stats, 2, waits: 1, (w, chan, node) => [("poster", w.Post), ("canceller", () => chan.Cancel(node))],
+            (w, chan) => ExpectEnded(w, (WaitEnd.Cancelled, 0)));
+        AssertCovered(result, "ClaimCommitted", "WakeCommitted");
+        Assert.True(stats.Claims > 0 && stats.Mail > 0, stats.ToString());
+    }
+
+    /// <summary>
+    /// One receive against a waker and a cancellation: the wait ends exactly once, delivered (the slot is then empty)
+    /// or cancelled (the value is then still in the slot: a cancelled receive consumed nothing). 3 threads,
+    /// preemption bound 2; both endings reached (asserted).
+    /// </summary>
+    [Fact]
+    public void Waker_AgainstACancellation()
+    {
+        int delivered = 0, cancelled = 0;
+        var stats = new Stats();
+        var result = Explore(stats, 2, waits: 1, (w, chan, node) => [("waker", () => chan.Send(7)), ("canceller", () => chan.Cancel(node))], (w, chan) =>
+        {
+            if (w.Ended.Count == 1 && w.Ended[0].End == WaitEnd.Cancelled)
+            {
+                ExpectEnded(w, (WaitEnd.Cancelled, 0));
+                if (chan.Slot != 7) throw new InvalidOperationException("The wait was cancelled but the value is not in the slot: it was consumed or lost.");
+                cancelled++;
+            }
+            else
+            {
+                ExpectEnded(w, (WaitEnd.Delivered, 7));
+                if (chan.Slot is not null) throw new InvalidOperationException("The value was delivered and left in the slot.");
+                delivered++;
+            }
+        });
+        AssertCovered(result, "WakeCommitted");
+        Assert.True(delivered > 0 && cancelled > 0, $"delivered {delivered}, cancelled {cancelled}");
+    }
+
+    /// <summary>
+    /// Seeded bug: a commit that queues the node without looking for mail. The checker finds a schedule where the
+    /// poster saw G still running (so it did not claim) and the commit parked anyway: the post never runs.
+    /// </summary>
+    [Fact]
+    public void FindsTheLostPost_OfACommitWithoutTheMailCheck()
+    {
+        var e = Assert.Throws<ModelCheckException>(() =>
+            Explore(new Stats(), 3, waits: 1, (w, chan, node) => [("poster", w.Post)], ExpectParkedOnTheNode, PrimitiveBug.CommitIgnoresMail));
+        output.WriteLine(e.Message);
+        Assert.Contains("1 posts, 0 of them ran", e.Message);
+    }
+
+    /// <summary>
+    /// Seeded bug: cancelling a committed park the way a non-deferred wait is cancelled (ChanWaiter.Cancel: remove the
+    /// node, then the owned protocol's Signal). Signal finds G not parked on the mailbox path and wakes nobody: the
+    /// checker reports the lost wake-up. (This is why Park.cs keeps cancellable waits off the deferred path.)
+    /// </summary>
+    [Fact]
+    public void FindsTheLostWakeUp_OfACancellationThroughSignal()
+    {
+        var e = Assert.Throws<ModelCheckException>(() =>
+            Explore(new Stats(), 3, waits: 1, (w, chan, node) => [("canceller", () => chan.Cancel(node))],
+                (w, chan) => ExpectEnded(w, (WaitEnd.Cancelled, 0)), PrimitiveBug.CancelThroughSignal));
+        output.WriteLine(e.Message);
+        Assert.Contains("a lost wake-up", e.Message);
+    }
+
+    private static void ExpectParkedOnTheNode(ParkWorld w, OneSlotChan chan)
+    {
+        if (w.Ended.Count != 0) throw new InvalidOperationException("The wait ended with no completer.");
+        if (Run(w.G) != RunParkedOnChan || chan.Queue.Count != 1 || !chan.Queue[0].Committed)
+            throw new InvalidOperationException($"G is not parked on its committed node at the end: run word {Run(w.G)}, {chan.Queue.Count} nodes queued.");
+    }
+
+    private static void ExpectEnded(ParkWorld w, params (WaitEnd, int)[] expected)
+    {
+        if (!w.Ended.SequenceEqual(expected))
+            throw new InvalidOperationException($"The waits ended as [{string.Join(", ", w.Ended)}], expected [{string.Join(", ", expected)}]" +
+                (w.Ended.Count < expected.Length ? ": a lost wake-up." : "."));
+        if (Run(w.G) != RunParked) throw new InvalidOperationException($"G's run word is {Run(w.G)} at the end, not Parked.");
+    }
+
+    private ModelResult Explore(Stats stats, int bound, int waits, Func<ParkWorld, OneSlotChan, OneSlotWaiter, (string, Action)[]> racers, Action<ParkWorld, OneSlotChan> final, PrimitiveBug bug = PrimitiveBug.None)
+    {
+        var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(bound) }, () =>
+        {
+            OneSlotWaiter? node = null;
+            var w = new ParkWorld(world => world.DeferAndAwait(node!), waits);
+            var chan = new OneSlotChan(w, bug);
+            node = new OneSlotWaiter(chan, w.G);
+            var run = new ModelRun
+            {
+                Invariant = () => Invariant(w, chan, waits),
+                Final = () =>
+                {
+                    if (w.RunQueue.Count != 0) throw new InvalidOperationException("G is still queued at the end.");
+                    if (w.Steps != w.Readies + 1) throw new InvalidOperationException($"{w.Readies} wake-ups but {w.Steps - 1} steps after the first.");
+                    if (w.MailRan != w.Posts) throw new InvalidOperationException($"{w.Posts} posts, {w.MailRan} of them ran.");
+                    final(w, chan);
+                    if (w.Ended.Count == 1 && !(w.Pool.Count == 1 && w.Pool[0] == node)) throw new InvalidOperationException("The node of the ended wait is not back in the pool.");
+                    stats.Add(w);
+                },
+            };
+            run.Thread("m", w.RunM);
+            var rs = racers(w, chan, node);
+            w.RacersLeft = rs.Length;
+            foreach (var (name, body) in rs) run.Thread(name, w.Racer(body));
+            return run;
+        });
+        output.WriteLine($"{result}; {stats}");
+        output.WriteLine("Points reached: " + string.Join(", ", result.Points.Order()));
+        return result;
+    }
+
+    private static void Invariant(ParkWorld w, OneSlotChan chan, int waits)
+    {
+        if (w.RunQueue.Count > 1) throw new InvalidOperationException("G is in the run queue twice.");
+        if (w.RunQueue.Count == 1 && Run(w.G) is not (RunQueued or RunResumed))
+            throw new InvalidOperationException($"G is in the run queue with run word {Run(w.G)}: readied while it runs or parks.");
+        if (w.Ended.Count > waits) throw new InvalidOperationException($"{waits} waits ended {w.Ended.Count} times: {string.Join(", ", w.Ended)}.");
+        foreach (var n in w.Pool)
+            if (chan.Queue.Contains(n) || n.Committed) throw new InvalidOperationException("A pooled node is still queued or committed.");
+    }
+
+    private static void AssertCovered(ModelResult result, params string[] members)
+    {
+        Assert.True(result.Complete, result.ToString());
+        Assert.True(result.Schedules > 0);
+        Assert.Empty(result.NotReached(["RunStep", "HasMail", .. members]));
+    }
+
+    private sealed class Stats
+    {
+        public readonly int[] Outcomes = new int[3];
+        public int Claims, ClaimsRefused, Schedules;
+
+        public int Parked => Outcomes[(int)ParkOutcome.Parked];
+
+        public int Completed => Outcomes[(int)ParkOutcome.Completed];
+
+        public int Mail => Outcomes[(int)ParkOutcome.Mail];
+
+        public void Add(ParkWorld w)
+        {
+            for (int i = 0; i < 3; i++) Outcomes[i] += w.Outcomes[i];
+            Claims += w.Claims;
+            ClaimsRefused += w.ClaimsRefused;
+            Schedules++;
+        }
+
+        public override string ToString() =>
+            $"commits: {Outcomes[(int)ParkOutcome.Parked]} parked, {Outcomes[(int)ParkOutcome.Completed]} completed, {Outcomes[(int)ParkOutcome.Mail]} mail; claims by a poster: {Claims} won, {ClaimsRefused} refused";
+    }
+}
