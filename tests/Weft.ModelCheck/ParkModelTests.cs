@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Weft.Channels;
 using Weft.ModelCheck.Harness;
 using Weft.ModelCheck.World;
 using Weft.Runtime;
@@ -182,6 +183,58 @@ public sealed class ParkModelTests(ITestOutputHelper output)
         Assert.Contains("a lost wake-up", e.Message);
     }
 
+    /// <summary>
+    /// A select-shaped park (the real SelectCore over a stand-in Select of two receive cases, World/SelectWorld.cs):
+    /// G's select on sources A and B defers, and its commit locks A then B, drops stale nodes, reopens the done word,
+    /// and queues a node on each. Against it a waker that sends 7 on B (dequeue under B's lock, then the done word's
+    /// CAS) and a foreign post whose claim CASes the done word to Shut under A's lock (TryReclaim), leaving the nodes
+    /// queued as losers for the next commit to drop. Checked as the other models, and at the end: the select ended
+    /// once, with case B's 7; no node of it is left on either source. 3 threads, preemption bound 2; a won and a
+    /// refused claim, a loser dropped by the waker, a stale node dropped by the next commit, and WakeCommitted through
+    /// SelectCore.Signal were all reached (asserted).
+    /// </summary>
+    [Fact]
+    public void Select_ForeignPost_AgainstAWakerOnTheOtherSource()
+    {
+        var stats = new Stats();
+        int losersDropped = 0, staleDropped = 0;
+        var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(2) }, () =>
+        {
+            Select? sel = null;
+            var w = new ParkWorld(world => sel!.DeferAndAwait(world.G), waits: 1);
+            sel = new Select(w);
+            var run = new ModelRun
+            {
+                Invariant = () =>
+                {
+                    CheckG(w, 1);
+                    foreach (var src in sel.Sources)
+                        if (src.Queue.Count(c => c == sel.Core) > 1) throw new InvalidOperationException("A select node is queued twice on one source.");
+                },
+                Final = () =>
+                {
+                    CheckSteps(w);
+                    ExpectEnded(w, (WaitEnd.Delivered, 7));
+                    if (sel.Sources.Any(src => src.Queue.Contains(sel.Core) || src.Slot is not null))
+                        throw new InvalidOperationException("A node of the ended select, or the value, was left on a source.");
+                    if (sel.LosersDropped > 0) losersDropped++;
+                    if (sel.StaleDropped > 0) staleDropped++;
+                    stats.Add(w);
+                },
+            };
+            run.Thread("m", w.RunM);
+            (string, Action)[] racers = [("poster", w.Post), ("waker", () => sel.Sources[1].Send(sel, 7))];
+            w.RacersLeft = racers.Length;
+            foreach (var (name, body) in racers) run.Thread(name, w.Racer(body));
+            return run;
+        });
+        output.WriteLine($"{result}; {stats}; the waker dropped a loser in {losersDropped}, the next commit a stale node in {staleDropped}");
+        output.WriteLine("Points reached: " + string.Join(", ", result.Points.Order()));
+        AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "WakeCommitted");
+        Assert.True(stats.Claims > 0 && stats.ClaimsRefused > 0 && stats.Completed > 0 && losersDropped > 0 && staleDropped > 0,
+            $"{stats}; losers dropped by the waker in {losersDropped}, stale nodes by a commit in {staleDropped}");
+    }
+
     private static void ExpectParkedOnTheNode(ParkWorld w, OneSlotChan chan)
     {
         if (w.Ended.Count != 0) throw new InvalidOperationException("The wait ended with no completer.");
@@ -210,9 +263,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
                 Invariant = () => Invariant(w, chan, waits),
                 Final = () =>
                 {
-                    if (w.RunQueue.Count != 0) throw new InvalidOperationException("G is still queued at the end.");
-                    if (w.Steps != w.Readies + 1) throw new InvalidOperationException($"{w.Readies} wake-ups but {w.Steps - 1} steps after the first.");
-                    if (w.MailRan != w.Posts) throw new InvalidOperationException($"{w.Posts} posts, {w.MailRan} of them ran.");
+                    CheckSteps(w);
                     final(w, chan);
                     if (w.Ended.Count == 1 && !(w.Pool.Count == 1 && w.Pool[0] == node)) throw new InvalidOperationException("The node of the ended wait is not back in the pool.");
                     stats.Add(w);
@@ -231,12 +282,24 @@ public sealed class ParkModelTests(ITestOutputHelper output)
 
     private static void Invariant(ParkWorld w, OneSlotChan chan, int waits)
     {
+        CheckG(w, waits);
+        foreach (var n in w.Pool)
+            if (chan.Queue.Contains(n) || n.Committed) throw new InvalidOperationException("A pooled node is still queued or committed.");
+    }
+
+    private static void CheckG(ParkWorld w, int waits)
+    {
         if (w.RunQueue.Count > 1) throw new InvalidOperationException("G is in the run queue twice.");
         if (w.RunQueue.Count == 1 && Run(w.G) is not (RunQueued or RunResumed))
             throw new InvalidOperationException($"G is in the run queue with run word {Run(w.G)}: readied while it runs or parks.");
         if (w.Ended.Count > waits) throw new InvalidOperationException($"{waits} waits ended {w.Ended.Count} times: {string.Join(", ", w.Ended)}.");
-        foreach (var n in w.Pool)
-            if (chan.Queue.Contains(n) || n.Committed) throw new InvalidOperationException("A pooled node is still queued or committed.");
+    }
+
+    private static void CheckSteps(ParkWorld w)
+    {
+        if (w.RunQueue.Count != 0) throw new InvalidOperationException("G is still queued at the end.");
+        if (w.Steps != w.Readies + 1) throw new InvalidOperationException($"{w.Readies} wake-ups but {w.Steps - 1} steps after the first.");
+        if (w.MailRan != w.Posts) throw new InvalidOperationException($"{w.Posts} posts, {w.MailRan} of them ran.");
     }
 
     private static void AssertCovered(ModelResult result, params string[] members)
