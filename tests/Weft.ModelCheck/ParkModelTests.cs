@@ -22,6 +22,12 @@ namespace Weft.ModelCheck;
 /// with the outcome the racers allow (delivered, cancelled or closed, never two), or, in the model with no completer,
 /// G is still parked on its committed node (no lost wake-up: nobody could wake it); every post ran exactly once, in a
 /// step of G; every Ready was followed by a step; G ended parked, and the node is back in the pool.
+///
+/// State space: one goroutine, one M, and one or two racers; 2-thread models at preemption bound 8, 3-thread ones at
+/// 3; each test states its schedules (counted when written; the count moves when a ModelPoint is added or removed)
+/// and asserts completeness and that each side of its race ran. Not covered: a second M running G while the step
+/// that parked it is still returning (one M runs every step here; Park.cs's rule is that the step touches nothing
+/// after a Parked commit), loose commits (CommitLoose), the yield flag, and timers.
 /// </summary>
 public sealed class ParkModelTests(ITestOutputHelper output)
 {
@@ -34,13 +40,13 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// G makes two receives in a row (the second on the node of the first, taken back from G's spare slot), against a
     /// waker that sends 7 and then 8 (waiting for the slot to empty): each commit either finds the value in the slot
     /// (Completed) or queues the node and the waker hands it over and readies G with WakeCommitted. 2 threads,
-    /// preemption bound 3: 1,061 schedules, complete; both commit outcomes reached (asserted).
+    /// preemption bound 8: 276 schedules, complete; both commit outcomes reached (asserted).
     /// </summary>
     [Fact]
     public void StepEnd_AgainstAWaker()
     {
         var stats = new Stats();
-        var result = Explore(stats, 3, waits: 2, (w, chan, node) => [("waker", () => { chan.Send(7); chan.Send(8); })], (w, chan) =>
+        var result = Explore(stats, 8, waits: 2, (w, chan, node) => [("waker", () => { chan.Send(7); chan.Send(8); })], (w, chan) =>
         {
             ExpectEnded(w, (WaitEnd.Delivered, 7), (WaitEnd.Delivered, 8));
             if (chan.Slot is not null) throw new InvalidOperationException("A value was left in the slot.");
@@ -51,14 +57,15 @@ public sealed class ParkModelTests(ITestOutputHelper output)
 
     /// <summary>
     /// One receive against its cancellation: the canceller, under the primitive's lock, removes the queued node and
-    /// readies G with WakeCommitted, or leaves a request that the commit reads. 2 threads, preemption bound 3: see
-    /// the count below; both sides reached (asserted).
+    /// readies G with WakeCommitted, or leaves a request that the commit reads. 2 threads, preemption bound 8: 21
+    /// schedules, complete (the same 21 at bound 3: every interleaving of the model's points); both sides reached
+    /// (asserted).
     /// </summary>
     [Fact]
     public void StepEnd_AgainstACancellation()
     {
         var stats = new Stats();
-        var result = Explore(stats, 3, waits: 1, (w, chan, node) => [("canceller", () => chan.Cancel(node))],
+        var result = Explore(stats, 8, waits: 1, (w, chan, node) => [("canceller", () => chan.Cancel(node))],
             (w, chan) => ExpectEnded(w, (WaitEnd.Cancelled, 0)));
         AssertCovered(result, "WakeCommitted");
         Assert.True(stats.Completed > 0 && stats.Parked > 0, stats.ToString());
@@ -66,13 +73,14 @@ public sealed class ParkModelTests(ITestOutputHelper output)
 
     /// <summary>
     /// Two receives in a row against a close: the first ends closed, by the closer's wake-up or at its commit; the
-    /// second completes closed at its commit. 2 threads, preemption bound 3; both sides reached (asserted).
+    /// second completes closed at its commit. 2 threads, preemption bound 8: 21 schedules, complete (every
+    /// interleaving); both sides reached (asserted).
     /// </summary>
     [Fact]
     public void StepEnd_AgainstAClose()
     {
         var stats = new Stats();
-        var result = Explore(stats, 3, waits: 2, (w, chan, node) => [("closer", chan.Close)],
+        var result = Explore(stats, 8, waits: 2, (w, chan, node) => [("closer", chan.Close)],
             (w, chan) => ExpectEnded(w, (WaitEnd.Closed, 0), (WaitEnd.Closed, 0)));
         AssertCovered(result, "WakeCommitted");
         Assert.True(stats.Completed > 0 && stats.Parked > 0, stats.ToString());
@@ -83,13 +91,14 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// runs it, then commits again), or the poster sees RunParkedOnChan and claims the park back (TryUncommit: the
     /// step it causes runs the mail and commits again), or the poster finds G running and the mail waits for the step
     /// end. At the end the post ran once and G is parked on its committed node again (no completer, so no wake-up is
-    /// owed). 2 threads, preemption bound 3; the Mail outcome and a won claim were both reached (asserted).
+    /// owed). 2 threads, preemption bound 8: 500 schedules, complete; the Mail outcome, a won claim and a refused
+    /// one were all reached (asserted).
     /// </summary>
     [Fact]
     public void StepEnd_AgainstAForeignPost()
     {
         var stats = new Stats();
-        var result = Explore(stats, 3, waits: 1, (w, chan, node) => [("poster", w.Post)], ExpectParkedOnTheNode);
+        var result = Explore(stats, 8, waits: 1, (w, chan, node) => [("poster", w.Post)], ExpectParkedOnTheNode);
         AssertCovered(result, "ClaimCommitted");
         Assert.True(stats.Mail > 0 && stats.Claims > 0 && stats.ClaimsRefused > 0, stats.ToString());
     }
@@ -97,13 +106,14 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// <summary>
     /// One receive against a foreign post and a waker at once: the poster's claim and the waker's dequeue meet under
     /// the primitive's lock, and exactly one of them readies G; the post runs once and the value is received once.
-    /// 3 threads, preemption bound 2; claims won and refused, and WakeCommitted, were all reached (asserted).
+    /// 3 threads, preemption bound 3: 2,594 schedules, complete; claims won and refused, the Mail outcome and
+    /// WakeCommitted were all reached (asserted).
     /// </summary>
     [Fact]
     public void ForeignPost_AgainstAWaker()
     {
         var stats = new Stats();
-        var result = Explore(stats, 2, waits: 1, (w, chan, node) => [("poster", w.Post), ("waker", () => chan.Send(7))], (w, chan) =>
+        var result = Explore(stats, 3, waits: 1, (w, chan, node) => [("poster", w.Post), ("waker", () => chan.Send(7))], (w, chan) =>
         {
             ExpectEnded(w, (WaitEnd.Delivered, 7));
             if (chan.Slot is not null) throw new InvalidOperationException("The value was left in the slot.");
@@ -114,13 +124,14 @@ public sealed class ParkModelTests(ITestOutputHelper output)
 
     /// <summary>
     /// One receive against a foreign post and a cancellation: a park the poster claimed back is neither queued nor
-    /// ended, so the cancellation leaves its request for the next commit. 3 threads, preemption bound 2.
+    /// ended, so the cancellation leaves its request for the next commit. 3 threads, preemption bound 3: 2,594
+    /// schedules, complete; a won claim, the Mail outcome and WakeCommitted reached (asserted).
     /// </summary>
     [Fact]
     public void ForeignPost_AgainstACancellation()
     {
         var stats = new Stats();
-        var result = Explore(stats, 2, waits: 1, (w, chan, node) => [("poster", w.Post), ("canceller", () => chan.Cancel(node))],
+        var result = Explore(stats, 3, waits: 1, (w, chan, node) => [("poster", w.Post), ("canceller", () => chan.Cancel(node))],
             (w, chan) => ExpectEnded(w, (WaitEnd.Cancelled, 0)));
         AssertCovered(result, "ClaimCommitted", "WakeCommitted");
         Assert.True(stats.Claims > 0 && stats.Mail > 0, stats.ToString());
@@ -129,14 +140,14 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// <summary>
     /// One receive against a waker and a cancellation: the wait ends exactly once, delivered (the slot is then empty)
     /// or cancelled (the value is then still in the slot: a cancelled receive consumed nothing). 3 threads,
-    /// preemption bound 2; both endings reached (asserted).
+    /// preemption bound 3: 1,040 schedules, complete; both endings reached (asserted).
     /// </summary>
     [Fact]
     public void Waker_AgainstACancellation()
     {
         int delivered = 0, cancelled = 0;
         var stats = new Stats();
-        var result = Explore(stats, 2, waits: 1, (w, chan, node) => [("waker", () => chan.Send(7)), ("canceller", () => chan.Cancel(node))], (w, chan) =>
+        var result = Explore(stats, 3, waits: 1, (w, chan, node) => [("waker", () => chan.Send(7)), ("canceller", () => chan.Cancel(node))], (w, chan) =>
         {
             if (w.Ended.Count == 1 && w.Ended[0].End == WaitEnd.Cancelled)
             {
@@ -189,16 +200,16 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// and queues a node on each. Against it a waker that sends 7 on B (dequeue under B's lock, then the done word's
     /// CAS) and a foreign post whose claim CASes the done word to Shut under A's lock (TryReclaim), leaving the nodes
     /// queued as losers for the next commit to drop. Checked as the other models, and at the end: the select ended
-    /// once, with case B's 7; no node of it is left on either source. 3 threads, preemption bound 2; a won and a
-    /// refused claim, a loser dropped by the waker, a stale node dropped by the next commit, and WakeCommitted through
-    /// SelectCore.Signal were all reached (asserted).
+    /// once, with case B's 7; no node of it is left on either source. 3 threads, preemption bound 3: 4,384 schedules,
+    /// complete; a won and a refused claim, a loser dropped by the waker, a stale node dropped by the next commit, and
+    /// WakeCommitted through SelectCore.Signal were all reached (asserted).
     /// </summary>
     [Fact]
     public void Select_ForeignPost_AgainstAWakerOnTheOtherSource()
     {
         var stats = new Stats();
         int losersDropped = 0, staleDropped = 0;
-        var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(2) }, () =>
+        var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(3) }, () =>
         {
             Select? sel = null;
             var w = new ParkWorld(world => sel!.DeferAndAwait(world.G), waits: 1);
