@@ -106,7 +106,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// <summary>
     /// One receive against a foreign post and a waker at once: the poster's claim and the waker's dequeue meet under
     /// the primitive's lock, and exactly one of them readies G; the post runs once and the value is received once.
-    /// 3 threads, preemption bound 3: 2,594 schedules, complete; claims won and refused, the Mail outcome and
+    /// 3 threads, preemption bound 3: 2,687 schedules, complete; claims won and refused, the Mail outcome and
     /// WakeCommitted were all reached (asserted).
     /// </summary>
     [Fact]
@@ -124,7 +124,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
 
     /// <summary>
     /// One receive against a foreign post and a cancellation: a park the poster claimed back is neither queued nor
-    /// ended, so the cancellation leaves its request for the next commit. 3 threads, preemption bound 3: 2,594
+    /// ended, so the cancellation leaves its request for the next commit. 3 threads, preemption bound 3: 2,687
     /// schedules, complete; a won claim, the Mail outcome and WakeCommitted reached (asserted).
     /// </summary>
     [Fact]
@@ -140,7 +140,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// <summary>
     /// One receive against a waker and a cancellation: the wait ends exactly once, delivered (the slot is then empty)
     /// or cancelled (the value is then still in the slot: a cancelled receive consumed nothing). 3 threads,
-    /// preemption bound 3: 1,040 schedules, complete; both endings reached (asserted).
+    /// preemption bound 3: 1,128 schedules, complete; both endings reached (asserted).
     /// </summary>
     [Fact]
     public void Waker_AgainstACancellation()
@@ -244,6 +244,23 @@ public sealed class ParkModelTests(ITestOutputHelper output)
         AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "WakeCommitted");
         Assert.True(stats.Claims > 0 && stats.ClaimsRefused > 0 && stats.Completed > 0 && losersDropped > 0 && staleDropped > 0,
             $"{stats}; losers dropped by the waker in {losersDropped}, stale nodes by a commit in {staleDropped}");
+    }
+
+    /// <summary>
+    /// Seeded bug: a poster's claim that trusts the node's Committed flag without asking whether the node is still
+    /// queued. A waker that dequeued the node (and handed it the value) reads the flag only after its unlock, so the
+    /// claim wins too; the waker then finds the flag cleared and signals through the owned protocol while the step the
+    /// post caused has committed the node again: G ends the wait on a node that is still queued (or never, with the
+    /// value lost).
+    /// </summary>
+    [Fact]
+    public void FindsTheLostValue_OfAClaimThatTrustsTheFlag()
+    {
+        var e = Assert.Throws<ModelCheckException>(() =>
+            Explore(new Stats(), 3, waits: 1, (w, chan, node) => [("poster", w.Post), ("waker", () => chan.Send(7))],
+                (w, chan) => ExpectEnded(w, (WaitEnd.Delivered, 7)), PrimitiveBug.ClaimByFlagOnly));
+        output.WriteLine(e.Message);
+        Assert.Matches("still queued or committed|a lost wake-up", e.Message);
     }
 
     private static void ExpectParkedOnTheNode(ParkWorld w, OneSlotChan chan)

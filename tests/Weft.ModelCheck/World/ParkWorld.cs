@@ -68,6 +68,7 @@ internal sealed class OneSlotWaiter : ParkNode, IParkSource
     /// <summary>ChanWaiter.WakeWaiter, after the node left the queue under the lock (the caller's only).</summary>
     public void Wake()
     {
+        ModelChecker.Point("OneSlotWaiter.Wake"); // Committed is read outside the lock, as WakeWaiter reads it after Chan's unlock
         if (Committed)
         {
             Committed = false;
@@ -101,6 +102,9 @@ internal enum PrimitiveBug : byte
 
     /// <summary>A canceller that removes the node and signals it as ChanWaiter.Cancel does (the owned protocol).</summary>
     CancelThroughSignal,
+
+    /// <summary>A poster's claim that trusts the Committed flag and does not ask whether the node is still queued.</summary>
+    ClaimByFlagOnly,
 }
 
 /// <summary>A one-slot primitive: a value slot, a closed flag and a wait queue, under a model WordLock.</summary>
@@ -153,7 +157,7 @@ internal sealed class OneSlotChan(ParkWorld world, PrimitiveBug bug = PrimitiveB
     public bool TryUncommit(OneSlotWaiter w, Goroutine owner)
     {
         _lock.Enter();
-        bool mine = w.Committed && ReferenceEquals(w.Owner, owner) && Queue.Remove(w);
+        bool mine = w.Committed && ReferenceEquals(w.Owner, owner) && (Queue.Remove(w) || bug == PrimitiveBug.ClaimByFlagOnly);
         if (mine) w.Committed = false;
         if (mine) World.Claims++; else World.ClaimsRefused++;
         _lock.Exit();
