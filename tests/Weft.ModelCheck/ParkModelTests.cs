@@ -23,11 +23,11 @@ namespace Weft.ModelCheck;
 /// G is still parked on its committed node (no lost wake-up: nobody could wake it); every post ran exactly once, in a
 /// step of G; every Ready was followed by a step; G ended parked, and the node is back in the pool.
 ///
-/// State space: one goroutine, one M, and one or two racers; 2-thread models at preemption bound 8, 3-thread ones at
-/// 3; each test states its schedules (counted when written; the count moves when a ModelPoint is added or removed)
-/// and asserts completeness and that each side of its race ran. Not covered: a second M running G while the step
-/// that parked it is still returning (one M runs every step here; Park.cs's rule is that the step touches nothing
-/// after a Parked commit), loose commits (CommitLoose), the yield flag, and timers.
+/// State space: one goroutine, one M (two in the last select model), and one or two racers; 2-thread models at
+/// preemption bound 8, 3-thread ones at 3, the select ones at 2; each test states its schedules (counted when written;
+/// the count moves when a ModelPoint is added or removed) and asserts completeness and that each side of its race
+/// ran. Not covered: a second M for the plain receive (Select_TwoMs_* covers the committing step against the next
+/// step for a select), loose commits (CommitLoose), the yield flag, and timers.
 /// </summary>
 public sealed class ParkModelTests(ITestOutputHelper output)
 {
@@ -195,55 +195,115 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A select-shaped park (the real SelectCore over a stand-in Select of two receive cases, World/SelectWorld.cs):
-    /// G's select on sources A and B defers, and its commit locks A then B, drops stale nodes, reopens the done word,
-    /// and queues a node on each. Against it a waker that sends 7 on B (dequeue under B's lock, then the done word's
-    /// CAS) and a foreign post whose claim CASes the done word to Shut under A's lock (TryReclaim), leaving the nodes
-    /// queued as losers for the next commit to drop. Checked as the other models, and at the end: the select ended
-    /// once, with case B's 7; no node of it is left on either source. 3 threads, preemption bound 3: 4,384 schedules,
-    /// complete; a won and a refused claim, a loser dropped by the waker, a stale node dropped by the next commit, and
+    /// A select park (the real Select.Wait.cs and SelectCore.cs over two receive cases on one-slot sources,
+    /// World/SelectWorld.cs): G's WaitAsync finds nothing ready and defers, and its commit (Select.CommitDeferred) locks
+    /// A then B, drops stale nodes, reopens the done word and queues a node on each. Against it a waker that sends 7
+    /// on B (dequeue under B's lock, then the done word's CAS) and a foreign post whose claim CASes the done word to
+    /// Shut under A's lock (Select.TryUncommit, SelectCore.TryReclaim), leaving the nodes queued as losers for the next
+    /// commit to drop. Checked as the other models, and at the end: the select ended once, with case B's 7, and no
+    /// node of it is left on either source. 3 threads, preemption bound 2: 1,377 schedules, complete; a loser
+    /// dropped by the waker, a stale node dropped by the next commit, the value taken by the select itself, and
     /// WakeCommitted through SelectCore.Signal were all reached (asserted).
     /// </summary>
     [Fact]
     public void Select_ForeignPost_AgainstAWakerOnTheOtherSource()
     {
-        var stats = new Stats();
-        int losersDropped = 0, staleDropped = 0;
-        var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(3) }, () =>
+        int losersDropped = 0, staleDropped = 0, taken = 0;
+        var result = ExploreSelect(2, selects: 1, ms: 1, (w, a, b) => [("poster", w.Post), ("waker", () => b.Send(7))], (w, sel, a, b) =>
         {
-            Select? sel = null;
-            var w = new ParkWorld(world => sel!.DeferAndAwait(world.G), waits: 1);
-            sel = new Select(w);
+            ExpectEnded(w, (WaitEnd.Delivered, 7));
+            if (a.Queue.Count + b.Queue.Count != 0 || a.Slot is not null || b.Slot is not null)
+                throw new InvalidOperationException("A node of the ended select, or the value, was left on a source.");
+            if (b.LosersDropped > 0) losersDropped++;
+            if (a.StaleDropped + b.StaleDropped > 0) staleDropped++;
+            if (b.Taken > 0) taken++;
+        });
+        output.WriteLine($"the waker dropped a loser in {losersDropped}, a commit dropped a stale node in {staleDropped}, the select took the value itself in {taken}");
+        AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "WakeCommitted", "UnlockAll");
+        Assert.True(losersDropped > 0 && staleDropped > 0 && taken > 0, $"losers {losersDropped}, stale {staleDropped}, taken {taken}");
+    }
+
+    /// <summary>
+    /// Two Ms, and G makes two selects in a row on the same Select: the waker's 7 on B readies G while the M that ran
+    /// the first commit may still be unlocking its sources, so the other M runs G's next step (Finish, then the second
+    /// WaitAsync and its commit) at the same time. Park.cs's rule: once the commit has released the lock that makes
+    /// the node visible, the committing step touches nothing of the wait. Checked as the other models, and at the end:
+    /// the first select ended with 7, and G is parked on the second (committed, both nodes queued, no completer).
+    /// 3 threads, preemption bound 2: 2,232 schedules, complete, 60 of them with G's second step started while the
+    /// first commit's M had not yet returned from it (asserted > 0).
+    ///
+    /// This model found a bug in Select.UnlockAll, fixed with it: the commit cleared each _lockOrder slot after that
+    /// slot's unlock. Schedule 183 (of the search at bound 2): M1 runs G's step, the select defers, the step commits
+    /// (locks A and B, queues a node on each) and UnlockAll unlocks B, then A, and M1 is preempted before
+    /// "_lockOrder[0] = null"; the waker claims G's node on B and readies G; M2 runs G: Finish drops the loser on A,
+    /// the second WaitAsync defers, and its commit's LockAll writes _lockOrder[0] = A and [1] = B, locks both, queues
+    /// the nodes and unlocks B; M1 resumes and nulls _lockOrder[0]; M2's UnlockAll then reads null: a
+    /// NullReferenceException in the goroutine's step, with source A left locked for good. UnlockAll now clears each
+    /// slot before its unlock, so the last unlock is the commit's last touch of the select.
+    /// </summary>
+    [Fact]
+    public void Select_TwoMs_TheCommittingStepAgainstTheNextStep()
+    {
+        int overlapped = 0;
+        var result = ExploreSelect(2, selects: 2, ms: 2, (w, a, b) => [("waker", () => b.Send(7))], (w, sel, a, b) =>
+        {
+            if (!w.Ended.SequenceEqual([(WaitEnd.Delivered, 7)])) throw new InvalidOperationException($"The selects ended as [{string.Join(", ", w.Ended)}], expected [(Delivered, 7)].");
+            if (Run(w.G) != RunParkedOnChan || !a.Queue.Contains(sel.Cases[0]) || !b.Queue.Contains(sel.Cases[1]))
+                throw new InvalidOperationException("G is not parked on its second select's committed nodes at the end.");
+            if (w.Overlapped) overlapped++;
+        });
+        output.WriteLine($"G's next step ran while the committing M was still in RunStep in {overlapped}");
+        AssertCovered(result, "TryClaim", "Signal", "WakeCommitted", "UnlockAll");
+        Assert.True(overlapped > 0, "no schedule ran G's next step before the committing step returned");
+    }
+
+    private ModelResult ExploreSelect(int bound, int selects, int ms, Func<ParkWorld, ModelSource, ModelSource, (string, Action)[]> racers, Action<ParkWorld, Select, ModelSource, ModelSource> final)
+    {
+        var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(bound) }, () =>
+        {
+            var sel = new Select();
+            var a = new ModelSource(1);
+            var b = new ModelSource(2);
+            sel.Receive(a);
+            sel.Receive(b);
+            int left = selects;
+            void Wait(ParkWorld world)
+            {
+                var awaiter = sel.WaitAsync().GetAwaiter();
+                if (awaiter.IsCompleted) Done(world, awaiter.GetResult());
+                else awaiter.UnsafeOnCompleted(() => Done(world, awaiter.GetResult()));
+            }
+            void Done(ParkWorld world, int i)
+            {
+                var c = sel.Cases[i];
+                world.Ended.Add((WaitEnd.Delivered, c.Value ?? throw new InvalidOperationException($"Case {i} won with no value.")));
+                c.Value = null;
+                if (--left > 0) Wait(world);
+            }
+            var w = new ParkWorld(Wait, waits: selects);
             var run = new ModelRun
             {
                 Invariant = () =>
                 {
-                    CheckG(w, 1);
-                    foreach (var src in sel.Sources)
-                        if (src.Queue.Count(c => c == sel.Core) > 1) throw new InvalidOperationException("A select node is queued twice on one source.");
+                    CheckG(w, selects);
+                    foreach (var src in (ModelSource[])[a, b])
+                        if (src.Queue.Distinct().Count() != src.Queue.Count) throw new InvalidOperationException("A select node is queued twice on one source.");
                 },
                 Final = () =>
                 {
                     CheckSteps(w);
-                    ExpectEnded(w, (WaitEnd.Delivered, 7));
-                    if (sel.Sources.Any(src => src.Queue.Contains(sel.Core) || src.Slot is not null))
-                        throw new InvalidOperationException("A node of the ended select, or the value, was left on a source.");
-                    if (sel.LosersDropped > 0) losersDropped++;
-                    if (sel.StaleDropped > 0) staleDropped++;
-                    stats.Add(w);
+                    final(w, sel, a, b);
                 },
             };
-            run.Thread("m", w.RunM);
-            (string, Action)[] racers = [("poster", w.Post), ("waker", () => sel.Sources[1].Send(sel, 7))];
-            w.RacersLeft = racers.Length;
-            foreach (var (name, body) in racers) run.Thread(name, w.Racer(body));
+            for (int i = 1; i <= ms; i++) run.Thread("m" + i, w.RunM);
+            var rs = racers(w, a, b);
+            w.RacersLeft = rs.Length;
+            foreach (var (name, body) in rs) run.Thread(name, w.Racer(body));
             return run;
         });
-        output.WriteLine($"{result}; {stats}; the waker dropped a loser in {losersDropped}, the next commit a stale node in {staleDropped}");
+        output.WriteLine(result.ToString());
         output.WriteLine("Points reached: " + string.Join(", ", result.Points.Order()));
-        AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "WakeCommitted");
-        Assert.True(stats.Claims > 0 && stats.ClaimsRefused > 0 && stats.Completed > 0 && losersDropped > 0 && staleDropped > 0,
-            $"{stats}; losers dropped by the waker in {losersDropped}, stale nodes by a commit in {staleDropped}");
+        return result;
     }
 
     /// <summary>

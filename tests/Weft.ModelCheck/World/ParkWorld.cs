@@ -242,6 +242,10 @@ internal sealed class ParkWorld
     public int Claims, ClaimsRefused, Readies, Steps, MailRan, Posts;
     public int RacersLeft;
     private int _waitsLeft;
+    private int _inStep; // Ms inside G's RunStep: two only after a commit parked G and its wake-up reached another M
+
+    /// <summary>True once a step of G started while another M had not yet returned from the step that parked it.</summary>
+    public bool Overlapped;
 
     /// <param name="firstStep">G's first step (it starts the first wait).</param>
     /// <param name="waits">How many receives G makes in a row: each after the first reuses the node, G's spare.</param>
@@ -272,7 +276,10 @@ internal sealed class ParkWorld
             var g = RunQueue[0];
             RunQueue.RemoveAt(0);
             Steps++;
-            g.RunStep();
+            if (_inStep > 0) Overlapped = true;
+            _inStep++;
+            try { g.RunStep(); }
+            finally { _inStep--; }
             SynchronizationContext.SetSynchronizationContext(null); // as the M does before it runs anything else
         }
     }

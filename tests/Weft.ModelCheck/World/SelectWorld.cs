@@ -1,13 +1,11 @@
-// The select model's world (ParkModelTests.Select_*): the real SelectCore (src/Weft/Channels/Select/SelectCore.cs:
-// the done word, its Shut state, CommitTo, TryReclaim, Signal) over a stand-in Select of two receive cases on two
-// one-slot sources, A (first in the lock order: the anchor a poster's claim locks) and B. The stand-in transcribes
-// Select.Wait.cs's CommitDeferred (lock both in order, drop stale nodes, reopen, try each case, else mail, else
-// commit and queue a node on each), TryUncommit (the anchor's lock around TryReclaim) and Finish (drop the losers),
-// and a sender's Sudog.DequeueClaimed (dequeue nodes under the source's lock until one's claim wins).
+// The select models' world (ParkModelTests.Select_*): the real Select.Wait.cs (WaitAsync's deferred branch,
+// CommitDeferred, TryUncommit, Finish, LockAll/UnlockAll) and SelectCore.cs (the done word, its Shut state, CommitTo,
+// TryReclaim, Signal), compiled here, over receive cases on one-slot sources (ModelCase). The rest of Select (its
+// fields and constructor, Select.cs) is the stand-in part below; a sender's Sudog.DequeueClaimed is transcribed in
+// ModelSource.Send (dequeue nodes under the source's lock until one's claim wins, dropping losers).
 
 using Weft.Channels;
 using Weft.ModelCheck.Harness;
-using Weft.ModelCheck.World;
 using Weft.Runtime;
 
 namespace Weft.Channels
@@ -15,7 +13,15 @@ namespace Weft.Channels
     /// <summary>A blocked thread's parker: no model waits with Select.Wait.</summary>
     internal sealed class ThreadParker
     {
-        public void Unpark() => throw new NotSupportedException("ThreadParker.Unpark is not part of the model world (tests/Weft.ModelCheck/World).");
+        public static ThreadParker Current => throw Unsupported();
+
+        public static void CheckNotInBubble() => throw Unsupported();
+
+        public void Park(WaitReason reason) => throw Unsupported();
+
+        public void Unpark() => throw Unsupported();
+
+        private static NotSupportedException Unsupported() => new("ThreadParker is not part of the model world (tests/Weft.ModelCheck/World): models wait with WaitAsync.");
     }
 
     internal static class ThrowHelper
@@ -24,35 +30,80 @@ namespace Weft.Channels
 
         public static void NotCompleted() => throw new InvalidOperationException("GetResult before the select completed, in a model.");
     }
+
+    /// <summary>A wake list: the model's cases complete nobody while locked (a receive from a slot), so it stays empty.</summary>
+    internal abstract class Sudog
+    {
+        internal static Sudog? Concat(Sudog? first, Sudog? second) => first ?? second;
+
+        internal static void WakeAll(Sudog? s)
+        {
+            if (s is not null) throw new InvalidOperationException("A model case returned a wake list.");
+        }
+    }
 }
 
 namespace Weft
 {
-    /// <summary>One source of the select: a value slot and the queue of select nodes (case index), under a model lock.</summary>
-    internal sealed class SelectSource(int caseIndex)
+    /// <summary>The stand-in part of Select (Select.cs): its fields, a constructor, and a way to add model cases.</summary>
+    public sealed partial class Select
     {
-        public readonly int CaseIndex = caseIndex;
+        private SelectCase[] _cases = new SelectCase[4];
+        private SelectCase[] _lockOrder = new SelectCase[4];
+        private int[] _pollOrder = new int[4];
+        private int _count;
+        private int _defaultIndex = -1;
+        private bool _hasHooks;
+        private int _busy;
+        private uint _rng = 1; // a fixed seed: replays must see the same poll order
+        private SelectCase? _anchor;
+        private readonly SelectCore _core;
+
+        internal Select() => _core = new SelectCore(this);
+
+        internal bool IsWaiting => Volatile.Read(ref _busy) != 0;
+
+        internal SelectCore Core => _core;
+
+        internal IEnumerable<ModelCase> AllCases => _cases.Take(_count).Cast<ModelCase>();
+
+        internal ModelCase[] Cases => [.. AllCases];
+
+        internal ModelCase Receive(ModelSource source)
+        {
+            var c = new ModelCase(_count, source) { Owner = this };
+            _cases[_count++] = c;
+            return c;
+        }
+    }
+
+    /// <summary>A source: a value slot and the queue of select nodes waiting on it, under a model lock.</summary>
+    internal sealed class ModelSource(long id)
+    {
+        public readonly long Id = id;
         public WordLock Lock;
         public int? Slot;
-        public readonly List<SelectCore> Queue = [];
+        public readonly List<ModelCase> Queue = [];
+        public int LosersDropped, StaleDropped, Taken; // by a sender; by a commit's cleanup; by the select itself
 
         /// <summary>A send: the first queued node whose claim wins takes the value (losers are dropped), else the slot.</summary>
-        public void Send(Select select, int value)
+        public void Send(int value)
         {
             ModelChecker.WaitUntil(() => Slot is null, "Send waits for the slot");
             Lock.Enter();
             while (Queue.Count > 0)
             {
-                var core = Queue[0];
+                var node = Queue[0];
                 Queue.RemoveAt(0);
-                if (!core.TryClaim(CaseIndex))
+                node.Queued = false;
+                if (!node.Core!.TryClaim(node.Index))
                 {
-                    select.LosersDropped++; // a loser: its select was decided (or shut) already
+                    LosersDropped++; // its select was decided (or shut) already
                     continue;
                 }
-                select.Values[CaseIndex] = value;
+                node.Value = value;
                 Lock.Exit();
-                core.Signal();
+                node.Core.Signal();
                 return;
             }
             Slot = value;
@@ -60,98 +111,61 @@ namespace Weft
         }
     }
 
-    /// <summary>The stand-in select: two receive cases, on sources A (index 0, the anchor) and B (index 1).</summary>
-    internal sealed class Select
+    /// <summary>A receive case on a <see cref="ModelSource"/>; it is its own node (Go's sudog) on the source.</summary>
+    internal sealed class ModelCase(int index, ModelSource source) : SelectCase(index)
     {
-        public readonly SelectSource[] Sources = [new(0), new(1)];
-        public readonly int?[] Values = new int?[2];
-        public readonly SelectCore Core;
-        public int LosersDropped, StaleDropped; // by a sender; by the next commit
-        private readonly ParkWorld _world;
+        public readonly ModelSource Source = source;
+        public SelectCore? Core;
+        public bool Queued; // under the source's lock; read racily by Dequeue, as the real cases read Sudog.Queued
+        public int? Value;
 
-        public Select(ParkWorld world)
+        internal override bool IsActive => true;
+
+        internal override long SelectId => Source.Id;
+
+        internal override void Lock() => Source.Lock.Enter();
+
+        internal override void Unlock() => Source.Lock.Exit();
+
+        internal override bool Peek()
         {
-            _world = world;
-            Core = new SelectCore(this);
+            ModelChecker.Point("ModelCase.Peek");
+            return Source.Slot is not null;
         }
 
-        /// <summary>Select.WaitAsync's deferred branch and the await of its ValueTask, in G's step.</summary>
-        public void DeferAndAwait(Goroutine g)
+        internal override OpStatus TryLocked(out Sudog? wake)
         {
-            if (!ReferenceEquals(SynchronizationContext.Current, g) || !g.CanDefer) throw new InvalidOperationException("The select starts outside G's step, or G has a deferred wait.");
-            Core.PrepareDeferred(g);
-            Core.HoldSpare(g);
-            g.Defer(Core);
-            Core.OnCompleted(s_onDone, this, Core.Version, System.Threading.Tasks.Sources.ValueTaskSourceOnCompletedFlags.UseSchedulingContext);
+            wake = null;
+            if (Source.Slot is not { } v) return OpStatus.NotReady;
+            Source.Slot = null;
+            Source.Taken++;
+            Value = v;
+            return OpStatus.Done;
         }
 
-        private static readonly Action<object?> s_onDone = static o =>
+        internal override Sudog? EnqueueLocked(SelectCore core)
         {
-            var select = (Select)o!;
-            int i = select.Core.GetResult(select.Core.Version);
-            if (select.Values[i] is not { } v) throw new InvalidOperationException($"Case {i} won with no value.");
-            select._world.Ended.Add((WaitEnd.Delivered, v));
-        };
-
-        /// <summary>Select.CommitDeferred for the two cases (poll order A, B).</summary>
-        internal ParkOutcome CommitDeferred(Goroutine? owner)
-        {
-            foreach (var s in Sources) s.Lock.Enter();
-            foreach (var s in Sources)
-                if (s.Queue.Remove(Core)) StaleDropped++; // nodes a poster's claim left queued as losers
-            Core.Reopen();
-            ParkOutcome outcome;
-            int won = Array.FindIndex(Sources, s => s.Slot is not null);
-            if (won >= 0)
-            {
-                Values[won] = Sources[won].Slot;
-                Sources[won].Slot = null;
-                Core.Decide(won);
-                outcome = ParkOutcome.Completed;
-            }
-            else if (owner is not null && owner.HasMail)
-            {
-                outcome = ParkOutcome.Mail;
-            }
-            else
-            {
-                Core.CommitTo(owner);
-                foreach (var s in Sources)
-                {
-                    if (s.Queue.Contains(Core)) throw new InvalidOperationException("A select node is queued twice on one source.");
-                    s.Queue.Add(Core);
-                }
-                outcome = ParkOutcome.Parked;
-            }
-            _world.Outcomes[(int)outcome]++;
-            for (int i = Sources.Length - 1; i >= 0; i--) Sources[i].Lock.Exit();
-            return outcome;
+            if (Queued || Source.Queue.Contains(this)) throw new InvalidOperationException($"Case {Index}'s node is queued twice on its source.");
+            Core = core;
+            Queued = true;
+            Source.Queue.Add(this);
+            return null;
         }
 
-        /// <summary>Select.TryUncommit: the claim under the anchor's lock.</summary>
-        internal bool TryUncommit(Goroutine owner)
+        internal override void DequeueLocked()
         {
-            var anchor = Sources[0];
-            anchor.Lock.Enter();
-            bool mine = Core.TryReclaim(owner);
-            if (mine) _world.Claims++; else _world.ClaimsRefused++;
-            anchor.Lock.Exit();
-            return mine;
+            if (Source.Queue.Remove(this)) Source.StaleDropped++;
+            Queued = false;
         }
 
-        /// <summary>Select.Finish: the losers leave their sources; then the winner is reported.</summary>
-        internal int Finish(int winner, CancellationToken token)
+        internal override void Dequeue()
         {
-            for (int i = 0; i < Sources.Length; i++)
-            {
-                if (i == winner) continue;
-                var s = Sources[i];
-                s.Lock.Enter();
-                s.Queue.Remove(Core);
-                s.Lock.Exit();
-            }
-            if (winner < 0) throw new InvalidOperationException("A select with no cancellable token reports a cancellation.");
-            return winner;
+            ModelChecker.Point("ModelCase.Dequeue");
+            if (!Queued) return;
+            Lock();
+            Source.Queue.Remove(this);
+            Queued = false;
+            Unlock();
         }
     }
 }

@@ -160,6 +160,8 @@ internal static class Registry
 /// <summary>A bubble: no model runs goroutines in one (Goroutine.Bubble stays null).</summary>
 internal sealed class SynctestBubble
 {
+    public static SynctestBubble? Current => null;
+
     public long NowMilliseconds => throw Unsupported();
 
     public void OnFinished() => throw Unsupported();
