@@ -257,6 +257,25 @@ public sealed class ParkModelTests(ITestOutputHelper output)
         Assert.True(overlapped > 0, "no schedule ran G's next step before the committing step returned");
     }
 
+    /// <summary>
+    /// As <see cref="Select_TwoMs_TheCommittingStepAgainstTheNextStep"/>, with a foreign post as a third racer: its
+    /// claim under A's lock meets the first commit's unlocks, the waker's claim on B and the second select's commit.
+    /// 4 threads, preemption bound 1 (4 threads at bound 2 take minutes): 4,186 schedules, complete; the claim, the
+    /// waker's Signal and WakeCommitted reached (asserted). Bound 2, run once by hand: 84,192 schedules, complete, no
+    /// violation.
+    /// </summary>
+    [Fact]
+    public void Select_TwoMs_AgainstAWakerAndAPost()
+    {
+        var result = ExploreSelect(1, selects: 2, ms: 2, (w, a, b) => [("poster", w.Post), ("waker", () => b.Send(7))], (w, sel, a, b) =>
+        {
+            if (!w.Ended.SequenceEqual([(WaitEnd.Delivered, 7)])) throw new InvalidOperationException($"The selects ended as [{string.Join(", ", w.Ended)}], expected [(Delivered, 7)].");
+            if (Run(w.G) != RunParkedOnChan || !a.Queue.Contains(sel.Cases[0]) || !b.Queue.Contains(sel.Cases[1]))
+                throw new InvalidOperationException("G is not parked on its second select's committed nodes at the end.");
+        });
+        AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "WakeCommitted", "UnlockAll");
+    }
+
     private ModelResult ExploreSelect(int bound, int selects, int ms, Func<ParkWorld, ModelSource, ModelSource, (string, Action)[]> racers, Action<ParkWorld, Select, ModelSource, ModelSource> final)
     {
         var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(bound) }, () =>
