@@ -39,9 +39,9 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
     /// M1 runs one step that readies a goroutine (pinning the P Busy), then drains its queue and releases the P.
     /// Sysmon runs 3 ticks (blocking threshold = 1 tick: a step seen on two ticks in a row is retaken). M2 waits for
     /// an idle P, takes it with WaitForP, drains and releases it. 3 threads, preemption bound 2: 4,592 schedules,
-    /// complete, 684 of them with a retake and 343 with M1's Busy pin refused after one (bound 3, run once by hand
-    /// before the step was the real RunStep: 43,036, no violation). The test asserts that retakes, non-retakes and
-    /// refused pins were each reached, so both sides of the handshake were.
+    /// complete, 684 of them with a retake and 343 with M1's Busy pin refused after one (bound 3, run once by hand:
+    /// 55,423, no violation). The test asserts that retakes, non-retakes and refused pins were each reached, so both
+    /// sides of the handshake were.
     /// </summary>
     [Fact]
     public void RetakeRacesTheStepEndAndTheBusyPin()
@@ -59,9 +59,8 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
     /// As above, but M1's step calls Go.Blocking's hand-over (Machine.EnterBlocking: Processor.Surrender, HandoffP)
     /// and then ExitBlocking (take an idle P again if there is one) before it readies a goroutine: Surrender races
     /// sysmon's TryRetake under the retake lock, and M1's ExitBlocking races M2 for the idle P. 3 threads, preemption
-    /// bound 2: 6,329 schedules, complete (bound 3, run once by hand before the step was the real RunStep: 71,895, no
-    /// violation); asserts that "sysmon retook first", "M1 took a P back" and "M1 finished the step without one" were
-    /// each reached.
+    /// bound 2: 6,329 schedules, complete (bound 3, run once by hand: 86,789, no violation); asserts that "sysmon
+    /// retook first", "M1 took a P back" and "M1 finished the step without one" were each reached.
     /// </summary>
     [Fact]
     public void GoBlockingHandsThePBack_AgainstSysmonAndAnotherM()
