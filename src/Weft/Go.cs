@@ -464,7 +464,7 @@ public static partial class Go
             if (state == GoroutineState.Dead) continue;
             var reason = state == GoroutineState.Waiting ? g.Reason : WaitReason.None;
             var key = (state, reason, g.File, g.Line);
-            long waited = state == GoroutineState.Waiting && g.ParkedSince != 0 ? Math.Max(0, nowMs - g.ParkedSince) : 0;
+            long waited = state == GoroutineState.Waiting ? g.WaitedMs(nowMs) : 0;
             map.TryGetValue(key, out var acc);
             map[key] = (acc.Count + 1, Math.Max(acc.Longest, waited));
         }

@@ -60,8 +60,11 @@ internal struct Continuation
 
     private Action<object?>? _continuation;
     private object? _state;
+    // Where to resume, one field for two facts, because every parked goroutine's wait node carries this struct: null
+    // (the ThreadPool), a Goroutine, a SynchronizationContext or a TaskScheduler; or, when the awaiter asked for its
+    // ExecutionContext to flow (OnCompleted rather than UnsafeOnCompleted, which async methods never use), an
+    // ExecutionContext, or a Flowed pair of both.
     private object? _scheduler;
-    private ExecutionContext? _context;
     private Goroutine? _owner;
     private int _word;
     private bool _primary; // the owner itself awaits: its step parks here and it calls GetResult
@@ -87,7 +90,6 @@ internal struct Continuation
         _continuation = null;
         _state = null;
         _scheduler = null;
-        _context = null;
         _word = Pending;
         _primary = false;
     }
@@ -98,6 +100,12 @@ internal struct Continuation
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SetOwner(Goroutine? owner) => _owner = owner;
+
+    /// <summary>
+    /// The state the awaiter passed with its continuation: for an async method awaiting this wait directly, its
+    /// state machine box, which is the method's Task.
+    /// </summary>
+    internal readonly object? AwaiterState => _state;
 
     /// <summary>The continuation and its state, for the goroutine that parked on this awaitable and found it completed.</summary>
     internal readonly (Action<object?>, object?) Parked => (_continuation!, _state);
@@ -115,7 +123,7 @@ internal struct Continuation
         if (owner is not null
             && flags == ValueTaskSourceOnCompletedFlags.UseSchedulingContext
             && ReferenceEquals(SynchronizationContext.Current, owner)
-            && owner.TryRegisterPark(source, reason))
+            && owner.TryRegisterPark(source, reason, state))
         {
             // Primary owned wait: plain writes; the goroutine publishes them under its mailbox lock when the step ends.
             _continuation = continuation;
@@ -124,24 +132,27 @@ internal struct Continuation
             return;
         }
 
-        if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0) _context = ExecutionContext.Capture();
+        object? scheduler = null;
         if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0)
         {
             var sc = SynchronizationContext.Current;
             if (sc is Goroutine g)
             {
-                _scheduler = g;
+                scheduler = g;
                 g.NoteParking(reason);
             }
             else if (sc is not null && sc.GetType() != typeof(SynchronizationContext))
             {
-                _scheduler = sc;
+                scheduler = sc;
             }
             else if (TaskScheduler.Current != TaskScheduler.Default)
             {
-                _scheduler = TaskScheduler.Current;
+                scheduler = TaskScheduler.Current;
             }
         }
+        if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 && ExecutionContext.Capture() is { } ec)
+            scheduler = scheduler is null ? ec : new Flowed(ec, scheduler);
+        _scheduler = scheduler;
         _continuation = continuation;
         _state = state;
         if (owner is not null)
@@ -197,7 +208,7 @@ internal struct Continuation
     {
         // The hot case first: a goroutine awaiting without a flowed ExecutionContext (async method builders
         // restore the context themselves). Goroutine is sealed, so the test is one method-table compare.
-        if (_context is null && _scheduler is Goroutine g)
+        if (_scheduler is Goroutine g)
         {
             g.Resume(c, state);
             return;
@@ -208,7 +219,11 @@ internal struct Continuation
     [MethodImpl(MethodImplOptions.NoInlining)]
     private readonly void DispatchSlow(Action<object?> c, object? state)
     {
-        if (_context is { } ec)
+        var scheduler = _scheduler;
+        ExecutionContext? ec = null;
+        if (scheduler is ExecutionContext alone) (ec, scheduler) = (alone, null);
+        else if (scheduler is Flowed pair) (ec, scheduler) = (pair.Context, pair.Scheduler);
+        if (ec is not null)
         {
             var inner = c;
             var innerState = state;
@@ -219,7 +234,7 @@ internal struct Continuation
             };
             state = (ec, inner, innerState);
         }
-        switch (_scheduler)
+        switch (scheduler)
         {
             case Goroutine g:
                 g.Resume(c, state);
@@ -235,5 +250,12 @@ internal struct Continuation
                     CancellationToken.None, TaskCreationOptions.DenyChildAttach, ts);
                 break;
         }
+    }
+
+    /// <summary>A flowed ExecutionContext together with a scheduler: the rare case that needs both (see _scheduler).</summary>
+    private sealed class Flowed(ExecutionContext context, object scheduler)
+    {
+        public readonly ExecutionContext Context = context;
+        public readonly object Scheduler = scheduler;
     }
 }

@@ -35,9 +35,24 @@
 //     fill under _lock). Posters meet such a park through a full fence after writing their mail (Deliver) and claim
 //     it back under the primitive's lock; Park.cs gives the argument.
 //
+// Watching the body
+//   The goroutine must learn when its body's Task completes (to leave the registry and report an exception). Hooking
+//   every body at start costs a .NET continuation record on every live goroutine, the largest object a parked
+//   goroutine owns after its record and its wait. Instead the hook is registered lazily, at the end of a step:
+//   * if the step parks on a Weft wait that the body's own state machine awaits directly (_bodyOnPark: the
+//     awaiter's state is the body's Task), the body cannot finish before that wait resumes it, and a primary wait
+//     resumes only in a step of this goroutine, whose end looks again. No hook is needed;
+//   * otherwise (the body finished in this step; it awaits a foreign Task, an inner async method, or a Weft wait
+//     through ConfigureAwait(false)), WatchBody finishes it now or registers the hook once (_watching), after which
+//     the hook alone finishes it, exactly as before. A body that then completes on a pool thread posts the hook
+//     back here, so Finish always runs on this goroutine, once.
+//   So a goroutine parked where the body awaits a channel, a select, a sleep or a lock carries no hook.
+//
 // Rejected alternatives
 //   * A lock-free mailbox on two fields (continuation, state): a reader can see the first without the second;
 //     a one-word slot would need a tuple allocation per post. The spin lock is uncontended in practice.
+//   * Hooking the body's Task at start: simplest, but every goroutine, parked or not, then carries .NET's
+//     continuation record on its Task (see docs/performance.md, "parked").
 //   * Pooling records after death: a continuation of a task the goroutine forked but never awaited can still be
 //     posted after the goroutine's body returned, and it must not land in a stranger's mailbox.
 
@@ -107,9 +122,12 @@ internal sealed class Goroutine : SynchronizationContext
     private ParkNode? _node;
     private bool _deferPending;
 
-    // The body: written once before the goroutine is first queued.
-    private object? _body;
+    // The body's state argument until it starts (the body itself waits in _contState, as the argument of the start
+    // continuation, so it needs no field of its own); from its start on, the body's Task while it runs (see
+    // "Watching the body"). _watching is set once its completion hook is registered.
     private object? _bodyState;
+    private bool _watching;   // written by the goroutine itself, at a step's end
+    private bool _bodyOnPark; // the body itself awaits _parkSource: written with it (TryRegisterPark), read only while it is set
 
     /// <summary>Link for the global run queue; guarded by the global queue's lock.</summary>
     internal Goroutine? SchedLink;
@@ -121,21 +139,13 @@ internal sealed class Goroutine : SynchronizationContext
     internal SynctestBubble? Bubble;
 
     /// <summary>
-    /// Diagnostic number, never shown to goroutine code. Assigned on first use (a dump), so starting a goroutine
-    /// costs no shared counter.
+    /// Diagnostic number, never shown to goroutine code. Assigned on first use (a dump, an unhandled exception) and
+    /// kept in a side table rather than a field: most goroutines are never numbered, and a field would cost every
+    /// record 8 bytes (the parked workload).
     /// </summary>
-    internal long Id
-    {
-        get
-        {
-            long id = Volatile.Read(ref _id);
-            if (id != 0) return id;
-            Interlocked.CompareExchange(ref _id, Interlocked.Increment(ref s_nextId), 0);
-            return Volatile.Read(ref _id);
-        }
-    }
+    internal long Id => s_ids.GetValue(this, static _ => new StrongBox<long>(Interlocked.Increment(ref s_nextId))).Value;
 
-    private long _id;
+    private static readonly ConditionalWeakTable<Goroutine, StrongBox<long>> s_ids = new();
 
     /// <summary>Where <c>Go.Run</c> was called; constant strings from caller info, so capturing costs nothing.</summary>
     internal readonly string? File;
@@ -145,20 +155,27 @@ internal sealed class Goroutine : SynchronizationContext
     // it runs); read racily by dumps, where a stale value only makes one line of a dump a moment old.
     internal GoroutineState State;
     internal WaitReason Reason;
-    /// <summary>Environment.TickCount64 when it last parked: a coarse clock, cheap enough to read on every park.</summary>
-    internal long ParkedSince;
+    // When it last parked, in the low 32 bits of ParkClockMs (a coarse clock, cheap enough to read on every park):
+    // 4 bytes rather than 8 on every record, and a wait of up to 24 days reads correctly through the wrap-around.
+    private int _parkedAt;
 
-    /// <summary>The clock ParkedSince is read from: the bubble's virtual one inside a bubble.</summary>
+    /// <summary>Records the park time. Called by the goroutine itself as it parks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void NoteParkedNow() => _parkedAt = (int)ParkClockMs;
+
+    /// <summary>For dumps, racily: how long it has been waiting at <paramref name="nowMs"/> (ParkClockMs' clock).</summary>
+    internal long WaitedMs(long nowMs) => Math.Max(0, unchecked((int)nowMs - _parkedAt));
+
+    /// <summary>The clock the park time is read from: the bubble's virtual one inside a bubble.</summary>
     private long ParkClockMs => Bubble is { } b ? b.NowMilliseconds : Sysmon.CoarseNowMs;
 
     internal Goroutine(Action<object?> start, object body, object? bodyState, string? file, int line)
     {
-        _body = body;
         _bodyState = bodyState;
         File = file;
         Line = line;
         _cont = start;
-        _contState = this;
+        _contState = body;
         _run = RunQueued;
         State = GoroutineState.Runnable;
     }
@@ -202,10 +219,11 @@ internal sealed class Goroutine : SynchronizationContext
     /// awaited first); the caller then falls back to a mailbox post.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryRegisterPark(IParkSource source, WaitReason reason)
+    internal bool TryRegisterPark(IParkSource source, WaitReason reason, object? awaiterState)
     {
         if (_parkSource is not null) return false;
         _parkSource = source;
+        _bodyOnPark = ReferenceEquals(awaiterState, _bodyState);
         Reason = reason;
         return true;
     }
@@ -432,10 +450,11 @@ internal sealed class Goroutine : SynchronizationContext
                 {
                     // The step parks on a wait not yet in its primitive: publish the park, then commit the
                     // wait under the primitive's lock (Park.cs). No mailbox lock.
+                    if (BodyNeedsWatch(_parkSource)) WatchBody();
                     if (!_finished)
                     {
                         State = GoroutineState.Waiting;
-                        ParkedSince = ParkClockMs;
+                        NoteParkedNow();
                     }
                     ModelPoint.Here();
                     Volatile.Write(ref _run, RunParkedOnChan);
@@ -456,6 +475,7 @@ internal sealed class Goroutine : SynchronizationContext
                     _deferPending = true;
                 }
             }
+        lockMailbox:
             LockMailbox();
             if (_yieldRequested)
             {
@@ -483,13 +503,20 @@ internal sealed class Goroutine : SynchronizationContext
                 else
                 {
                     Debug.Assert(!_deferPending, "A deferred park is committed without the mailbox lock, above.");
+                    if (BodyNeedsWatch(_parkSource))
+                    {
+                        // Outside the lock: finishing takes other locks, and the hook may post here at once.
+                        UnlockMailbox();
+                        WatchBody();
+                        goto lockMailbox;
+                    }
                     if (_node is { } spare) DropSpareToPool(spare);
                     _run = RunParked;
                     if (!_finished)
                     {
                         State = GoroutineState.Waiting;
                         if (Reason == WaitReason.None) Reason = WaitReason.ForeignAwait;
-                        ParkedSince = ParkClockMs;
+                        NoteParkedNow();
                     }
                     UnlockMailbox();
                     break;
@@ -510,19 +537,21 @@ internal sealed class Goroutine : SynchronizationContext
     /// How a body is called, as the first continuation in a new goroutine's mailbox: one cached delegate per body
     /// shape (and per state type), so spawning allocates only the goroutine record and needs no type tests.
     /// </summary>
+    // Each runs as the first continuation of its goroutine's first step, with the body as its argument; the step has
+    // already made the goroutine the thread's context, so Current finds it.
     internal static readonly Action<object?> StartAction =
-        static o => ((Goroutine)o!).Start(static (b, _) => { ((Action)b)(); return null; });
+        static o => Current!.Start(o!, static (b, _) => { ((Action)b)(); return null; });
 
     internal static readonly Action<object?> StartFunc =
-        static o => ((Goroutine)o!).Start(static (b, _) => ((Func<Task>)b)() ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
+        static o => Current!.Start(o!, static (b, _) => ((Func<Task>)b)() ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
 
     internal static class StartWithState<TState>
     {
         public static readonly Action<object?> Action =
-            static o => ((Goroutine)o!).Start(static (b, s) => { ((Action<TState>)b)((TState)s!); return null; });
+            static o => Current!.Start(o!, static (b, s) => { ((Action<TState>)b)((TState)s!); return null; });
 
         public static readonly Action<object?> Func =
-            static o => ((Goroutine)o!).Start(static (b, s) => ((Func<TState, Task>)b)((TState)s!) ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
+            static o => Current!.Start(o!, static (b, s) => ((Func<TState, Task>)b)((TState)s!) ?? throw new InvalidOperationException("A goroutine's async body returned a null Task."));
     }
 
     /// <summary>
@@ -531,15 +560,13 @@ internal sealed class Goroutine : SynchronizationContext
     /// </summary>
     internal static readonly Action<object?> StartInContext = static o =>
     {
-        var g = (Goroutine)o!;
-        var flowed = (FlowedStart)g._body!;
-        g._body = flowed.Body;
-        g._bodyState = flowed.State;
+        var flowed = (FlowedStart)o!;
+        Current!._bodyState = flowed.State;
         ExecutionContext.Run(flowed.Context, static s =>
         {
-            var (f, goroutine) = ((FlowedStart, Goroutine))s!;
-            f.Start(goroutine);
-        }, (flowed, g));
+            var f = (FlowedStart)s!;
+            f.Start(f.Body); // ExecutionContext.Run keeps the thread's SynchronizationContext: Current is still ours
+        }, flowed);
     };
 
     /// <summary>What a goroutine started in its spawner's context holds as its body until it starts.</summary>
@@ -564,11 +591,9 @@ internal sealed class Goroutine : SynchronizationContext
             ? new Goroutine(start, body, state, file, line)
             : new Goroutine(StartInContext, new FlowedStart(context, start, body, state), null, file, line);
 
-    private void Start(Func<object, object?, Task?> call)
+    private void Start(object body, Func<object, object?, Task?> call)
     {
-        object body = _body!;
         object? state = _bodyState;
-        _body = null;
         _bodyState = null;
         Task? task;
         try
@@ -591,16 +616,41 @@ internal sealed class Goroutine : SynchronizationContext
         }
         else
         {
-            // The completion bookkeeping is a continuation on this goroutine's own context, like any await in it:
-            // .NET runs it inline when the body's last step completes the task on this goroutine (the common
-            // case: it compares the captured context with the current one), and posts it back here when the last
-            // step ran elsewhere (after ConfigureAwait(false)). Rejected: ConfigureAwait(false) here — .NET never
-            // inlines a continuation while a custom SynchronizationContext is current, so every goroutine's death
-            // became a ThreadPool work item, finishing it on a foreign thread. The delegate is static (it finds
-            // the goroutine as the current context); the one allocation is .NET's 40-byte continuation record.
+            // Not watched yet: the step's end decides whether the body needs its completion hook (WatchBody). The
+            // body's first await registered its park before the body's Task existed for TryRegisterPark to compare.
             _bodyState = task;
-            task.GetAwaiter().UnsafeOnCompleted(s_onBodyCompleted);
+            _bodyOnPark = _parkSource is { } park && ReferenceEquals(park.Continuation.AwaiterState, task);
         }
+    }
+
+    /// <summary>
+    /// At a step's end, by the goroutine itself: true if the body is still unwatched and not suspended on
+    /// <paramref name="park"/>, this step's own Weft park (see "Watching the body"). After the body's start,
+    /// _bodyState is its Task or null.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool BodyNeedsWatch(IParkSource? park) => !_watching && _bodyState is not null && (park is null || !_bodyOnPark);
+
+    /// <summary>
+    /// After <see cref="BodyNeedsWatch"/>: finishes the goroutine if its body is done, else registers the completion
+    /// hook. The hook is a continuation on this goroutine's own context, like any await in it: .NET runs it inline
+    /// when the body's last step completes the task on this goroutine, and posts it here when that step ran
+    /// elsewhere (after ConfigureAwait(false)), or when the task completed while the hook was being registered.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WatchBody()
+    {
+        var body = (Task)_bodyState!;
+        if (body.IsCompleted)
+        {
+            Finish(body);
+            return;
+        }
+        _watching = true;
+        var previous = SynchronizationContext.Current;
+        if (!ReferenceEquals(previous, this)) SynchronizationContext.SetSynchronizationContext(this);
+        body.GetAwaiter().UnsafeOnCompleted(s_onBodyCompleted);
+        if (!ReferenceEquals(previous, this)) SynchronizationContext.SetSynchronizationContext(previous);
     }
 
     private static readonly Action s_onBodyCompleted = static () =>
@@ -677,9 +727,8 @@ internal sealed class Goroutine : SynchronizationContext
         if (State == GoroutineState.Waiting)
         {
             sb.Append(", ").Append(ReasonText(Reason));
-            long since = ParkedSince;
             if (Bubble is { } b) nowMs = b.NowMilliseconds;
-            if (since != 0 || Bubble is not null) sb.Append(", ").Append(Math.Max(0, nowMs - since)).Append(Bubble is null ? " ms" : " ms virtual");
+            sb.Append(", ").Append(WaitedMs(nowMs)).Append(Bubble is null ? " ms" : " ms virtual");
         }
         sb.Append("]: created at ").Append(File ?? "?").Append(':').Append(Line).AppendLine();
     }

@@ -16,6 +16,7 @@
 //   channel's lock. Whoever removes it decides the outcome; the other finds it gone and does nothing. So a cancelled
 //   send never delivered its value, and a cancelled receive never consumed one.
 
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using Weft.Runtime;
@@ -46,8 +47,17 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     internal bool Committed;
 
     private Chan<T>? _channel;          // for Cancel; set by the owner before the node is published
-    private CancellationToken _token;
-    private CancellationTokenRegistration _registration;
+
+    // A cancellable wait's token and registration, in an object of their own: only cancellable waits need them, and
+    // they are never pooled (they allocate a fresh node anyway), while every parked goroutine's node would carry
+    // their 24 bytes as fields. Null for an uncancellable wait, so for every pooled node.
+    private CancelState? _cancel;
+
+    private sealed class CancelState(CancellationToken token)
+    {
+        public readonly CancellationToken Token = token;
+        public CancellationTokenRegistration Registration;
+    }
 
     ref Continuation IParkSource.Continuation => ref _continuation;
 
@@ -89,7 +99,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     {
         _kind = kind;
         Volatile.Write(ref _channel, channel); // a poster's claim of a committed park reads it unlocked (TryUncommit)
-        _token = token;
+        if (token.CanBeCanceled) _cancel = new CancelState(token);
         _continuation.SetOwner(owner);
     }
 
@@ -107,7 +117,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             // loop over the same channels, no reference is written (each such store is a GC write barrier).
             spare._kind = Kind(isSend, adapter: false, pooled: true);
             if (!ReferenceEquals(spare._channel, channel)) Volatile.Write(ref spare._channel, channel);
-            spare._token = default;
+            Debug.Assert(spare._cancel is null, "Only uncancellable waits are pooled.");
             owner.DeferSpare();
             return spare;
         }
@@ -154,8 +164,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     /// <summary>Called after the channel lock is released: registers for cancellation (which may run Cancel at once).</summary>
     public void Arm()
     {
-        if (_token.CanBeCanceled)
-            _registration = _token.UnsafeRegister(static o => ((ChanWaiter<T>)o!).Cancel(), this);
+        if (_cancel is { } c)
+            c.Registration = c.Token.UnsafeRegister(static o => ((ChanWaiter<T>)o!).Cancel(), this);
     }
 
     private void Cancel()
@@ -243,7 +253,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         value = Value;
         ok = Ok;
         bool cancelled = Cancelled;
-        var ct = _token;
+        var cancel = _cancel;
         _version++;
         if (IsPooled)
         {
@@ -267,8 +277,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         }
         else
         {
-            _registration.Dispose();
+            cancel?.Registration.Dispose();
         }
-        if (cancelled) throw new OperationCanceledException(ct);
+        if (cancelled) throw new OperationCanceledException(cancel?.Token ?? default);
     }
 }
