@@ -9,7 +9,8 @@ namespace Weft.ModelCheck;
 
 /// <summary>
 /// The processor hand-back handshake between an M and sysmon (src/Weft/Runtime/Processor.cs, Machine.cs, Sysmon.cs,
-/// compiled here): the real Machine.Execute runs one goroutine step on M1, the real Sysmon.Loop runs a few ticks on a
+/// compiled here): the real Machine.Execute runs one goroutine step on M1 (the real Goroutine.RunStep, which ends by
+/// parking the goroutine under its mailbox lock), the real Sysmon.Loop runs a few ticks on a
 /// virtual clock (and retakes the P when M1's step spans two of them), the real Machine.WaitForP lets M2 take the P
 /// from the idle list, and Machine.EnterBlocking/ExitBlocking hand it over for Go.Blocking.
 ///
@@ -37,9 +38,9 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
     /// <summary>
     /// M1 runs one step that readies a goroutine (pinning the P Busy), then drains its queue and releases the P.
     /// Sysmon runs 3 ticks (blocking threshold = 1 tick: a step seen on two ticks in a row is retaken). M2 waits for
-    /// an idle P, takes it with WaitForP, drains and releases it. 3 threads, preemption bound 2: 3,918 schedules,
-    /// complete, 332 of them with a retake and 166 with M1's Busy pin refused after one (bound 3, run once by hand:
-    /// 43,036, no violation). The test asserts that retakes, non-retakes and refused pins were each reached, so both
+    /// an idle P, takes it with WaitForP, drains and releases it. 3 threads, preemption bound 2: 4,592 schedules,
+    /// complete, 684 of them with a retake and 343 with M1's Busy pin refused after one (bound 3, run once by hand:
+    /// 55,423, no violation). The test asserts that retakes, non-retakes and refused pins were each reached, so both
     /// sides of the handshake were.
     /// </summary>
     [Fact]
@@ -58,7 +59,7 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
     /// As above, but M1's step calls Go.Blocking's hand-over (Machine.EnterBlocking: Processor.Surrender, HandoffP)
     /// and then ExitBlocking (take an idle P again if there is one) before it readies a goroutine: Surrender races
     /// sysmon's TryRetake under the retake lock, and M1's ExitBlocking races M2 for the idle P. 3 threads, preemption
-    /// bound 2: 5,601 schedules, complete (bound 3, run once by hand: 71,895, no violation); asserts that "sysmon
+    /// bound 2: 6,329 schedules, complete (bound 3, run once by hand: 86,789, no violation); asserts that "sysmon
     /// retook first", "M1 took a P back" and "M1 finished the step without one" were each reached.
     /// </summary>
     [Fact]
@@ -76,7 +77,7 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
     /// Sysmon takes runnext from a P whose step is long (Processor.TakeRunnextFromLongStep) while the owner readies
     /// another goroutine (pinned Busy) and then, between steps, pops runnext itself. Blocking threshold 4 ticks, so
     /// sysmon never retakes here; a second P is idle (sysmon moves runnext only when some P could run it). 2 threads,
-    /// preemption bound 3: 7,511 schedules, complete, 286 of them with runnext moved by sysmon (asserted > 0).
+    /// preemption bound 3: 8,724 schedules, complete, 621 of them with runnext moved by sysmon (asserted > 0).
     /// </summary>
     [Fact]
     public void SysmonTakesRunnext_AgainstTheOwner()
@@ -85,11 +86,11 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
         var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(3) }, () =>
         {
             var w = new World(blockingThresholdMs: 4, procs: 2);
-            var g1 = new Goroutine(1);
-            var g2 = new Goroutine(2);
+            var g1 = Goroutines.New(1);
+            var g2 = Goroutines.New(2);
             w.P.Runq.PushNext(g1);
             w.Readied.Add(1);
-            var step = new Goroutine(100) { Step = () => w.Ready(w.M1, g2) };
+            var step = Goroutines.New(100, () => w.Ready(w.M1, g2));
             var run = new ModelRun
             {
                 Invariant = w.CheckOwnership,
@@ -121,10 +122,8 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
         var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(2) }, () =>
         {
             var w = new World(blockingThresholdMs: 1, procs: 1);
-            var g2 = new Goroutine(2);
-            var step = new Goroutine(100)
-            {
-                Step = () =>
+            var g2 = Goroutines.New(2);
+            var step = Goroutines.New(100, () =>
                 {
                     if (blocking)
                     {
@@ -136,8 +135,7 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
                         if (surrendered && w.M1.P is null) stats.FinishedWithoutP++;
                     }
                     if (!w.Ready(w.M1, g2)) stats.PinRefused++;
-                },
-            };
+                });
             bool m1Done = false, sysmonDone = false;
             var run = new ModelRun
             {
@@ -230,7 +228,7 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
         /// <summary>Scheduler.TryReadyLocal, transcribed (kickNext false): false if the pin failed and g went global.</summary>
         public bool Ready(Machine m, Goroutine g)
         {
-            Readied.Add(g.Id);
+            Readied.Add(g.ModelId());
             if (m.P is not { } p || (m.InStep && !p.TryEnterBusy(m, m.Gen)))
             {
                 Scheduler.Global.Push(g);
@@ -247,7 +245,7 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
         public void OwnerDrainAndRelease(Machine m)
         {
             BeginOwning(m);
-            while (m.P!.Runq.Pop(false, out _) is { } g) Taken.Add(g.Id);
+            while (m.P!.Runq.Pop(false, out _) is { } g) Taken.Add(g.ModelId());
             EndOwning(m);
             var p = m.P;
             m.P = null;
@@ -268,10 +266,10 @@ public sealed class HandBackModelTests(ITestOutputHelper output)
             if (Processor.State(P.Word) != Processor.StateIdle || Scheduler.Idle.Count(x => x == P) != 1 || M1.P == P || M2.P == P)
                 throw new InvalidOperationException($"P is lost: word state {Processor.State(P.Word)}, on the idle list {Scheduler.Idle.Count(x => x == P)} times, M1 holds it {M1.P == P}, M2 holds it {M2.P == P}.");
             var all = new List<int>(Taken);
-            while (Scheduler.Global.PopBatch(null, 1) is { } g) all.Add(g.Id);
+            while (Scheduler.Global.PopBatch(null, 1) is { } g) all.Add(g.ModelId());
             var left = new List<Goroutine>();
             foreach (var p in Scheduler.AllP) p.Runq.DrainTo(left);
-            all.AddRange(left.Select(g => g.Id));
+            all.AddRange(left.Select(g => g.ModelId()));
             if (!all.Order().SequenceEqual(Readied.Order()))
                 throw new InvalidOperationException($"Readied [{string.Join(",", Readied)}] but taken [{string.Join(",", all)}].");
         }

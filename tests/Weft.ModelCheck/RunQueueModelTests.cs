@@ -125,8 +125,8 @@ public sealed class RunQueueModelTests(ITestOutputHelper output)
                     {
                         if (q.StealInto(mine) is not { } g) continue;
                         var batch = new List<int>();
-                        while (mine.Pop(skipNext: true, out _) is { } rest) batch.Add(rest.Id);
-                        batch.Add(g.Id);
+                        while (mine.Pop(skipNext: true, out _) is { } rest) batch.Add(rest.ModelId());
+                        batch.Add(g.ModelId());
                         batches.Add(batch);
                     }
                 });
@@ -150,12 +150,12 @@ public sealed class RunQueueModelTests(ITestOutputHelper output)
     private static void CheckTakenOnce(LocalRunQueue q, Owner owner, List<List<int>>[] stolen, int[]? ringOrder, int[]? runnextOnly)
     {
         var global = new List<int>();
-        while (Scheduler.Global.PopBatch(null, 1) is { } g) global.Add(g.Id);
+        while (Scheduler.Global.PopBatch(null, 1) is { } g) global.Add(g.ModelId());
         var left = new List<Goroutine>();
         q.DrainTo(left);
         if (!q.IsEmpty || q.Count != 0) throw new InvalidOperationException($"The drained queue still counts {q.Count}.");
 
-        var taken = owner.Taken.Concat(stolen.SelectMany(s => s.SelectMany(b => b))).Concat(global).Concat(left.Select(g => g.Id)).ToList();
+        var taken = owner.Taken.Concat(stolen.SelectMany(s => s.SelectMany(b => b))).Concat(global).Concat(left.Select(g => g.ModelId())).ToList();
         var pushed = owner.Pushed.OrderBy(x => x).ToList();
         if (!taken.OrderBy(x => x).SequenceEqual(pushed))
             throw new InvalidOperationException($"Pushed [{string.Join(",", pushed)}] but taken [{string.Join(",", taken)}] (owner {string.Join(",", owner.Taken)}; thieves {string.Join(" ", stolen.Select(s => string.Join("|", s.Select(b => string.Join(",", b)))))}; global {string.Join(",", global)}; left {string.Join(",", left)}).");
@@ -190,37 +190,37 @@ public sealed class RunQueueModelTests(ITestOutputHelper output)
         public void Push(int id)
         {
             Pushed.Add(id);
-            q.Push(new Goroutine(id));
+            q.Push(Goroutines.New(id));
         }
 
         public void PushNext(int id, bool expectDisplaced)
         {
             Pushed.Add(id);
-            bool displaced = q.PushNext(new Goroutine(id));
+            bool displaced = q.PushNext(Goroutines.New(id));
             if (displaced != expectDisplaced) throw new InvalidOperationException($"PushNext({id}) returned {displaced}.");
         }
 
         public void TryPutNext(int id)
         {
-            if (!q.TryPutNext(new Goroutine(id))) throw new InvalidOperationException($"TryPutNext({id}) found runnext occupied after it was popped.");
+            if (!q.TryPutNext(Goroutines.New(id))) throw new InvalidOperationException($"TryPutNext({id}) found runnext occupied after it was popped.");
             Pushed.Add(id);
         }
 
         public void PushReleasingNext(int id)
         {
             Pushed.Add(id);
-            q.PushReleasingNext(new Goroutine(id));
+            q.PushReleasingNext(Goroutines.New(id));
         }
 
         public void Pop(bool skipNext = false)
         {
-            if (q.Pop(skipNext, out _) is { } g) Taken.Add(g.Id);
+            if (q.Pop(skipNext, out _) is { } g) Taken.Add(g.ModelId());
         }
 
         public void PopExpect(int id, bool fromNext)
         {
             var g = q.Pop(false, out bool next);
-            if (g?.Id != id || next != fromNext) throw new InvalidOperationException($"Pop returned {g?.ToString() ?? "null"} (fromNext {next}), expected g{id} (fromNext {fromNext}).");
+            if (g?.ModelId() != id || next != fromNext) throw new InvalidOperationException($"Pop returned {(g is null ? "null" : "g" + g.ModelId())} (fromNext {next}), expected g{id} (fromNext {fromNext}).");
             Taken.Add(id);
         }
     }

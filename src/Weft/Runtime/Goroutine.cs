@@ -232,7 +232,14 @@ internal sealed class Goroutine : SynchronizationContext
     /// Racy, for a lock-free park under a channel lock: true if a post is waiting. Posters write the mailbox and then
     /// fence before they read the run state (Deliver), so a post this misses sees the park and claims it back.
     /// </summary>
-    internal bool HasMail => Volatile.Read(ref _cont) is not null || _overflow is { Count: > 0 };
+    internal bool HasMail
+    {
+        get
+        {
+            ModelPoint.Here();
+            return Volatile.Read(ref _cont) is not null || _overflow is { Count: > 0 };
+        }
+    }
 
     /// <summary>False while a deferred wait of this step is pending.</summary>
     internal bool CanDefer
@@ -310,6 +317,7 @@ internal sealed class Goroutine : SynchronizationContext
     internal void WakeCommitted()
     {
         State = GoroutineState.Runnable;
+        ModelPoint.Here();
         Volatile.Write(ref _run, RunResumed);
         Scheduler.Ready(this);
     }
@@ -352,9 +360,9 @@ internal sealed class Goroutine : SynchronizationContext
         // The full fence pairs with the channel lock a lock-free park takes after publishing RunParkedOnChan
         // (Dekker): either that park sees this mail and does not park, or we see it parked and claim it back.
         Interlocked.MemoryBarrier();
+        ModelPoint.Here();
         int run = Volatile.Read(ref _run);
-        enqueue = run == RunParked
-            || (run == RunParkedOnChan && Volatile.Read(ref _parkSource) is ParkNode d && ClaimCommitted(d));
+        enqueue = run == RunParked || (run == RunParkedOnChan && ClaimCommitted());
         if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
         else if (yield && _run == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
         UnlockMailbox();
@@ -368,9 +376,10 @@ internal sealed class Goroutine : SynchronizationContext
     /// back out of its primitive (under the primitive's lock). True if it was still queued: the poster then owns the wake-up, and
     /// the step it causes commits the wait again. False if a completer dequeued it first and will ready us.
     /// </summary>
-    private bool ClaimCommitted(ParkNode d)
+    private bool ClaimCommitted()
     {
-        if (!d.TryUncommit(this)) return false;
+        ModelPoint.Here();
+        if (Volatile.Read(ref _parkSource) is not ParkNode d || !d.TryUncommit(this)) return false;
         Defer(d); // the wait is this goroutine's deferred wait again, committed by the step the post causes
         return true;
     }
@@ -412,6 +421,7 @@ internal sealed class Goroutine : SynchronizationContext
             (cont, st) = _overflow!.Dequeue();
             UnlockMailbox();
         }
+        ModelPoint.Here();
         Volatile.Write(ref _run, RunRunning);
         if (!_finished) State = GoroutineState.Running;
         Reason = WaitReason.None;
@@ -446,14 +456,17 @@ internal sealed class Goroutine : SynchronizationContext
                         State = GoroutineState.Waiting;
                         NoteParkedNow();
                     }
+                    ModelPoint.Here();
                     Volatile.Write(ref _run, RunParkedOnChan);
                     var outcome = deferred.CommitPark(this);
                     if (outcome == ParkOutcome.Parked) break; // the goroutine may already run elsewhere: touch nothing
                     // Not parked after all, and nobody else saw the wait queued: the goroutine is still ours.
+                    ModelPoint.Here();
                     Volatile.Write(ref _run, RunRunning);
                     if (!_finished) State = GoroutineState.Running;
                     if (outcome == ParkOutcome.Completed)
                     {
+                        ModelPoint.Here();
                         _parkSource = null;
                         (cont, st) = ((IParkSource)deferred).Continuation.Parked;
                         continue;

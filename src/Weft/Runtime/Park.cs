@@ -49,8 +49,10 @@
 //     (CommitPark, or CommitLoose when the step did not park on it) or early (CommitDeferredNow).
 //   * A committed node is completed by exactly one party: a completer (under the primitive's lock) or a poster's
 //     TryUncommit (under the same lock), never both.
-//   * After CommitPark returns Parked, the step touches neither the goroutine nor the node: a completer may already
-//     have readied the goroutine on another M.
+//   * Once the commit's unlock has made the node visible, the step touches neither the goroutine, nor the node, nor
+//     the primitive's own bookkeeping of the wait (a select's lock-order array included): a completer may already
+//     have readied the goroutine on another M, whose next wait reuses all of them. Model-checked, with the races
+//     against a waker, a cancellation, a close and a post: tests/Weft.ModelCheck/ParkModelTests.cs.
 
 namespace Weft.Runtime;
 

@@ -1,7 +1,8 @@
 // The stand-in world the real runtime files are compiled against (see the project file).
 //
-// Only what RunQueue.cs, Processor.cs, Machine.cs and Sysmon.cs name is here, and each stand-in is as small as the
-// models need: a goroutine is a number and an optional step; the scheduler keeps the global queue (the real
+// Only what the compiled files (RunQueue.cs, Processor.cs, Machine.cs, Sysmon.cs, and for the park models Goroutine.cs,
+// Continuation.cs, Park.cs and SelectCore.cs) name is here, and each stand-in is as small as the models need: a
+// goroutine is the real record (Goroutines.New gives it a model number and a step); the scheduler keeps the global queue (the real
 // GlobalRunQueue from RunQueue.cs), one idle-P list, and counters; the clock is virtual and moves only when sysmon
 // parks; timers never fire; the scheduler lock is a real Monitor, whose regions the checker runs atomically
 // (ModelChecker.AtomicRegion); WordLock is a model lock the checker can see waiting. A model that needs a member
@@ -11,18 +12,6 @@ using System.Runtime.CompilerServices;
 using Weft.ModelCheck.Harness;
 
 namespace Weft.Runtime;
-
-/// <summary>A goroutine stand-in: an id, the global queue's link, and the step a model gives it.</summary>
-internal sealed class Goroutine(int id)
-{
-    public readonly int Id = id;
-    public Goroutine? SchedLink;
-    public Action? Step;
-
-    public void RunStep() => Step?.Invoke();
-
-    public override string ToString() => "g" + Id;
-}
 
 /// <summary>The scheduler's shared state, reset by <see cref="Reset"/> before every execution.</summary>
 internal static class Scheduler
@@ -48,13 +37,22 @@ internal static class Scheduler
         Global = new GlobalRunQueue();
         AllP = allp;
         Spinning = IdleCount = Retakes = Steals = Wakeups = 0;
+        OnReady = null;
         Idle.Clear();
     }
+
+    /// <summary>
+    /// Where Scheduler.Ready sends a goroutine (the park models' run queue); null in the scheduler models, which
+    /// transcribe the ready path instead (HandBackModelTests), so a call there fails.
+    /// </summary>
+    public static Action<Goroutine>? OnReady;
+
+    internal static void Ready(Goroutine g) => (OnReady ?? throw Unsupported())(g);
 
     internal static void CountRetake() => Retakes++;
     internal static void CountSteal() => Steals++;
     internal static void Wakep() => Wakeups++;
-    internal static void ReadyGlobal(Goroutine g) => Global.Push(g);
+    internal static void ReadyGlobal(Goroutine g) => (OnReady ?? Global.Push)(g);
     internal static long EarliestTimer() => Clock.Never;
     internal static void OnTimerAdded(long when) { }
 
@@ -155,6 +153,29 @@ internal static class DeadlockDetector
 internal static class Registry
 {
     public static void Sweep() { }
+
+    public static void Remove(Goroutine g) { }
+}
+
+/// <summary>A bubble: no model runs goroutines in one (Goroutine.Bubble stays null).</summary>
+internal sealed class SynctestBubble
+{
+    public static SynctestBubble? Current => null;
+
+    public long NowMilliseconds => throw Unsupported();
+
+    public void OnFinished() => throw Unsupported();
+
+    public void OnUnhandled(Exception error, Goroutine g) => throw Unsupported();
+
+    private static NotSupportedException Unsupported([CallerMemberName] string member = "") =>
+        new($"SynctestBubble.{member} is not part of the model world (tests/Weft.ModelCheck/World).");
+}
+
+internal static class ContextFlow
+{
+    public static ExecutionContext? CaptureForSpawn() =>
+        throw new NotSupportedException("ContextFlow.CaptureForSpawn is not part of the model world (tests/Weft.ModelCheck/World): models build goroutines with Goroutines.New.");
 }
 
 /// <summary>
@@ -187,4 +208,21 @@ internal struct WordLock
     {
         public bool Held;
     }
+}
+
+/// <summary>Real goroutine records for the models.</summary>
+internal static class Goroutines
+{
+    private static readonly object s_body = new();
+
+    /// <summary>
+    /// A goroutine, Queued, whose first step runs <paramref name="step"/> (nothing if null). Its model number is kept
+    /// in <see cref="Goroutine.Line"/>, where Go.Run's caller line goes: no compiled file reads it, and the real
+    /// <see cref="Goroutine.Id"/> is drawn from a process-wide counter, so it differs between executions.
+    /// </summary>
+    public static Goroutine New(int id, Action? step = null) =>
+        new(step is null ? static _ => { } : _ => step(), s_body, null, "model", id);
+
+    /// <summary>The model number given to <see cref="New"/>.</summary>
+    public static int ModelId(this Goroutine g) => g.Line;
 }

@@ -302,10 +302,16 @@ public sealed partial class Select
 
     private void UnlockAll(int locked)
     {
+        // Each slot is cleared before its unlock, never after: a deferred commit's last unlock publishes the select's
+        // nodes, and a completer may then ready the goroutine on another M, whose next wait on this select rewrites
+        // _lockOrder (LockAll). A store after that unlock could null the other M's entry (a NullReferenceException in
+        // its UnlockAll, with the source left locked). Found by tests/Weft.ModelCheck (ParkModelTests.Select_TwoMs_*).
         for (int i = locked - 1; i >= 0; i--)
         {
-            _lockOrder[i].Unlock();
+            var c = _lockOrder[i];
             _lockOrder[i] = null!;
+            ModelPoint.Here();
+            c.Unlock();
         }
     }
 

@@ -85,7 +85,11 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
     }
 
     /// <summary>Claims the select for case <paramref name="index"/>; false if another case (or the token) won first.</summary>
-    public bool TryClaim(int index) => Interlocked.CompareExchange(ref _done, index + 1, 0) == 0;
+    public bool TryClaim(int index)
+    {
+        ModelPoint.Here();
+        return Interlocked.CompareExchange(ref _done, index + 1, 0) == 0;
+    }
 
     /// <summary>True once a case (or the token) won this wait: its other nodes are losers. Read racily, under a channel lock.</summary>
     public bool IsDecided => Volatile.Read(ref _done) != 0;
@@ -93,6 +97,7 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
     /// <summary>Resumes the owner. Called once per wait, by the claimant, outside every channel lock.</summary>
     public void Signal()
     {
+        ModelPoint.Here();
         if (_committed is { } owner)
         {
             // A committed park: the claim made us its only completer, after its owner parked (Runtime/Park.cs).
@@ -129,6 +134,7 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
     /// <summary>Under the anchor source's lock: a poster takes back <paramref name="owner"/>'s committed park, if no case won first.</summary>
     internal bool TryReclaim(Goroutine owner)
     {
+        ModelPoint.Here();
         if (!ReferenceEquals(_committed, owner) || Interlocked.CompareExchange(ref _done, Shut, 0) != 0) return false;
         _committed = null;
         return true;
