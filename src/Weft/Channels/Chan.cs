@@ -65,8 +65,8 @@ public sealed partial class Chan<T>
     private int _count;                 // guarded by _lock; read racily by Len and select's peek
     private bool _closed;               // guarded by _lock; read racily by select's peek
     private bool _adapted;              // guarded by _lock; set once a readiness wait or Completion used it (Chan.Ready.cs)
-    private WaitQueue<T> _recvq;        // guarded by _lock
-    private WaitQueue<T> _sendq;        // guarded by _lock
+    private WaitQueue<Sudog<T>> _recvq;        // guarded by _lock
+    private WaitQueue<Sudog<T>> _sendq;        // guarded by _lock
     private readonly SynctestBubble? _bubble; // the bubble it was made in: only that bubble may use it
 
     /// <summary>Creates a channel: unbuffered when <paramref name="capacity"/> is 0, else buffered.</summary>

@@ -2,7 +2,7 @@
 //
 // Glossary
 //   state     one int: Locked | Woken | Starving | HasWaiters. Changed only by CAS (or Interlocked.And).
-//   queue     the parked waiters, FIFO, in a WaitQueue with its own spin lock.
+//   queue     the parked waiters, FIFO, in a LockedQueue (the runtime wait queue with its own spin lock).
 //   woken     a waiter that an Unlock has taken off the queue and that has not yet run: while one exists
 //             (the Woken bit) Unlock wakes nobody else, so a burst of unlocks does not wake a herd.
 //   barging   a newcomer taking a free mutex although others wait. It already runs on a CPU, so letting it in is
@@ -77,7 +77,7 @@ public sealed class Mutex : ILocker, IWaitOwner
     private static readonly long s_starvationTicks = Clock.FromTimeSpan(TimeSpan.FromMilliseconds(1));
 
     private int _state;
-    private WaitQueue _queue;
+    private LockedQueue _queue;
 
     /// <summary>Locks the mutex, blocking the calling thread until it is free.</summary>
     /// <param name="cancellationToken">Abandons the wait. Once Lock returned the mutex is held, whatever the token says.</param>

@@ -43,7 +43,7 @@ public sealed class Semaphore : IWaitOwner
 {
     private readonly long _capacity;
     private long _held; // guarded by _queue's lock
-    private WaitQueue _queue;
+    private LockedQueue _queue;
 
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _queue.IsLockHeld;

@@ -1,4 +1,4 @@
-// Waiter — one parked caller of a Weft.Sync primitive (Go's sudog), and the wait queue it sits in.
+// Waiter — one parked caller of a Weft.Sync primitive (Go's sudog): a WaitNode of the runtime's wait queue.
 //
 // A waiter is either
 //   * async: an IValueTaskSource that a goroutine (or plain async code) awaits. It resumes through Continuation,
@@ -35,7 +35,7 @@ internal interface IWaitOwner
     void Cancel(Waiter waiter);
 }
 
-internal sealed class Waiter : IValueTaskSource, IParkSource
+internal sealed class Waiter : WaitNode, IValueTaskSource, IParkSource
 {
     private const int Waiting = 0, Woken = 1, Cancelled = 2;
     private const int PoolLimit = 256;
@@ -46,10 +46,6 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
 #pragma warning restore IDE1006
 
     private static readonly Action<object?> s_onCancel = static o => ((Waiter)o!).OnTokenCancelled();
-
-    // Links in the owner's queue; guarded by the owner's queue lock.
-    internal Waiter? Next, Prev;
-    internal bool Queued;
 
     /// <summary>Tokens asked for (Semaphore) or the kind of waiter (RWMutex); written by the waiter before it queues.</summary>
     internal long Weight;
