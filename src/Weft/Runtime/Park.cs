@@ -73,6 +73,12 @@ internal enum ParkOutcome : byte
 /// </summary>
 internal abstract class ParkNode
 {
+    /// <summary>Links in the wait queue that holds this node (WaitQueue.cs); guarded by that queue owner's lock. Next is free while the node is in no queue.</summary>
+    internal ParkNode? Next, Prev;
+
+    /// <summary>True while the node is in a wait queue; guarded by the same lock (read racily only where a comment says why).</summary>
+    internal bool Queued;
+
     /// <summary>
     /// Called by the step end with <paramref name="owner"/> published as parked on this node: under the primitive's
     /// lock, completes the operation if it can (Completed: the result is in place and the continuation marked

@@ -1,8 +1,8 @@
 // WaitQueue — the one intrusive FIFO of parked waiters (Go's waitq), shared by channels and Weft.Sync.
 //
 // Glossary
-//   WaitNode   a waiter that can sit in a wait queue: a ParkNode (so a goroutine can park on it with a commit,
-//              Park.cs) plus the two links and the Queued flag. Channels' Sudog and Sync's Waiter derive from it.
+//   node       a ParkNode (Park.cs): a wait a goroutine can park on with a commit, which carries the two links and
+//              the Queued flag this queue uses. Channels' Sudog and Sync's Waiter derive from it.
 //   owner      the primitive whose lock guards the queue: a channel's lock, a Sync primitive's queue lock.
 //
 // The queue is only the list. Who may take a node (the claim) is the owner's business: a channel dequeues plain
@@ -22,27 +22,19 @@
 //   * While a node is in no queue, its Next link is free: wake lists (Sync's WakeList) thread through it.
 //
 // Rejected: one queue per user with the claim built in (there were two, one in Channels and one in Sync, with the
-// same linking code); a virtual TryClaim on the node (a virtual call on every dequeue of a channel hop).
+// same linking code); a virtual TryClaim on the node (a virtual call on every dequeue of a channel hop); the links
+// in a WaitNode class between ParkNode and its users (one more level in the class chain that ValueTask's `is Task`
+// test walks on every await of a channel waiter: see Channels/Waiters/ReadyWaiter.cs).
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace Weft.Runtime;
 
-/// <summary>A waiter that can sit in a <see cref="WaitQueue{TNode}"/>: a park node with its queue links.</summary>
-internal abstract class WaitNode : ParkNode
-{
-    /// <summary>Links in the queue that holds this node; guarded by that queue owner's lock. Next is free while the node is in no queue.</summary>
-    internal WaitNode? Next, Prev;
-
-    /// <summary>True while the node is in a queue; guarded by the same lock (read racily only where a comment says why).</summary>
-    internal bool Queued;
-}
-
 /// <summary>
 /// An intrusive FIFO of <typeparamref name="TNode"/>, guarded by its owner's lock. A struct field of the owner, never copied.
 /// </summary>
-internal struct WaitQueue<TNode> where TNode : WaitNode
+internal struct WaitQueue<TNode> where TNode : ParkNode
 {
     private TNode? _head, _tail;
 
@@ -111,7 +103,7 @@ internal struct WaitQueue<TNode> where TNode : WaitNode
     [Conditional("DEBUG")]
     private readonly void AssertContains(TNode node)
     {
-        WaitNode? n = _head;
+        ParkNode? n = _head;
         while (n is not null && n != node) n = n.Next;
         Debug.Assert(n == node, "A waiter is removed from the queue that holds it.");
     }

@@ -1,11 +1,11 @@
-// Waiter — one parked caller of a Weft.Sync primitive (Go's sudog): a WaitNode of the runtime's wait queue.
+// Waiter — one parked caller of a Weft.Sync primitive (Go's sudog): a ParkNode in the runtime's wait queue.
 //
 // A waiter is either
 //   * async: an IValueTaskSource that a goroutine (or plain async code) awaits. It resumes through Continuation,
 //     so waking a goroutine puts it straight into the waker's P without allocating. Uncancellable async waiters are
-//     pooled per thread (at most 256 per thread); a cancellable one is fresh (STYLE 10), because its token's
+//     pooled per thread (Runtime/NodePool.cs, at most 256 per thread); a cancellable one is fresh (STYLE 10), because its token's
 //     callback may run at any time, and a pooled node could by then serve a different caller.
-//   * blocking: one per OS thread, reused for every blocking wait of that thread, parked on the thread's
+//   * blocking: one per OS thread (NodePool.ThreadNode), reused for every blocking wait of that thread, parked on the thread's
 //     Channels.ThreadParker (shared with blocking channel operations; it spins briefly, then sleeps on a futex).
 //     Inside a goroutine the parker announces the block to the scheduler as Go.Blocking does, so the P is handed
 //     to another M at once instead of after sysmon's threshold.
@@ -35,15 +35,10 @@ internal interface IWaitOwner
     void Cancel(Waiter waiter);
 }
 
-internal sealed class Waiter : WaitNode, IValueTaskSource, IParkSource
+internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
 {
     private const int Waiting = 0, Woken = 1, Cancelled = 2;
     private const int PoolLimit = 256;
-
-#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
-    [ThreadStatic] private static Stack<Waiter>? t_pool;
-    [ThreadStatic] private static Waiter? t_blocking;
-#pragma warning restore IDE1006
 
     private static readonly Action<object?> s_onCancel = static o => ((Waiter)o!).OnTokenCancelled();
 
@@ -83,8 +78,7 @@ internal sealed class Waiter : WaitNode, IValueTaskSource, IParkSource
         }
         else
         {
-            var pool = t_pool;
-            w = pool is { Count: > 0 } ? pool.Pop() : new Waiter(blocking: false);
+            w = NodePool<Waiter>.TryTake() ?? new Waiter(blocking: false);
             w._pooled = true;
         }
         w._owner = owner;
@@ -95,7 +89,7 @@ internal sealed class Waiter : WaitNode, IValueTaskSource, IParkSource
     /// <summary>This thread's blocking waiter. A thread blocks in one wait at a time, so one node per thread is enough.</summary>
     internal static Waiter RentBlocking(IWaitOwner owner, WaitReason reason, CancellationToken token)
     {
-        var w = t_blocking ??= new Waiter(blocking: true) { _parker = ThreadParker.Current };
+        var w = NodePool<Waiter>.ThreadNode ?? (NodePool<Waiter>.ThreadNode = new Waiter(blocking: true) { _parker = ThreadParker.Current });
         Debug.Assert(w._owner is null && !w._registered, "A thread's blocking waiter serves one wait at a time and was returned after the last one.");
         w._owner = owner;
         w._reason = reason;
@@ -214,8 +208,7 @@ internal sealed class Waiter : WaitNode, IValueTaskSource, IParkSource
         }
         if (_pooled)
         {
-            var pool = t_pool ??= new Stack<Waiter>();
-            if (pool.Count < PoolLimit) pool.Push(this);
+            NodePool<Waiter>.Return(this, PoolLimit);
         }
     }
 

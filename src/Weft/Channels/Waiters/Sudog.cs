@@ -13,7 +13,7 @@
 //              under a channel lock (STYLE 9).
 //
 // Invariants
-//   * A sudog sits in at most one queue (Runtime.WaitQueue, whose links it inherits from WaitNode); its links are
+//   * A sudog sits in at most one queue (Runtime.WaitQueue, with the links every ParkNode carries); its links are
 //     guarded by the lock of the channel whose queue holds it.
 //   * Value/Ok/Closed are written by the claimer under the channel lock before Wake, and read by the waiter only
 //     after its continuation ran (Continuation orders the write before the read: an interlocked operation, or
@@ -26,7 +26,7 @@ using Weft.Runtime;
 namespace Weft.Channels;
 
 /// <summary>The untyped part of a parked operation: claim, select membership and wake-up.</summary>
-internal abstract class Sudog : WaitNode
+internal abstract class Sudog : ParkNode
 {
     /// <summary>The select this node is a case of, or null for a plain send/receive. Written by the owner before enqueuing.</summary>
     internal SelectCore? Select;
