@@ -6,7 +6,7 @@
 //     pooled per thread (Runtime/NodePool.cs, at most 256 per thread); a cancellable one is fresh (STYLE 10), because its token's
 //     callback may run at any time, and a pooled node could by then serve a different caller.
 //   * blocking: one per OS thread (NodePool.ThreadNode), reused for every blocking wait of that thread, parked on the thread's
-//     Channels.ThreadParker (shared with blocking channel operations; it spins briefly, then sleeps on a futex).
+//     Runtime.Parker (shared with blocking channel operations; it spins briefly, then sleeps on a futex).
 //     Inside a goroutine the parker announces the block to the scheduler as Go.Blocking does, so the P is handed
 //     to another M at once instead of after sysmon's threshold.
 //     A blocking wait may be cancellable too: the per-thread node is safe to reuse because its thread is blocked in
@@ -23,7 +23,6 @@
 
 using System.Diagnostics;
 using System.Threading.Tasks.Sources;
-using Weft.Channels;
 using Weft.Runtime;
 
 namespace Weft.Sync;
@@ -56,7 +55,7 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
     private short _version;
     private readonly bool _blocking;
     private bool _pooled;
-    private ThreadParker? _parker; // blocking waiters only: the owning thread's
+    private Parker? _parker; // blocking waiters only: the owning thread's
     private WaitReason _reason;
     private IWaitOwner? _owner;
     private CancellationToken _token;
@@ -89,7 +88,7 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
     /// <summary>This thread's blocking waiter. A thread blocks in one wait at a time, so one node per thread is enough.</summary>
     internal static Waiter RentBlocking(IWaitOwner owner, WaitReason reason, CancellationToken token)
     {
-        var w = NodePool<Waiter>.ThreadNode ?? (NodePool<Waiter>.ThreadNode = new Waiter(blocking: true) { _parker = ThreadParker.Current });
+        var w = NodePool<Waiter>.ThreadNode ?? (NodePool<Waiter>.ThreadNode = new Waiter(blocking: true) { _parker = Parker.Current });
         Debug.Assert(w._owner is null && !w._registered, "A thread's blocking waiter serves one wait at a time and was returned after the last one.");
         w._owner = owner;
         w._reason = reason;

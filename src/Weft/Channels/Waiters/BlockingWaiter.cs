@@ -1,5 +1,5 @@
 // BlockingWaiter — the sudog behind a blocking Send/Receive (plain threads, or a goroutine that chose to block its
-// thread): parked on the thread's ThreadParker instead of an IValueTaskSource, so no Task and no ThreadPool hop.
+// thread): parked on the thread's Parker instead of an IValueTaskSource, so no Task and no ThreadPool hop.
 //
 // Pooling: one node per thread and element type (NodePool.ThreadNode), reused by every blocking wait of that thread. That is safe even
 // for cancellable waits (unlike ChanWaiter, where a cancellable node is fresh): the thread is the node's only user,
@@ -17,7 +17,7 @@ internal sealed class BlockingWaiter<T> : Sudog<T>
 {
     private static readonly Action<object?> s_cancel = static o => ((BlockingWaiter<T>)o!).Cancel();
 
-    private readonly ThreadParker _parker = ThreadParker.Current; // the owning thread's; Rent runs on it
+    private readonly Parker _parker = Parker.Current; // the owning thread's; Rent runs on it
     private Chan<T>? _channel;  // for Cancel; written by the owner before the node is published
     private bool _isSend;
     private bool _cancelled;    // written by Cancel after it removed the node, read by the owner after the wake
