@@ -106,6 +106,18 @@ internal struct Continuation
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void MarkCompleted() => Volatile.Write(ref _word, Completed);
 
+    /// <summary>
+    /// The completer of a committed park (Park.cs), which dequeued it under its primitive's lock: marks the result
+    /// available and readies the parked owner with plain stores. The owner is read first: once readied it may reset.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CompleteCommitted()
+    {
+        var owner = _owner!;
+        MarkCompleted();
+        owner.WakeCommitted();
+    }
+
     /// <summary>IValueTaskSource.OnCompleted: remembers where to resume. <paramref name="reason"/> is recorded on a goroutine.</summary>
     public void OnCompleted(Action<object?> continuation, object? state, ValueTaskSourceOnCompletedFlags flags, WaitReason reason, IParkSource source)
     {

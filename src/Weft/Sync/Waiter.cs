@@ -17,6 +17,12 @@
 // winner of a cancel unlinks it through IWaitOwner.Cancel, which takes that lock. So a node is signalled exactly
 // once per wait, and always after the owner's lock is released (STYLE 9).
 //
+// A goroutine's uncancellable async wait may instead park with a commit (Runtime/Park.cs): TryDefer records the
+// node as the goroutine's deferred park, and the step end commits it through IWaitOwner.CommitPark under the owner's
+// queue lock. A node queued that way is Committed: the waker that dequeued (and claimed) it readies the goroutine
+// with plain stores (Goroutine.WakeCommitted) instead of Continuation.Signal, and a poster takes it back through
+// IWaitOwner.TryUncommit under the same lock. Only primitives that implement CommitPark defer (Mutex).
+//
 // One waiter may serve several waits in a row (a mutex waiter that is woken, loses the race to a newcomer, and
 // queues again): Prepare() before each enqueue, the version token advances in GetResult, and the owner returns it
 // with Return() when the whole operation is over.
@@ -27,11 +33,23 @@ using Weft.Runtime;
 
 namespace Weft.Sync;
 
-/// <summary>What a primitive does when one of its queued waiters is cancelled: unlink it, and fix up its state.</summary>
+/// <summary>What a primitive does for its waiters: unlink a cancelled one; commit and claim back a goroutine's park.</summary>
 internal interface IWaitOwner
 {
     /// <summary>Called once, outside every lock, after the waiter was claimed for cancellation.</summary>
     void Cancel(Waiter waiter);
+
+    /// <summary>
+    /// The commit of a deferred wait (Runtime/Park.cs), under the primitive's queue lock: grant what the waiter asked
+    /// for now (Completed), or leave it out because <paramref name="parked"/> has mail (Mail), or queue it, committed
+    /// when <paramref name="parked"/> is not null (Parked). <paramref name="parked"/> is null for a loose commit.
+    /// Only primitives whose goroutine waits defer (<see cref="Waiter.TryDefer"/>) implement it.
+    /// </summary>
+    ParkOutcome CommitPark(Waiter waiter, Goroutine? parked) =>
+        throw new InvalidOperationException("This primitive's waits do not park with a commit.");
+
+    /// <summary>A poster takes <paramref name="parked"/>'s committed park back out of the queue, if it is still queued there.</summary>
+    bool TryUncommit(Waiter waiter, Goroutine parked) => false;
 }
 
 internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
@@ -49,6 +67,9 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
 
     /// <summary>The waker gave the waiter what it waited for (the mutex itself, say); written before the wake, read after.</summary>
     internal bool Handoff;
+
+    /// <summary>Queued as its goroutine's committed park (Runtime/Park.cs): set under the owner's queue lock, cleared by the waker that dequeued it or by a poster's claim.</summary>
+    internal bool Committed;
 
     private int _status;
     private Continuation _continuation;
@@ -109,6 +130,38 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
         if (!_blocking) _continuation.SetOwner(Goroutine.Current);
     }
 
+    /// <summary>
+    /// An uncancellable async wait called in a goroutine that has no deferred wait this step: prepares the node and
+    /// records it as the goroutine's deferred park, which the step end commits under the owner's queue lock
+    /// (<see cref="IWaitOwner.CommitPark"/>). False otherwise: the caller queues the node now. Call instead of the
+    /// owner's queue-now path, then await <see cref="Task"/>.
+    /// </summary>
+    internal bool TryDefer()
+    {
+        if (_blocking || _token.CanBeCanceled || Goroutine.Current is not { CanDefer: true } g) return false;
+        Prepare();
+        g.Defer(this);
+        return true;
+    }
+
+    /// <summary>Under the owner's queue lock, for a poster's claim: whether this node is a committed park of <paramref name="g"/> queued on <paramref name="owner"/>.</summary>
+    internal bool IsCommittedParkOf(Goroutine g, IWaitOwner owner) =>
+        Queued && Committed && ReferenceEquals(_continuation.Owner, g) && ReferenceEquals(Volatile.Read(ref _owner), owner);
+
+    internal override ParkOutcome CommitPark(Goroutine owner)
+    {
+        var outcome = _owner!.CommitPark(this, owner);
+        if (outcome == ParkOutcome.Completed) _continuation.MarkCompleted();
+        return outcome;
+    }
+
+    internal override void CommitLoose()
+    {
+        if (_owner!.CommitPark(this, null) == ParkOutcome.Completed) _continuation.Signal(this);
+    }
+
+    internal override bool TryUncommit(Goroutine owner) => Volatile.Read(ref _owner) is { } o && o.TryUncommit(this, owner);
+
     /// <summary>The waker, under the owner's queue lock: claims the node. False if a canceller got there first.</summary>
     internal bool TryClaim() => Interlocked.CompareExchange(ref _status, Woken, Waiting) == Waiting;
 
@@ -116,6 +169,13 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
     internal void Wake()
     {
         Debug.Assert(Volatile.Read(ref _status) == Woken, "Only a claimed waiter is woken.");
+        if (Committed)
+        {
+            // A committed park: dequeuing it under the owner's lock made us its only waker, after its goroutine parked.
+            Committed = false;
+            _continuation.CompleteCommitted();
+            return;
+        }
         Signal();
     }
 
@@ -222,6 +282,13 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
     {
         Validate(token);
         _continuation.OnCompleted(continuation, state, flags, _reason, this);
+        if (!_continuation.IsPrimary && _continuation.Owner is { } owner && owner.IsDeferred(this)
+            && ReferenceEquals(SynchronizationContext.Current, owner))
+        {
+            // Awaited by its goroutine's step some other way (the goroutine already had a park registered): the step
+            // will not park on it, so queue it now rather than when the step ends (as ChanWaiter.OnCompleted does).
+            owner.CommitDeferredNow(this);
+        }
     }
 
     public void GetResult(short token)

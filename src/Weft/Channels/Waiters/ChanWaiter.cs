@@ -177,9 +177,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         {
             // A committed park: dequeuing it under the channel lock made us its only completer, after its owner parked.
             Committed = false;
-            var owner = _continuation.Owner!;
-            _continuation.MarkCompleted();
-            owner.WakeCommitted();
+            _continuation.CompleteCommitted();
             return;
         }
         _continuation.Signal(this);
