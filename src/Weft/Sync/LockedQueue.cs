@@ -84,6 +84,20 @@ internal struct LockedQueue
         }
     }
 
+    /// <summary>Takes the lock: how many waiters are queued, and whether the first is a goroutine's committed park. For tests.</summary>
+    public (int Count, bool HeadCommitted) Snapshot()
+    {
+        Lock();
+        int count = 0;
+        for (ParkNode? n = _queue.Head; n is not null; n = n.Next) count++;
+        bool committed = _queue.Head is { Committed: true };
+        Unlock();
+        return (count, committed);
+    }
+
+    /// <summary>A racy look without the lock: a stale answer must only cost a locked attempt.</summary>
+    public readonly bool LooksEmpty => _queue.IsEmpty;
+
     public readonly Waiter? Head
     {
         get

@@ -156,17 +156,8 @@ public sealed class Mutex : ILocker, IWaitOwner
     /// <summary>The state word (Locked | Woken | Starving | HasWaiters). A racy snapshot, for tests.</summary>
     internal int State => Volatile.Read(ref _state);
 
-    /// <summary>True if the first queued waiter is a goroutine's committed park (Runtime/Park.cs). A snapshot, for tests.</summary>
-    internal bool HeadIsCommittedPark
-    {
-        get
-        {
-            _queue.Lock();
-            bool committed = _queue.Head is { Committed: true };
-            _queue.Unlock();
-            return committed;
-        }
-    }
+    /// <summary>How many wait, and whether the first is a goroutine's committed park (Runtime/Park.cs). A snapshot, for tests.</summary>
+    internal (int Count, bool HeadCommitted) Waiters => _queue.Snapshot();
 
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _queue.IsLockHeld;

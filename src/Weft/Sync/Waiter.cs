@@ -21,7 +21,7 @@
 // node as the goroutine's deferred park, and the step end commits it through IWaitOwner.CommitPark under the owner's
 // queue lock. A node queued that way is Committed: the waker that dequeued (and claimed) it readies the goroutine
 // with plain stores (Goroutine.WakeCommitted) instead of Continuation.Signal, and a poster takes it back through
-// IWaitOwner.TryUncommit under the same lock. Only primitives that implement CommitPark defer (Mutex).
+// IWaitOwner.TryUncommit under the same lock. Only primitives that implement CommitPark defer (Mutex, Semaphore).
 //
 // One waiter may serve several waits in a row (a mutex waiter that is woken, loses the race to a newcomer, and
 // queues again): Prepare() before each enqueue, the version token advances in GetResult, and the owner returns it
@@ -59,7 +59,7 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
 
     private static readonly Action<object?> s_onCancel = static o => ((Waiter)o!).OnTokenCancelled();
 
-    /// <summary>Tokens asked for (Semaphore) or the kind of waiter (RWMutex); written by the waiter before it queues.</summary>
+    /// <summary>Tokens asked for (Semaphore), the kind of waiter (RWMutex) or a deferred wait's commit flags (Mutex); written by the waiter before it queues.</summary>
     internal long Weight;
 
     /// <summary>Timer-clock time (Scheduler.TimerNow) of the first enqueue of this operation (Mutex starvation); written by the waiter.</summary>

@@ -14,7 +14,7 @@ namespace Weft.Tests.Sync;
 public class MutexParkTests
 {
     /// <summary>Spins (yielding) until <paramref name="condition"/> holds; fails after the test timeout instead of hanging.</summary>
-    private static void WaitUntil(Func<bool> condition, string what)
+    internal static void WaitUntil(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + TestTimeout.Default;
         while (!condition())
@@ -43,7 +43,7 @@ public class MutexParkTests
             });
             // The commit set HasWaiters under the queue lock as the step's last act: the goroutine is parked, committed.
             WaitUntil(() => (mu.State & Mutex.HasWaiters) != 0, "the goroutine's wait is queued");
-            Assert.True(mu.HeadIsCommittedPark, "A goroutine's uncancellable LockAsync parks with a commit.");
+            Assert.True(mu.Waiters.HeadCommitted, "A goroutine's uncancellable LockAsync parks with a commit.");
             Volatile.Read(ref context)!.Post(_ =>
             {
                 heldDuringPost = mu.IsLocked;
@@ -64,16 +64,14 @@ public class MutexParkTests
         mu.Unlock();
     }
 
-    [Fact]
-    public async Task GoroutinesContendingWhileAPlainThreadPostsToThem_ExcludeEachOtherAndEveryPostRunsOnce()
+    /// <summary>
+    /// Runs <paramref name="goroutines"/> goroutines, goroutine i running <paramref name="body"/>(i), while a plain thread
+    /// posts to them without pause; returns once all are done and every post ran exactly once. The posts race the
+    /// commits and the wakes: some find the goroutine running (its step runs them), some find it parked on a committed
+    /// wait and claim it back, some lose that claim to a waker that dequeued it first.
+    /// </summary>
+    internal static async Task UnderPostStorm(int goroutines, Func<int, Task> body)
     {
-        // Posts race the commits and the wakes: some find the goroutine running (its step runs them), some find it
-        // parked on a committed wait and claim it back, some lose that claim to an Unlock that dequeued it first.
-        const int goroutines = 6;
-        int iterations = Stress.Scale(20_000);
-        var mu = new Mutex();
-        long count = 0;
-        int inside = 0, overlaps = 0;
         var contexts = new SynchronizationContext?[goroutines];
         var posted = new int[goroutines];
         var ran = new int[goroutines];
@@ -81,17 +79,10 @@ public class MutexParkTests
         for (int i = 0; i < goroutines; i++)
         {
             int me = i;
-            workers[i] = ParkProtocolTests.RunGoroutine(async () =>
+            workers[i] = ParkProtocolTests.RunGoroutine(() =>
             {
                 Volatile.Write(ref contexts[me], SynchronizationContext.Current);
-                for (int j = 0; j < iterations; j++)
-                {
-                    await mu.LockAsync();
-                    if (Interlocked.Exchange(ref inside, 1) != 0) Interlocked.Increment(ref overlaps);
-                    count++;
-                    Volatile.Write(ref inside, 0);
-                    mu.Unlock();
-                }
+                return body(me);
             });
         }
         using var stop = new CancellationTokenSource();
@@ -110,9 +101,6 @@ public class MutexParkTests
         await Task.WhenAll(workers).Within();
         stop.Cancel();
         await poster.Within();
-        Assert.Equal(0, overlaps);
-        Assert.Equal(goroutines * (long)iterations, count);
-        Assert.Equal(0, mu.State);
         // A post to a finished goroutine still runs (its mailbox outlives its body); give the last ones time to land.
         for (int i = 0; i < goroutines; i++)
         {
@@ -122,25 +110,52 @@ public class MutexParkTests
     }
 
     [Fact]
+    public async Task GoroutinesContendingWhileAPlainThreadPostsToThem_ExcludeEachOtherAndEveryPostRunsOnce()
+    {
+        const int goroutines = 6;
+        int iterations = Stress.Scale(20_000);
+        var mu = new Mutex();
+        long count = 0;
+        int inside = 0, overlaps = 0;
+        await UnderPostStorm(goroutines, async _ =>
+        {
+            for (int j = 0; j < iterations; j++)
+            {
+                await mu.LockAsync();
+                if (Interlocked.Exchange(ref inside, 1) != 0) Interlocked.Increment(ref overlaps);
+                count++;
+                Volatile.Write(ref inside, 0);
+                mu.Unlock();
+            }
+        });
+        Assert.Equal(0, overlaps);
+        Assert.Equal(goroutines * (long)iterations, count);
+        Assert.Equal(0, mu.State);
+    }
+
+    [Fact]
     public async Task ALockAsyncWhoseStepParksOnSomethingElse_IsQueuedAnywayAndGetsTheMutex()
     {
         // An inner task's Go.Sleep takes the step's park first, so the mutex wait is not what the step parks on: it is
-        // queued at once (a loose commit) and woken like any waiter. The sleep completes too.
+        // queued at once (a loose commit) and woken like any waiter. The sleep is long and ended by its token, so it
+        // cannot complete before it is awaited, whatever the machine's load.
         var mu = new Mutex();
         TestTimeout.Blocking(() => mu.Lock());
+        using var cts = new CancellationTokenSource();
         int acquired = 0;
         var g = ParkProtocolTests.RunGoroutine(async () =>
         {
-            var sleeper = Nap();
+            var sleeper = Nap(cts.Token);
             await mu.LockAsync();
             acquired++;
             mu.Unlock();
-            await sleeper;
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper);
 
-            static async Task Nap() => await Go.Sleep(TimeSpan.FromMilliseconds(1));
+            static async Task Nap(CancellationToken token) => await Go.Sleep(TimeSpan.FromHours(1), token);
         });
         WaitUntil(() => (mu.State & Mutex.HasWaiters) != 0, "the goroutine's wait is queued");
-        Assert.False(mu.HeadIsCommittedPark);
+        Assert.False(mu.Waiters.HeadCommitted);
         mu.Unlock();
         await g.Within();
         Assert.Equal(1, acquired);
