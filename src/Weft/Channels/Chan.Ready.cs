@@ -18,13 +18,14 @@
 
 using System.Runtime.CompilerServices;
 using Weft.Channels;
+using Weft.Runtime;
 
 namespace Weft;
 
 public sealed partial class Chan<T>
 {
-    private WaitQueue<T> _readyReadq;   // guarded by _lock
-    private WaitQueue<T> _readyWriteq;  // guarded by _lock
+    private WaitQueue<Sudog<T>> _readyReadq;   // guarded by _lock
+    private WaitQueue<Sudog<T>> _readyWriteq;  // guarded by _lock
     private DrainSignal? _drain;        // guarded by _lock; created by the first Completion read
     private ChanReader<T>? _reader;
     private ChanWriter<T>? _writer;

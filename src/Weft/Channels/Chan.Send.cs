@@ -106,7 +106,7 @@ public sealed partial class Chan<T>
         if (SynctestBubble.Current is not null)
         {
             _lock.Exit();
-            ThreadParker.CheckNotInBubble();
+            Parker.CheckNotInBubble();
         }
         var w = BlockingWaiter<T>.Rent(this, isSend);
         w.Value = value;

@@ -65,8 +65,8 @@ public sealed partial class Chan<T>
     private int _count;                 // guarded by _lock; read racily by Len and select's peek
     private bool _closed;               // guarded by _lock; read racily by select's peek
     private bool _adapted;              // guarded by _lock; set once a readiness wait or Completion used it (Chan.Ready.cs)
-    private WaitQueue<T> _recvq;        // guarded by _lock
-    private WaitQueue<T> _sendq;        // guarded by _lock
+    private WaitQueue<Sudog<T>> _recvq;        // guarded by _lock
+    private WaitQueue<Sudog<T>> _sendq;        // guarded by _lock
     private readonly SynctestBubble? _bubble; // the bubble it was made in: only that bubble may use it
 
     /// <summary>Creates a channel: unbuffered when <paramref name="capacity"/> is 0, else buffered.</summary>
@@ -98,29 +98,11 @@ public sealed partial class Chan<T>
         }
     }
 
-    private ChanWaiter<T>? _spareWaiter; // a free node; taken under _lock, put back racily (see StashSpareWaiter)
+    // A free waiter node: the spare slot of Runtime/NodePool.cs, taken under _lock, filled without it.
+    private ChanWaiter<T>? _spareWaiter;
 
-    /// <summary>Takes the spare waiter node, if any. Caller holds the lock.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ChanWaiter<T>? TakeSpareWaiter()
-    {
-        var w = _spareWaiter;
-        if (w is not null) _spareWaiter = null;
-        return w;
-    }
-
-    /// <summary>
-    /// Offers a finished node as the spare; false if there is one already. Called without the lock: a racing Take
-    /// or Stash can only make a node miss the slot (it is then collected or pooled per thread), never hand one node
-    /// out twice, because only the owner of a finished node stashes it and Take clears the slot under the lock.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool StashSpareWaiter(ChanWaiter<T> w)
-    {
-        if (Volatile.Read(ref _spareWaiter) is not null) return false;
-        Volatile.Write(ref _spareWaiter, w);
-        return true;
-    }
+    /// <summary>The channel's spare waiter slot, for <see cref="NodePool{TNode}"/> (take it under the lock; fill it without).</summary>
+    internal ref ChanWaiter<T>? SpareWaiter => ref _spareWaiter;
 
     /// <summary>A channel made in a bubble belongs to it: using it from outside is an error, not a silent race.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -36,8 +36,8 @@
 //            held Waiting, dispatch after the unlock as in the unowned protocol; otherwise the owner will see
 //            Completed, in GetStatus or at the end of its step.
 //   One interlocked operation per side instead of two, on every hop of a ping-pong.
-//   Channel waits go one step further (Chan.Defer.cs): the wait enters the channel only after the step has parked,
-//   so its completer needs no mailbox lock either (MarkCompleted, then Goroutine.WakeCommitted).
+//   Channel, Mutex and Semaphore waits go one step further (Park.cs): the wait enters its primitive only after the
+//   step has parked, so its completer needs no mailbox lock either (CompleteCommitted).
 // Continuations always run asynchronously (never inline in the completer), so a waker that holds a channel lock
 // never runs the wakee's code under it (STYLE 9).
 
@@ -113,6 +113,18 @@ internal struct Continuation
     /// <summary>Marks the result available without dispatching: the owner goroutine takes the continuation itself.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void MarkCompleted() => Volatile.Write(ref _word, Completed);
+
+    /// <summary>
+    /// The completer of a committed park (Park.cs), which dequeued it under its primitive's lock: marks the result
+    /// available and readies the parked owner with plain stores. The owner is read first: once readied it may reset.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CompleteCommitted()
+    {
+        var owner = _owner!;
+        MarkCompleted();
+        owner.WakeCommitted();
+    }
 
     /// <summary>IValueTaskSource.OnCompleted: remembers where to resume. <paramref name="reason"/> is recorded on a goroutine.</summary>
     public void OnCompleted(Action<object?> continuation, object? state, ValueTaskSourceOnCompletedFlags flags, WaitReason reason, IParkSource source)

@@ -1,6 +1,7 @@
 // Park — the one way a goroutine blocks on a Weft primitive: park first, then commit (Go's gopark with its unlockf).
 //
-// A goroutine that must wait for a channel operation or a select does not queue itself while its step still runs.
+// A goroutine that must wait for a channel operation, a select, a Mutex or a Semaphore does not queue itself while
+// its step still runs.
 // It records the wait as its deferred park (a ParkNode) and lets the step end; then the step's last act, with the
 // goroutine already published as parked, is the node's commit, under the primitive's own lock(s):
 //
@@ -37,7 +38,7 @@
 // counterparties once its goroutine's step is over or blocks on it. The difference left from Go: a step that spins
 // on IsCompleted without ever yielding never sees it complete (it would also starve its processor).
 //
-// Everything else (sleep, sync, WaitIdle, awaitables awaited by another goroutine or by plain async code) resumes
+// Everything else (sleep, RWMutex, WaitGroup, Cond, WaitIdle, awaitables awaited by another goroutine or by plain async code) resumes
 // through Continuation: the owned protocol under the goroutine's mailbox lock, or a CAS and a dispatch.
 //
 // Rejected: settling the park against posts with the mailbox lock, nested around the commit (a third interlocked
@@ -70,11 +71,18 @@ internal enum ParkOutcome : byte
 }
 
 /// <summary>
-/// A wait that a goroutine parks on with a commit (the protocol above). Channels and select implement it; the
-/// runtime only calls these members, from the goroutine's own step and from a poster (TryUncommit).
+/// A wait that a goroutine parks on with a commit (the protocol above), and a node of a wait queue (WaitQueue.cs).
+/// Channels, select and Weft.Sync's waiters implement it; the runtime only calls these members, from the goroutine's
+/// own step and from a poster (TryUncommit).
 /// </summary>
 internal abstract class ParkNode
 {
+    /// <summary>Links in the wait queue that holds this node (WaitQueue.cs); guarded by that queue owner's lock. Next is free while the node is in no queue.</summary>
+    internal ParkNode? Next, Prev;
+
+    /// <summary>True while the node is in a wait queue; guarded by the same lock (read racily only where a comment says why).</summary>
+    internal bool Queued;
+
     /// <summary>
     /// Called by the step end with <paramref name="owner"/> published as parked on this node: under the primitive's
     /// lock, completes the operation if it can (Completed: the result is in place and the continuation marked

@@ -1,6 +1,6 @@
 // Sleep — the waiter behind Go.Sleep: a timer-heap entry that is also the IValueTaskSource the goroutine awaits.
 //
-// Uncancellable sleeps (the common case) use pooled nodes: a per-thread stack of at most 256, so a goroutine
+// Uncancellable sleeps (the common case) use pooled nodes (Runtime/NodePool.cs): at most 256 per thread, so a goroutine
 // that sleeps in a loop allocates nothing in steady state. A node returns to the pool in GetResult, after which
 // the awaiter holds only a stale token (the version check rejects it). A sleep with a cancellable token gets a
 // fresh node (STYLE 10): its registration's callback may run at any time, and a pooled node could by then serve a
@@ -15,10 +15,7 @@ namespace Weft.Runtime;
 internal sealed class SleepNode : TimerNode, IValueTaskSource, IParkSource
 {
     private const int Pending = 0, Fired = 1, Cancelled = 2;
-
-#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
-    [ThreadStatic] private static Stack<SleepNode>? t_pool;
-#pragma warning restore IDE1006
+    private const int PoolLimit = 256;
 
     private Continuation _continuation;
     private short _version;
@@ -38,8 +35,7 @@ internal sealed class SleepNode : TimerNode, IValueTaskSource, IParkSource
         }
         else
         {
-            var pool = t_pool;
-            node = pool is { Count: > 0 } ? pool.Pop() : new SleepNode();
+            node = NodePool<SleepNode>.TryTake() ?? new SleepNode();
             node._pooled = true;
         }
         short version = node._version;
@@ -95,8 +91,7 @@ internal sealed class SleepNode : TimerNode, IValueTaskSource, IParkSource
             _version++;
             _state = Pending;
             _continuation.Reset();
-            var pool = t_pool ??= new Stack<SleepNode>();
-            if (pool.Count < 256) pool.Push(this);
+            NodePool<SleepNode>.Return(this, PoolLimit);
         }
         if (cancelled) throw new OperationCanceledException(ct);
     }

@@ -31,7 +31,7 @@ namespace Weft.Sync;
 /// </example>
 public sealed class Cond : IWaitOwner
 {
-    private WaitQueue _queue;
+    private LockedQueue _queue;
 
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _queue.IsLockHeld;

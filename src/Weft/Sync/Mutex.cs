@@ -2,7 +2,7 @@
 //
 // Glossary
 //   state     one int: Locked | Woken | Starving | HasWaiters. Changed only by CAS (or Interlocked.And).
-//   queue     the parked waiters, FIFO, in a WaitQueue with its own spin lock.
+//   queue     the parked waiters, FIFO, in a LockedQueue (the runtime wait queue with its own spin lock).
 //   woken     a waiter that an Unlock has taken off the queue and that has not yet run: while one exists
 //             (the Woken bit) Unlock wakes nobody else, so a burst of unlocks does not wake a herd.
 //   barging   a newcomer taking a free mutex although others wait. It already runs on a CPU, so letting it in is
@@ -29,6 +29,16 @@
 // path, which decides between wake-one (normal) and hand-over (starving).
 // A contended Lock spins a few rounds first (only on a multicore machine and only while the mutex is held in
 // normal mode), as Go does: a critical section of a few nanoseconds ends long before a park-and-wake round trip.
+//
+// Parking a goroutine: an uncancellable LockAsync in a goroutine parks with a commit (Runtime/Park.cs), as a channel
+// receive does. The wait does not touch the queue while the step runs (Waiter.TryDefer); the step ends, and its
+// commit (IWaitOwner.CommitPark: AcquireOrQueue under the queue lock, after the goroutine is published as parked)
+// takes the mutex if it is free by then, or queues the node committed. The Unlock that dequeues a committed node
+// readies its goroutine with plain stores (Waiter.Wake), so a hand-off costs the queue lock on each side and no
+// mailbox lock. A post to a goroutine parked here claims the node back under the queue lock (TryUncommit), like a
+// cancellation: the node leaves the queue, holding no Woken, and the step the post causes commits it again. While a
+// woken waiter's commit is pending (the rest of its step) it holds Woken, exactly as while it spins. Cancellable
+// waits, the blocking Lock and waits outside goroutines queue at once, as before.
 //
 // Rejected alternatives
 //   * Go's layout (a waiter count in the state word, a separate semaphore): it leaves no way to take a cancelled
@@ -77,7 +87,7 @@ public sealed class Mutex : ILocker, IWaitOwner
     private static readonly long s_starvationTicks = Clock.FromTimeSpan(TimeSpan.FromMilliseconds(1));
 
     private int _state;
-    private WaitQueue _queue;
+    private LockedQueue _queue;
 
     /// <summary>Locks the mutex, blocking the calling thread until it is free.</summary>
     /// <param name="cancellationToken">Abandons the wait. Once Lock returned the mutex is held, whatever the token says.</param>
@@ -146,6 +156,9 @@ public sealed class Mutex : ILocker, IWaitOwner
     /// <summary>The state word (Locked | Woken | Starving | HasWaiters). A racy snapshot, for tests.</summary>
     internal int State => Volatile.Read(ref _state);
 
+    /// <summary>How many wait, and whether the first is a goroutine's committed park (Runtime/Park.cs). A snapshot, for tests.</summary>
+    internal (int Count, bool HeadCommitted) Waiters => _queue.Snapshot();
+
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _queue.IsLockHeld;
 
@@ -191,9 +204,20 @@ public sealed class Mutex : ILocker, IWaitOwner
         try
         {
             bool again = false;
-            while (!AcquireOrQueue(w, ref awoke, again))
+            while (true)
             {
-                w.ArmCancellation();
+                if (w.TryDefer())
+                {
+                    // A goroutine's uncancellable wait parks with a commit: the step end queues it (CommitPark), or
+                    // takes the mutex then, if it is free by that time (Handoff).
+                    w.Weight = (again ? CommitAgain : 0) | (awoke ? CommitAwoke : 0);
+                    awoke = false;
+                }
+                else
+                {
+                    if (AcquireOrQueue(w, ref awoke, again)) return;
+                    w.ArmCancellation();
+                }
                 await w.Task;
                 if (w.Handoff) return;
                 awoke = again = true;
@@ -240,11 +264,27 @@ public sealed class Mutex : ILocker, IWaitOwner
     /// <returns>True if the mutex was taken; false if <paramref name="w"/> is queued and must wait.</returns>
     private bool AcquireOrQueue(Waiter w, ref bool awoke, bool again)
     {
+        bool wasAwoke = awoke;
+        awoke = false;
+        return AcquireOrQueue(w, wasAwoke, again, stampSince: !again, deferred: false, parked: null) == ParkOutcome.Completed;
+    }
+
+    // The deferred wait's arguments to its commit, kept in Waiter.Weight (which the mutex does not otherwise use).
+    private const long CommitAgain = 1, CommitAwoke = 2, CommitSinceSet = 4;
+
+    /// <summary>
+    /// Under the queue lock: takes the mutex if it is free (Completed), otherwise queues <paramref name="w"/> (at the
+    /// front if it already waited, setting Starving if that was for more than 1 ms) and returns Parked. Clears Woken
+    /// if the caller held it (<paramref name="awoke"/>). A deferred wait's commit passes the goroutine that parked,
+    /// <paramref name="parked"/>: the node is then queued committed, or left out (Mail) if a post arrived first,
+    /// with the state word untouched, so the commit can run again after the mail.
+    /// </summary>
+    private ParkOutcome AcquireOrQueue(Waiter w, bool awoke, bool again, bool stampSince, bool deferred, Goroutine? parked)
+    {
         long now = Scheduler.TimerNow();
-        if (!again) w.Since = now;
+        if (stampSince) w.Since = now;
         bool starve = again && now - w.Since > s_starvationTicks;
         int clear = awoke ? Woken : 0;
-        awoke = false;
         SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
         _queue.Lock();
         AssertInvariants();
@@ -252,11 +292,14 @@ public sealed class Mutex : ILocker, IWaitOwner
         while (true)
         {
             bool free = (s & Locked) == 0; // Starving implies Locked, so free means a newcomer may take it
+            // A post to the parked goroutine: read after the queue lock's acquisition, a full fence that pairs with
+            // the poster's (Park.cs). Nothing is changed, so the later commit finds the state as this one did.
+            if (!free && parked is not null && parked.HasMail) { _queue.Unlock(); return ParkOutcome.Mail; }
             int ns = free ? (s | Locked) & ~clear : (s | HasWaiters | (starve ? Starving : 0)) & ~clear;
             int seen = Interlocked.CompareExchange(ref _state, ns, s);
             if (seen == s)
             {
-                if (free) { _queue.Unlock(); return true; }
+                if (free) { _queue.Unlock(); return ParkOutcome.Completed; }
                 break;
             }
             s = seen;
@@ -264,11 +307,39 @@ public sealed class Mutex : ILocker, IWaitOwner
         // Prepared only now, under the lock and only when it queues: a node queuing again still says Woken until
         // here, so its token (armed since its first wait) firing meanwhile does nothing, and ArmCancellation's
         // re-check catches it. Prepared earlier, a cancellation in that gap would claim a node that is in no
-        // queue: Cancel could not unlink it, and its wake-up would leak into this thread's next wait.
-        w.Prepare();
+        // queue: Cancel could not unlink it, and its wake-up would leak into this thread's next wait. A deferred
+        // node has no token and was prepared before its goroutine awaited it (Waiter.TryDefer).
+        if (!deferred) w.Prepare();
+        w.Committed = parked is not null;
         if (again) _queue.PushFront(w); else _queue.PushBack(w);
         _queue.Unlock();
-        return false;
+        return ParkOutcome.Parked;
+    }
+
+    ParkOutcome IWaitOwner.CommitPark(Waiter w, Goroutine? parked)
+    {
+        long flags = w.Weight;
+        var outcome = AcquireOrQueue(w, (flags & CommitAwoke) != 0, (flags & CommitAgain) != 0,
+            stampSince: (flags & (CommitAgain | CommitSinceSet)) == 0, deferred: true, parked);
+        if (outcome == ParkOutcome.Completed) w.Handoff = true; // the commit took the mutex: the wait is over
+        else if (outcome == ParkOutcome.Mail) return outcome;   // committed again after the mail, with the same flags
+        w.Weight = (flags & CommitAgain) | CommitSinceSet;      // Woken, if it was ours, is cleared now
+        return outcome;
+    }
+
+    bool IWaitOwner.TryUncommit(Waiter w, Goroutine parked)
+    {
+        _queue.Lock();
+        // Like a cancellation, the claimed-back node only leaves the queue: a queued waiter never holds Woken, so
+        // there is nobody to wake. It loses its place in the queue; its first-wait time stays (CommitSinceSet).
+        bool mine = w.IsCommittedParkOf(parked, this) && _queue.Remove(w);
+        if (mine)
+        {
+            w.Committed = false;
+            if (_queue.IsEmpty) Interlocked.And(ref _state, ~HasWaiters);
+        }
+        _queue.Unlock();
+        return mine;
     }
 
     // ---- Unlock slow path -----------------------------------------------------------------------------------

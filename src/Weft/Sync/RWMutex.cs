@@ -45,7 +45,7 @@ public sealed class RWMutex : ILocker, IWaitOwner
     private const long ReaderKind = 0, WriterKind = 1; // Waiter.Weight
 
     private int _state;
-    private WaitQueue _readers, _writers; // both guarded by _readers' lock (one lock for the pair)
+    private LockedQueue _readers, _writers; // both guarded by _readers' lock (one lock for the pair)
     private Waiter? _draining; // guarded by _readers' lock
     private ReadLocker? _rlocker; // created on first use; racing creators make equivalent instances
 

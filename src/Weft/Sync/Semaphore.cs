@@ -6,6 +6,13 @@
 // That is what keeps a large Acquire(n) from waiting forever behind a stream of Acquire(1); the price is that
 // small requests wait while the large one gathers its tokens. When the head is cancelled, the next ones may fit
 // now, so cancellation grants them (x/sync does the same).
+// Parking a goroutine: an uncancellable AcquireAsync in a goroutine that looks blocked parks with a commit
+// (Runtime/Park.cs, see Mutex.cs): the step end grants it or queues it committed (CommitPark), and the Release that
+// grants a committed node readies its goroutine with plain stores. A post to a goroutine parked here takes the node
+// back out (TryUncommit) without granting the waiters behind it, because the claim runs under the goroutine's mailbox
+// lock and must wake nobody; the head may then fit, which the commit that the post's step ends with repairs
+// (GrantLocked before it queues), as does any Release before it. The node loses its FIFO place, as a claimed-back
+// channel wait does.
 // A weight of 0 is valid, as in Go: it takes no token, but keeps its FIFO place (granted at once only when nobody
 // waits). A weight above the capacity is refused at the call (Go would park it until its context ends).
 
@@ -43,7 +50,10 @@ public sealed class Semaphore : IWaitOwner
 {
     private readonly long _capacity;
     private long _held; // guarded by _queue's lock
-    private WaitQueue _queue;
+    private LockedQueue _queue;
+
+    /// <summary>How many wait, and whether the first is a goroutine's committed park (Runtime/Park.cs). A snapshot, for tests.</summary>
+    internal (int Count, bool HeadCommitted) Waiters => _queue.Snapshot();
 
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _queue.IsLockHeld;
@@ -93,6 +103,12 @@ public sealed class Semaphore : IWaitOwner
         CheckWeight(n);
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         var w = Waiter.RentAsync(this, WaitReason.Semaphore, cancellationToken);
+        // A racy look (a stale answer only moves the decision to the commit, which looks again under the lock).
+        if ((!_queue.LooksEmpty || _capacity - Volatile.Read(ref _held) < n) && w.TryDefer())
+        {
+            w.Weight = n;
+            return w.WaitOnce();
+        }
         if (AcquireOrQueue(w, n))
         {
             w.Return();
@@ -167,6 +183,42 @@ public sealed class Semaphore : IWaitOwner
             _held += h.Weight;
             wake.Add(h);
         }
+    }
+
+    ParkOutcome IWaitOwner.CommitPark(Waiter w, Goroutine? parked)
+    {
+        var wake = new WakeList();
+        SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
+        _queue.Lock();
+        GrantLocked(ref wake); // a claimed-back head may have left waiters that fit (see the essay)
+        ParkOutcome outcome;
+        if (_queue.IsEmpty && _capacity - _held >= w.Weight)
+        {
+            _held += w.Weight;
+            outcome = ParkOutcome.Completed;
+        }
+        else if (parked is not null && parked.HasMail)
+        {
+            outcome = ParkOutcome.Mail; // read after the lock's full fence, which pairs with the poster's (Park.cs)
+        }
+        else
+        {
+            w.Committed = parked is not null;
+            _queue.PushBack(w);
+            outcome = ParkOutcome.Parked;
+        }
+        _queue.Unlock();
+        wake.WakeAll();
+        return outcome;
+    }
+
+    bool IWaitOwner.TryUncommit(Waiter w, Goroutine parked)
+    {
+        _queue.Lock();
+        bool mine = w.IsCommittedParkOf(parked, this) && _queue.Remove(w);
+        if (mine) w.Committed = false;
+        _queue.Unlock();
+        return mine;
     }
 
     void IWaitOwner.Cancel(Waiter w)

@@ -53,7 +53,7 @@ public sealed class WaitGroup : IWaitOwner
     private const long WaiterMask = 0xFFFF_FFFFL;
 
     private long _state; // counter | waiters: see the file header for who writes which half
-    private WaitQueue _queue;
+    private LockedQueue _queue;
 
     /// <summary>The current counter. A racy snapshot, for diagnostics.</summary>
     public int Count => Counter(Volatile.Read(ref _state));

@@ -1,12 +1,12 @@
-// Waiter — one parked caller of a Weft.Sync primitive (Go's sudog), and the wait queue it sits in.
+// Waiter — one parked caller of a Weft.Sync primitive (Go's sudog): a ParkNode in the runtime's wait queue.
 //
 // A waiter is either
 //   * async: an IValueTaskSource that a goroutine (or plain async code) awaits. It resumes through Continuation,
 //     so waking a goroutine puts it straight into the waker's P without allocating. Uncancellable async waiters are
-//     pooled per thread (at most 256 per thread); a cancellable one is fresh (STYLE 10), because its token's
+//     pooled per thread (Runtime/NodePool.cs, at most 256 per thread); a cancellable one is fresh (STYLE 10), because its token's
 //     callback may run at any time, and a pooled node could by then serve a different caller.
-//   * blocking: one per OS thread, reused for every blocking wait of that thread, parked on the thread's
-//     Channels.ThreadParker (shared with blocking channel operations; it spins briefly, then sleeps on a futex).
+//   * blocking: one per OS thread (NodePool.ThreadNode), reused for every blocking wait of that thread, parked on the thread's
+//     Runtime.Parker (shared with blocking channel operations; it spins briefly, then sleeps on a futex).
 //     Inside a goroutine the parker announces the block to the scheduler as Go.Blocking does, so the P is handed
 //     to another M at once instead of after sysmon's threshold.
 //     A blocking wait may be cancellable too: the per-thread node is safe to reuse because its thread is blocked in
@@ -17,41 +17,49 @@
 // winner of a cancel unlinks it through IWaitOwner.Cancel, which takes that lock. So a node is signalled exactly
 // once per wait, and always after the owner's lock is released (STYLE 9).
 //
+// A goroutine's uncancellable async wait may instead park with a commit (Runtime/Park.cs): TryDefer records the
+// node as the goroutine's deferred park, and the step end commits it through IWaitOwner.CommitPark under the owner's
+// queue lock. A node queued that way is Committed: the waker that dequeued (and claimed) it readies the goroutine
+// with plain stores (Goroutine.WakeCommitted) instead of Continuation.Signal, and a poster takes it back through
+// IWaitOwner.TryUncommit under the same lock. Only primitives that implement CommitPark defer (Mutex, Semaphore).
+//
 // One waiter may serve several waits in a row (a mutex waiter that is woken, loses the race to a newcomer, and
 // queues again): Prepare() before each enqueue, the version token advances in GetResult, and the owner returns it
 // with Return() when the whole operation is over.
 
 using System.Diagnostics;
 using System.Threading.Tasks.Sources;
-using Weft.Channels;
 using Weft.Runtime;
 
 namespace Weft.Sync;
 
-/// <summary>What a primitive does when one of its queued waiters is cancelled: unlink it, and fix up its state.</summary>
+/// <summary>What a primitive does for its waiters: unlink a cancelled one; commit and claim back a goroutine's park.</summary>
 internal interface IWaitOwner
 {
     /// <summary>Called once, outside every lock, after the waiter was claimed for cancellation.</summary>
     void Cancel(Waiter waiter);
+
+    /// <summary>
+    /// The commit of a deferred wait (Runtime/Park.cs), under the primitive's queue lock: grant what the waiter asked
+    /// for now (Completed), or leave it out because <paramref name="parked"/> has mail (Mail), or queue it, committed
+    /// when <paramref name="parked"/> is not null (Parked). <paramref name="parked"/> is null for a loose commit.
+    /// Only primitives whose goroutine waits defer (<see cref="Waiter.TryDefer"/>) implement it.
+    /// </summary>
+    ParkOutcome CommitPark(Waiter waiter, Goroutine? parked) =>
+        throw new InvalidOperationException("This primitive's waits do not park with a commit.");
+
+    /// <summary>A poster takes <paramref name="parked"/>'s committed park back out of the queue, if it is still queued there.</summary>
+    bool TryUncommit(Waiter waiter, Goroutine parked) => false;
 }
 
-internal sealed class Waiter : IValueTaskSource, IParkSource
+internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
 {
     private const int Waiting = 0, Woken = 1, Cancelled = 2;
     private const int PoolLimit = 256;
 
-#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
-    [ThreadStatic] private static Stack<Waiter>? t_pool;
-    [ThreadStatic] private static Waiter? t_blocking;
-#pragma warning restore IDE1006
-
     private static readonly Action<object?> s_onCancel = static o => ((Waiter)o!).OnTokenCancelled();
 
-    // Links in the owner's queue; guarded by the owner's queue lock.
-    internal Waiter? Next, Prev;
-    internal bool Queued;
-
-    /// <summary>Tokens asked for (Semaphore) or the kind of waiter (RWMutex); written by the waiter before it queues.</summary>
+    /// <summary>Tokens asked for (Semaphore), the kind of waiter (RWMutex) or a deferred wait's commit flags (Mutex); written by the waiter before it queues.</summary>
     internal long Weight;
 
     /// <summary>Timer-clock time (Scheduler.TimerNow) of the first enqueue of this operation (Mutex starvation); written by the waiter.</summary>
@@ -60,12 +68,15 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
     /// <summary>The waker gave the waiter what it waited for (the mutex itself, say); written before the wake, read after.</summary>
     internal bool Handoff;
 
+    /// <summary>Queued as its goroutine's committed park (Runtime/Park.cs): set under the owner's queue lock, cleared by the waker that dequeued it or by a poster's claim.</summary>
+    internal bool Committed;
+
     private int _status;
     private Continuation _continuation;
     private short _version;
     private readonly bool _blocking;
     private bool _pooled;
-    private ThreadParker? _parker; // blocking waiters only: the owning thread's
+    private Parker? _parker; // blocking waiters only: the owning thread's
     private WaitReason _reason;
     private IWaitOwner? _owner;
     private CancellationToken _token;
@@ -87,8 +98,7 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
         }
         else
         {
-            var pool = t_pool;
-            w = pool is { Count: > 0 } ? pool.Pop() : new Waiter(blocking: false);
+            w = NodePool<Waiter>.TryTake() ?? new Waiter(blocking: false);
             w._pooled = true;
         }
         w._owner = owner;
@@ -99,7 +109,7 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
     /// <summary>This thread's blocking waiter. A thread blocks in one wait at a time, so one node per thread is enough.</summary>
     internal static Waiter RentBlocking(IWaitOwner owner, WaitReason reason, CancellationToken token)
     {
-        var w = t_blocking ??= new Waiter(blocking: true) { _parker = ThreadParker.Current };
+        var w = NodePool<Waiter>.ThreadNode ?? (NodePool<Waiter>.ThreadNode = new Waiter(blocking: true) { _parker = Parker.Current });
         Debug.Assert(w._owner is null && !w._registered, "A thread's blocking waiter serves one wait at a time and was returned after the last one.");
         w._owner = owner;
         w._reason = reason;
@@ -120,6 +130,38 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
         if (!_blocking) _continuation.SetOwner(Goroutine.Current);
     }
 
+    /// <summary>
+    /// An uncancellable async wait called in a goroutine that has no deferred wait this step: prepares the node and
+    /// records it as the goroutine's deferred park, which the step end commits under the owner's queue lock
+    /// (<see cref="IWaitOwner.CommitPark"/>). False otherwise: the caller queues the node now. Call instead of the
+    /// owner's queue-now path, then await <see cref="Task"/>.
+    /// </summary>
+    internal bool TryDefer()
+    {
+        if (_blocking || _token.CanBeCanceled || Goroutine.Current is not { CanDefer: true } g) return false;
+        Prepare();
+        g.Defer(this);
+        return true;
+    }
+
+    /// <summary>Under the owner's queue lock, for a poster's claim: whether this node is a committed park of <paramref name="g"/> queued on <paramref name="owner"/>.</summary>
+    internal bool IsCommittedParkOf(Goroutine g, IWaitOwner owner) =>
+        Queued && Committed && ReferenceEquals(_continuation.Owner, g) && ReferenceEquals(Volatile.Read(ref _owner), owner);
+
+    internal override ParkOutcome CommitPark(Goroutine owner)
+    {
+        var outcome = _owner!.CommitPark(this, owner);
+        if (outcome == ParkOutcome.Completed) _continuation.MarkCompleted();
+        return outcome;
+    }
+
+    internal override void CommitLoose()
+    {
+        if (_owner!.CommitPark(this, null) == ParkOutcome.Completed) _continuation.Signal(this);
+    }
+
+    internal override bool TryUncommit(Goroutine owner) => Volatile.Read(ref _owner) is { } o && o.TryUncommit(this, owner);
+
     /// <summary>The waker, under the owner's queue lock: claims the node. False if a canceller got there first.</summary>
     internal bool TryClaim() => Interlocked.CompareExchange(ref _status, Woken, Waiting) == Waiting;
 
@@ -127,6 +169,13 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
     internal void Wake()
     {
         Debug.Assert(Volatile.Read(ref _status) == Woken, "Only a claimed waiter is woken.");
+        if (Committed)
+        {
+            // A committed park: dequeuing it under the owner's lock made us its only waker, after its goroutine parked.
+            Committed = false;
+            _continuation.CompleteCommitted();
+            return;
+        }
         Signal();
     }
 
@@ -218,8 +267,7 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
         }
         if (_pooled)
         {
-            var pool = t_pool ??= new Stack<Waiter>();
-            if (pool.Count < PoolLimit) pool.Push(this);
+            NodePool<Waiter>.Return(this, PoolLimit);
         }
     }
 
@@ -234,6 +282,13 @@ internal sealed class Waiter : IValueTaskSource, IParkSource
     {
         Validate(token);
         _continuation.OnCompleted(continuation, state, flags, _reason, this);
+        if (!_continuation.IsPrimary && _continuation.Owner is { } owner && owner.IsDeferred(this)
+            && ReferenceEquals(SynchronizationContext.Current, owner))
+        {
+            // Awaited by its goroutine's step some other way (the goroutine already had a park registered): the step
+            // will not park on it, so queue it now rather than when the step ends (as ChanWaiter.OnCompleted does).
+            owner.CommitDeferredNow(this);
+        }
     }
 
     public void GetResult(short token)

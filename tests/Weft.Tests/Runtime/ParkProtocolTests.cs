@@ -10,7 +10,7 @@ namespace Weft.Tests.Runtime;
 /// </summary>
 public class ParkProtocolTests
 {
-    private static Task RunGoroutine(Func<Task> body)
+    internal static Task RunGoroutine(Func<Task> body)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Go.Run(async () =>

@@ -65,7 +65,7 @@ public sealed partial class Select
     public int Wait(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var parker = ThreadParker.Current;
+        var parker = Parker.Current;
         Claim();
         int i = Poll(out OpStatus status, out var wake);
         if (i == NothingReady)
@@ -135,13 +135,13 @@ public sealed partial class Select
     /// <see cref="Enqueued"/> when a node now waits on every active case (then Arm and wait on the core; Finish
     /// releases _busy).
     /// </summary>
-    private int LockAndEnqueue(ThreadParker? parker, out OpStatus status, out Sudog? wake)
+    private int LockAndEnqueue(Parker? parker, out OpStatus status, out Sudog? wake)
     {
         int n = _count;
         if (parker is not null && SynctestBubble.Current is not null)
         {
             Release();
-            ThreadParker.CheckNotInBubble();
+            Parker.CheckNotInBubble();
         }
         if (_hasHooks)
             for (int i = 0; i < n; i++) _cases[i].BeforeBlock();

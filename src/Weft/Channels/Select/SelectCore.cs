@@ -10,7 +10,7 @@
 // CancellationTokenRegistration.Dispose waits for a callback that is already running — so nothing can touch the
 // core any more when the next wait resets it.
 //
-// Blocking waits (Select.Wait) park the owner's thread on its ThreadParker instead: Prepare records the parker,
+// Blocking waits (Select.Wait) park the owner's thread on its Parker instead: Prepare records the parker,
 // Signal unparks it rather than completing the Continuation, and the owner ends the wait with FinishBlocking.
 // _parker is written by the owner before any node is enqueued (under the channel locks, so every claimant sees
 // it) and is not changed again until the next Prepare, which comes after the single Signal of this wait.
@@ -43,7 +43,7 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
     private short _version;
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
-    private ThreadParker? _parker; // the blocked owner's thread, for Select.Wait; null for WaitAsync
+    private Parker? _parker; // the blocked owner's thread, for Select.Wait; null for WaitAsync
 
     ref Continuation IParkSource.Continuation => ref _continuation;
 
@@ -56,7 +56,7 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
     /// Called under every source's lock: a claimant that dequeued a node of the previous wait holds one of those locks
     /// from its dequeue to its CAS, so it cannot see this reset and win a wait its node is not part of.
     /// </remarks>
-    public void Prepare(ThreadParker? parker)
+    public void Prepare(Parker? parker)
     {
         _parker = parker;
         _continuation.Reset();

@@ -1,7 +1,7 @@
 // BlockingWaiter — the sudog behind a blocking Send/Receive (plain threads, or a goroutine that chose to block its
-// thread): parked on the thread's ThreadParker instead of an IValueTaskSource, so no Task and no ThreadPool hop.
+// thread): parked on the thread's Parker instead of an IValueTaskSource, so no Task and no ThreadPool hop.
 //
-// Pooling: one node per thread and element type, reused by every blocking wait of that thread. That is safe even
+// Pooling: one node per thread and element type (NodePool.ThreadNode), reused by every blocking wait of that thread. That is safe even
 // for cancellable waits (unlike ChanWaiter, where a cancellable node is fresh): the thread is the node's only user,
 // it does not return before the node has left the channel's queue, and it disposes the token registration first,
 // which waits for a cancellation callback that is already running, so nothing touches the node afterwards.
@@ -15,13 +15,9 @@ namespace Weft.Channels;
 
 internal sealed class BlockingWaiter<T> : Sudog<T>
 {
-#pragma warning disable IDE1006 // [ThreadStatic] fields take the .NET runtime's t_ prefix, which the naming rules cannot express
-    [ThreadStatic] private static BlockingWaiter<T>? t_current;
-#pragma warning restore IDE1006
-
     private static readonly Action<object?> s_cancel = static o => ((BlockingWaiter<T>)o!).Cancel();
 
-    private readonly ThreadParker _parker = ThreadParker.Current; // the owning thread's; Rent runs on it
+    private readonly Parker _parker = Parker.Current; // the owning thread's; Rent runs on it
     private Chan<T>? _channel;  // for Cancel; written by the owner before the node is published
     private bool _isSend;
     private bool _cancelled;    // written by Cancel after it removed the node, read by the owner after the wake
@@ -29,7 +25,7 @@ internal sealed class BlockingWaiter<T> : Sudog<T>
     /// <summary>This thread's node for one wait. The caller enqueues it under the channel's lock, then calls <see cref="Wait"/>.</summary>
     public static BlockingWaiter<T> Rent(Chan<T> channel, bool isSend)
     {
-        var w = t_current ??= new BlockingWaiter<T>();
+        var w = NodePool<BlockingWaiter<T>>.ThreadNode ?? (NodePool<BlockingWaiter<T>>.ThreadNode = new BlockingWaiter<T>());
         w._channel = channel;
         w._isSend = isSend;
         w._cancelled = false;

@@ -1,8 +1,8 @@
 // ChanWaiter — the IValueTaskSource behind a SendAsync/ReceiveAsync that had to wait (a plain, non-select sudog).
 //
-// Pooling (STYLE 10): an uncancellable wait takes the channel's one spare node (under the channel lock, so free)
-// or else a node from a per-thread free list (at most 64 per type), and gives it back in GetResult — to the
-// channel's spare slot if it is empty — after which the awaiter holds only a stale version token. The spare slot
+// Pooling (STYLE 10, Runtime/NodePool.cs): an uncancellable wait takes the channel's one spare node (under the
+// channel lock, so free) or else a node from a per-thread free list (at most 64 per type), and gives it back in
+// GetResult — to the channel's spare slot if it is empty — after which the awaiter holds only a stale version token. The spare slot
 // serves the common one-waiter-per-channel case (ping-pong, pipelines) without touching thread-statics, which
 // cost a runtime helper call for a generic type. A cancellable wait gets a
 // fresh node: its token's callback may run at any time, and a pooled node could by then serve another waiter.
@@ -70,7 +70,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     {
         ChanWaiter<T> w;
         var owner = Goroutine.Current;
-        if (!token.CanBeCanceled && channel.TakeSpareWaiter() is { } spare)
+        if (!token.CanBeCanceled && NodePool<ChanWaiter<T>>.TakeSpare(ref channel.SpareWaiter) is { } spare)
         {
             // The channel's own spare (taken under its lock): no thread-static access, which for a generic type is
             // a runtime helper call, on the ping-pong path.
@@ -187,9 +187,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         {
             // A committed park: dequeuing it under the channel lock made us its only completer, after its owner parked.
             Committed = false;
-            var owner = _continuation.Owner!;
-            _continuation.MarkCompleted();
-            owner.WakeCommitted();
+            _continuation.CompleteCommitted();
             return;
         }
         _continuation.Signal(this);
@@ -272,7 +270,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
                 var channel = _channel;
                 _channel = null;
                 _continuation.Reset();
-                if (channel is null || !channel.StashSpareWaiter(this)) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
+                if (channel is null) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
+                else NodePool<ChanWaiter<T>>.Return(this, ref channel.SpareWaiter, PoolLimit);
             }
         }
         else

@@ -12,7 +12,7 @@
 // awaited object's parent chain on every await of the hot ChanWaiter, and a base class adds a level to it. A first
 // version had one, and the ping-pong slowed, mostly through a shared send core that changed what the JIT inlined
 // (see SendAsync), and with CastHelpers.IsInstanceOfClass taking a larger share of its cycles. The two causes
-// were not measured apart, so ChanWaiter keeps the hierarchy it was tuned with; only the free list is shared (NodePool).
+// were not measured apart, so ChanWaiter keeps the hierarchy it was tuned with; only the pool is shared (Runtime/NodePool.cs).
 //
 // Pooling and cancellation as ChanWaiter: an uncancellable wait takes a node from this thread's NodePool and gives it
 // back in GetResult; a cancellable one gets a fresh node. Whoever removes the node from the channel's readiness queue

@@ -13,18 +13,20 @@
 //              under a channel lock (STYLE 9).
 //
 // Invariants
-//   * A sudog sits in at most one queue; Queued/Next/Prev are guarded by the lock of the channel whose queue holds it.
+//   * A sudog sits in at most one queue (Runtime.WaitQueue, with the links every ParkNode carries); its links are
+//     guarded by the lock of the channel whose queue holds it.
 //   * Value/Ok/Closed are written by the claimer under the channel lock before Wake, and read by the waiter only
 //     after its continuation ran (Continuation orders the write before the read: an interlocked operation, or
 //     the owner goroutine's mailbox lock, on each side).
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Weft.Runtime;
 
 namespace Weft.Channels;
 
 /// <summary>The untyped part of a parked operation: claim, select membership and wake-up.</summary>
-internal abstract class Sudog : Runtime.ParkNode
+internal abstract class Sudog : ParkNode
 {
     /// <summary>The select this node is a case of, or null for a plain send/receive. Written by the owner before enqueuing.</summary>
     internal SelectCore? Select;
@@ -91,9 +93,6 @@ internal abstract class Sudog : Runtime.ParkNode
 /// <summary>A parked operation on a <see cref="Chan{T}"/>; a select case node when <see cref="Sudog.Select"/> is set.</summary>
 internal class Sudog<T> : Sudog
 {
-    internal Sudog<T>? Next, Prev; // guarded by the lock of the channel that queues this node
-    internal bool Queued;          // guarded by the same lock
-
     /// <summary>For a sender, the value to send; for a receiver, the value received.</summary>
     internal T Value = default!;
 
@@ -108,57 +107,22 @@ internal class Sudog<T> : Sudog
 }
 
 /// <summary>
-/// A FIFO of parked operations, intrusive and doubly linked so a cancelled or losing waiter leaves in O(1).
-/// Guarded by the owning channel's lock; a struct field of the channel, never copied.
+/// The channel's claim loops over the runtime's wait queue (Runtime/WaitQueue.cs): a plain waiter is claimed by
+/// dequeuing it, a select case only if its select is not yet done. Guarded by the owning channel's lock.
 /// </summary>
-internal struct WaitQueue<T>
+internal static class SudogQueue
 {
-    private Sudog<T>? _head, _tail;
-
-    /// <summary>Read racily by select's peek (a stale answer costs one locked attempt); exact under the lock.</summary>
-    public readonly bool IsEmpty => Volatile.Read(ref Unsafe.AsRef(in _head)) is null;
-
-    public readonly Sudog<T>? Head => _head;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Enqueue(Sudog<T> s)
-    {
-        Debug.Assert(!s.Queued, "A sudog sits in at most one queue.");
-        s.Queued = true;
-        s.Next = null;
-        s.Prev = _tail;
-        if (_tail is null) Volatile.Write(ref _head, s);
-        else _tail.Next = s;
-        _tail = s;
-    }
-
-    /// <summary>Removes <paramref name="s"/> if it is still queued here; false when a completer already took it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Remove(Sudog<T> s)
-    {
-        if (!s.Queued) return false;
-        var next = s.Next;
-        var prev = s.Prev;
-        if (prev is null) Volatile.Write(ref _head, next);
-        else prev.Next = next;
-        if (next is null) _tail = prev;
-        else next.Prev = prev;
-        s.Next = s.Prev = null;
-        s.Queued = false;
-        return true;
-    }
-
     /// <summary>
     /// True if a node that could still be completed heads the queue; select losers at the head are dropped on the way
     /// (as <see cref="DequeueClaimed"/> drops them). Used by the readiness waits, which must not report a loser as a
     /// counterparty. Caller holds the lock.
     /// </summary>
-    public bool HasLive()
+    public static bool HasLive<T>(this ref WaitQueue<Sudog<T>> queue)
     {
-        while (_head is { } s)
+        while (queue.Head is { } s)
         {
             if (s.IsLive) return true;
-            Remove(s);
+            queue.Remove(s);
         }
         return false;
     }
@@ -167,12 +131,11 @@ internal struct WaitQueue<T>
     /// Removes every node (readiness waiters: nothing to claim), sets their <see cref="Sudog{T}.Ok"/> to
     /// <paramref name="ok"/> and returns them as a wake list for <see cref="Sudog.WakeAll"/>. Caller holds the lock.
     /// </summary>
-    public Sudog? TakeAll(bool ok)
+    public static Sudog? TakeAll<T>(this ref WaitQueue<Sudog<T>> queue, bool ok)
     {
         Sudog? first = null, last = null;
-        while (_head is { } s)
+        while (queue.Dequeue() is { } s)
         {
-            Remove(s);
             s.Ok = ok;
             if (last is null) first = s;
             else last.WakeNext = s;
@@ -186,11 +149,10 @@ internal struct WaitQueue<T>
     /// not yet done (Go's dequeue skipping sudogs whose selectDone is set). Losers are dropped on the way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Sudog<T>? DequeueClaimed()
+    public static Sudog<T>? DequeueClaimed<T>(this ref WaitQueue<Sudog<T>> queue)
     {
-        while (_head is { } s)
+        while (queue.Dequeue() is { } s)
         {
-            Remove(s);
             if (s.TryClaim()) return s;
         }
         return null;

@@ -1,10 +1,12 @@
-// WaitQueue — an intrusive FIFO of Waiter nodes with its own spin lock, embedded in each primitive.
+// LockedQueue — a Sync primitive's waiters: the runtime's wait queue (Runtime/WaitQueue.cs) with its own spin lock,
+// embedded in each primitive, and the claim loop Sync needs (PopClaimed).
 //
 // The lock is held for a few instructions (link, unlink, one CAS on the owner's state) and never while a waiter is
 // woken or user code runs. Spinning beats a futex here: a holder is never descheduled on purpose, and parking the
 // would-be locker would cost more than the whole critical section.
-// Push-front exists for the mutex: a waiter that was woken and lost the race to a newcomer queues again at the
-// front, as in Go, so it is next in line.
+// The linking is the runtime queue's; this struct adds the lock, Sync's claim (a CAS on the waiter's status) and
+// the Debug check of who holds the lock. Push-front exists for the mutex: a waiter that was woken and lost the race
+// to a newcomer queues again at the front, as in Go, so it is next in line.
 // Every member but Lock/Unlock requires the lock. Debug builds check it: Lock records the holding thread, and each
 // member asserts that the caller is that thread (WordLock alone cannot say who holds it), so an owner that forgets
 // the lock fails the Debug test pass at once instead of corrupting a queue once in a million runs. Remove also
@@ -18,9 +20,9 @@ using Weft.Runtime;
 
 namespace Weft.Sync;
 
-internal struct WaitQueue
+internal struct LockedQueue
 {
-    private Waiter? _head, _tail; // guarded by _lock
+    private WaitQueue<Waiter> _queue; // guarded by _lock
     private WordLock _lock;
 #if DEBUG
     private int _holder;   // the managed thread id holding the guarding lock, 0 when free (Debug only)
@@ -78,16 +80,30 @@ internal struct WaitQueue
         get
         {
             AssertHeld();
-            return _head is null;
+            return _queue.IsEmpty;
         }
     }
+
+    /// <summary>Takes the lock: how many waiters are queued, and whether the first is a goroutine's committed park. For tests.</summary>
+    public (int Count, bool HeadCommitted) Snapshot()
+    {
+        Lock();
+        int count = 0;
+        for (ParkNode? n = _queue.Head; n is not null; n = n.Next) count++;
+        bool committed = _queue.Head is { Committed: true };
+        Unlock();
+        return (count, committed);
+    }
+
+    /// <summary>A racy look without the lock: a stale answer must only cost a locked attempt.</summary>
+    public readonly bool LooksEmpty => _queue.IsEmpty;
 
     public readonly Waiter? Head
     {
         get
         {
             AssertHeld();
-            return _head;
+            return _queue.Head;
         }
     }
 
@@ -101,56 +117,31 @@ internal struct WaitQueue
 #endif
     }
 
-    [Conditional("DEBUG")]
-    private readonly void AssertContains(Waiter w)
-    {
-        var n = _head;
-        while (n is not null && n != w) n = n.Next;
-        Debug.Assert(n == w, "Remove is called on the queue that holds the node.");
-    }
-
     public void PushBack(Waiter w)
     {
         AssertHeld();
-        Debug.Assert(!w.Queued, "A waiter is in at most one queue.");
-        w.Queued = true;
-        w.Next = null;
-        w.Prev = _tail;
-        if (_tail is null) _head = w; else _tail.Next = w;
-        _tail = w;
+        _queue.Enqueue(w);
     }
 
     public void PushFront(Waiter w)
     {
         AssertHeld();
-        Debug.Assert(!w.Queued, "A waiter is in at most one queue.");
-        w.Queued = true;
-        w.Prev = null;
-        w.Next = _head;
-        if (_head is null) _tail = w; else _head.Prev = w;
-        _head = w;
+        _queue.EnqueueFront(w);
     }
 
     /// <summary>Unlinks <paramref name="w"/> if it is still queued here.</summary>
     public bool Remove(Waiter w)
     {
         AssertHeld();
-        if (!w.Queued) return false;
-        AssertContains(w);
-        if (w.Prev is null) _head = w.Next; else w.Prev.Next = w.Next;
-        if (w.Next is null) _tail = w.Prev; else w.Next.Prev = w.Prev;
-        w.Next = w.Prev = null;
-        w.Queued = false;
-        return true;
+        return _queue.Remove(w);
     }
 
     /// <summary>Unlinks and claims the first waiter that was not cancelled meanwhile; null if there is none.</summary>
     public Waiter? PopClaimed()
     {
         AssertHeld();
-        while (_head is { } w)
+        while (_queue.Dequeue() is { } w)
         {
-            Remove(w);
             if (w.TryClaim()) return w;
         }
         return null;
@@ -177,7 +168,7 @@ internal struct WakeList
         var w = _head;
         while (w is not null)
         {
-            var next = w.Next; // read first: once woken, the node may be reused at once
+            var next = (Waiter?)w.Next; // read first: once woken, the node may be reused at once
             w.Next = null;
             w.Wake();
             w = next;
