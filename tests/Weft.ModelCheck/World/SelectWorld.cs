@@ -10,20 +10,6 @@ using Weft.Runtime;
 
 namespace Weft.Channels
 {
-    /// <summary>A blocked thread's parker: no model waits with Select.Wait.</summary>
-    internal sealed class ThreadParker
-    {
-        public static ThreadParker Current => throw Unsupported();
-
-        public static void CheckNotInBubble() => throw Unsupported();
-
-        public void Park(WaitReason reason) => throw Unsupported();
-
-        public void Unpark() => throw Unsupported();
-
-        private static NotSupportedException Unsupported() => new("ThreadParker is not part of the model world (tests/Weft.ModelCheck/World): models wait with WaitAsync.");
-    }
-
     internal static class ThrowHelper
     {
         public static void StaleValueTask() => throw new InvalidOperationException("A stale ValueTask token in a model.");

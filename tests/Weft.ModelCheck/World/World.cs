@@ -122,6 +122,16 @@ internal sealed class Parker
     }
 
     public void Unpark() { }
+
+    // The blocking forms' side of the one parker (Select.Wait): no model blocks a thread, they wait with WaitAsync.
+    public static Parker Current => throw Unsupported();
+
+    public static void CheckNotInBubble() => throw Unsupported();
+
+    public void Park(WaitReason reason) => throw Unsupported();
+
+    private static NotSupportedException Unsupported() =>
+        new("A blocking thread's Parker is not part of the model world (tests/Weft.ModelCheck/World): models wait with WaitAsync.");
 }
 
 internal sealed class TimerHeap
