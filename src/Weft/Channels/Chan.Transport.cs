@@ -22,8 +22,9 @@
 // The cost to ordinary channels: one test of the readonly _transport field in each not-ready path (TryReceiveLocked,
 // TrySendLocked, EnqueueLocked) and in select's peek after the ordinary answers were false.
 //
-// Left open: the ChannelReader/Writer adapters' readiness waits (WaitToReadAsync, WaitToWriteAsync) do not arm the
-// transport yet; a receive endpoint's await foreach and ReadAsync work (they are receives). A select case's Channel
+// The System.Threading.Channels adapters: a readiness wait (WaitToReadAsync) on an empty receive endpoint moves the
+// transport's next value into the slot, or parks and arms like a receiver; WaitToWriteAsync is ready when the
+// outbox flushes. Left open: a select case's Channel
 // property hands the bidirectional Chan back (DirectionalChan.cs says so), so a receive on a send endpoint is
 // possible through it; the transport then reports nothing to take and the receiver waits for a local send that
 // cannot come.
@@ -91,6 +92,19 @@ public sealed partial class Chan<T> : IChanTransportOwner
                 wake = CloseLocked(_transport.Error);
                 return true;
         }
+    }
+
+    /// <summary>
+    /// A readiness wait (ChannelReader.WaitToReadAsync) on an empty receive endpoint: move the transport's next value
+    /// into the slot, so "ready" means a receive will find it. Returns the wake list of a close the transport reported.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Sudog? FillSlotFromTransportLocked()
+    {
+        if (!TakeFromTransportLocked(out T value, out bool ok, out var wake) || !ok) return wake;
+        _ring[_head] = value;
+        Volatile.Write(ref _count, 1);
+        return null;
     }
 
     /// <summary>TrySendLocked's transport branch: no parked receiver, no ring space (a send endpoint has none).</summary>
