@@ -20,7 +20,7 @@ public class PipeChannelTests
         }
     }
 
-    private static void AssertSequence(List<long> got, int n)
+    internal static void AssertSequence(List<long> got, int n)
     {
         Assert.Equal(n, got.Count);
         for (int i = 0; i < n; i++) Assert.True(got[i] == i, $"value {i} was {got[i]}: lost, duplicated or reordered");
@@ -91,7 +91,7 @@ public class PipeChannelTests
     }
 
     /// <summary>A pipe whose write end the test drives byte by byte (the peer), read by a real receiver endpoint.</summary>
-    private static unsafe (Interop.FileDescriptor Peer, IpcReceiver<T> Receiver) RawPeer<T>(IpcCodec<T> codec, int maxFrame = 64)
+    internal static unsafe (Interop.FileDescriptor Peer, IpcReceiver<T> Receiver) RawPeer<T>(IpcCodec<T> codec, int maxFrame = 64)
     {
         int* fds = stackalloc int[2];
         Assert.Equal(0, Interop.Libc.Pipe2(fds, Interop.Libc.O_CLOEXEC | Interop.Libc.O_NONBLOCK));
@@ -99,14 +99,14 @@ public class PipeChannelTests
         return (new Interop.FileDescriptor(fds[1]), receiver);
     }
 
-    private static byte[] Hello<T>(IpcCodec<T> codec, int maxFrame)
+    internal static byte[] Hello<T>(IpcCodec<T> codec, int maxFrame)
     {
         var b = new byte[FrameFormat.HelloSize];
         FrameFormat.WriteHello(b, codec.Fingerprint, maxFrame);
         return b;
     }
 
-    private static byte[] Frame(byte kind, ReadOnlySpan<byte> payload, uint? declared = null)
+    internal static byte[] Frame(byte kind, ReadOnlySpan<byte> payload, uint? declared = null)
     {
         var b = new byte[FrameFormat.HeaderSize + payload.Length];
         BinaryPrimitives.WriteUInt32LittleEndian(b, declared ?? (uint)payload.Length);
@@ -115,7 +115,7 @@ public class PipeChannelTests
         return b;
     }
 
-    private static unsafe void Write(Interop.FileDescriptor peer, params byte[][] chunks)
+    internal static unsafe void Write(Interop.FileDescriptor peer, params byte[][] chunks)
     {
         foreach (var c in chunks)
         {
