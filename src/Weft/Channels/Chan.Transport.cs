@@ -20,7 +20,9 @@
 //     too; the send paths drop the wake list of a Closed outcome, so that close's wake-ups go through the ThreadPool.
 //
 // The cost to ordinary channels: one test of the readonly _transport field in each not-ready path (TryReceiveLocked,
-// TrySendLocked, EnqueueLocked) and in select's peek after the ordinary answers were false.
+// TrySendLocked, EnqueueLocked, the deferred paths' racy looks) and in select's peek after the ordinary answers were
+// false. The racy looks ask the transport: a send endpoint has no ring, so without it every send would look blocked
+// and park its goroutine only to complete at the commit.
 //
 // The System.Threading.Channels adapters: a readiness wait (WaitToReadAsync) on an empty receive endpoint moves the
 // transport's next value into the slot, or parks and arms like a receiver; WaitToWriteAsync is ready when the
