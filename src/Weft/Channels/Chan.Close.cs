@@ -26,7 +26,12 @@ public sealed partial class Chan<T>
     {
         CheckBubble();
         if (_receiveOnly) ThrowHelper.ReceiveOnly();
-        Sudog? first = null, last = null;
+        return CloseNow(error);
+    }
+
+    /// <summary>Closes the channel, whatever its flavour (an IPC receive endpoint is closed by its Dispose); false if already closed.</summary>
+    private bool CloseNow(Exception? error)
+    {
         _lock.Enter();
         AssertInvariants();
         if (_closed)
@@ -34,7 +39,21 @@ public sealed partial class Chan<T>
             _lock.Exit();
             return false;
         }
-        CloseError = error; // published by the unlock below, before anyone can see the channel closed
+        var wake = CloseLocked(error);
+        _lock.Exit();
+        Sudog.WakeAll(wake); // outside the lock, in FIFO order
+        return true;
+    }
+
+    /// <summary>
+    /// Marks the channel closed and returns the wake list: parked receivers (default, ok = false), parked senders
+    /// (failed), readiness waiters, the completion, and last an IPC endpoint's transport. Caller holds the lock and
+    /// has checked the channel is open.
+    /// </summary>
+    private Sudog? CloseLocked(Exception? error)
+    {
+        Sudog? first = null, last = null;
+        CloseError = error; // published by the unlock, before anyone can see the channel closed
         Volatile.Write(ref _closed, true);
         while (_recvq.DequeueClaimed() is { } r)
         {
@@ -50,21 +69,13 @@ public sealed partial class Chan<T>
         // Readiness waiters (ChannelReader/Writer adapters): a reader waits only on an empty ring, so both learn "closed".
         var ready = Sudog.Concat(_readyReadq.TakeAll(ok: false), _readyWriteq.TakeAll(ok: false));
         ready = Sudog.Concat(ready, DrainSignalLocked());
+        ready = Sudog.Concat(ready, _closedNode); // null unless an IPC endpoint: its transport learns it after the lock
         if (ready is not null)
         {
             if (last is null) first = ready;
             else last.WakeNext = ready;
         }
-        _lock.Exit();
-        // Outside the lock, in FIFO order. Read the link before Wake: the woken owner may reuse the node at once.
-        while (first is not null)
-        {
-            var next = first.WakeNext;
-            first.WakeNext = null;
-            first.Wake();
-            first = next;
-        }
-        return true;
+        return first;
     }
 
     private static void Append(ref Sudog? first, ref Sudog? last, Sudog s)

@@ -77,9 +77,11 @@ public sealed partial class Chan<T>
 
     /// <summary>True when a send could not complete now, as far as a racy look can tell (the commit looks again under the lock).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool SendLooksBlocked() => _recvq.IsEmpty && Volatile.Read(ref _count) == _ring.Length && !Volatile.Read(ref _closed);
+    private bool SendLooksBlocked() => _recvq.IsEmpty && Volatile.Read(ref _count) == _ring.Length && !Volatile.Read(ref _closed)
+        && (_transport is null || !_transport.LooksWritable); // an IPC send endpoint has no ring: ask its transport
 
     /// <summary>True when a receive could not complete now, as far as a racy look can tell (the commit looks again under the lock).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool ReceiveLooksBlocked() => _sendq.IsEmpty && Volatile.Read(ref _count) == 0 && !Volatile.Read(ref _closed);
+    private bool ReceiveLooksBlocked() => _sendq.IsEmpty && Volatile.Read(ref _count) == 0 && !Volatile.Read(ref _closed)
+        && (_transport is null || !_transport.LooksReadable);
 }

@@ -60,10 +60,12 @@ public sealed partial class Chan<T>
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<bool>(cancellationToken);
         _lock.Enter();
         AssertInvariants();
+        var closing = _transport is not null && _count == 0 && !_closed ? FillSlotFromTransportLocked() : null;
         if (_count > 0 || _sendq.HasLive() || _closed)
         {
             bool ready = _count > 0 || !_closed;
             _lock.Exit();
+            Sudog.WakeAll(closing);
             if (!ready && CloseError is { } error) return ValueTask.FromException<bool>(error);
             return new ValueTask<bool>(ready);
         }
@@ -71,7 +73,9 @@ public sealed partial class Chan<T>
         _adapted = true;
         _readyReadq.Enqueue(w);
         PinTimerLocked();
+        var arm = _transport is null ? null : ArmOnEnqueueLocked(null);
         _lock.Exit();
+        Sudog.WakeAll(arm);
         w.Arm();
         return new ValueTask<bool>(w, w.Version);
     }
@@ -84,7 +88,9 @@ public sealed partial class Chan<T>
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<bool>(cancellationToken);
         _lock.Enter();
         AssertInvariants();
-        if (_closed || _count < _ring.Length || _recvq.HasLive())
+        // A send endpoint can write when its outbox flushes (Closed too: the write that follows reports it).
+        if (_closed || _count < _ring.Length || _recvq.HasLive()
+            || (_transport is not null && _sendq.IsEmpty && _transport.TryFlush() != TransportStatus.NotReady))
         {
             bool closed = _closed;
             _lock.Exit();
@@ -94,7 +100,9 @@ public sealed partial class Chan<T>
         var w = ReadyWaiter<T>.Rent(this, forWrite: true, cancellationToken);
         _adapted = true;
         _readyWriteq.Enqueue(w);
+        var arm = _transport is null ? null : ArmOnEnqueueLocked(null);
         _lock.Exit();
+        Sudog.WakeAll(arm);
         w.Arm();
         return new ValueTask<bool>(w, w.Version);
     }

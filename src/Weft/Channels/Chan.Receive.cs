@@ -182,6 +182,7 @@ public sealed partial class Chan<T>
             ok = true;
             return true;
         }
+        if (_transport is not null) return TakeFromTransportLocked(out value, out ok, out wake);
         value = default!;
         ok = false;
         return _closed;

@@ -19,9 +19,12 @@ public sealed partial class Chan<T> : ISelectable<T>
     // Racy reads of _count, _closed and the queue heads; each pairs with the Volatile.Write that changes it under
     // the lock. A stale answer is harmless: true costs one locked TryLocked that fails, false defers the case to
     // the select's locked pass, which does not consult Peek.
+    // An IPC endpoint adds its transport's racy hint last, so an ordinary channel pays one field test when not ready.
     bool ISelectable<T>.Peek(bool send) => send
         ? Volatile.Read(ref _closed) || Volatile.Read(ref _count) < _ring.Length || !_recvq.IsEmpty
-        : Volatile.Read(ref _count) > 0 || !_sendq.IsEmpty || Volatile.Read(ref _closed);
+            || (_transport is not null && _transport.LooksWritable)
+        : Volatile.Read(ref _count) > 0 || !_sendq.IsEmpty || Volatile.Read(ref _closed)
+            || (_transport is not null && _transport.LooksReadable);
 
     OpStatus ISelectable<T>.TryLocked(Sudog<T> node, bool send, out Sudog? wake)
     {

@@ -166,6 +166,7 @@ public sealed partial class Chan<T>
             wake = ReadReadyLocked(); // null unless an adapter waits (one bool test)
             return OpStatus.Done;
         }
+        if (_transport is not null) return PutToTransportLocked(value);
         return OpStatus.NotReady;
     }
 

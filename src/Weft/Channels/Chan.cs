@@ -15,7 +15,8 @@
 //   received); never-ready: a null Chan in a select case, as Go's nil channel.
 //   Rejected: one sealed subclass per flavour behind a virtual "buffer" API. Go's hchan shows that unbuffered and
 //   buffered differ only in the ring's length, and a virtual call on every send/receive of the hot ping-pong path
-//   bought nothing; the timer flavour differs only in who may send, one readonly field.
+//   bought nothing; the timer flavour differs only in who may send, one readonly field. IPC endpoints: a transport
+//   behind the ring (Chan.Transport.cs), one readonly field tested only where the ring could not serve.
 //
 // Invariants (checked by AssertInvariants at the start of every locked section, in DEBUG builds)
 //   * Ignoring select cases, never both parked senders and parked receivers (a hand-off would have matched them).
@@ -133,8 +134,11 @@ public sealed partial class Chan<T>
     /// <summary>A racy look: is a receiver or a read-readiness waiter parked? (ChanTimer.TryUnpin says why racy is enough.)</summary>
     internal bool HasReceiveWaiters => !_recvq.IsEmpty || !_readyReadq.IsEmpty;
 
-    /// <summary>The number of values buffered now (Go's <c>len(ch)</c>): a snapshot, stale as soon as it is read. Always 0 for timer channels.</summary>
-    public int Len => _receiveOnly ? 0 : Volatile.Read(ref _count);
+    /// <summary>
+/// The number of values buffered now (Go's <c>len(ch)</c>): a snapshot, stale as soon as it is read. Always 0 for timer
+/// channels; 0 or 1 for an IPC receive endpoint (a value taken from the kernel that no receiver took yet).
+/// </summary>
+    public int Len => _timer is not null ? 0 : Volatile.Read(ref _count);
 
     /// <summary>The buffer's size (Go's <c>cap(ch)</c>); 0 for unbuffered and timer channels.</summary>
     public int Capacity => _receiveOnly ? 0 : _ring.Length;
@@ -168,11 +172,11 @@ public sealed partial class Chan<T>
         if (isSend)
         {
             _sendq.Enqueue(w);
-            return ReadReadyLocked();
+            return _transport is null ? ReadReadyLocked() : ArmOnEnqueueLocked(ReadReadyLocked());
         }
         _recvq.Enqueue(w);
         PinTimerLocked();
-        return WriteReadyLocked();
+        return _transport is null ? WriteReadyLocked() : ArmOnEnqueueLocked(WriteReadyLocked());
     }
 
     /// <summary>

@@ -21,7 +21,7 @@ internal static class ThrowHelper
     public static void ClosedTwice() => throw new ChannelClosedException("Close of a closed channel.");
 
     [DoesNotReturn]
-    public static void ReceiveOnly() => throw new InvalidOperationException("This channel is receive-only: a timer or ticker channel is written only by its timer.");
+    public static void ReceiveOnly() => throw new InvalidOperationException("This channel is receive-only: a timer or ticker channel is written only by its timer, an IPC receive endpoint only by its peer (dispose the endpoint to release it).");
 
     [DoesNotReturn]
     public static void StaleValueTask() => throw new InvalidOperationException("This ValueTask from a Weft channel was already awaited; a ValueTask may be awaited only once.");

@@ -7,7 +7,8 @@
 //
 // Inside Weft (Candidate), a candidate is: at least one live goroutine outside bubbles; every one of them Waiting
 // on a Weft primitive (a foreign await, i.e. I/O or a Task that something outside completes, does not count); no
-// timer in any P's heap; an empty global queue; every P idle.
+// timer in any P's heap; no descriptor armed in the netpoller (an IPC wait: the peer is outside); an empty global
+// queue; every P idle.
 //
 // Outside Weft (Outside), any of these means the program may still be alive:
 //   * a .NET timer is pending (Timer.ActiveCount): Task.Delay, CancellationTokenSource.CancelAfter, System.Timers,
@@ -19,7 +20,7 @@
 //     their names. Known:
 //       - Weft's Ms ("weft-m<n>"), no more of them than Weft started: a plain thread that a goroutine starts
 //         inherits its M's name, and the count gives it away;
-//       - sysmon and schedtrace, one each;
+//       - sysmon, schedtrace and the netpoller (Netpoll.cs), one each;
 //       - ThreadPool workers (".NET TP Worker"), no more than ThreadPool.ThreadCount, by the same argument: a thread
 //         started from a pool thread carries its name; whether they are busy is the point above;
 //       - the runtime's own service threads, by name: finalizer, GC, timer, socket engine, tiered compilation,
@@ -126,13 +127,15 @@ internal static class DeadlockDetector
     public static long Candidate()
     {
         if (Scheduler.Global.Count > 0 || Volatile.Read(ref Scheduler.IdleCount) != Scheduler.AllP.Length) return Busy;
-        bool pending = Scheduler.EarliestTimer() != Clock.Never;
+        // An armed netpoller descriptor (a channel over a pipe or socket waiting for the kernel) may be made ready
+        // from outside the process: as Go's checkdead, never report while the netpoller has waiters.
+        bool pending = Scheduler.EarliestTimer() != Clock.Never || Netpoll.HasWaiters;
         int asleep = 0;
         bool all = Registry.All(g =>
         {
             if (g.Bubble is not null) return true;
             if (g.State != GoroutineState.Waiting) return false;
-            if (g.Reason is WaitReason.ForeignAwait or WaitReason.None or WaitReason.WaitIdle) pending = true;
+            if (g.Reason is WaitReason.ForeignAwait or WaitReason.None or WaitReason.WaitIdle or WaitReason.IpcRead or WaitReason.IpcWrite) pending = true;
             else asleep++;
             return true;
         });
@@ -185,12 +188,12 @@ internal static class DeadlockDetector
                 continue; // the thread exited between the listing and the read
             }
             if (IsMachineName(name)) machines++;
-            else if (name is SysmonName or SchedTraceName) weftSingles++;
+            else if (name is SysmonName or SchedTraceName or Netpoll.ThreadName) weftSingles++;
             else if (name == PoolWorkerName) workers++;
             else if (!s_runtimeThreads.Contains(name)) return $"thread {tid} '{name}' is alive";
         }
         if (machines > Scheduler.ThreadCount) return "a thread started from a goroutine is alive";
-        if (weftSingles > 2) return "a thread started from Weft's sysmon or schedtrace thread is alive";
+        if (weftSingles > 3) return "a thread started from Weft's sysmon, schedtrace or netpoll thread is alive";
         if (workers > ThreadPool.ThreadCount) return "a thread started from a ThreadPool thread is alive";
         signature = sig.ToString();
         return null;

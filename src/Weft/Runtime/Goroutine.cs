@@ -85,6 +85,8 @@ internal enum WaitReason : byte
     Yield,
     WaitIdle,
     ForeignAwait,
+    IpcRead,  // a descriptor's readiness through the netpoller (Netpoll.cs): never counts as deadlocked
+    IpcWrite,
 }
 
 internal sealed class Goroutine : SynchronizationContext
@@ -754,6 +756,8 @@ internal sealed class Goroutine : SynchronizationContext
         WaitReason.Yield => "yield",
         WaitReason.WaitIdle => "bubble wait idle",
         WaitReason.ForeignAwait => "foreign await",
+        WaitReason.IpcRead => "IO wait (read)",
+        WaitReason.IpcWrite => "IO wait (write)",
         _ => "unknown",
     };
 }

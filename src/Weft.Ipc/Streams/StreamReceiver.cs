@@ -1,0 +1,143 @@
+// StreamReceiver<T> — a receive endpoint's transport over a stream: reads the kernel's bytes into one buffer, cuts
+// them into frames (Framing/FrameFormat.cs, which also states the close rule), and decodes data frames.
+//
+// The buffer is allocated once, big enough for the hello or one frame of the maximum size, and reused: a frame's
+// declared length is checked against the maximum before anything waits for its bytes, so a hostile length costs
+// nothing. A read takes as much as the buffer has room for, so several small frames come out of one system call.
+// NotReady is returned only after read(2) said EAGAIN, which is what makes the edge-triggered netpoller's next
+// edge certain (Netpoll.cs).
+//
+// Ownership: everything here runs under the channel's lock (TryTake), except OnChannelClosed, which runs once after
+// the channel closed, when no TryTake can come any more. LooksReadable reads _start and _end racily: a stale answer
+// only costs a select a locked try that finds nothing, or defers it to the select's locked pass.
+
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Weft.Channels;
+using Weft.Ipc.Framing;
+using Weft.Ipc.Interop;
+
+namespace Weft.Ipc.Streams;
+
+internal sealed class StreamReceiver<T> : IChanTransport<T>
+{
+    private readonly StreamConnection _connection;
+    private readonly IpcCodec<T> _codec;
+    private readonly int _maxFrame;
+    private readonly string _kind;
+    private readonly byte[] _buffer;
+    private int _start, _end;  // unread bytes: _buffer[_start.._end)
+    private bool _helloSeen;
+    private bool _ended;
+    private Exception? _error;
+
+    internal StreamReceiver(StreamConnection connection, IpcCodec<T> codec, int maxFrame, string kind)
+    {
+        _connection = connection;
+        _codec = codec;
+        _maxFrame = maxFrame;
+        _kind = kind;
+        _buffer = new byte[Math.Max(FrameFormat.HelloSize, FrameFormat.HeaderSize + Math.Max(maxFrame, FrameFormat.MaxErrorText))];
+    }
+
+    public bool IsReceiver => true;
+
+    public Exception? Error => Volatile.Read(ref _error);
+
+    public bool LooksReadable => _connection.Poll.LooksReadable || Volatile.Read(ref _end) - Volatile.Read(ref _start) >= FrameFormat.HeaderSize;
+
+    public void Attach(IChanTransportOwner owner) => _connection.Receiver = owner;
+
+    public bool ArmReceive() => _connection.Poll.ArmRead();
+
+    public unsafe TransportStatus TryTake(out T value)
+    {
+        value = default!;
+        if (_ended) return TransportStatus.Closed;
+        while (true)
+        {
+            int available = _end - _start;
+            if (!_helloSeen)
+            {
+                if (available >= FrameFormat.HelloSize)
+                {
+                    string? mismatch = FrameFormat.CheckHello(_buffer.AsSpan(_start, FrameFormat.HelloSize), _codec.Fingerprint, _codec.Name, _maxFrame);
+                    if (mismatch is not null) return End(new IpcProtocolException(mismatch));
+                    _start += FrameFormat.HelloSize;
+                    _helloSeen = true;
+                    continue;
+                }
+            }
+            else if (available >= FrameFormat.HeaderSize)
+            {
+                uint length = BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(_start));
+                byte kind = _buffer[_start + 4];
+                if (length > (uint)(kind == FrameFormat.KindError ? Math.Max(_maxFrame, FrameFormat.MaxErrorText) : _maxFrame))
+                {
+                    return End(new IpcProtocolException(
+                        $"A frame on this {_kind} declares {length} bytes; this endpoint's maximum frame size is {_maxFrame}. The stream is closed."));
+                }
+                if (available >= FrameFormat.HeaderSize + (int)length)
+                {
+                    var payload = _buffer.AsSpan(_start + FrameFormat.HeaderSize, (int)length);
+                    _start += FrameFormat.HeaderSize + (int)length;
+                    Volatile.Write(ref _start, _start);
+                    switch (kind)
+                    {
+                        case FrameFormat.KindData:
+                            value = _codec.Decode(payload, out string? error);
+                            if (error is not null) return End(new IpcProtocolException(error + " The stream is closed."));
+                            return TransportStatus.Done;
+                        case FrameFormat.KindClose:
+                            return End(null);
+                        case FrameFormat.KindError:
+                            return End(new IpcProtocolException("The peer closed the stream with an error: " + System.Text.Encoding.UTF8.GetString(payload)));
+                        default:
+                            return End(new IpcProtocolException(
+                                $"A frame on this {_kind} has kind {kind}; the kinds are 0 (data), 1 (close) and 2 (error). The stream is closed."));
+                    }
+                }
+            }
+            if (_start > 0)
+            {
+                _buffer.AsSpan(_start, available).CopyTo(_buffer);
+                _start = 0;
+                Volatile.Write(ref _end, available);
+            }
+            nint n;
+            fixed (byte* p = _buffer) n = Libc.Read(_connection.Fd, p + _end, _buffer.Length - _end);
+            if (n > 0)
+            {
+                Volatile.Write(ref _end, _end + (int)n);
+                continue;
+            }
+            int errno = n == 0 ? 0 : Marshal.GetLastPInvokeError();
+            if (errno == Libc.EINTR) continue;
+            if (errno == Libc.EAGAIN) return TransportStatus.NotReady;
+            if (errno is 0 or Libc.ECONNRESET)
+            {
+                string how = errno == 0 ? "ended" : "was reset";
+                string partial = available == 0 ? "" : $" The last {available} bytes were the start of a frame that never completed, and were dropped.";
+                return End(new PeerLostException($"The {_kind} {how} without a close frame: the peer exited or was killed before closing its endpoint.{partial}"));
+            }
+            return End(Errno.Fail("read", null, errno));
+        }
+    }
+
+    private TransportStatus End(Exception? error)
+    {
+        _ended = true;
+        Volatile.Write(ref _error, error);
+        return TransportStatus.Closed;
+    }
+
+    public TransportStatus TryFlush() => TransportStatus.NotReady;
+
+    public TransportStatus TryPut(T value) => TransportStatus.NotReady;
+
+    public bool LooksWritable => false;
+
+    public bool ArmSend() => true;
+
+    public void OnChannelClosed() => _connection.Release();
+}

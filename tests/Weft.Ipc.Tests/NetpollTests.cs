@@ -1,0 +1,218 @@
+using Weft.Runtime;
+using Weft.Tests;
+using Xunit;
+
+namespace Weft.Ipc.Tests;
+
+public class NetpollTests
+{
+    private sealed class Recorder : IPollHandler
+    {
+        public readonly SemaphoreSlim Readable = new(0), Writable = new(0);
+        public int ReadCalls, WriteCalls;
+
+        public void OnReadable()
+        {
+            Interlocked.Increment(ref ReadCalls);
+            Readable.Release();
+        }
+
+        public void OnWritable()
+        {
+            Interlocked.Increment(ref WriteCalls);
+            Writable.Release();
+        }
+    }
+
+    private static void WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TestTimeout.Default;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail("Timed out waiting until " + what);
+            Thread.Sleep(1);
+        }
+    }
+
+    [Fact]
+    public void An_armed_read_calls_the_handler_once_when_data_arrives()
+    {
+        using var pipe = new PipeFds();
+        var h = new Recorder();
+        var d = Netpoll.Register(pipe.ReadEnd.Fd, h);
+        try
+        {
+            Assert.Equal(-1, pipe.TryReadByte());
+            if (!d.ArmRead()) Assert.Equal(-1, pipe.TryReadByte()); // a stale edge: retry, still empty
+            while (!d.ArmRead()) Assert.Equal(-1, pipe.TryReadByte());
+            Assert.True(Netpoll.HasWaiters);
+            pipe.WriteByte(7);
+            Assert.True(h.Readable.Wait(TestTimeout.Default), "the armed handler was not called");
+            Assert.Equal(7, pipe.TryReadByte());
+            Assert.Equal(1, Volatile.Read(ref h.ReadCalls));
+        }
+        finally
+        {
+            Netpoll.Unregister(d);
+        }
+    }
+
+    [Fact]
+    public void An_edge_before_the_arm_is_not_lost_the_arm_says_retry()
+    {
+        using var pipe = new PipeFds();
+        var h = new Recorder();
+        var d = Netpoll.Register(pipe.ReadEnd.Fd, h);
+        try
+        {
+            pipe.WriteByte(1);
+            WaitUntil(() => d.LooksReadable, "the poller saw the edge");
+            Assert.False(d.ArmRead()); // readiness came since the last arm: the owner must read now
+            Assert.Equal(1, pipe.TryReadByte());
+            Assert.Equal(0, Volatile.Read(ref h.ReadCalls));
+        }
+        finally
+        {
+            Netpoll.Unregister(d);
+        }
+    }
+
+    [Fact]
+    public void Many_descriptors_each_get_exactly_one_call_per_armed_edge()
+    {
+        const int N = 64;
+        var pipes = new PipeFds[N];
+        var handlers = new Recorder[N];
+        var descs = new PollDesc[N];
+        for (int i = 0; i < N; i++)
+        {
+            pipes[i] = new PipeFds();
+            handlers[i] = new Recorder();
+            descs[i] = Netpoll.Register(pipes[i].ReadEnd.Fd, handlers[i]);
+        }
+        try
+        {
+            for (int i = 0; i < N; i++) while (!descs[i].ArmRead()) Assert.Equal(-1, pipes[i].TryReadByte());
+            for (int i = 0; i < N; i++) pipes[i].WriteByte((byte)i);
+            for (int i = 0; i < N; i++)
+            {
+                Assert.True(handlers[i].Readable.Wait(TestTimeout.Default), $"descriptor {i} was not reported");
+                Assert.Equal(i, pipes[i].TryReadByte());
+            }
+            for (int i = 0; i < N; i++) Assert.Equal(1, Volatile.Read(ref handlers[i].ReadCalls));
+        }
+        finally
+        {
+            for (int i = 0; i < N; i++)
+            {
+                Netpoll.Unregister(descs[i]);
+                pipes[i].Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void Unregister_fires_armed_directions_so_owners_look_again()
+    {
+        using var pipe = new PipeFds();
+        var h = new Recorder();
+        var d = Netpoll.Register(pipe.ReadEnd.Fd, h);
+        while (!d.ArmRead()) Assert.Equal(-1, pipe.TryReadByte());
+        Netpoll.Unregister(d);
+        Assert.True(h.Readable.Wait(TestTimeout.Default));
+        Assert.False(d.IsRegistered);
+        Netpoll.Unregister(d); // idempotent
+        Assert.Equal(1, Volatile.Read(ref h.ReadCalls));
+    }
+
+    [Fact]
+    public async Task A_goroutine_waits_for_readiness_under_its_own_wait_reason()
+    {
+        using var pipe = new PipeFds();
+        var d = Netpoll.Register(pipe.ReadEnd.Fd, handler: null);
+        var got = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Go.Run(async () =>
+        {
+            int b;
+            while ((b = pipe.TryReadByte()) < 0) await d.WaitAsync(write: false, CancellationToken.None);
+            got.SetResult(b);
+        });
+        try
+        {
+            WaitUntil(() => Registry.Snapshot().Exists(g => g.State == GoroutineState.Waiting && g.Reason == WaitReason.IpcRead),
+                "the goroutine parked on the descriptor");
+            var dump = new System.Text.StringBuilder();
+            Registry.Snapshot().Find(g => g.Reason == WaitReason.IpcRead)!.DescribeTo(dump, Environment.TickCount64);
+            Assert.Contains("IO wait (read)", dump.ToString(), StringComparison.Ordinal);
+            pipe.WriteByte(9);
+            Assert.Equal(9, await got.Task.Within());
+        }
+        finally
+        {
+            Netpoll.Unregister(d);
+        }
+    }
+
+    [Fact]
+    public async Task A_cancelled_readiness_wait_gives_its_arm_back_and_the_next_wait_works()
+    {
+        using var pipe = new PipeFds();
+        var d = Netpoll.Register(pipe.ReadEnd.Fd, handler: null);
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            ValueTask wait;
+            do wait = d.WaitAsync(write: false, cts.Token); while (wait.IsCompleted && pipe.TryReadByte() == -1);
+            Assert.False(wait.IsCompleted);
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.AsTask().Within());
+            Assert.False(d.TryDisarm(write: false)); // the cancellation took the arm back
+
+            ValueTask again;
+            do again = d.WaitAsync(write: false, CancellationToken.None); while (again.IsCompleted && pipe.TryReadByte() == -1);
+            pipe.WriteByte(3);
+            await again.Within();
+            Assert.Equal(3, pipe.TryReadByte());
+        }
+        finally
+        {
+            Netpoll.Unregister(d);
+        }
+    }
+
+    [Fact]
+    public void Two_waiters_on_one_direction_are_refused()
+    {
+        using var pipe = new PipeFds();
+        var d = Netpoll.Register(pipe.ReadEnd.Fd, handler: null);
+        try
+        {
+            ValueTask first;
+            do first = d.WaitAsync(write: false, CancellationToken.None); while (first.IsCompleted);
+            var e = Assert.Throws<InvalidOperationException>(() => d.WaitAsync(write: false, CancellationToken.None));
+            Assert.Contains("one waiter per direction", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Netpoll.Unregister(d);
+        }
+    }
+
+    [Fact]
+    public void Interrupt_wakes_the_poller()
+    {
+        using var pipe = new PipeFds();
+        var d = Netpoll.Register(pipe.ReadEnd.Fd, handler: null); // the poller runs
+        try
+        {
+            WaitUntil(() => Netpoll.Polls >= 0, "the poller started");
+            long before = Netpoll.Polls;
+            Netpoll.Interrupt();
+            WaitUntil(() => Netpoll.Polls > before, "epoll_wait returned for the interrupt");
+        }
+        finally
+        {
+            Netpoll.Unregister(d);
+        }
+    }
+}
