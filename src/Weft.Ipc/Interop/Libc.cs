@@ -57,3 +57,34 @@ internal static partial class Libc
     [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 }
+
+// Signals, message queues and FIFOs (Signals/, MessageQueues/, Fifos/).
+internal static partial class Libc
+{
+    internal const int ESRCH = 3;
+    internal const int ENXIO = 6;
+    internal const int EEXIST = 17;
+    internal const int EMSGSIZE = 90;
+
+    /// <summary>pidfd_open(2), the same number on x86-64 and arm64 (the unified syscall table from 424 on).</summary>
+    internal const long SYS_pidfd_open = 434;
+
+    /// <summary>pidfd_send_signal(2), the same number on x86-64 and arm64.</summary>
+    internal const long SYS_pidfd_send_signal = 424;
+
+    /// <summary>kill(2).</summary>
+    [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int signal);
+
+    /// <summary>getpid(2).</summary>
+    [LibraryImport(Lib, EntryPoint = "getpid")]
+    internal static partial int GetPid();
+
+    /// <summary>getuid(2).</summary>
+    [LibraryImport(Lib, EntryPoint = "getuid")]
+    internal static partial uint GetUid();
+
+    /// <summary>syscall(2) with four integer arguments (unused ones are ignored by the kernel).</summary>
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall(long number, long a1, long a2, long a3, long a4);
+}
