@@ -41,11 +41,7 @@ public sealed class FifoTests : IDisposable
         using var receiver = await Gor.Run(async () => await IpcFifo.OpenReceiverAsync(path, IpcCodec.Unmanaged<long>()));
         using var sender = await opening;
         var reading = Gor.Run(() => Drain(receiver.Channel));
-        await Gor.Run(async () =>
-        {
-            for (long i = 0; i < N; i++) await sender.Channel.SendAsync(i);
-            sender.Channel.Close();
-        });
+        await Gor.Run(() => SendAll(sender.Channel, N));
         AssertSequence(await reading, N);
         Assert.Null(receiver.Error);
     }

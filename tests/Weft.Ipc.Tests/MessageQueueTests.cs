@@ -17,11 +17,7 @@ public class MessageQueueTests
         using var receiver = IpcMessageQueue.CreateReceiver(name, IpcCodec.Unmanaged<long>(), capacity: 4, maxMessageSize: 8);
         using var sender = IpcMessageQueue.OpenSender(name, IpcCodec.Unmanaged<long>());
         var reading = Gor.Run(() => Drain(receiver.Channel));
-        await Gor.Run(async () =>
-        {
-            for (long i = 0; i < N; i++) await sender.Channel.SendAsync(i);
-            sender.Channel.Close();
-        });
+        await Gor.Run(() => SendAll(sender.Channel, N));
         AssertSequence(await reading, N);
         Assert.Null(receiver.Error);
         Assert.True(receiver.Channel.IsClosed);
@@ -65,16 +61,8 @@ public class MessageQueueTests
                 else (i == 0 ? fromQueue : fromLocal).Add(c.Value);
             }
         });
-        var queueSends = Gor.Run(async () =>
-        {
-            for (long i = 0; i < N; i++) await sender.Channel.SendAsync(i);
-            sender.Channel.Close();
-        });
-        var localSends = Gor.Run(async () =>
-        {
-            for (long i = 0; i < N; i++) await local.SendAsync(i);
-            local.Close();
-        });
+        var queueSends = Gor.Run(() => SendAll(sender.Channel, N));
+        var localSends = Gor.Run(() => SendAll(local, N));
         await Task.WhenAll(queueSends, localSends, consuming);
         AssertSequence(fromQueue, N);
         AssertSequence(fromLocal, N);

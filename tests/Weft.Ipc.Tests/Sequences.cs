@@ -16,6 +16,13 @@ internal static class Sequences
         }
     }
 
+    /// <summary>Sends 0 to <paramref name="n"/> - 1, then closes the channel.</summary>
+    public static async Task SendAll(SendOnlyChan<long> ch, int n)
+    {
+        for (long i = 0; i < n; i++) await ch.SendAsync(i);
+        ch.Close();
+    }
+
     public static void AssertSequence(List<long> got, int n)
     {
         Assert.Equal(n, got.Count);
