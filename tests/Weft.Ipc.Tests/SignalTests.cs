@@ -117,6 +117,26 @@ public class SignalTests
     }
 
     [Fact]
+    public async Task A_notified_sigchld_arrives_and_the_runtime_still_reaps_its_children()
+    {
+        var ch = new Chan<int>(8);
+        IpcSignal.Notify(ch, IpcSignal.Child);
+        try
+        {
+            using var child = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+            // WaitForExit returns only once .NET's SIGCHLD handling reaped the child. (This runtime reaps whatever
+            // the handler's Cancel says, so the test pins that notifying SIGCHLD breaks nothing, not the Cancel choice.)
+            TestTimeout.Blocking(child.WaitForExit);
+            Assert.Equal(0, child.ExitCode);
+            Assert.Equal(IpcSignal.Child, await ch.ReceiveAsync().Within());
+        }
+        finally
+        {
+            IpcSignal.Stop(ch);
+        }
+    }
+
+    [Fact]
     public void Send_to_a_process_goes_through_its_pidfd_and_a_process_that_exited_is_refused()
     {
         using var child = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;

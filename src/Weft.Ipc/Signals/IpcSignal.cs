@@ -5,7 +5,8 @@
 // number on ch; Stop(ch) ends that, and when it returns no more values go to ch. A channel may be notified for
 // several signals and a signal for several channels (each gets every delivery). A notified signal's default action
 // (for SIGINT, SIGTERM and SIGQUIT: terminating the process) is cancelled while at least one channel is notified for
-// it, as in Go; Stop of the last channel restores the runtime's default handling.
+// it, as in Go (except SIGCHLD, SIGCONT and SIGWINCH, which terminate nothing and whose runtime handling, such as
+// restoring the terminal, should go on); Stop of the last channel restores the runtime's default handling.
 //
 // Why a TrySend from the handler, and not a transport behind the channel (the seam every other endpoint uses): a
 // signal is an event, not a message in a kernel buffer that a receiver could take on demand. The kernel keeps at most
@@ -240,7 +241,10 @@ public static class IpcSignal
     /// <summary>The handler: one TrySend per notified channel, under the table's lock (see the essay).</summary>
     private static void Deliver(Entry entry, PosixSignalContext context)
     {
-        context.Cancel = true; // notified: the program decides (Go's rule), for SIGINT/SIGTERM/SIGQUIT too
+        // Notified: the program decides (Go's rule), for SIGINT/SIGTERM/SIGQUIT and raw numbers (whose default is to
+        // terminate) too. SIGCHLD, SIGCONT and SIGWINCH end nothing by default, and the runtime's own handling of them
+        // (reaping child processes, restoring the terminal) must still run, so they are not cancelled.
+        context.Cancel = entry.Signal is not (Child or Continue or WindowChanged);
         lock (s_gate)
         {
             foreach (var channel in entry.Channels)
