@@ -32,6 +32,9 @@ public sealed class IpcReceiver<T> : IDisposable
     internal IpcReceiver(StreamConnection connection, IpcCodec<T> codec, int maxFrameSize, string kind) =>
         _channel = new Chan<T>(new StreamReceiver<T>(connection, codec, maxFrameSize, kind));
 
+    /// <summary>An endpoint over another transport (a message queue: MessageQueues/).</summary>
+    internal IpcReceiver(Weft.Channels.IChanTransport<T> transport) => _channel = new Chan<T>(transport);
+
     /// <summary>The channel to receive from.</summary>
     public ReceiveOnlyChan<T> Channel => _channel;
 

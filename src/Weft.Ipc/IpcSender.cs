@@ -29,6 +29,9 @@ public sealed class IpcSender<T> : IDisposable
     internal IpcSender(StreamConnection connection, IpcCodec<T> codec, int maxFrameSize, string kind) =>
         _channel = new Chan<T>(new StreamSender<T>(connection, codec, maxFrameSize, kind));
 
+    /// <summary>An endpoint over another transport (a message queue: MessageQueues/).</summary>
+    internal IpcSender(Weft.Channels.IChanTransport<T> transport) => _channel = new Chan<T>(transport);
+
     /// <summary>The channel to send on; its <c>Close</c> sends the close frame.</summary>
     public SendOnlyChan<T> Channel => _channel;
 
