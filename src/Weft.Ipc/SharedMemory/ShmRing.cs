@@ -54,12 +54,11 @@
 // process killed mid-copy; the kill -9 tests; the named semaphore and the robust mutex.
 
 using System.Runtime.CompilerServices;
-using System.Text.RegularExpressions;
 using Weft.Ipc.Interop;
 
 namespace Weft.Ipc.SharedMemory;
 
-internal sealed unsafe partial class ShmRing : IDisposable
+internal sealed unsafe class ShmRing : IDisposable
 {
     internal const ulong Magic = 0x314D48535446_4557; // "WEFTSHM1" read little-endian
     internal const uint Version = 1;
@@ -103,16 +102,7 @@ internal sealed unsafe partial class ShmRing : IDisposable
         _mask = (ulong)Capacity - 1;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,200}$")]
-    private static partial Regex NamePattern();
-
-    private static string CheckName(string name)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        if (!NamePattern().IsMatch(name) || name is "." or "..")
-            throw new ArgumentException($"Shared-memory name '{name}' is not valid: expected 1 to 200 characters from A-Z, a-z, 0-9, '.', '_' and '-' (no slash), other than '.' and '..'.", nameof(name));
-        return "/" + name;
-    }
+    private static string CheckName(string name) => IpcNames.ToPath(name, "Shared-memory");
 
     private static int Stride(int maxMessage) => (16 + maxMessage + 7) & ~7;
 
