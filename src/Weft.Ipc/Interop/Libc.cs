@@ -110,7 +110,7 @@ internal static partial class Libc
 
     /// <summary>
     /// struct statx, the one stat layout that is the same on x86-64 and arm64 (struct stat is not): the fields read
-    /// here (nlink at 16, uid at 20, gid at 24, mode at 28) and 256 bytes in all.
+    /// here (uid at 20, gid at 24, mode at 28, size at 40) and 256 bytes in all.
     /// </summary>
     [StructLayout(LayoutKind.Explicit, Size = 256)]
     internal struct Statx
@@ -119,6 +119,7 @@ internal static partial class Libc
         [FieldOffset(20)] internal uint Uid;
         [FieldOffset(24)] internal uint Gid;
         [FieldOffset(28)] internal ushort Mode;
+        [FieldOffset(40)] internal long Size;
     }
 
     /// <summary>mq_open(3) with O_CREAT's two extra arguments (ignored without it). The descriptor is always close-on-exec.</summary>
