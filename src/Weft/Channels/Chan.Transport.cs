@@ -65,6 +65,15 @@ public sealed partial class Chan<T> : IChanTransportOwner
 
     internal bool IsTransport => _transport is not null;
 
+    /// <summary>
+    /// What a goroutine or thread parked on this channel waits for, for dumps: an endpoint's waiters wait for the
+    /// other process (IO wait, as Go names a wait on a descriptor), a local channel's for another goroutine.
+    /// </summary>
+    internal WaitReason ReasonFor(bool isSend) =>
+        _transport is null
+            ? isSend ? WaitReason.ChanSend : WaitReason.ChanReceive
+            : isSend ? WaitReason.IpcWrite : WaitReason.IpcRead;
+
     /// <summary>The error the transport ended with (null: open, closed locally, or the peer's close frame).</summary>
     internal Exception? TransportError => _transport?.Error;
 

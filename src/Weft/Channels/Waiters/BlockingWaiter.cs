@@ -53,7 +53,7 @@ internal sealed class BlockingWaiter<T> : Sudog<T>
     public T Wait(CancellationToken token, out bool ok)
     {
         var registration = token.CanBeCanceled ? token.UnsafeRegister(s_cancel, this) : default;
-        _parker.Park(_isSend ? WaitReason.ChanSend : WaitReason.ChanReceive);
+        _parker.Park(_channel!.ReasonFor(_isSend));
         registration.Dispose(); // waits for a running Cancel: after this nobody else touches the node
         T value = Value;
         ok = Ok;

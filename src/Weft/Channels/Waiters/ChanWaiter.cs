@@ -206,7 +206,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         if (token != _version) ThrowHelper.StaleValueTask();
-        _continuation.OnCompleted(continuation, state, flags, IsSend ? WaitReason.ChanSend : WaitReason.ChanReceive, this);
+        _continuation.OnCompleted(continuation, state, flags, _channel!.ReasonFor(IsSend), this);
         if (!_continuation.IsPrimary && _continuation.Owner is { } owner && owner.IsDeferred(this)
             && ReferenceEquals(SynchronizationContext.Current, owner))
         {

@@ -92,7 +92,7 @@ internal sealed class ReadyWaiter<T> : Sudog<T>, IValueTaskSource<bool>, IParkSo
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         if (token != _version) ThrowHelper.StaleValueTask();
-        _continuation.OnCompleted(continuation, state, flags, _forWrite ? WaitReason.ChanSend : WaitReason.ChanReceive, this);
+        _continuation.OnCompleted(continuation, state, flags, _channel!.ReasonFor(_forWrite), this);
     }
 
     public bool GetResult(short token)
