@@ -96,3 +96,44 @@ internal static partial class Libc
         return (buffer.Uid, buffer.Mode, buffer.Size);
     }
 }
+
+internal static partial class Libc
+{
+    internal const int F_OFD_SETLK = 37;
+    internal const int F_OFD_SETLKW = 38;
+    internal const short F_WRLCK = 1;
+    internal const short F_UNLCK = 2;
+
+    /// <summary>struct flock (the same layout on x86-64 and arm64).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Flock
+    {
+        public short Type;
+        public short Whence;
+        public long Start;
+        public long Length;
+        public int Pid; // must be 0 for OFD locks
+    }
+
+    /// <summary>fcntl(2) with a struct flock argument.</summary>
+    [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
+    internal static unsafe partial int FcntlLock(int fd, int command, Flock* lockRange);
+
+    /// <summary>
+    /// An open-file-description lock on byte 0 (F_OFD_SETLK; F_OFD_SETLKW with <paramref name="wait"/>, which sleeps in
+    /// the kernel until it is free): true if taken, false if another open file description holds it. Owned by the description, not by a thread or a process id: any thread may release
+    /// it, and the kernel releases it when the last descriptor of the description closes, so when its process dies.
+    /// </summary>
+    internal static unsafe bool TryOfdLock(int fd, bool unlock, string pathForErrors, bool wait = false)
+    {
+        var range = new Flock { Type = unlock ? F_UNLCK : F_WRLCK, Whence = 0, Start = 0, Length = 1 };
+        while (FcntlLock(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &range) != 0)
+        {
+            var e = Errno.Fail("fcntl(F_OFD_SETLK)", pathForErrors);
+            if (e.Errno == EINTR) continue;
+            if (!unlock && e.Errno is EAGAIN or 13) return false; // EAGAIN or EACCES: held elsewhere
+            throw e;
+        }
+        return true;
+    }
+}
