@@ -4,28 +4,12 @@ using Weft.Ipc.Streams;
 using Weft.Testing;
 using Weft.Tests;
 using Xunit;
+using static Weft.Ipc.Tests.Sequences;
 
 namespace Weft.Ipc.Tests;
 
 public class PipeChannelTests
 {
-    private static async Task<List<long>> Drain(ReceiveOnlyChan<long> ch)
-    {
-        var got = new List<long>();
-        while (true)
-        {
-            var (v, ok) = await ch.ReceiveOkAsync();
-            if (!ok) return got;
-            got.Add(v);
-        }
-    }
-
-    internal static void AssertSequence(List<long> got, int n)
-    {
-        Assert.Equal(n, got.Count);
-        for (int i = 0; i < n; i++) Assert.True(got[i] == i, $"value {i} was {got[i]}: lost, duplicated or reordered");
-    }
-
     [Fact]
     public async Task Values_cross_a_pipe_in_order_none_lost_or_duplicated_and_the_close_frame_ends_the_stream()
     {

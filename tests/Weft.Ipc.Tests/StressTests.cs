@@ -84,7 +84,7 @@ public class StressTests
             reader.Start();
             writer.Start();
             Assert.True(writer.Join(TestTimeout.Default) && reader.Join(TestTimeout.Default), "a blocking send or receive hung");
-            PipeChannelTests.AssertSequence(got.ConvertAll(v => (long)v), N);
+            Sequences.AssertSequence(got.ConvertAll(v => (long)v), N);
         }
     }
 
@@ -117,7 +117,7 @@ public class StressTests
                 }
             });
             var got = await reading;
-            PipeChannelTests.AssertSequence(got, N);
+            Sequences.AssertSequence(got, N);
             // Sends the reader never took are in the kernel: exactly sent - N of them, in order, none lost.
             for (long i = N; i < sent; i++) Assert.Equal(i, await receiver.Channel.ReceiveAsync().Within());
             Assert.False(receiver.Channel.TryReceive(out _));

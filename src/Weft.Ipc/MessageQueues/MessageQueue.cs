@@ -18,6 +18,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Weft.Channels;
 using Weft.Ipc.Interop;
+using Weft.Ipc.Streams;
 using Weft.Runtime;
 
 namespace Weft.Ipc.MessageQueues;
@@ -82,13 +83,11 @@ internal sealed class MessageQueue : IPollHandler, IDisposable
 }
 
 /// <summary>A receive endpoint's transport: one mq_receive per value into a buffer of the queue's message size.</summary>
-internal sealed class MqReceiver<T>(MessageQueue queue, IpcCodec<T> codec) : IChanTransport<T>
+internal sealed class MqReceiver<T>(MessageQueue queue, IpcCodec<T> codec) : IReceiveTransport<T>
 {
     private readonly byte[] _buffer = new byte[queue.MessageSize];
     private bool _ended;
     private Exception? _error;
-
-    public bool IsReceiver => true;
 
     public Exception? Error => Volatile.Read(ref _error);
 
@@ -132,14 +131,6 @@ internal sealed class MqReceiver<T>(MessageQueue queue, IpcCodec<T> codec) : ICh
         Volatile.Write(ref _error, error);
         return TransportStatus.Closed;
     }
-
-    public TransportStatus TryFlush() => TransportStatus.NotReady;
-
-    public TransportStatus TryPut(T value) => TransportStatus.NotReady;
-
-    public bool LooksWritable => false;
-
-    public bool ArmSend() => true;
 
     public void OnChannelClosed() => queue.Release();
 }
@@ -259,24 +250,12 @@ internal abstract class MqSender(MessageQueue queue, uint priority)
 }
 
 /// <summary>A send endpoint's transport: one mq_send per value, at the endpoint's priority.</summary>
-internal sealed class MqSender<T>(MessageQueue queue, IpcCodec<T> codec, uint priority) : MqSender(queue, priority), IChanTransport<T>
+internal sealed class MqSender<T>(MessageQueue queue, IpcCodec<T> codec, uint priority) : MqSender(queue, priority), ISendTransport<T>
 {
     private static readonly Func<(IpcCodec<T> Codec, T Value), Span<byte>, int> s_encode = static (s, span) => s.Codec.Encode(s.Value, span);
     private static readonly Func<(IpcCodec<T> Codec, T Value), long> s_length = static s => s.Codec.EncodedLength(s.Value);
 
-    public bool IsReceiver => false;
-
     public void Attach(IChanTransportOwner owner) => Queue.Owner = owner;
 
     public TransportStatus TryPut(T value) => PutLocked((codec, value), s_encode, s_length);
-
-    public TransportStatus TryTake(out T value)
-    {
-        value = default!;
-        return TransportStatus.NotReady;
-    }
-
-    public bool LooksReadable => false;
-
-    public bool ArmReceive() => true;
 }

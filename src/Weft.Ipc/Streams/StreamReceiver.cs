@@ -19,7 +19,7 @@ using Weft.Ipc.Interop;
 
 namespace Weft.Ipc.Streams;
 
-internal sealed class StreamReceiver<T> : IChanTransport<T>
+internal sealed class StreamReceiver<T> : IReceiveTransport<T>
 {
     private readonly StreamConnection _connection;
     private readonly IpcCodec<T> _codec;
@@ -39,8 +39,6 @@ internal sealed class StreamReceiver<T> : IChanTransport<T>
         _kind = kind;
         _buffer = new byte[Math.Max(FrameFormat.HelloSize, FrameFormat.HeaderSize + Math.Max(maxFrame, FrameFormat.MaxErrorText))];
     }
-
-    public bool IsReceiver => true;
 
     public Exception? Error => Volatile.Read(ref _error);
 
@@ -130,14 +128,6 @@ internal sealed class StreamReceiver<T> : IChanTransport<T>
         Volatile.Write(ref _error, error);
         return TransportStatus.Closed;
     }
-
-    public TransportStatus TryFlush() => TransportStatus.NotReady;
-
-    public TransportStatus TryPut(T value) => TransportStatus.NotReady;
-
-    public bool LooksWritable => false;
-
-    public bool ArmSend() => true;
 
     public void OnChannelClosed() => _connection.Release();
 }

@@ -5,26 +5,14 @@ using Weft.Channels;
 namespace Weft.Ipc.Streams;
 
 internal sealed class StreamSender<T>(StreamConnection connection, IpcCodec<T> codec, int maxFrame, string kind)
-    : StreamSenderBase(connection, codec.Fingerprint, maxFrame), IChanTransport<T>
+    : StreamSenderBase(connection, codec.Fingerprint, maxFrame), ISendTransport<T>
 {
     private static readonly Func<(IpcCodec<T> Codec, T Value), Span<byte>, int> s_encode = static (s, span) => s.Codec.Encode(s.Value, span);
     private static readonly Func<(IpcCodec<T> Codec, T Value), long> s_length = static s => s.Codec.EncodedLength(s.Value);
-
-    public bool IsReceiver => false;
 
     private protected override string Kind => kind;
 
     public void Attach(IChanTransportOwner owner) => Owner = owner;
 
     public TransportStatus TryPut(T value) => PutLocked((codec, value), s_encode, s_length);
-
-    public TransportStatus TryTake(out T value)
-    {
-        value = default!;
-        return TransportStatus.NotReady;
-    }
-
-    public bool LooksReadable => false;
-
-    public bool ArmReceive() => true;
 }
