@@ -11,7 +11,8 @@
 // connection gets TCP_NODELAY (one 64-byte frame must not wait for Nagle's timer).
 //
 // Errors: EINTR and ECONNABORTED (the client gave up before the accept) are retried; any other accept4 failure
-// (EMFILE: out of descriptors, ENOMEM) ends the listener with an IpcException naming the call and errno. Rejected:
+// (EMFILE: out of descriptors, ENOMEM), or a failure to set up the accepted socket (SO_PEERCRED, TCP_NODELAY, the
+// netpoller's registration), ends the listener with that IpcException: nothing is thrown under the channel's lock. Rejected:
 // retrying those silently (with an edge-triggered poller the pending connection would produce no new edge, so the
 // listener would hang instead of failing visibly).
 //
@@ -98,10 +99,14 @@ internal sealed class AcceptTransport<T> : IReceiveTransport<IpcDuplex<T>>, IPol
                 value = IpcSocket.Duplex(fd, _codec, _maxFrame, _unixPath is null ? "TCP connection" : "Unix socket");
                 return TransportStatus.Done;
             }
-            catch
+            catch (Exception ex) when (ex is IOException)
             {
+                // getsockopt, setsockopt or the netpoller's epoll_ctl failed for this connection: never thrown under
+                // the channel's lock; the listener ends with the error, as for a failed accept4.
                 fd.Dispose();
-                throw;
+                _ended = true;
+                Volatile.Write(ref _error, ex);
+                return TransportStatus.Closed;
             }
         }
     }
