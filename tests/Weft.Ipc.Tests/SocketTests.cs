@@ -478,4 +478,37 @@ public sealed class SocketTests
         var ex = Assert.IsType<IpcProtocolException>(accepted.Receiver.Error);
         Assert.Contains("Unmanaged<Int64>", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("unix")]
+    [InlineData("tcp")]
+    public async Task A_connect_that_waits_on_a_full_backlog_is_cancellable_and_the_next_accept_still_works(string kind)
+    {
+        // Nobody accepts and the backlog is 1, so the kernel soon stops completing connects: a Unix connect says
+        // EAGAIN (the retry loop waits), a TCP SYN is dropped (the connect waits for writability in the netpoller).
+        using var server = new Server(kind, new IpcSocketOptions { Backlog = 1 });
+        var made = new List<IpcDuplex<long>>();
+        OperationCanceledException? cancelled = null;
+        for (int i = 0; i < 8 && cancelled is null; i++)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            try
+            {
+                made.Add(await server.ConnectAsync(cts.Token).Within());
+            }
+            catch (OperationCanceledException ex)
+            {
+                cancelled = ex;
+            }
+        }
+        Assert.NotNull(cancelled);
+        Assert.InRange(made.Count, 1, 4); // the backlog, plus what the kernel rounds it up to
+        foreach (var m in made)
+        {
+            using var accepted = (await server.Listener.Connections.ReceiveAsync().Within())!;
+            await m.Sender.Channel.SendAsync(9).Within();
+            Assert.Equal(9, await accepted.Receiver.Channel.ReceiveAsync().Within());
+            m.Dispose();
+        }
+    }
 }
