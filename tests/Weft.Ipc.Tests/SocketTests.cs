@@ -511,4 +511,39 @@ public sealed class SocketTests
             m.Dispose();
         }
     }
+
+    [Fact]
+    public async Task Accepts_cancelled_at_random_moments_lose_no_connection_and_take_none_twice()
+    {
+        const int Clients = 40;
+        using var server = new Server("unix");
+        var clients = new List<IpcDuplex<long>>();
+        var accepted = new List<IpcDuplex<long>>();
+        await Gor.Run(async () =>
+        {
+            var rng = new Random(16);
+            for (int i = 0; i < Clients; i++)
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(rng.Next(0, 3)));
+                var accepting = server.Listener.Connections.ReceiveAsync(cts.Token); // parks first
+                var connecting = server.ConnectAsync();
+                try
+                {
+                    accepted.Add((await accepting)!);
+                }
+                catch (OperationCanceledException)
+                {
+                    // the connection, if the kernel had it, waits in the channel or the backlog
+                }
+                clients.Add(await connecting);
+            }
+            while (accepted.Count < Clients) accepted.Add((await server.Listener.Connections.ReceiveAsync())!);
+        });
+        Assert.False(server.Listener.Connections.TryReceive(out _)); // none left over, none made twice
+        for (int i = 0; i < Clients; i++) await clients[i].Sender.Channel.SendAsync(i).Within();
+        var got = new List<long>();
+        foreach (var a in accepted) got.Add(await a.Receiver.Channel.ReceiveAsync().Within());
+        Assert.Equal(Enumerable.Range(0, Clients).Select(i => (long)i), got.Order());
+        foreach (var c in clients.Concat(accepted)) c.Dispose();
+    }
 }
