@@ -19,6 +19,12 @@ if (args.Length > 0 && args[0] == "--micro")
     return 0;
 }
 
+if (args.Length == 4 && args[0] == "--ipc-peer")
+{
+    // The other process of the IPC rows (Workloads/Ipc.cs).
+    return IpcBench.RunPeer(args[1..]);
+}
+
 if (args.Length == 3 && args[0] == "--child")
 {
     // One measurement in a fresh process (Workload.InFreshProcess).
@@ -54,7 +60,7 @@ foreach (var n in names)
 }
 
 string[] passOn = args.Contains("--metrics-listener") ? ["--metrics-listener"] : [];
-foreach (var w in all.Where(w => names.Length == 0 || names.Contains(w.Name)))
+foreach (var w in all.Where(w => names.Length == 0 ? !w.OnlyByName : names.Contains(w.Name)))
 {
     if (!inProcess)
     {

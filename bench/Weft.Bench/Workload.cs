@@ -16,6 +16,9 @@ public abstract class Workload
     /// <summary>Whether a warm-up run precedes the measured ones.</summary>
     public virtual bool WarmUp => true;
 
+    /// <summary>Whether the workload runs only when named on the command line (the IPC rows start other processes).</summary>
+    public virtual bool OnlyByName => false;
+
     public abstract double RunWeft();
     public virtual double? RunBaseline() => null;
 

@@ -1,6 +1,7 @@
-// IpcCodec — the codecs Weft.Ipc ships: unmanaged values copied as their bytes, and byte arrays. JSON
-// (source-generated System.Text.Json) comes with the cross-process work of issue 16.
+// IpcCodec — the codecs Weft.Ipc ships: unmanaged values copied as their bytes, byte arrays, UTF-8 strings, and
+// JSON through System.Text.Json's source generator (Framing/ has one file per codec).
 
+using System.Text.Json.Serialization.Metadata;
 using Weft.Ipc.Framing;
 
 namespace Weft.Ipc;
@@ -37,5 +38,47 @@ public static class IpcCodec
                 $"A byte codec's maximum length must be from 0 to {FrameFormat.MaxFrameSizeLimit} bytes; it was {maxLength}.");
         }
         return new BytesCodec(maxLength);
+    }
+
+    /// <summary>Strings as UTF-8, of up to <paramref name="maxLength"/> bytes, each received as a new string.</summary>
+    /// <param name="maxLength">The longest encoding in bytes, 0 to 16 MiB; also give the endpoint a maximum frame size at least this large.</param>
+    /// <returns>The codec.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is not from 0 to 16 MiB.</exception>
+    /// <remarks>A lone surrogate is sent as U+FFFD. A null or too long string closes the sending endpoint with an error
+    /// frame; a received payload that is not valid UTF-8 closes the receiving endpoint with an <see cref="IpcProtocolException"/>.</remarks>
+    /// <example><code>var (sender, receiver) = IpcPipe.Create(IpcCodec.Utf8(maxLength: 1024), maxFrameSize: 1024);</code></example>
+    public static IpcCodec<string> Utf8(int maxLength = FrameFormat.DefaultMaxFrameSize) => new Utf8Codec(CheckMaxLength(maxLength));
+
+    /// <summary>
+    /// Values as JSON, through the <see cref="JsonTypeInfo{T}"/> that System.Text.Json's source generator made for
+    /// <typeparamref name="T"/> (no reflection: trimming- and AOT-safe). The fingerprint covers the type's name and
+    /// its properties' names and types, so ends built with different contracts refuse each other at the hello.
+    /// </summary>
+    /// <typeparam name="T">The element type.</typeparam>
+    /// <param name="typeInfo">From a <c>JsonSerializerContext</c>, e.g. <c>AppJson.Default.Order</c>.</param>
+    /// <param name="maxLength">The longest JSON in bytes, 0 to 16 MiB; also give the endpoint a maximum frame size at least this large.</param>
+    /// <returns>The codec.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="typeInfo"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is not from 0 to 16 MiB.</exception>
+    /// <remarks>A value whose JSON is too long closes the sending endpoint with an error frame; a received payload
+    /// that is not the JSON of a <typeparamref name="T"/> closes the receiving endpoint with an <see cref="IpcProtocolException"/>.</remarks>
+    /// <example><code>
+    /// [JsonSerializable(typeof(Order))] partial class AppJson : JsonSerializerContext { }
+    /// var (sender, receiver) = IpcPipe.Create(IpcCodec.Json(AppJson.Default.Order));
+    /// </code></example>
+    public static IpcCodec<T> Json<T>(JsonTypeInfo<T> typeInfo, int maxLength = FrameFormat.DefaultMaxFrameSize)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        return new JsonCodec<T>(typeInfo, CheckMaxLength(maxLength));
+    }
+
+    private static int CheckMaxLength(int maxLength, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(maxLength))] string? name = null)
+    {
+        if (maxLength < 0 || maxLength > FrameFormat.MaxFrameSizeLimit)
+        {
+            throw new ArgumentOutOfRangeException(name, maxLength,
+                $"A codec's maximum length must be from 0 to {FrameFormat.MaxFrameSizeLimit} bytes; it was {maxLength}.");
+        }
+        return maxLength;
     }
 }

@@ -22,5 +22,7 @@ public static class Workloads
         new MutexWorkload(),
         // thread pool
         new PoolLatency(), new PoolThroughput(),
+        // IPC between processes (issue 16); they start a peer process, so they run only when asked for by name
+        new IpcRoundTrip("unix"), new IpcRoundTrip("tcp"), new IpcUnixThroughput(),
     ];
 }
