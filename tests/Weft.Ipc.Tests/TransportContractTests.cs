@@ -67,6 +67,7 @@ public sealed class MessageQueueContractTests : ChanContractTests
 /// The relay drains Tx on its own, so a full Tx is not full for good until the relay itself is stuck on a full Rx:
 /// <see cref="Fill"/> asks it (a line on its stdin) and fills again once it says so. Nothing else differs.
 /// </remarks>
+[Xunit.Collection(ChildProcessCollection.Name)]
 public sealed class ChildPipeContractTests : ChanContractTests
 {
     private readonly Dictionary<Chan<int>, PeerProcess> _relays = [];
