@@ -19,6 +19,12 @@ if (args.Length > 0 && args[0] == "--micro")
     return 0;
 }
 
+if (args.Length >= 2 && args[0] == "--ipc-peer")
+{
+    // The other process of the IPC workloads (Workloads/IpcPipe.cs).
+    return IpcPipeWorkload.Peer(args[1..]);
+}
+
 if (args.Length == 3 && args[0] == "--child")
 {
     // One measurement in a fresh process (Workload.InFreshProcess).
@@ -54,7 +60,8 @@ foreach (var n in names)
 }
 
 string[] passOn = args.Contains("--metrics-listener") ? ["--metrics-listener"] : [];
-foreach (var w in all.Where(w => names.Length == 0 || names.Contains(w.Name)))
+// The IPC workloads start processes and take a while, so they run only when asked for by name (as in bench/go).
+foreach (var w in all.Where(w => names.Length == 0 ? !w.Name.StartsWith("ipc-", StringComparison.Ordinal) : names.Contains(w.Name)))
 {
     if (!inProcess)
     {
