@@ -125,11 +125,22 @@ public static partial class IpcChild
         ArgumentNullException.ThrowIfNull(fromChildCodec);
         CheckStart(startInfo, maxFrameSize);
         var down = ChildPipe.Make(childReads: true);
-        ChildPipe up;
-        try { up = ChildPipe.Make(childReads: false); }
-        catch { down.Abandon(); throw; }
-        var toChild = down.Sender(toChildCodec, maxFrameSize);
-        var fromChild = up.Receiver(fromChildCodec, maxFrameSize);
+        ChildPipe? up = null;
+        IpcSender<TToChild>? toChild = null;
+        IpcReceiver<TFromChild> fromChild;
+        try
+        {
+            up = ChildPipe.Make(childReads: false);
+            toChild = down.Sender(toChildCodec, maxFrameSize);
+            fromChild = up.Receiver(fromChildCodec, maxFrameSize);
+        }
+        catch
+        {
+            toChild?.Dispose();
+            down.Abandon(); // closing a descriptor an endpoint already released is a no-op (FileDescriptor is a SafeHandle)
+            up?.Abandon();
+            throw;
+        }
         var process = StartWith(startInfo, down, up, () => { toChild.Dispose(); fromChild.Dispose(); });
         return (process, toChild, fromChild);
     }
@@ -157,7 +168,9 @@ public static partial class IpcChild
         ArgumentNullException.ThrowIfNull(codec);
         CheckStart(startInfo, maxFrameSize);
         var down = ChildPipe.Make(childReads: true);
-        var toChild = down.Sender(codec, maxFrameSize);
+        IpcSender<T> toChild;
+        try { toChild = down.Sender(codec, maxFrameSize); }
+        catch { down.Abandon(); throw; }
         var process = StartWith(startInfo, down, null, toChild.Dispose);
         return (process, toChild);
     }
@@ -186,7 +199,9 @@ public static partial class IpcChild
         ArgumentNullException.ThrowIfNull(codec);
         CheckStart(startInfo, maxFrameSize);
         var up = ChildPipe.Make(childReads: false);
-        var fromChild = up.Receiver(codec, maxFrameSize);
+        IpcReceiver<T> fromChild;
+        try { fromChild = up.Receiver(codec, maxFrameSize); }
+        catch { up.Abandon(); throw; }
         var process = StartWith(startInfo, null, up, fromChild.Dispose);
         return (process, fromChild);
     }
