@@ -25,6 +25,12 @@ if (args.Length == 4 && args[0] == "--ipc-peer")
     return IpcBench.RunPeer(args[1..]);
 }
 
+if (args.Length >= 2 && args[0] == "--ipc-pipe-peer")
+{
+    // The child of the pipe rows (Workloads/IpcPipe.cs).
+    return IpcPipeWorkload.Peer(args[1..]);
+}
+
 if (args.Length == 3 && args[0] == "--child")
 {
     // One measurement in a fresh process (Workload.InFreshProcess).

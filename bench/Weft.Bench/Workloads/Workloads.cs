@@ -23,6 +23,6 @@ public static class Workloads
         // thread pool
         new PoolLatency(), new PoolThroughput(),
         // IPC between processes (issue 16); they start a peer process, so they run only when asked for by name
-        new IpcRoundTrip("unix"), new IpcRoundTrip("tcp"), new IpcUnixThroughput(),
+        new IpcRoundTrip("unix"), new IpcRoundTrip("tcp"), new IpcUnixThroughput(), new IpcPipeWorkload(),
     ];
 }

@@ -34,6 +34,7 @@ internal sealed class MessageQueue : IPollHandler, IDisposable
     internal readonly PollDesc Poll;
     internal IChanTransportOwner? Owner;
     internal MqSender? Closing; // set by a sender whose end waits for room
+    internal MqSender? Sender;  // set once by the send transport: write readiness flushes its outbox first
 
     internal MessageQueue(int fd, string name, bool unlinkOnRelease)
     {
@@ -67,7 +68,11 @@ internal sealed class MessageQueue : IPollHandler, IDisposable
     public void OnWritable()
     {
         if (Volatile.Read(ref Closing) is { } closing) closing.ContinueClosing();
-        else Owner?.OnSendReady();
+        else
+        {
+            Sender?.FlushOutboxOnReadiness();
+            Owner?.OnSendReady();
+        }
     }
 
     public void Dispose() => Release();
@@ -182,7 +187,34 @@ internal abstract class MqSender(MessageQueue queue, uint priority)
                 return TransportStatus.Closed;
             }
             Volatile.Write(ref _pending, n);
-            return FlushLocked() == TransportStatus.Closed ? TransportStatus.Closed : TransportStatus.Done;
+            status = FlushLocked();
+            if (status == TransportStatus.NotReady) ArmForOutboxLocked();
+            return status == TransportStatus.Closed ? TransportStatus.Closed : TransportStatus.Done;
+        }
+    }
+
+    /// <summary>
+    /// The value just put waits in the outbox (the queue was full). The channel's pump arms write readiness only while
+    /// a sender waits, so with none left the outbox would wait for a next send that may never come, and the receiver
+    /// for a value whose send completed. So the transport arms for it itself (Arm is a lock-free state change, safe
+    /// under the locks), and the readiness flushes it (<see cref="FlushOutboxOnReadiness"/>); an edge that came first
+    /// makes the arm say so, and the flush is retried here at once.
+    /// </summary>
+    private void ArmForOutboxLocked()
+    {
+        while (!queue.Poll.ArmWrite())
+        {
+            if (FlushLocked() != TransportStatus.NotReady) return;
+        }
+    }
+
+    /// <summary>Write readiness (MessageQueue.OnWritable, outside every lock): flush a waiting outbox, arming again if the queue is still full.</summary>
+    internal void FlushOutboxOnReadiness()
+    {
+        lock (_gate)
+        {
+            if (_pending < 0 || _done) return;
+            if (FlushLocked() == TransportStatus.NotReady) ArmForOutboxLocked();
         }
     }
 
@@ -255,7 +287,11 @@ internal sealed class MqSender<T>(MessageQueue queue, IpcCodec<T> codec, uint pr
     private static readonly Func<(IpcCodec<T> Codec, T Value), Span<byte>, int> s_encode = static (s, span) => s.Codec.Encode(s.Value, span);
     private static readonly Func<(IpcCodec<T> Codec, T Value), long> s_length = static s => s.Codec.EncodedLength(s.Value);
 
-    public void Attach(IChanTransportOwner owner) => Queue.Owner = owner;
+    public void Attach(IChanTransportOwner owner)
+    {
+        Queue.Owner = owner;
+        Queue.Sender = this;
+    }
 
     public TransportStatus TryPut(T value) => PutLocked((codec, value), s_encode, s_length);
 }

@@ -79,7 +79,23 @@ internal abstract class StreamSenderBase
             BinaryPrimitives.WriteUInt32LittleEndian(_outbox, (uint)n);
             _outbox[4] = FrameFormat.KindData;
             _end = FrameFormat.HeaderSize + n;
-            return FlushLocked() == TransportStatus.Closed ? TransportStatus.Closed : TransportStatus.Done;
+            status = FlushLocked();
+            if (status == TransportStatus.NotReady) ArmForOutboxLocked();
+            return status == TransportStatus.Closed ? TransportStatus.Closed : TransportStatus.Done;
+        }
+    }
+
+    /// <summary>
+    /// The frame just put waits in the outbox (the kernel is full). The channel's pump arms write readiness only while
+    /// a sender waits, so with none left the frame would wait for a next send that may never come, though its send
+    /// completed. So arm for it here (a lock-free state change, safe under the locks); the readiness flushes it
+    /// (OnWritable). An edge that came before the arm makes it say so, and the flush is retried at once.
+    /// </summary>
+    private void ArmForOutboxLocked()
+    {
+        while (!Connection.Poll.ArmWrite())
+        {
+            if (FlushLocked() != TransportStatus.NotReady) return;
         }
     }
 
@@ -143,8 +159,16 @@ internal abstract class StreamSenderBase
     {
         bool closing;
         lock (_gate) closing = _closing;
-        if (closing) ContinueClosing();
-        else Owner?.OnSendReady();
+        if (closing)
+        {
+            ContinueClosing();
+            return;
+        }
+        lock (_gate)
+        {
+            if (!_closing && _start < _end && FlushLocked() == TransportStatus.NotReady) ArmForOutboxLocked();
+        }
+        Owner?.OnSendReady();
     }
 
     private protected IChanTransportOwner? Owner;

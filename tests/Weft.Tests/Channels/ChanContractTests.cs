@@ -3,26 +3,82 @@ using Xunit;
 namespace Weft.Tests.Channels;
 
 /// <summary>
-/// The channel contract (STYLE 13): every rule that holds for every flavour, run against each of them.
-/// Later IPC transports derive from this class too.
+/// The channel contract (STYLE 13): every rule that holds for every flavour, run against each of them: the local
+/// flavours (LocalChanContractTests.cs) and the IPC transports, in-process and across processes
+/// (tests/Weft.Ipc.Tests/TransportContractTests.cs, which compiles this file too).
 /// </summary>
-public abstract class ChanContractTests
+/// <remarks>
+/// <para>A flavour gives a sending side and a receiving side (<see cref="Ends"/>): a local channel is both; an IPC
+/// flavour gives the sender endpoint's channel and the receiver endpoint's channel of one stream. Every test sends,
+/// closes and fills on <see cref="Ends.Tx"/> and receives on <see cref="Ends.Rx"/>, so each rule means the same for
+/// both: "the channel" is the stream from Tx to Rx.</para>
+/// <para>What differs between flavours is said by two members rather than by skipping tests:
+/// <see cref="Fill"/> (how to make a send park: fill a buffer; an unbuffered channel already is full; a
+/// cross-process relay needs its relay stopped too) and <see cref="Rendezvous"/> (whether a send completes only
+/// when a receiver takes the value). The rest holds as written for all.</para>
+/// </remarks>
+public abstract partial class ChanContractTests : IDisposable
 {
-    protected abstract Chan<int> Make();
+    /// <summary>One channel as the contract sees it: values are sent (and the channel closed) on Tx and received on Rx.</summary>
+    public readonly record struct Ends(Chan<int> Tx, Chan<int> Rx)
+    {
+        /// <summary>A local channel: the same channel is both sides.</summary>
+        public static Ends Local(Chan<int> ch) => new(ch, ch);
+    }
+
+    private readonly List<IDisposable> _owned = [];
+
+    /// <summary>A new channel of this flavour.</summary>
+    protected abstract Ends Make();
+
+    /// <summary>
+    /// True when a send completes only as a receiver takes its value (an unbuffered local channel). False when it
+    /// completes into a buffer (a buffered channel; for a transport, the kernel's).
+    /// </summary>
+    protected virtual bool Rendezvous => false;
+
+    /// <summary>
+    /// Makes the next send on <paramref name="ends"/> park: sends <paramref name="value"/> until a send would block
+    /// and stays so until something receives on Rx; returns how many it sent. The default (TrySend until it fails)
+    /// is right wherever nothing drains Tx but a receive on Rx.
+    /// </summary>
+    protected virtual int Fill(Ends ends, int value)
+    {
+        int n = 0;
+        while (ends.Tx.TrySend(value)) n++;
+        return n;
+    }
+
+    /// <summary>Disposes <paramref name="resource"/> after the test (endpoints, child processes).</summary>
+    protected T Own<T>(T resource) where T : IDisposable
+    {
+        lock (_owned) _owned.Add(resource);
+        return resource;
+    }
+
+    public void Dispose()
+    {
+        lock (_owned)
+        {
+            for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
+            _owned.Clear();
+        }
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task Values_sent_by_a_goroutine_are_received_in_order()
     {
-        var ch = Make();
+        var (tx, rx) = Make();
         var producer = GoTask.Run(async () =>
         {
-            for (int i = 0; i < 1000; i++) await ch.SendAsync(i);
-            ch.Close();
+            for (int i = 0; i < 1000; i++) await tx.SendAsync(i);
+            tx.Close();
         });
         var got = await GoTask.Run(async () =>
         {
             var list = new List<int>();
-            await foreach (var v in ch) list.Add(v);
+            await foreach (var v in rx) list.Add(v);
             return list;
         }).Within();
         await producer.Within();
@@ -32,98 +88,118 @@ public abstract class ChanContractTests
     [Fact]
     public async Task Receive_on_closed_and_drained_channel_returns_default_and_not_ok()
     {
-        var ch = Make();
-        ch.Close();
-        var (v, ok) = await ch.ReceiveOkAsync().Within();
+        var (tx, rx) = Make();
+        tx.Close();
+        var (v, ok) = await rx.ReceiveOkAsync().Within();
         Assert.Equal(0, v);
         Assert.False(ok);
-        Assert.Equal(0, await ch.ReceiveAsync().Within());
-        Assert.True(ch.TryReceive(out _, out bool ok2));
+        Assert.Equal(0, await rx.ReceiveAsync().Within());
+        Assert.True(rx.TryReceive(out _, out bool ok2));
         Assert.False(ok2);
-        Assert.False(ch.TryReceive(out _));
-        Assert.Equal(0, ch.Receive(out bool ok3));
+        Assert.False(rx.TryReceive(out _));
+        Assert.Equal(0, rx.Receive(out bool ok3));
         Assert.False(ok3);
     }
 
     [Fact]
     public async Task Close_wakes_every_parked_receiver_with_not_ok()
     {
-        var ch = Make();
-        var receivers = Enumerable.Range(0, 8).Select(_ => ch.ReceiveOkAsync().AsTask()).ToArray();
+        var (tx, rx) = Make();
+        var receivers = Enumerable.Range(0, 8).Select(_ => rx.ReceiveOkAsync().AsTask()).ToArray();
         Assert.All(receivers, r => Assert.False(r.IsCompleted));
-        ch.Close();
+        tx.Close();
         foreach (var r in receivers) Assert.False((await r.Within()).Ok);
     }
 
     [Fact]
     public async Task Close_wakes_parked_senders_with_ChannelClosedException()
     {
-        var ch = Make();
-        while (ch.TrySend(1)) { } // fill the buffer, if any
-        var sender = ch.SendAsync(2).AsTask();
+        var ends = Make();
+        Fill(ends, 1);
+        var sender = ends.Tx.SendAsync(2).AsTask();
         Assert.False(sender.IsCompleted);
-        ch.Close();
+        ends.Tx.Close();
         await Assert.ThrowsAsync<ChannelClosedException>(() => sender.Within());
     }
 
     [Fact]
     public async Task Send_on_closed_channel_throws()
     {
-        var ch = Make();
-        ch.Close();
-        await Assert.ThrowsAsync<ChannelClosedException>(() => ch.SendAsync(1).AsTask());
-        Assert.Throws<ChannelClosedException>(() => ch.TrySend(1));
-        Assert.Throws<ChannelClosedException>(() => ch.Send(1));
+        var (tx, _) = Make();
+        tx.Close();
+        await Assert.ThrowsAsync<ChannelClosedException>(() => tx.SendAsync(1).AsTask());
+        Assert.Throws<ChannelClosedException>(() => tx.TrySend(1));
+        Assert.Throws<ChannelClosedException>(() => tx.Send(1));
     }
 
     [Fact]
     public void Closing_twice_throws()
     {
-        var ch = Make();
-        ch.Close();
-        Assert.Throws<ChannelClosedException>(ch.Close);
+        var (tx, _) = Make();
+        tx.Close();
+        Assert.Throws<ChannelClosedException>(tx.Close);
     }
 
     [Fact]
     public async Task Blocked_senders_are_served_in_FIFO_order()
     {
-        var ch = Make();
-        int prefill = 0;
-        while (ch.TrySend(-1)) prefill++;
+        var ends = Make();
+        var (tx, rx) = ends;
+        int prefill = Fill(ends, -1);
         // From one thread, each SendAsync parks before the next starts: the queue order is the call order.
-        var senders = Enumerable.Range(0, 20).Select(i => ch.SendAsync(i).AsTask()).ToArray();
+        var senders = Enumerable.Range(0, 20).Select(i => tx.SendAsync(i).AsTask()).ToArray();
         Assert.All(senders, s => Assert.False(s.IsCompleted));
-        for (int i = 0; i < prefill; i++) Assert.Equal(-1, await ch.ReceiveAsync().Within());
-        for (int i = 0; i < 20; i++) Assert.Equal(i, await ch.ReceiveAsync().Within());
+        for (int i = 0; i < prefill; i++) Assert.Equal(-1, await rx.ReceiveAsync().Within());
+        for (int i = 0; i < 20; i++) Assert.Equal(i, await rx.ReceiveAsync().Within());
         await Task.WhenAll(senders).Within();
+    }
+
+    [Fact]
+    public async Task Every_completed_send_arrives_though_nothing_is_sent_after_it()
+    {
+        // "Send completed" promises delivery: a value that completed into a buffer (a transport's kernel buffer or its
+        // one-frame outbox) reaches the receiver without a later send, a parked sender or a close to push it out.
+        var ends = Make();
+        int prefill = Fill(ends, 7);
+        for (int i = 0; i < prefill; i++) Assert.Equal(7, await ends.Rx.ReceiveAsync().Within());
+        Assert.False(ends.Rx.TryReceive(out _));
     }
 
     [Fact]
     public async Task Blocked_receivers_are_served_in_FIFO_order()
     {
-        var ch = Make();
-        var receivers = Enumerable.Range(0, 20).Select(_ => ch.ReceiveAsync().AsTask()).ToArray();
-        for (int i = 0; i < 20; i++) await ch.SendAsync(i).Within();
+        var (tx, rx) = Make();
+        var receivers = Enumerable.Range(0, 20).Select(_ => rx.ReceiveAsync().AsTask()).ToArray();
+        for (int i = 0; i < 20; i++) await tx.SendAsync(i).Within();
         for (int i = 0; i < 20; i++) Assert.Equal(i, await receivers[i].Within());
     }
 
     [Fact]
     public async Task A_cancelled_receive_consumes_nothing_and_a_cancelled_send_delivers_nothing()
     {
-        var ch = Make();
+        var (tx, rx) = Make();
         using var cts = new CancellationTokenSource();
-        var r = ch.ReceiveAsync(cts.Token).AsTask();
+        var r = rx.ReceiveAsync(cts.Token).AsTask();
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => r.Within());
-        Assert.True(ch.TrySend(7) || ch.Capacity == 0);
+        var late = tx.SendAsync(7).AsTask(); // rendezvous: completes when the receive below takes it
+        Assert.Equal(7, await rx.ReceiveAsync().Within()); // the cancelled receive took nothing
+        await late.Within();
 
-        var ch2 = Make();
-        while (ch2.TrySend(-1)) { }
+        var ends2 = Make();
+        int prefill = Fill(ends2, -1);
         using var cts2 = new CancellationTokenSource();
-        var s = ch2.SendAsync(42, cts2.Token).AsTask();
+        var s = ends2.Tx.SendAsync(42, cts2.Token).AsTask();
         cts2.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => s.Within());
-        while (ch2.TryReceive(out var v)) Assert.Equal(-1, v); // 42 never arrives
+        ends2.Tx.Close();
+        var drained = Task.Run(async () =>
+        {
+            var values = new List<int>();
+            await foreach (int v in ends2.Rx) values.Add(v);
+            return values;
+        });
+        Assert.Equal(Enumerable.Repeat(-1, prefill), await drained.Within()); // 42 never arrives
     }
 
     [Fact]
@@ -133,33 +209,33 @@ public abstract class ChanContractTests
         // OperationCanceledException without trying the operation, even when it could complete at once.
         var cancelled = new CancellationToken(true);
 
-        var ch = Make();
-        var sender = GoTask.Run(() => ch.SendAsync(5).AsTask()); // buffered: completes at once; unbuffered: parks
-        Parked.Sender(ch);
-        Assert.Throws<OperationCanceledException>(() => ch.Receive(cancelled));
-        Assert.Throws<OperationCanceledException>(() => ch.Receive(out _, cancelled));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ch.ReceiveAsync(cancelled).AsTask()).Within();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ch.ReceiveOkAsync(cancelled).AsTask()).Within();
+        var (tx, rx) = Make();
+        var sender = GoTask.Run(() => tx.SendAsync(5).AsTask()); // buffered: completes at once; unbuffered: parks
+        Parked.Sender(rx);
+        Assert.Throws<OperationCanceledException>(() => rx.Receive(cancelled));
+        Assert.Throws<OperationCanceledException>(() => rx.Receive(out _, cancelled));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rx.ReceiveAsync(cancelled).AsTask()).Within();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rx.ReceiveOkAsync(cancelled).AsTask()).Within();
         var sel = new Select();
-        sel.Receive(ch);
+        sel.Receive(rx);
         Assert.Throws<OperationCanceledException>(() => sel.Wait(cancelled));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sel.WaitAsync(cancelled).AsTask()).Within();
-        Assert.True(ch.TryReceive(out int v));
+        Assert.True(rx.TryReceive(out int v));
         Assert.Equal(5, v);
-        Assert.False(ch.TryReceive(out _)); // it was there once, and only once
+        Assert.False(rx.TryReceive(out _)); // it was there once, and only once
         await sender.Within();
 
-        var ch2 = Make();
-        var receiver = GoTask.Run(() => ch2.ReceiveAsync().AsTask());
-        Parked.Receiver(ch2); // buffered: room is enough
-        Assert.Throws<OperationCanceledException>(() => ch2.Send(1, cancelled));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ch2.SendAsync(2, cancelled).AsTask()).Within();
+        var (tx2, rx2) = Make();
+        var receiver = GoTask.Run(() => rx2.ReceiveAsync().AsTask());
+        Parked.Receiver(tx2); // buffered: room is enough
+        Assert.Throws<OperationCanceledException>(() => tx2.Send(1, cancelled));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => tx2.SendAsync(2, cancelled).AsTask()).Within();
         var sel2 = new Select();
-        sel2.Send(ch2, 3);
+        sel2.Send(tx2, 3);
         Assert.Throws<OperationCanceledException>(() => sel2.Wait(cancelled));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sel2.WaitAsync(cancelled).AsTask()).Within();
-        Assert.Equal(0, ch2.Len);
-        Assert.True(ch2.TrySend(4));
+        Assert.Equal(0, rx2.Len);
+        Assert.True(tx2.TrySend(4));
         Assert.Equal(4, await receiver.Within()); // none of 1, 2, 3 arrived
     }
 
@@ -168,17 +244,17 @@ public abstract class ChanContractTests
     {
         // The adapters' contract (ChannelWriter.WaitToWriteAsync, ChannelReader.WaitToReadAsync): false once the
         // channel is closed, never "writable" for a write that can no longer happen.
-        var ch = Make();
-        while (ch.TrySend(0)) { } // full; an unbuffered channel always is
-        var writeWait = ch.AsChannelWriter().WaitToWriteAsync().AsTask();
+        var ends = Make();
+        Fill(ends, 0); // full; an unbuffered channel always is
+        var writeWait = ends.Tx.AsChannelWriter().WaitToWriteAsync().AsTask();
         Assert.False(writeWait.IsCompleted);
-        ch.Close();
+        ends.Tx.Close();
         Assert.False(await writeWait.Within());
 
-        var ch2 = Make();
-        var readWait = ch2.AsChannelReader().WaitToReadAsync().AsTask();
+        var (tx2, rx2) = Make();
+        var readWait = rx2.AsChannelReader().WaitToReadAsync().AsTask();
         Assert.False(readWait.IsCompleted);
-        ch2.Close();
+        tx2.Close();
         Assert.False(await readWait.Within());
     }
 
@@ -187,7 +263,7 @@ public abstract class ChanContractTests
     {
         // Stress: senders and receivers whose tokens are cancelled at random moments. Every value the sender saw
         // delivered is received exactly once, and no value whose send was reported cancelled is ever received.
-        var ch = Make();
+        var (tx, rx) = Make();
         const int N = 4000;
         var delivered = new bool[N];
         var received = new int[N];
@@ -197,12 +273,12 @@ public abstract class ChanContractTests
             for (int i = 0; i < N; i++)
             {
                 var cts = new CancellationTokenSource();
-                var t = ch.SendAsync(i, cts.Token);
+                var t = tx.SendAsync(i, cts.Token);
                 if (rnd.Next(3) == 0) ThreadPool.UnsafeQueueUserWorkItem(static c => c.Cancel(), cts, false);
                 try { await t; delivered[i] = true; }
                 catch (OperationCanceledException) { }
             }
-            ch.Close();
+            tx.Close();
         });
         var receiver = Task.Run(async () =>
         {
@@ -210,7 +286,7 @@ public abstract class ChanContractTests
             while (true)
             {
                 var cts = new CancellationTokenSource();
-                var t = ch.ReceiveOkAsync(cts.Token);
+                var t = rx.ReceiveOkAsync(cts.Token);
                 if (rnd.Next(3) == 0) ThreadPool.UnsafeQueueUserWorkItem(static c => c.Cancel(), cts, false);
                 try
                 {
@@ -236,15 +312,15 @@ public abstract class ChanContractTests
             int sum = 0;
             for (int i = 0; i < 300; i++)
             {
-                await ch.SendAsync(i);
-                sum += await back.ReceiveAsync();
+                await ch.Tx.SendAsync(i);
+                sum += await back.Rx.ReceiveAsync();
             }
             return sum;
         });
         var mid = Make();
-        var thread = new Thread(() => { for (int i = 0; i < 300; i++) mid.Send(ch.Receive() * 2); }) { IsBackground = true };
+        var thread = new Thread(() => { for (int i = 0; i < 300; i++) mid.Tx.Send(ch.Rx.Receive() * 2); }) { IsBackground = true };
         thread.Start();
-        var pool = Task.Run(async () => { for (int i = 0; i < 300; i++) await back.SendAsync(await mid.ReceiveAsync() + 1); });
+        var pool = Task.Run(async () => { for (int i = 0; i < 300; i++) await back.Tx.SendAsync(await mid.Rx.ReceiveAsync() + 1); });
         Assert.Equal(Enumerable.Range(0, 300).Sum(i => i * 2 + 1), await g.Within());
         await pool.Within();
         Assert.True(thread.Join(TimeSpan.FromSeconds(10)));
@@ -253,100 +329,20 @@ public abstract class ChanContractTests
     [Fact]
     public async Task Many_producers_and_consumers_lose_and_duplicate_nothing()
     {
-        var ch = Make();
+        var (tx, rx) = Make();
         const int P = 4, PerP = 5000;
         var seen = new int[P * PerP];
         var producers = Enumerable.Range(0, P).Select(p => GoTask.Run(async () =>
         {
-            for (int i = 0; i < PerP; i++) await ch.SendAsync(p * PerP + i);
+            for (int i = 0; i < PerP; i++) await tx.SendAsync(p * PerP + i);
         })).ToArray();
         var consumers = Enumerable.Range(0, P).Select(_ => GoTask.Run(async () =>
         {
-            await foreach (var v in ch) Interlocked.Increment(ref seen[v]);
+            await foreach (var v in rx) Interlocked.Increment(ref seen[v]);
         })).ToArray();
         await Task.WhenAll(producers).Within();
-        ch.Close();
+        tx.Close();
         await Task.WhenAll(consumers).Within();
         Assert.All(seen, c => Assert.Equal(1, c));
-    }
-}
-
-public sealed class UnbufferedChanTests : ChanContractTests
-{
-    protected override Chan<int> Make() => new(0);
-
-    [Fact]
-    public void Unbuffered_send_with_no_receiver_is_not_ready()
-    {
-        var ch = Make();
-        Assert.False(ch.TrySend(1));
-        Assert.Equal(0, ch.Capacity);
-        Assert.Equal(0, ch.Len);
-    }
-}
-
-public sealed class BufferedOneChanTests : ChanContractTests
-{
-    protected override Chan<int> Make() => new(1);
-}
-
-public sealed class BufferedChanTests : ChanContractTests
-{
-    protected override Chan<int> Make() => new(16);
-
-    [Fact]
-    public async Task Buffered_values_are_still_received_after_close()
-    {
-        var ch = Make();
-        for (int i = 0; i < 5; i++) Assert.True(ch.TrySend(i));
-        Assert.Equal(5, ch.Len);
-        Assert.Equal(16, ch.Capacity);
-        ch.Close();
-        for (int i = 0; i < 5; i++) Assert.Equal((i, true), await ch.ReceiveOkAsync().Within());
-        Assert.Equal((0, false), await ch.ReceiveOkAsync().Within());
-    }
-}
-
-public sealed class ChanConstructionTests
-{
-    [Fact]
-    public void Negative_capacity_is_a_clear_error()
-    {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Chan<int>(-1));
-        Assert.Equal("capacity", e.ParamName);
-    }
-
-    [Fact]
-    public void A_capacity_beyond_the_largest_array_is_a_clear_error()
-    {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Chan<int>(int.MaxValue));
-        Assert.Equal("capacity", e.ParamName);
-        Assert.Contains(int.MaxValue.ToString(), e.Message);
-        Assert.Contains(Array.MaxLength.ToString(), e.Message);
-    }
-
-    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential, Size = 1 << 15)]
-    private struct Huge { }
-
-    [Fact]
-    public void A_buffer_too_large_to_allocate_is_an_error_naming_the_capacity()
-    {
-        // 2^31 slots of 32 KB: more than any address space. The runtime's bare OutOfMemoryException is wrapped in
-        // one that says which channel could not be made.
-        var e = Assert.Throws<OutOfMemoryException>(() => new Chan<Huge>(Array.MaxLength));
-        Assert.Contains(Array.MaxLength.ToString(), e.Message);
-        Assert.Contains("Huge", e.Message);
-        Assert.NotNull(e.InnerException);
-    }
-
-    [Fact]
-    public void A_buffered_sender_blocks_only_when_the_buffer_is_full()
-    {
-        var ch = new Chan<int>(3);
-        Assert.True(ch.TrySend(1));
-        Assert.True(ch.TrySend(2));
-        Assert.True(ch.TrySend(3));
-        Assert.False(ch.TrySend(4));
-        Assert.Equal(3, ch.Len);
     }
 }
