@@ -28,8 +28,26 @@ internal sealed class DemoSite : IAsyncDisposable
     /// <summary>How many times each path was requested.</summary>
     public IReadOnlyDictionary<string, int> Served => _served;
 
-    /// <summary>The pages a crawl from /page/1 that obeys robots.txt can reach (every page; /private/ is excluded).</summary>
-    public int ReachablePages => Options.Pages;
+    /// <summary>
+    /// The pages a crawl from /page/1 can reach: the links of pages that answer (a failing page's links are never
+    /// seen, so a page linked only from failing pages is unreachable), without /private/ (robots.txt) and /page/0.
+    /// </summary>
+    public static IReadOnlySet<int> Reachable(DemoSiteOptions o)
+    {
+        var seen = new HashSet<int> { 1 };
+        var queue = new Queue<int>([1]);
+        while (queue.TryDequeue(out int n))
+        {
+            if (o.FailEvery > 0 && n % o.FailEvery == 0) continue;
+            foreach (int k in Links(n, o))
+            {
+                if (seen.Add(k)) queue.Enqueue(k);
+            }
+        }
+        return seen;
+    }
+
+    private static IEnumerable<int> Links(int n, DemoSiteOptions o) => new[] { 2 * n, 2 * n + 1, n + 1, 1 }.Where(k => k <= o.Pages);
 
     private DemoSite(WebApplication app, DemoSiteOptions options, Uri root)
     {
@@ -72,10 +90,7 @@ internal sealed class DemoSite : IAsyncDisposable
     {
         var sb = new StringBuilder(o.SizeBytes + 256);
         sb.Append(CultureInfo.InvariantCulture, $"<html><head><title>page {n}</title></head><body><h1>page {n}</h1>");
-        foreach (int k in new[] { 2 * n, 2 * n + 1, n + 1, 1 })
-        {
-            if (k <= o.Pages) sb.Append(CultureInfo.InvariantCulture, $"<a href=\"/page/{k}\">{k}</a> ");
-        }
+        foreach (int k in Links(n, o)) sb.Append(CultureInfo.InvariantCulture, $"<a href=\"/page/{k}\">{k}</a> ");
         sb.Append(CultureInfo.InvariantCulture, $"<a href=\"/private/{n}\">private</a>");
         if (n == 3) sb.Append("<a href=\"/page/0\">gone</a>");
         sb.Append("<p>");
