@@ -45,7 +45,7 @@ internal sealed class LabCommand : Command<LabCommand.Settings>
         var run = new LabRun
         {
             Machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()} {RuntimeInformation.OSArchitecture}",
-            Runtime = $".NET {Environment.Version}, Weft {typeof(Go).Assembly.GetName().Version}",
+            Runtime = $".NET {Environment.Version}, Weft {WeftVersion()}",
             Quick = settings.Quick,
             StartedUtc = DateTime.UtcNow,
         };
@@ -98,5 +98,13 @@ internal sealed class LabCommand : Command<LabCommand.Settings>
             console.MarkupLine($"Report: [link]{Markup.Escape(Path.GetFullPath(settings.Report))}[/]");
         }
         return failed == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>Weft's package version (MinVer's, from the git tag), without the commit hash.</summary>
+    internal static string WeftVersion()
+    {
+        string? v = typeof(Go).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion;
+        return v is null ? typeof(Go).Assembly.GetName().Version?.ToString() ?? "?" : v.Split('+')[0];
     }
 }

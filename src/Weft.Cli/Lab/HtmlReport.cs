@@ -59,7 +59,7 @@ internal static class HtmlReport
     /// <summary>A grouped bar chart or a line chart as SVG, 760×300, with axis ticks and a legend.</summary>
     private static void Chart(StringBuilder sb, string id, Chart c)
     {
-        const double W = 760, H = 320, L = 70, R = 20, T = 34, B = 70;
+        const double W = 760, H = 340, L = 70, R = 20, T = 34, B = 90;
         double pw = W - L - R, ph = H - T - B;
         var values = c.Series.SelectMany(s => s.Values).Where(v => v is { } x && double.IsFinite(x)).Select(v => v!.Value).ToList();
         bool log = c.LogScale && values.Count > 0 && values.All(v => v > 0);
@@ -119,8 +119,14 @@ internal static class HtmlReport
                 }
             }
         }
+        bool slanted = c.Categories.Sum(x => x.Length) * 6.5 > pw; // labels that would run into each other are slanted
         for (int i = 0; i < n; i++)
-            sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(L + slot * (i + 0.5))}\" y=\"{F(T + ph + 16)}\" font-size=\"11\" text-anchor=\"middle\">{E(c.Categories[i])}</text>");
+        {
+            double x = L + slot * (i + 0.5), y = T + ph + 16;
+            sb.Append(slanted
+                ? $"<text x=\"{F(x)}\" y=\"{F(y)}\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-20 {F(x)} {F(y)})\">{E(c.Categories[i])}</text>"
+                : $"<text x=\"{F(x)}\" y=\"{F(y)}\" font-size=\"11\" text-anchor=\"middle\">{E(c.Categories[i])}</text>");
+        }
         double lx = L;
         for (int s = 0; s < c.Series.Count; s++)
         {

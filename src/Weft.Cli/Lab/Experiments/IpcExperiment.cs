@@ -21,30 +21,30 @@ internal sealed class IpcExperiment : IExperiment
     private static readonly string[] s_notYet = ["shared memory", "Unix socket listener", "TCP"];
 
     /// <summary>One mechanism: its name and how to measure it (round-trip ns, messages per second or NaN).</summary>
-    internal sealed record Mechanism(string Name, bool IsIpc, Func<int, int, (double RoundTripNs, double MessagesPerSecond)> Run, string? Note = null);
+    internal sealed record Mechanism(string Name, bool IsIpc, Func<int, int, TimeSpan, (double RoundTripNs, double MessagesPerSecond)> Run, string? Note = null);
 
     internal static IReadOnlyList<Mechanism> Mechanisms() =>
     [
-        new("Weft channel (no IPC)", false, (n, m) => OverChannels(() => { var a = new Chan<byte[]>(64); var b = new Chan<byte[]>(64); return (a, a, b, b, () => { }); }, n, m)),
-        new("pipe", true, (n, m) => OverChannels(() =>
+        new("Weft channel (no IPC)", false, (n, m, d) => OverChannels(() => { var a = new Chan<byte[]>(64); var b = new Chan<byte[]>(64); return (a, a, b, b, () => { }); }, n, m, d)),
+        new("pipe", true, (n, m, d) => OverChannels(() =>
         {
             var (s1, r1) = IpcPipe.Create(IpcCodec.Bytes(PayloadBytes));
             var (s2, r2) = IpcPipe.Create(IpcCodec.Bytes(PayloadBytes));
             return (s1.Channel, r1.Channel, s2.Channel, r2.Channel, () => { s1.Dispose(); r1.Dispose(); s2.Dispose(); r2.Dispose(); });
-        }, n, m)),
-        new("Unix socket pair", true, (n, m) => OverChannels(() =>
+        }, n, m, d)),
+        new("Unix socket pair", true, (n, m, d) => OverChannels(() =>
         {
             var (a, b) = IpcSocketPair.Create(IpcCodec.Bytes(PayloadBytes));
             return (a.Sender.Channel, b.Receiver.Channel, b.Sender.Channel, a.Receiver.Channel, () => { a.Dispose(); b.Dispose(); });
-        }, n, m)),
-        new("FIFO", true, (n, m) => OverChannels(() =>
+        }, n, m, d)),
+        new("FIFO", true, (n, m, d) => OverChannels(() =>
         {
             string dir = Directory.CreateTempSubdirectory("weft-lab-fifo-").FullName;
             var (s1, r1) = OpenFifo(Path.Combine(dir, "a"));
             var (s2, r2) = OpenFifo(Path.Combine(dir, "b"));
             return (s1.Channel, r1.Channel, s2.Channel, r2.Channel, () => { s1.Dispose(); r1.Dispose(); s2.Dispose(); r2.Dispose(); Directory.Delete(dir, true); });
-        }, n, m)),
-        new("message queue", true, (n, m) => OverChannels(() =>
+        }, n, m, d)),
+        new("message queue", true, (n, m, d) => OverChannels(() =>
         {
             string a = $"weft-lab-{Environment.ProcessId}-a", b = $"weft-lab-{Environment.ProcessId}-b";
             var r1 = IpcMessageQueue.CreateReceiver(a, IpcCodec.Bytes(PayloadBytes), 8, 128);
@@ -52,9 +52,9 @@ internal sealed class IpcExperiment : IExperiment
             var r2 = IpcMessageQueue.CreateReceiver(b, IpcCodec.Bytes(PayloadBytes), 8, 128);
             var s2 = IpcMessageQueue.OpenSender(b, IpcCodec.Bytes(PayloadBytes));
             return (s1.Channel, r1.Channel, s2.Channel, r2.Channel, () => { s1.Dispose(); r1.Dispose(); s2.Dispose(); r2.Dispose(); });
-        }, n, m)),
-        new("semaphore", true, (n, _) => (SemaphoreRoundTrip(n), double.NaN), "no payload: a wake-up only"),
-        new("signal", true, (n, _) => (SignalRoundTrip(Math.Max(10, n / 10)), double.NaN), "no payload, and signals of one kind coalesce: no throughput"),
+        }, n, m, d)),
+        new("semaphore", true, (n, _, _) => (SemaphoreRoundTrip(n), double.NaN), "no payload: a wake-up only"),
+        new("signal", true, (n, _, _) => (SignalRoundTrip(Math.Max(10, n / 10)), double.NaN), "no payload, and signals of one kind coalesce: no throughput"),
     ];
 
     public ExperimentResult Run(LabContext ctx)
@@ -76,7 +76,7 @@ internal sealed class IpcExperiment : IExperiment
             double rtt, tput;
             try
             {
-                (rtt, tput) = mech.Run(n, m);
+                (rtt, tput) = mech.Run(n, m, ctx.Size(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(60)));
             }
             catch (Exception e) when (e is OperationCanceledException or IpcException or IOException or TimeoutException)
             {
@@ -132,29 +132,30 @@ internal sealed class IpcExperiment : IExperiment
     }
 
     /// <summary>Round trips, then one-way throughput, over two channel pairs (request and reply).</summary>
-    private static (double, double) OverChannels(Func<(SendOnlyChan<byte[]> ReqSend, ReceiveOnlyChan<byte[]> ReqRecv, SendOnlyChan<byte[]> RespSend, ReceiveOnlyChan<byte[]> RespRecv, Action Dispose)> open, int n, int m)
+    private static (double, double) OverChannels(Func<(SendOnlyChan<byte[]> ReqSend, ReceiveOnlyChan<byte[]> ReqRecv, SendOnlyChan<byte[]> RespSend, ReceiveOnlyChan<byte[]> RespRecv, Action Dispose)> open, int n, int m, TimeSpan deadlineAfter)
     {
         var (reqS, reqR, respS, respR, dispose) = open();
         try
         {
             var result = new Chan<(double, double)>(1);
+            int roundTrips = 0, oneWay = 0, echoed = 0; // progress, for the message of a stall
             Go.Run(async () =>
             {
                 byte[] payload = new byte[PayloadBytes];
                 const int Warm = 50;
                 Go.Run(async () =>
                 {
-                    for (int i = 0; i < n + Warm; i++) await respS.SendAsync((await reqR.ReceiveAsync())!);
+                    for (int i = 0; i < n + Warm; i++) { await respS.SendAsync((await reqR.ReceiveAsync())!); Volatile.Write(ref echoed, i + 1); }
                 });
                 for (int i = 0; i < Warm; i++) { await reqS.SendAsync(payload); await respR.ReceiveAsync(); }
                 long start = Stopwatch.GetTimestamp();
-                for (int i = 0; i < n; i++) { await reqS.SendAsync(payload); await respR.ReceiveAsync(); }
+                for (int i = 0; i < n; i++) { await reqS.SendAsync(payload); await respR.ReceiveAsync(); Volatile.Write(ref roundTrips, i + 1); }
                 double rtt = Stopwatch.GetElapsedTime(start).TotalNanoseconds / n;
 
                 var received = new Chan<bool>(1);
                 Go.Run(async () =>
                 {
-                    for (int i = 0; i < m; i++) await reqR.ReceiveAsync();
+                    for (int i = 0; i < m; i++) { await reqR.ReceiveAsync(); Volatile.Write(ref oneWay, i + 1); }
                     await received.SendAsync(true);
                 });
                 start = Stopwatch.GetTimestamp();
@@ -163,14 +164,14 @@ internal sealed class IpcExperiment : IExperiment
                 double tput = m / Stopwatch.GetElapsedTime(start).TotalSeconds;
                 await result.SendAsync((rtt, tput));
             });
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var deadline = new CancellationTokenSource(deadlineAfter);
             try
             {
                 return result.Receive(deadline.Token);
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"{n:#,0} round trips and {m:#,0} one-way messages did not finish within 60 s (a stalled endpoint)");
+                throw new TimeoutException($"{n:#,0} round trips and {m:#,0} one-way messages did not finish within {deadlineAfter.TotalSeconds:0} s (a stalled endpoint): {Volatile.Read(ref roundTrips):#,0} timed round trips done, {Volatile.Read(ref echoed):#,0} echoed, {Volatile.Read(ref oneWay):#,0} one-way received");
             }
         }
         finally
