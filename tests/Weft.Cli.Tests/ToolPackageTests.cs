@@ -3,7 +3,7 @@ using Xunit;
 namespace Weft.Cli.Tests;
 
 /// <summary>The tool packs, installs from the local nupkg with `dotnet tool install --tool-path`, and the installed `weft` runs.</summary>
-[Collection("weft")]
+[Collection("weft-tool")] // packing is mostly restore and disk: it runs beside the other tests
 public class ToolPackageTests
 {
     [Fact]

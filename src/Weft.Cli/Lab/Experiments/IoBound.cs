@@ -12,7 +12,7 @@ internal sealed class IoBound : IExperiment
 
     public ExperimentResult Run(LabContext ctx)
     {
-        var site = new DemoSiteOptions(Pages: ctx.Size(60, 600), LatencyMs: ctx.Size(10, 20), SizeBytes: 2_048, FailEvery: 0, SlowEvery: 0);
+        var site = new DemoSiteOptions(Pages: ctx.Size(40, 600), LatencyMs: ctx.Size(10, 20), SizeBytes: 2_048, FailEvery: 0, SlowEvery: 0);
         int concurrency = 32;
         var r = new ExperimentResult
         {
