@@ -13,6 +13,7 @@ internal static class ChildEntry
         {
             ["pool", var which, _] => PoolScenario.Child(which, quick),
             ["parallel", var which, _] => Parallelism.Child(which, quick),
+            ["memory", var n, _] => GoroutineMemory.Child(int.Parse(n, CultureInfo.InvariantCulture)),
             ["bench", var name, var which, var mode] => Bench.BenchRunner.Child(name, which, mode),
             _ => Unknown(args),
         };

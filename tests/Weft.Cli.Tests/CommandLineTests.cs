@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Xunit;
 
 namespace Weft.Cli.Tests;
@@ -42,5 +43,15 @@ public class CommandLineTests
         Assert.Contains(error, r.Stderr, StringComparison.Ordinal);
         Assert.Contains("weft --help", r.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("Verdict:", r.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Json_to_standard_output_leaves_it_to_the_json_alone()
+    {
+        var r = await Weft.Run(s_timeout, "lab", "--quick", "--only", "locks", "--json=-");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var doc = JsonDocument.Parse(r.Stdout); // nothing but the document
+        Assert.Equal("locks", Assert.Single(doc.RootElement.GetProperty("experiments").EnumerateArray().ToList()).GetProperty("id").GetString());
+        Assert.Contains("Verdict:", r.Stderr, StringComparison.Ordinal); // the view went to standard error
     }
 }

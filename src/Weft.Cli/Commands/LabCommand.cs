@@ -16,7 +16,7 @@ internal sealed class LabCommand : Command<LabCommand.Settings>
         public bool Quick { get; init; }
 
         [CommandOption("--json <FILE>")]
-        [Description("Also write the results as JSON to FILE ('-' for standard output, which then carries only the JSON).")]
+        [Description("Also write the results as JSON to FILE; --json=- writes it to standard output, which then carries only the JSON (the view goes to standard error).")]
         public string? Json { get; init; }
 
         [CommandOption("--report <FILE>")]

@@ -3,7 +3,7 @@
 //
 // Shape: page n links to 2n, 2n+1 (a tree, so every page is reachable from /page/1), n+1 and back to the root; every
 // page links once into /private/, which robots.txt disallows. Every FailEvery-th page answers 500, every SlowEvery-th
-// is ten times slower than the others, and /page/0 (linked from page 3) does not exist. Every request is counted by
+// is ten times slower than the others, and /page/0 (linked from page 3 unless BrokenLink is off) does not exist. Every request is counted by
 // path, so a caller can check that no page was fetched twice.
 using System.Collections.Concurrent;
 using System.Globalization;
@@ -15,7 +15,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Weft.Cli.Crawl;
 
-internal sealed record DemoSiteOptions(int Pages = 2_000, int LatencyMs = 20, int SizeBytes = 2_048, int FailEvery = 97, int SlowEvery = 61);
+internal sealed record DemoSiteOptions(int Pages = 2_000, int LatencyMs = 20, int SizeBytes = 2_048, int FailEvery = 97, int SlowEvery = 61, bool BrokenLink = true);
 
 internal sealed class DemoSite : IAsyncDisposable
 {
@@ -92,7 +92,7 @@ internal sealed class DemoSite : IAsyncDisposable
         sb.Append(CultureInfo.InvariantCulture, $"<html><head><title>page {n}</title></head><body><h1>page {n}</h1>");
         foreach (int k in Links(n, o)) sb.Append(CultureInfo.InvariantCulture, $"<a href=\"/page/{k}\">{k}</a> ");
         sb.Append(CultureInfo.InvariantCulture, $"<a href=\"/private/{n}\">private</a>");
-        if (n == 3) sb.Append("<a href=\"/page/0\">gone</a>");
+        if (n == 3 && o.BrokenLink) sb.Append("<a href=\"/page/0\">gone</a>");
         sb.Append("<p>");
         while (sb.Length < o.SizeBytes) sb.Append("lorem ipsum dolor sit amet ");
         sb.Append("</p></body></html>");

@@ -23,11 +23,14 @@ internal sealed class GoroutineMemory : IExperiment
             Id = Id,
             Title = Title,
             Claim = "100,000 goroutines take about 200 MB (2 KB each), far less than as many threads with fixed stacks.",
-            Measured = $"RSS and managed-heap growth with {n:#,0} goroutines parked on a channel, scaled to 100,000; then threads blocked on an event, up to {threadsWanted:#,0} or until the machine refused (time and memory budgets apply).",
+            Measured = $"RSS and managed-heap growth with {n:#,0} goroutines parked on a channel (in a fresh process), scaled to 100,000; then threads blocked on an event, up to {threadsWanted:#,0} or until the machine refused (time and memory budgets apply).",
         };
         var f = r.Figures;
         ctx.Step($"{n:#,0} parked goroutines", 0.05);
-        var (rss, heap) = Parked(n);
+        // In a fresh process: here, earlier experiments have already grown the managed heap, and RSS would not move.
+        var parked = SelfProcess.RunChild(["memory", n.ToString(CultureInfo.InvariantCulture), ctx.Quick ? "quick" : "full"], null, TimeSpan.FromMinutes(3))
+            .Trim().Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        var (rss, heap) = (parked[0], parked[1]);
         f["goroutine.count"] = n;
         f["goroutine.rss_per_unit"] = rss;
         f["goroutine.heap_per_unit"] = heap;
@@ -77,6 +80,14 @@ internal sealed class GoroutineMemory : IExperiment
             r.Reason = $"{figures}: more than the note's 200 MB.";
         }
         return r;
+    }
+
+    /// <summary>The child side: prints "RSS-per-goroutine heap-per-goroutine" for <paramref name="n"/> parked goroutines.</summary>
+    public static int Child(int n)
+    {
+        var (rss, heap) = Parked(n);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rss:0.0} {heap:0.0}"));
+        return 0;
     }
 
     /// <summary>RSS and managed-heap growth per goroutine with <paramref name="n"/> goroutines parked on one channel.</summary>

