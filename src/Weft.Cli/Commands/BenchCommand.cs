@@ -1,0 +1,129 @@
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using BenchmarkDotNet.Running;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Weft.Bench;
+using Weft.Cli.Bench;
+using Weft.Cli.Lab;
+
+namespace Weft.Cli.Commands;
+
+internal sealed class BenchCommand : Command<BenchCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-q|--quick")]
+        [Description("One round, one repetition per figure, no warm-up: a smoke run, not figures to quote.")]
+        public bool Quick { get; init; }
+
+        [CommandOption("--filter <NAMES>")]
+        [Description("Only these workloads, comma-separated (see the list in the table; e.g. pingpong,spawn).")]
+        public string? Filter { get; init; }
+
+        [CommandOption("--rounds <N>")]
+        [Description("Rounds that alternate Weft, .NET and Go (default 3; 1 with --quick). Each round measures every figure in a fresh process.")]
+        public int? Rounds { get; init; }
+
+        [CommandOption("--json <FILE>")]
+        [Description("Also write every sample as JSON to FILE.")]
+        public string? Json { get; init; }
+
+        [CommandOption("--micro")]
+        [Description("Run BenchmarkDotNet's micro-benchmarks instead; arguments after -- go to BenchmarkDotNet (e.g. -- --filter '*Chan*').")]
+        public bool Micro { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (Rounds is < 1 or > 100) return ValidationResult.Error($"--rounds {Rounds}: must be 1 to 100");
+            if (Filter is not null)
+            {
+                var known = Workloads.All().Select(w => w.Name).ToHashSet();
+                var bad = Filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(n => !known.Contains(n)).ToList();
+                if (bad.Count > 0) return ValidationResult.Error($"--filter: unknown workload '{string.Join("', '", bad)}'; known: {string.Join(", ", known)}");
+            }
+            return ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        if (s.Micro)
+        {
+            BenchmarkSwitcher.FromAssembly(typeof(Workload).Assembly).Run([.. context.Remaining.Raw]);
+            return ExitCodes.Ok;
+        }
+        var wanted = s.Filter?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+        var workloads = Workloads.All().Where(w => wanted is null || wanted.Contains(w.Name)).ToList();
+        int rounds = s.Rounds ?? (s.Quick ? 1 : 3);
+        string? goDir = Weft.Cli.Lab.Experiments.GoTwin.GoPath() is null ? null : BenchRunner.GoBenchDir();
+        string machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()} {RuntimeInformation.OSArchitecture}";
+        string runtime = $".NET {Environment.Version}" + (goDir is not null ? $", {BenchRunner.GoVersion()}" : ", Go: not installed (no `go` on PATH)");
+        AnsiConsole.MarkupLine($"[bold]weft bench[/]{(s.Quick ? " --quick" : "")}: {workloads.Count} workloads, {rounds} round(s), {(s.Quick ? "one repetition, no warm-up" : "2 s warm-up, then each workload's repetitions")}, each figure in a fresh process");
+        AnsiConsole.MarkupLine($"machine: {Markup.Escape(machine)}; runtimes: {Markup.Escape(runtime)}");
+
+        var rows = workloads.Select(w => new BenchRow(w.Name, w.Unit, [], [], [])).ToList();
+        int failed = 0;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(progress =>
+            {
+                int steps = rounds * (workloads.Count * 2 + (goDir is not null ? 1 : 0));
+                var task = progress.AddTask("starting", maxValue: steps);
+                for (int round = 1; round <= rounds; round++)
+                {
+                    for (int i = 0; i < workloads.Count; i++)
+                    {
+                        foreach (string which in new[] { "weft", "tpl" })
+                        {
+                            task.Description = Markup.Escape($"round {round}/{rounds}: {workloads[i].Name} ({(which == "weft" ? "Weft" : ".NET")})");
+                            try
+                            {
+                                var values = BenchRunner.Parse(SelfProcess.RunChild(["bench", workloads[i].Name, which, s.Quick ? "quick" : "full"], null, TimeSpan.FromMinutes(5)));
+                                (which == "weft" ? rows[i].Weft : rows[i].Baseline).AddRange(values);
+                            }
+                            catch (InvalidOperationException e)
+                            {
+                                failed++;
+                                AnsiConsole.MarkupLine($"[red]{Markup.Escape(workloads[i].Name)} ({which}) failed:[/] {Markup.Escape(e.Message.Split('\n')[0])}");
+                            }
+                            task.Increment(1);
+                        }
+                    }
+                    if (goDir is not null)
+                    {
+                        task.Description = $"round {round}/{rounds}: Go";
+                        var go = BenchRunner.RunGo(goDir, workloads.Select(w => w.Name));
+                        foreach (var row in rows) if (go.TryGetValue(row.Name, out double v)) row.Go.Add(v);
+                        task.Increment(1);
+                    }
+                }
+                task.Description = "done";
+            });
+
+        var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle($"Weft against .NET{(goDir is not null ? " and Go" : "")}: medians, spread min–max") };
+        table.AddColumn("workload").AddColumn("unit").AddColumn(new TableColumn("Weft").RightAligned()).AddColumn(new TableColumn("Weft min–max").RightAligned())
+             .AddColumn(new TableColumn(".NET baseline").RightAligned()).AddColumn(new TableColumn(".NET min–max").RightAligned());
+        if (goDir is not null) table.AddColumn(new TableColumn("Go").RightAligned()).AddColumn(new TableColumn("Weft ÷ Go").RightAligned());
+        table.AddColumn(new TableColumn("Weft ÷ .NET").RightAligned());
+        static string Cell(List<double> v) => v.Count == 0 ? "–" : Measure.N(Measure.Median(v), "#,0.0");
+        static string Spread(List<double> v) => v.Count == 0 ? "–" : $"{Measure.N(v.Min(), "#,0.0")}–{Measure.N(v.Max(), "#,0.0")}";
+        static string Ratio(List<double> a, List<double> b) => a.Count == 0 || b.Count == 0 ? "–" : Measure.Ratio(Measure.Median(a) / Measure.Median(b));
+        foreach (var r in rows)
+        {
+            var cells = new List<string> { r.Name, r.Unit, Cell(r.Weft), Spread(r.Weft), Cell(r.Baseline), Spread(r.Baseline) };
+            if (goDir is not null) cells.AddRange([Cell(r.Go), Ratio(r.Weft, r.Go)]);
+            cells.Add(Ratio(r.Weft, r.Baseline));
+            table.AddRow(cells.Select(c => Markup.Escape(c)).ToArray());
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine("[grey]Lower is better for every unit except msgs/s. A ratio below 1× means Weft's figure is the smaller. Only ratios from one run compare.[/]");
+        if (s.Json is not null)
+        {
+            File.WriteAllText(s.Json, BenchRunner.Json(rows, machine, runtime, rounds, s.Quick).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            AnsiConsole.MarkupLine($"JSON: {Markup.Escape(Path.GetFullPath(s.Json))}");
+        }
+        return failed == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+}
