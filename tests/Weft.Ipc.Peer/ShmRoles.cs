@@ -31,7 +31,7 @@ internal static class ShmRoles
     /// Stops this process with SIGKILL the <paramref name="nth"/> time the ring reaches <paramref name="point"/>
     /// (ShmRing.CrashHook, the test-only hook).
     /// </summary>
-    private static void CrashAt(string? point, int nth)
+    private static void CrashAt(string? point, int nth, int stallMs = 0)
     {
         if (point is null or "none") return;
         var at = Enum.Parse<ShmCrashPoint>(point, ignoreCase: true);
@@ -41,6 +41,7 @@ internal static class ShmRoles
             if (p == at && Interlocked.Decrement(ref left) == 0)
             {
                 Say("dying " + p);
+                if (stallMs > 0) Thread.Sleep(stallMs); // alive but stuck: others park behind this slot first
                 Interop.Libc.Kill(Environment.ProcessId, 9);
                 Thread.Sleep(Timeout.Infinite);
             }
@@ -48,7 +49,7 @@ internal static class ShmRoles
     }
 
     /// <summary>
-    /// shm-writer NAME WRITER [COUNT] [CRASHPOINT] [NTH]: sends (WRITER, seq, checksum) for seq = 0.. COUNT-1 (0: until
+    /// shm-writer NAME WRITER [COUNT] [CRASHPOINT] [NTH] [STALLMS]: sends (WRITER, seq, checksum) for seq = 0.. COUNT-1 (0: until
     /// killed) from a goroutine, printing "c SEQ" after each send completes; optionally dies at a crash point.
     /// </summary>
     [Role("shm-writer")]
@@ -57,7 +58,10 @@ internal static class ShmRoles
         string name = args[0];
         long writer = long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
         long count = args.Length > 2 ? long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
-        CrashAt(args.Length > 3 ? args[3] : null, args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 1);
+        CrashAt(
+            args.Length > 3 ? args[3] : null,
+            args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 1,
+            args.Length > 5 ? int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture) : 0);
         var ring = IpcSharedMemory.Open<(long, long, long)>(name);
         Say("ready");
         return RunGo(async () =>
@@ -66,6 +70,7 @@ internal static class ShmRoles
             {
                 await ring.Sender.SendAsync((writer, seq, Check(writer, seq)));
                 Say("c " + seq);
+                if (count == 0 && seq % 8 == 7) await Go.After(TimeSpan.FromMilliseconds(1)).ReceiveAsync(); // a steady pace, not a flood of lines
             }
             ring.Dispose();
             Say("done");

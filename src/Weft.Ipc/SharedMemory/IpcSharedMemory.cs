@@ -161,6 +161,8 @@ public sealed class IpcSharedMemory<T> : IDisposable
         }
     }
 
+    internal ShmRing Ring => _ring;
+
     /// <summary>The channel to send on. Its <c>Close</c> closes the shared channel for every process.</summary>
     public SendOnlyChan<T> Sender => _sender;
 
@@ -197,6 +199,7 @@ public sealed class IpcSharedMemory<T> : IDisposable
     /// <summary>The doorbell rang: data or space may have come (one doorbell serves both directions).</summary>
     private void OnRing()
     {
+        _ring.UnparkAll();
         _receive.Owner?.OnReceiveReady();
         _send.OnRing();
     }

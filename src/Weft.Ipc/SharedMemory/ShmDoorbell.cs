@@ -15,21 +15,28 @@
 //
 // The protocol (ShmRing.Park, ShmRing.Notify):
 //   park:   set my parked bit for data (or space) in my record and count it in the header (atomic: full fences);
-//           look at the ring again; arm the doorbell's read direction in the netpoller. Anything ready, or an arm
-//           that says "an edge came since", undoes the park and the caller tries again at once.
-//   commit: full fence; if the header's count of parked doorbells is not zero, for every record with the bit set,
-//           clear it (atomic: one ring per park) and ring. An uncontended send reads one word and makes no system call.
+//           make sure every other participant's death is watched (below); look at the ring again; arm the doorbell's
+//           read direction in the netpoller. Anything ready, or an arm that says "an edge came since", undoes the
+//           park and the caller tries again at once.
+//   commit: full fence; if the header's count of parked doorbells is not zero, ring every record with the bit set.
+//           An uncontended send reads one word and makes no system call.
+//   wake:   the doorbell's handler drains the socket, clears its own bits, and lets both channels pump (they park
+//           again if they must).
 //   Either the parker's second look sees the commit, or the committer sees the bit (the Dekker pair of the fences).
-//   A byte left in the socket is drained by the handler before it calls the channel, or by the parker when its arm
-//   says an edge came; at most one byte per park is ever sent, so the socket's queue cannot fill and swallow an edge.
+//   Ringers never clear a parker's bit: a ringer killed between "I saw the bit" and its sendto would otherwise leave
+//   a parker that nobody rings again. Several commits before the parker wakes send several bytes; the handler drains
+//   them all, and a full socket queue (EAGAIN) means a ring is pending anyway. A ring refused with ECONNREFUSED (the
+//   socket is gone: that process died) clears the dead parker's bit, so it costs later commits nothing.
 //
-// Death watch: a participant that parks behind a slot another participant claimed or took (ShmRing.WatchBlocker)
-// opens that participant's pidfd and registers it with the netpoller; a pidfd becomes readable when its process has
-// exited, after the kernel released its locks. The watch only wakes everyone (ShmRing.WakeAll): each woken
+// Death watch (ShmRing.EnsureWatches): before a participant parks (goroutine or thread), it makes sure it watches
+// every other attached participant in another process: their pidfds, registered with the netpoller, become readable
+// when the process has exited, after the kernel released its locks. This covers every way a death could strand a
+// parked participant: a writer that claimed the slot it waits for, a reader that took the slot a writer needs, and
+// a ringer killed between its commit and its ring. The watch only wakes everyone (ShmRing.WakeAll): each woken
 // participant asks the kernel about the lock itself, so the pid (which may be reused, or belong to another pid
 // namespace) never decides anything. The pidfd is checked against the record after it is opened: the record must
 // still carry the same nonce and the lock must still be held, else the participant is already gone and the caller
-// recovers at once instead of watching.
+// recovers at once instead of parking. The scan runs only when the header's attach generation moved.
 
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
@@ -90,15 +97,19 @@ internal sealed unsafe class ShmDoorbell : IPollHandler, IDisposable
     /// <summary>How many rings this process has sent (tests: an uncontended send sends none).</summary>
     internal static long Rings => Volatile.Read(ref s_rings);
 
-    /// <summary>Rings the doorbell of the participant whose record holds <paramref name="nonce"/>. Never blocks, never throws.</summary>
-    internal static void Ring(ulong nonce)
+    /// <summary>
+    /// Rings the doorbell of the participant whose record holds <paramref name="nonce"/>. Never blocks, never throws.
+    /// False if that doorbell is gone (ECONNREFUSED: its socket closed, so its process died or detached).
+    /// </summary>
+    internal static bool Ring(ulong nonce)
     {
         byte* address = stackalloc byte[AddressLength];
         Address(nonce, address);
         byte one = 1;
         Interlocked.Increment(ref s_rings);
-        // ECONNREFUSED: that participant is gone; EAGAIN: a ring is already queued. Either way nothing more to do.
-        _ = Libc.SendTo(s_ringer.Value, &one, 1, Libc.MSG_DONTWAIT, address, AddressLength);
+        if (Libc.SendTo(s_ringer.Value, &one, 1, Libc.MSG_DONTWAIT, address, AddressLength) >= 0) return true;
+        // EAGAIN: rings are already queued there, which is as good as this one.
+        return Marshal.GetLastPInvokeError() is not (Libc.ECONNREFUSED or Libc.ENOENT);
     }
 
     /// <summary>Arms the netpoller for a ring: false if one came since the last arm (drained here; try again now).</summary>

@@ -84,11 +84,10 @@
 //   harmlessly if another participant recovered the slot first, and (no state of a position repeats) it can never
 //   hit a later claim made by the record's next owner. Reading s before asking matters: a verdict "dead" given
 //   before s was read could be about a record that a new, live owner took meanwhile.
-//   Waking: a recovery notifies both directions, like a commit and a free. A participant that parks while a slot
-//   it waits on names another participant watches that participant's pidfd through the netpoller
-//   (ShmDoorbell.cs), which becomes readable when the process exits; the watch only wakes, and the woken
-//   participants ask the kernel again. Without it a full ring whose head slot was claimed by a writer that died
-//   would wedge: readers wait for the commit, writers for space, and nobody rings.
+//   Waking: a recovery notifies both directions, like a commit and a free. Every participant that parks watches the
+//   other processes' pidfds through the netpoller (ShmDoorbell.cs), which become readable when a process exits; the
+//   watch only wakes, and the woken participants ask the kernel again. Without it a full ring whose head slot was
+//   claimed by a writer that died would wedge: readers wait for the commit, writers for space, and nobody rings.
 //
 // What a crash can lose, exactly
 //   A participant killed at any instant loses only its own messages in flight: (a) a message it claimed and had not
@@ -143,7 +142,7 @@ internal sealed unsafe class ShmRing : IDisposable
 
     private const int OffMagic = 0, OffVersion = 8, OffCapacity = 12, OffMaxMessage = 16, OffStride = 20,
         OffFingerprint = 24, OffTail = 64, OffHead = 128, OffData = 192, OffReaders = 196, OffSpace = 256,
-        OffWriters = 260, OffBellData = 320, OffBellSpace = 324, OffHighWater = 384, OffParticipants = 4096,
+        OffWriters = 260, OffBellData = 320, OffBellSpace = 324, OffHighWater = 384, OffAttachGeneration = 388, OffParticipants = 4096,
         RecordSize = 64;
 
     internal const int ParkedData = 1, ParkedSpace = 2;
@@ -176,6 +175,7 @@ internal sealed unsafe class ShmRing : IDisposable
     private int _disposed;
     private int _active; // operations in flight in this process: Dispose waits for them (a claim is never left behind)
     private ShmDoorbell? _doorbell;
+    private int _watchedGeneration = -1; // the attach generation whose participants this one watches (ShmDeathWatch)
 
     /// <summary>The name as given (without the leading slash).</summary>
     public string Name { get; }
@@ -369,6 +369,7 @@ internal sealed unsafe class ShmRing : IDisposable
             while ((hw = Volatile.Read(ref HighWater)) < i + 1 && Interlocked.CompareExchange(ref HighWater, i + 1, hw) != hw)
             {
             }
+            Interlocked.Increment(ref *(int*)(_base + OffAttachGeneration)); // parked participants watch the newcomer
             return i;
         }
         throw new IpcException("attach", _path, 0,
@@ -390,7 +391,8 @@ internal sealed unsafe class ShmRing : IDisposable
             ulong s = Volatile.Read(ref Seq(slot));
             if (StateOf(s) is ClaimedState or TakenState && IdOf(s) == id) Resolve(slot, s);
         }
-        Volatile.Write(ref RecordParked(id), 0);
+        ClearParked(id, ParkedData);
+        ClearParked(id, ParkedSpace);
     }
 
     /// <summary>
@@ -782,7 +784,7 @@ internal sealed unsafe class ShmRing : IDisposable
             byte* blockerSlot;
             bool ready = forWrite ? LooksWritable(out blocker, out blockerSlot) : LooksReadable(out blocker, out blockerSlot);
             if (ready || TryRecover(blockerSlot, blocker)) return;
-            if (!WatchBlocker(blocker)) return; // its owner died meanwhile: try again
+            if (!EnsureWatches()) return; // a participant died meanwhile: try again
             CancellationTokenRegistration registration = default;
             if (cancellationToken.CanBeCanceled)
                 registration = cancellationToken.UnsafeRegister(static o => ((ShmRing)o!).WakeAll(), this);
@@ -802,14 +804,24 @@ internal sealed unsafe class ShmRing : IDisposable
     }
 
     /// <summary>
-    /// Before parking behind a slot that names another participant: watch that participant's death (ShmDoorbell.cs),
-    /// so that the park ends when it dies. False if it is dead already (recover and try again instead of parking).
+    /// Before parking: make sure every other attached participant's death is watched (ShmDoorbell.cs), so that a park
+    /// never outlives a participant whose commit, free or ring it waits for. Rescans only when someone attached since.
+    /// False if one is dead already (recover and try again instead of parking).
     /// </summary>
-    internal bool WatchBlocker(ulong blocker)
+    internal bool EnsureWatches()
     {
-        if (StateOf(blocker) is not (ClaimedState or TakenState)) return true;
-        int owner = IdOf(blocker);
-        return owner == _id || ShmDeathWatch.Watch(this, owner);
+        int generation = Volatile.Read(ref *(int*)(_base + OffAttachGeneration));
+        if (generation == Volatile.Read(ref _watchedGeneration)) return true;
+        bool allAlive = true;
+        int n = Math.Min(Volatile.Read(ref HighWater), MaxParticipants);
+        int me = Environment.ProcessId;
+        for (int i = 0; i < n; i++)
+        {
+            if (i == _id || Volatile.Read(ref RecordState(i)) == 0 || Volatile.Read(ref RecordPid(i)) == me) continue;
+            allAlive &= ShmDeathWatch.Watch(this, i);
+        }
+        Volatile.Write(ref _watchedGeneration, generation);
+        return allAlive;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -827,17 +839,35 @@ internal sealed unsafe class ShmRing : IDisposable
         Libc.FutexWake(word, count);
     }
 
-    /// <summary>Rings every participant parked for <paramref name="bit"/>, clearing its bit first (one ring per park).</summary>
+    /// <summary>
+    /// Rings every participant parked for <paramref name="bit"/>. The bit stays set: the parker clears its own bits when
+    /// its doorbell wakes it (<see cref="UnparkAll"/>). So a ringer killed halfway leaves the bit for the next ringer
+    /// (and the parker's death watch of that ringer) instead of a park that nobody will ever ring. A doorbell whose
+    /// socket is gone (ECONNREFUSED: its process died) has its bit cleared here, so dead parkers cost nothing later.
+    /// </summary>
     private void RingParked(int bellOffset, int bit)
     {
         int n = Math.Min(Volatile.Read(ref HighWater), MaxParticipants);
         for (int i = 0; i < n; i++)
         {
-            ref int parked = ref RecordParked(i);
-            if ((Volatile.Read(ref parked) & bit) == 0 || (Interlocked.And(ref parked, ~bit) & bit) == 0) continue;
-            Interlocked.Decrement(ref *(int*)(_base + bellOffset));
-            ShmDoorbell.Ring(Volatile.Read(ref RecordNonce(i)));
+            if ((Volatile.Read(ref RecordParked(i)) & bit) == 0) continue;
+            if (!ShmDoorbell.Ring(Volatile.Read(ref RecordNonce(i)))) ClearParked(i, bit);
         }
+    }
+
+    /// <summary>Clears participant <paramref name="id"/>'s parked bit and its count, if set (once, whoever clears it).</summary>
+    private void ClearParked(int id, int bit)
+    {
+        if ((Interlocked.And(ref RecordParked(id), ~bit) & bit) != 0)
+            Interlocked.Decrement(ref *(int*)(_base + (bit == ParkedData ? OffBellData : OffBellSpace)));
+    }
+
+    /// <summary>This participant's doorbell rang: it is no longer parked in either direction (the pumps park again if they must).</summary>
+    internal void UnparkAll()
+    {
+        if (Volatile.Read(ref _disposed) != 0) return;
+        ClearParked(_id, ParkedData);
+        ClearParked(_id, ParkedSpace);
     }
 
     /// <summary>Wakes every waiting thread and rings every parked doorbell, in every process (close, a death, a cancellation).</summary>
@@ -864,17 +894,12 @@ internal sealed unsafe class ShmRing : IDisposable
         ulong blocker;
         byte* blockerSlot;
         bool ready = bit == ParkedData ? LooksReadable(out blocker, out blockerSlot) : LooksWritable(out blocker, out blockerSlot);
-        if (ready || TryRecover(blockerSlot, blocker) || !WatchBlocker(blocker) || !bell.ArmRead())
+        if (ready || TryRecover(blockerSlot, blocker) || !EnsureWatches() || !bell.ArmRead())
         {
-            Unpark(bit, bellOffset);
+            ClearParked(_id, bit);
             return false;
         }
         return true;
-    }
-
-    private void Unpark(int bit, int bellOffset)
-    {
-        if ((Interlocked.And(ref RecordParked(_id), ~bit) & bit) != 0) Interlocked.Decrement(ref *(int*)(_base + bellOffset));
     }
 
     /// <summary>This participant's doorbell, made on first use (threads alone never need one).</summary>
@@ -906,6 +931,26 @@ internal sealed unsafe class ShmRing : IDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
+    /// <summary>The ring's state in words, for test failure messages: head, tail, slot words and attached records.</summary>
+    internal string Describe()
+    {
+        var b = new System.Text.StringBuilder();
+        ulong tail = Volatile.Read(ref Tail);
+        b.Append(System.Globalization.CultureInfo.InvariantCulture, $"head {Volatile.Read(ref Head)}, tail {tail & ~CloseMark}{((tail & CloseMark) != 0 ? " closed" : "")}; slots:");
+        for (int i = 0; i < Capacity; i++)
+        {
+            ulong s = Volatile.Read(ref Seq(_base + HeaderSize + (long)i * _stride));
+            string state = StateOf(s) switch { Plain => "", ClaimedState => "claimed", TakenState => "taken", _ => "tomb" };
+            b.Append(System.Globalization.CultureInfo.InvariantCulture, $" [{state}{(StateOf(s) is ClaimedState or TakenState ? " by " + IdOf(s) : "")} {(StateOf(s) == Plain ? s : s & PosMask)}]");
+        }
+        b.Append(System.Globalization.CultureInfo.InvariantCulture, $"; parked doorbells {*(int*)(_base + OffBellData)}/{*(int*)(_base + OffBellSpace)}; me {_id}; records:");
+        for (int i = 0; i < Math.Min(Volatile.Read(ref HighWater), MaxParticipants); i++)
+        {
+            if (RecordState(i) != 0) b.Append(System.Globalization.CultureInfo.InvariantCulture, $" {i}(pid {RecordPid(i)}, parked {RecordParked(i)}, {(i == _id ? "me" : IsDead(i) ? "dead" : "alive")})");
+        }
+        return b.ToString();
+    }
+
     /// <summary>
     /// Test-only: what the kernel does at kill -9. The descriptor closes (releasing the liveness lock) and nothing else
     /// happens: the record still says attached, and slot words still name this participant.
@@ -927,8 +972,8 @@ internal sealed unsafe class ShmRing : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         var spin = new SpinWait();
         while (Volatile.Read(ref _active) != 0) spin.SpinOnce();
-        Unpark(ParkedData, OffBellData);
-        Unpark(ParkedSpace, OffBellSpace);
+        ClearParked(_id, ParkedData);
+        ClearParked(_id, ParkedSpace);
         Volatile.Write(ref RecordState(_id), 0);
         _doorbell?.Dispose();
         Libc.Munmap((nint)_base, (nint)_size);
