@@ -19,6 +19,8 @@ if (args.Length > 0 && args[0] == "--micro")
     return 0;
 }
 
+if (args.Length == 4 && args[0] == "--ipc-peer") return IpcShmPeer.Run(args[1..]); // the other process of the ipc-shm rows
+
 if (args.Length == 3 && args[0] == "--child")
 {
     // One measurement in a fresh process (Workload.InFreshProcess).
