@@ -26,7 +26,8 @@ public class ShmAllocationTests(ITestOutputHelper output)
             }
             long uncontended = GC.GetTotalAllocatedBytes(precise: true) - before;
             output.WriteLine($"uncontended: {uncontended} bytes over 100,000 messages");
-            Assert.True(uncontended < 1_000, $"{uncontended} bytes allocated over 100,000 uncontended messages: something allocates per message");
+            // Measured alone: 0 bytes. Under a byte per message: the smallest object per message would be 24.
+            Assert.True(uncontended < 100_000, $"{uncontended} bytes allocated over 100,000 uncontended messages: something allocates per message");
 
             // Parked: a goroutine ping-pong, where each receive parks behind the doorbell and the netpoller readies it.
             using var c = IpcSharedMemory.Create<long>(name + "-back", capacity: 4);

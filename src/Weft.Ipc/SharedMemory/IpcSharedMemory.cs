@@ -187,7 +187,8 @@ public sealed class IpcSharedMemory<T> : IDisposable
     /// <summary>
     /// Detaches this process: its channels close locally (parked receivers get ok = false), a value still in the
     /// sender's outbox goes into the ring first (when a slot frees), and the record and its lock are released. The
-    /// ring stays open for the others; the creator's Dispose unlinks the name. Idempotent.
+    /// ring stays open for the others; the creator's Dispose unlinks the name. Idempotent. An attachment whose two
+    /// channels have both closed (the ring was closed and drained, and its sender closed) detaches by itself.
     /// </summary>
     public void Dispose()
     {

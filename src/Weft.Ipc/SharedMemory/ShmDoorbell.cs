@@ -180,11 +180,21 @@ internal static class ShmDeathWatch
         return true;
     }
 
+    /// <summary>Drops the watches a detaching ring made (their handlers must not touch its mapping afterwards).</summary>
+    internal static void Forget(ShmRing ring)
+    {
+        foreach (var (key, watch) in s_watches)
+        {
+            if (key.Ring == ring && s_watches.TryRemove(new KeyValuePair<(ShmRing, int, ulong), Watcher>(key, watch))) watch.Dispose();
+        }
+    }
+
     private sealed class Watcher(ShmRing ring, (ShmRing, int, ulong) key, int fd) : IPollHandler, IDisposable
     {
         private readonly FileDescriptor _fd = new(fd);
         private PollDesc? _poll;
         private int _fired;
+        private int _disposed;
 
         internal void Start()
         {
@@ -197,14 +207,7 @@ internal static class ShmDeathWatch
             if (Interlocked.Exchange(ref _fired, 1) != 0) return;
             s_watches.TryRemove(new KeyValuePair<(ShmRing, int, ulong), Watcher>(key, this));
             Dispose();
-            try
-            {
-                ring.WakeAll();
-            }
-            catch (ObjectDisposedException)
-            {
-                // the ring was disposed meanwhile: nobody to wake
-            }
+            ring.WakeAll(); // nothing, if the ring detached meanwhile
         }
 
         public void OnWritable()
@@ -213,6 +216,7 @@ internal static class ShmDeathWatch
 
         public void Dispose()
         {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
             if (_poll is { } p) Netpoll.Unregister(p);
             _fd.Dispose();
         }

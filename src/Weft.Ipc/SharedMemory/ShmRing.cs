@@ -865,20 +865,28 @@ internal sealed unsafe class ShmRing : IDisposable
     /// <summary>This participant's doorbell rang: it is no longer parked in either direction (the pumps park again if they must).</summary>
     internal void UnparkAll()
     {
-        if (Volatile.Read(ref _disposed) != 0) return;
+        if (!TryEnter()) return;
         ClearParked(_id, ParkedData);
         ClearParked(_id, ParkedSpace);
+        Exit();
     }
 
     /// <summary>Wakes every waiting thread and rings every parked doorbell, in every process (close, a death, a cancellation).</summary>
     internal void WakeAll()
     {
-        if (Volatile.Read(ref _disposed) != 0) return;
-        Wake(OffData, int.MaxValue);
-        Wake(OffSpace, int.MaxValue);
-        Interlocked.MemoryBarrier();
-        RingParked(OffBellData, ParkedData);
-        RingParked(OffBellSpace, ParkedSpace);
+        if (!TryEnter()) return; // detached: the mapping may be gone
+        try
+        {
+            Wake(OffData, int.MaxValue);
+            Wake(OffSpace, int.MaxValue);
+            Interlocked.MemoryBarrier();
+            RingParked(OffBellData, ParkedData);
+            RingParked(OffBellSpace, ParkedSpace);
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>
@@ -886,6 +894,19 @@ internal sealed unsafe class ShmRing : IDisposable
     /// back through the doorbell's handler; false if the ring may be ready already (try again now). See ShmDoorbell.cs.
     /// </summary>
     internal bool Park(int bit)
+    {
+        if (!TryEnter()) return false; // detached: the caller's next try reports the channel closed
+        try
+        {
+            return ParkEntered(bit);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private bool ParkEntered(int bit)
     {
         var bell = Doorbell;
         int bellOffset = bit == ParkedData ? OffBellData : OffBellSpace;
@@ -976,6 +997,7 @@ internal sealed unsafe class ShmRing : IDisposable
         ClearParked(_id, ParkedSpace);
         Volatile.Write(ref RecordState(_id), 0);
         _doorbell?.Dispose();
+        ShmDeathWatch.Forget(this);
         Libc.Munmap((nint)_base, (nint)_size);
         Libc.Close(_fd);
         if (_creator) Libc.ShmUnlink(_path);

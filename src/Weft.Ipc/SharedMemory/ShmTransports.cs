@@ -28,19 +28,18 @@ internal sealed unsafe class ShmReceiveTransport<T>(ShmRing ring, IpcCodec<T> co
 
     public void Attach(IChanTransportOwner owner) => Owner = owner;
 
-    public bool LooksReadable => ring.LooksReadable(out _, out _);
-
-    public bool ArmReceive()
+    public bool LooksReadable
     {
-        try
+        get
         {
-            return ring.Park(ShmRing.ParkedData);
-        }
-        catch (ObjectDisposedException)
-        {
-            return false; // the pump then finds the ring gone: Closed
+            if (!ring.TryEnter()) return true; // detached: a take now reports the channel closed
+            bool readable = ring.LooksReadable(out _, out _);
+            ring.Exit();
+            return readable;
         }
     }
+
+    public bool ArmReceive() => ring.Park(ShmRing.ParkedData); // false once detached: the pump then finds the ring gone
 
     public TransportStatus TryTake(out T value)
     {
@@ -95,19 +94,19 @@ internal sealed unsafe class ShmSendTransport<T>(ShmRing ring, IpcCodec<T> codec
 
     public void Attach(IChanTransportOwner owner) => Owner = owner;
 
-    public bool LooksWritable => Volatile.Read(ref _pending) < 0 && ring.LooksWritable(out _, out _);
-
-    public bool ArmSend()
+    public bool LooksWritable
     {
-        try
+        get
         {
-            return ring.Park(ShmRing.ParkedSpace);
-        }
-        catch (ObjectDisposedException)
-        {
-            return false;
+            if (Volatile.Read(ref _pending) >= 0) return false;
+            if (!ring.TryEnter()) return true; // detached: a put now reports the channel closed
+            bool writable = ring.LooksWritable(out _, out _);
+            ring.Exit();
+            return writable;
         }
     }
+
+    public bool ArmSend() => ring.Park(ShmRing.ParkedSpace);
 
     public TransportStatus TryFlush()
     {
