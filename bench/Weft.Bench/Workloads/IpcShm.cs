@@ -88,15 +88,24 @@ public static class IpcShmPeer
 /// ipc-shm: a 64-byte round trip between two processes over two shared-memory channels, goroutine to goroutine
 /// (send on one ring, the peer's goroutine receives and sends back on the other). The C floor is ipc-shm.c (a futex
 /// ring, blocking threads). Excludes the peer's start: the first round trip is waited for before the clock starts.
+/// ipc-shm-spin: the same with the adaptive spin before parking (WEFT_SHM_SPIN); its C floor is ipc-shm-spin.c.
 /// </summary>
-public sealed class IpcShmRoundTrip : Workload
+public sealed class IpcShmRoundTrip(bool spin = false) : Workload
 {
     private const int N = 20_000;
-    public override string Name => "ipc-shm";
+    public override string Name => spin ? "ipc-shm-spin" : "ipc-shm";
     public override string Unit => "ns/roundtrip";
     public override int Repetitions => 3;
 
-    public override double RunWeft() => IpcShmPeer.WithPeer("shm-echo", 64, (down, up) => IpcShmPeer.OnGoroutine(async () =>
+    public override double RunWeft()
+    {
+        // ipc-shm-spin: both processes spin up to 2,000 polls before parking (read once, when the ring type is first used;
+        // each workload runs in a process of its own, and the peer inherits the variable).
+        if (spin) Environment.SetEnvironmentVariable("WEFT_SHM_SPIN", "2000");
+        return Play();
+    }
+
+    private static double Play() => IpcShmPeer.WithPeer("shm-echo", 64, (down, up) => IpcShmPeer.OnGoroutine(async () =>
     {
         var m = new Msg64 { A = 1 };
         for (int i = 0; i < 1_000; i++)

@@ -23,6 +23,6 @@ public static class Workloads
         // thread pool
         new PoolLatency(), new PoolThroughput(),
         // IPC (Weft.Ipc)
-        new IpcShmRoundTrip(), new IpcShmThroughput(),
+        new IpcShmRoundTrip(), new IpcShmRoundTrip(spin: true), new IpcShmThroughput(),
     ];
 }

@@ -105,7 +105,8 @@
 //   count and changes the word, so the wait returns at once (the Dekker pair of the two fences). An uncontended
 //   write therefore makes no system call. A cancellation token's callback bumps the word and wakes every waiter (a
 //   spurious wake-up in another process only costs it one more try). No timed polling anywhere.
-// Waiting (goroutines and selects): per-participant doorbells, rung only when parked; ShmDoorbell.cs.
+// Waiting (goroutines and selects): per-participant doorbells, rung only when parked; ShmDoorbell.cs. Before parking,
+// an optional adaptive spin (WEFT_SHM_SPIN polls; off by default) looks at the ring again (SpinUntilReady).
 
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -161,6 +162,21 @@ internal sealed unsafe class ShmRing : IDisposable
 
     private static int IdOf(ulong s) => (int)(s >> 56) & 0x3F;
 
+    /// <summary>
+    /// The spin before parking, in polls of the ring (WEFT_SHM_SPIN, 0 to 100000; 0, the default, never spins). Off by
+    /// default: on a machine with more runnable threads than cores, a spinning participant only delays the one it
+    /// waits for.
+    /// </summary>
+    private static readonly int s_spinLimit = ReadSpinLimit();
+
+    private static int ReadSpinLimit()
+    {
+        string? text = Environment.GetEnvironmentVariable("WEFT_SHM_SPIN");
+        if (string.IsNullOrEmpty(text)) return 0;
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n <= 100_000) return n;
+        throw new InvalidOperationException($"WEFT_SHM_SPIN is '{text}': expected a whole number of polls from 0 to 100000 (0: never spin before parking).");
+    }
+
     /// <summary>Test-only: called at each <see cref="ShmCrashPoint"/> (the kill -9 tests' writers and readers stop themselves there).</summary>
     internal static Action<ShmCrashPoint>? CrashHook;
 
@@ -175,6 +191,7 @@ internal sealed unsafe class ShmRing : IDisposable
     private int _disposed;
     private int _active; // operations in flight in this process: Dispose waits for them (a claim is never left behind)
     private ShmDoorbell? _doorbell;
+    private int _spin = s_spinLimit; // this participant's current spin budget (adaptive; see ParkEntered)
     private int _watchedGeneration = -1; // the attach generation whose participants this one watches (ShmDeathWatch)
 
     /// <summary>The name as given (without the leading slash).</summary>
@@ -908,6 +925,7 @@ internal sealed unsafe class ShmRing : IDisposable
 
     private bool ParkEntered(int bit)
     {
+        if (_spin > 0 && SpinUntilReady(bit)) return false;
         var bell = Doorbell;
         int bellOffset = bit == ParkedData ? OffBellData : OffBellSpace;
         ref int parked = ref RecordParked(_id);
@@ -921,6 +939,27 @@ internal sealed unsafe class ShmRing : IDisposable
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// The adaptive spin before parking: polls the ring up to the current budget. A spin that ends in data (or space)
+    /// doubles the budget up to WEFT_SHM_SPIN; one that ends in a park halves it, down to a sixteenth, so a peer that
+    /// answers fast is met without the doorbell and a slow one costs little. No timer: it polls memory, then parks.
+    /// </summary>
+    private bool SpinUntilReady(int bit)
+    {
+        int budget = _spin;
+        for (int i = 0; i < budget; i++)
+        {
+            if (bit == ParkedData ? LooksReadable(out _, out _) : LooksWritable(out _, out _))
+            {
+                _spin = Math.Min(s_spinLimit, budget * 2);
+                return true;
+            }
+            Thread.SpinWait(8);
+        }
+        _spin = Math.Max(Math.Max(1, s_spinLimit / 16), budget / 2);
+        return false;
     }
 
     /// <summary>This participant's doorbell, made on first use (threads alone never need one).</summary>
