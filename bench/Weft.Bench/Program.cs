@@ -31,6 +31,8 @@ if (args.Length >= 2 && args[0] == "--ipc-pipe-peer")
     return IpcPipeWorkload.Peer(args[1..]);
 }
 
+if (args.Length == 4 && args[0] == "--ipc-shm-peer") return IpcShmPeer.Run(args[1..]); // the other process of the ipc-shm rows
+
 if (args.Length == 3 && args[0] == "--child")
 {
     // One measurement in a fresh process (Workload.InFreshProcess).

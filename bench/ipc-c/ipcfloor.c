@@ -1,13 +1,16 @@
 // ipcfloor — the C floor for Weft's IPC rows: what two processes pay, with nothing but the kernel between them, for
 // a 64-byte round trip over a pipe, a Unix socket, a POSIX message queue and TCP loopback, and for a one-way stream
-// of 64-byte messages over a Unix socket.
+// of 64-byte messages over a Unix socket; and, for the shared-memory channel, a Vyukov MPMC ring in a shared mapping
+// with futex waits (a waiters count, so an uncontended write makes no system call), its spinning variant, and a
+// one-way throughput row; plus an uncontended sem_wait/sem_post pair for the named semaphore.
 //
 // Each mechanism forks one child. The parent writes 64 bytes and waits for the child's 64-byte echo, ROUNDS times
 // after a warm-up, and prints the mean per round trip. Blocking calls throughout: this is the cheapest way a
 // process can wait for another, so it is the floor that a runtime (Weft, Go, .NET) adds its scheduling to.
 //
 // Output: one line per row in bench/Weft.Bench's format, "NAME.c VALUE UNIT", e.g. "ipc-pipe.c 18234.5 ns/roundtrip".
-// Usage: ipcfloor [ROUNDS] [ROW...]   (rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput; default all)
+// Usage: ipcfloor [ROUNDS] [ROW...]   (rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput ipc-shm ipc-shm-spin
+//        ipc-shm-throughput ipc-sem; default all)
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -16,12 +19,17 @@
 #include <mqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/futex.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -239,6 +247,223 @@ static void row_unix_throughput(void)
     printf("ipc-unix-throughput.c %.0f msgs/s\n", messages / seconds);
 }
 
+// ---- shared memory: a bounded MPMC ring (Vyukov's per-slot sequence numbers) in a MAP_SHARED mapping ----------------
+// The same protocol as Weft's ShmRing without its crash-recovery states: claim by CAS on tail, copy, commit with a
+// release store of the slot's sequence; read by CAS on head, copy out, free with a release store. Waits: a futex word
+// and a waiters count per direction (shared futexes: no FUTEX_PRIVATE_FLAG), or, in the spinning rows, a busy loop.
+
+#define RING_CAP 64
+
+struct shm_slot
+{
+    _Atomic uint64_t seq;
+    uint32_t len;
+    uint32_t pad;
+    char data[MSG];
+};
+
+struct shm_ring
+{
+    _Alignas(64) _Atomic uint64_t tail;
+    _Alignas(64) _Atomic uint64_t head;
+    _Alignas(64) _Atomic int data_word;
+    _Atomic int data_waiters;
+    _Alignas(64) _Atomic int space_word;
+    _Atomic int space_waiters;
+    _Alignas(64) struct shm_slot slots[RING_CAP];
+};
+
+static int spin_only;
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+static struct shm_ring *ring_new(void)
+{
+    struct shm_ring *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (r == MAP_FAILED) die("mmap");
+    memset(r, 0, sizeof *r);
+    for (uint64_t i = 0; i < RING_CAP; i++) atomic_store(&r->slots[i].seq, i);
+    return r;
+}
+
+static void futex_wait_shared(_Atomic int *word, int expected)
+{
+    syscall(SYS_futex, word, FUTEX_WAIT, expected, NULL, NULL, 0);
+}
+
+static void futex_wake_shared(_Atomic int *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+static void ring_notify(_Atomic int *word, _Atomic int *waiters)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(waiters, memory_order_relaxed) != 0)
+    {
+        atomic_fetch_add(word, 1);
+        futex_wake_shared(word);
+    }
+}
+
+static int ring_has_space(struct shm_ring *r)
+{
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+    return (int64_t)(atomic_load_explicit(&r->slots[t % RING_CAP].seq, memory_order_acquire) - t) >= 0;
+}
+
+static int ring_has_data(struct shm_ring *r)
+{
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    return atomic_load_explicit(&r->slots[h % RING_CAP].seq, memory_order_acquire) == h + 1;
+}
+
+static void ring_wait(struct shm_ring *r, _Atomic int *word, _Atomic int *waiters, int (*ready)(struct shm_ring *))
+{
+    if (spin_only)
+    {
+        while (!ready(r)) cpu_relax();
+        return;
+    }
+    atomic_fetch_add(waiters, 1);
+    int v = atomic_load(word);
+    if (!ready(r)) futex_wait_shared(word, v);
+    atomic_fetch_sub(waiters, 1);
+}
+
+static void ring_write(struct shm_ring *r, const char *buf)
+{
+    for (;;)
+    {
+        uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        struct shm_slot *s = &r->slots[t % RING_CAP];
+        int64_t dif = (int64_t)(atomic_load_explicit(&s->seq, memory_order_acquire) - t);
+        if (dif == 0)
+        {
+            if (!atomic_compare_exchange_weak(&r->tail, &t, t + 1)) continue;
+            s->len = MSG;
+            memcpy(s->data, buf, MSG);
+            atomic_store_explicit(&s->seq, t + 1, memory_order_release);
+            ring_notify(&r->data_word, &r->data_waiters);
+            return;
+        }
+        if (dif < 0) ring_wait(r, &r->space_word, &r->space_waiters, ring_has_space);
+    }
+}
+
+static void ring_read(struct shm_ring *r, char *buf)
+{
+    for (;;)
+    {
+        uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+        struct shm_slot *s = &r->slots[h % RING_CAP];
+        int64_t dif = (int64_t)(atomic_load_explicit(&s->seq, memory_order_acquire) - (h + 1));
+        if (dif == 0)
+        {
+            if (!atomic_compare_exchange_weak(&r->head, &h, h + 1)) continue;
+            memcpy(buf, s->data, s->len);
+            atomic_store_explicit(&s->seq, h + RING_CAP, memory_order_release);
+            ring_notify(&r->space_word, &r->space_waiters);
+            return;
+        }
+        if (dif < 0) ring_wait(r, &r->data_word, &r->data_waiters, ring_has_data);
+    }
+}
+
+static void shm_roundtrip(const char *name)
+{
+    struct shm_ring *down = ring_new(), *up = ring_new();
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    char buf[MSG];
+    if (child == 0)
+    {
+        for (long i = 0; i < WARMUP + rounds; i++)
+        {
+            ring_read(down, buf);
+            ring_write(up, buf);
+        }
+        _exit(0);
+    }
+    memset(buf, 'p', MSG);
+    double start = 0;
+    for (long i = 0; i < WARMUP + rounds; i++)
+    {
+        if (i == WARMUP) start = now_ns();
+        ring_write(down, buf);
+        ring_read(up, buf);
+    }
+    double ns = (now_ns() - start) / rounds;
+    reap(child);
+    printf("%s.c %.1f ns/roundtrip\n", name, ns);
+}
+
+static void row_shm(void)
+{
+    spin_only = 0;
+    shm_roundtrip("ipc-shm");
+}
+
+static void row_shm_spin(void)
+{
+    spin_only = 1;
+    shm_roundtrip("ipc-shm-spin");
+    spin_only = 0;
+}
+
+// One way: the parent writes 64-byte messages into the ring (futex waits when full), the child reads them all and
+// answers one message on a second ring.
+static void row_shm_throughput(void)
+{
+    spin_only = 0;
+    struct shm_ring *down = ring_new(), *up = ring_new();
+    long messages = rounds * 50;
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    char buf[MSG];
+    if (child == 0)
+    {
+        for (long i = 0; i < messages; i++) ring_read(down, buf);
+        ring_write(up, buf);
+        _exit(0);
+    }
+    memset(buf, 't', MSG);
+    double start = now_ns();
+    for (long i = 0; i < messages; i++) ring_write(down, buf);
+    ring_read(up, buf);
+    double seconds = (now_ns() - start) / 1e9;
+    reap(child);
+    printf("ipc-shm-throughput.c %.0f msgs/s\n", messages / seconds);
+}
+
+// An uncontended acquire and release of a named POSIX semaphore (what IpcSemaphore wraps).
+static void row_sem(void)
+{
+    char name[64];
+    snprintf(name, sizeof name, "/weft-ipcfloor-%d", (int)getpid());
+    sem_t *sem = sem_open(name, O_CREAT | O_EXCL, 0600, 1);
+    if (sem == SEM_FAILED) die("sem_open");
+    sem_unlink(name);
+    long n = rounds * 50;
+    double start = 0;
+    for (long i = 0; i < WARMUP + n; i++)
+    {
+        if (i == WARMUP) start = now_ns();
+        if (sem_wait(sem) != 0) die("sem_wait");
+        if (sem_post(sem) != 0) die("sem_post");
+    }
+    double ns = (now_ns() - start) / n;
+    sem_close(sem);
+    printf("ipc-sem.c %.1f ns/op\n", ns);
+}
+
 struct row
 {
     const char *name;
@@ -251,6 +476,10 @@ static const struct row rows[] = {
     { "ipc-mq", row_mq },
     { "ipc-tcp", row_tcp },
     { "ipc-unix-throughput", row_unix_throughput },
+    { "ipc-shm", row_shm },
+    { "ipc-shm-spin", row_shm_spin },
+    { "ipc-shm-throughput", row_shm_throughput },
+    { "ipc-sem", row_sem },
 };
 
 int main(int argc, char **argv)
@@ -276,7 +505,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++) known |= strcmp(argv[a], rows[i].name) == 0;
         if (!known)
         {
-            fprintf(stderr, "ipcfloor: unknown row '%s'; rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput\n", argv[a]);
+            fprintf(stderr, "ipcfloor: unknown row '%s'; rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput ipc-shm ipc-shm-spin ipc-shm-throughput ipc-sem\n", argv[a]);
             return 2;
         }
     }

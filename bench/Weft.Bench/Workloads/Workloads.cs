@@ -24,5 +24,6 @@ public static class Workloads
         new PoolLatency(), new PoolThroughput(),
         // IPC between processes (issue 16); they start a peer process, so they run only when asked for by name
         new IpcRoundTrip("unix"), new IpcRoundTrip("tcp"), new IpcUnixThroughput(), new IpcPipeWorkload(),
+        new IpcShmRoundTrip(), new IpcShmRoundTrip(spin: true), new IpcShmThroughput(),
     ];
 }
