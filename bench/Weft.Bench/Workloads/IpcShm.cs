@@ -6,7 +6,7 @@ namespace Weft.Bench;
 
 /// <summary>A 64-byte message, copied raw (an unmanaged struct), as in the C floor (bench/ipc-c/ipcfloor.c).</summary>
 [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential, Size = 64)]
-internal struct Msg64
+internal struct ShmMsg64
 {
     public long A, B;
 }
@@ -20,8 +20,8 @@ public static class IpcShmPeer
 {
     public static int Run(string[] args)
     {
-        using var down = IpcSharedMemory.Open<Msg64>(args[1]);
-        using var up = IpcSharedMemory.Open<Msg64>(args[2]);
+        using var down = IpcSharedMemory.Open<ShmMsg64>(args[1]);
+        using var up = IpcSharedMemory.Open<ShmMsg64>(args[2]);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Go.Run(async () =>
         {
@@ -35,7 +35,7 @@ public static class IpcShmPeer
                     if (args[0] == "shm-echo") await up.Sender.SendAsync(m);
                     else n++;
                 }
-                if (args[0] == "shm-sink") await up.Sender.SendAsync(new Msg64 { A = n });
+                if (args[0] == "shm-sink") await up.Sender.SendAsync(new ShmMsg64 { A = n });
                 done.SetResult();
             }
             catch (Exception e)
@@ -48,11 +48,11 @@ public static class IpcShmPeer
     }
 
     /// <summary>Creates the two rings, starts the peer in <paramref name="role"/>, runs <paramref name="body"/>, and cleans up.</summary>
-    internal static double WithPeer(string role, int capacity, Func<IpcSharedMemory<Msg64>, IpcSharedMemory<Msg64>, double> body)
+    internal static double WithPeer(string role, int capacity, Func<IpcSharedMemory<ShmMsg64>, IpcSharedMemory<ShmMsg64>, double> body)
     {
         string name = $"weft-bench-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        using var down = IpcSharedMemory.Create<Msg64>(name + "-down", capacity);
-        using var up = IpcSharedMemory.Create<Msg64>(name + "-up", capacity);
+        using var down = IpcSharedMemory.Create<ShmMsg64>(name + "-down", capacity);
+        using var up = IpcSharedMemory.Create<ShmMsg64>(name + "-up", capacity);
         var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
         foreach (var a in new[] { "--ipc-shm-peer", role, name + "-down", name + "-up" }) psi.ArgumentList.Add(a);
@@ -108,7 +108,7 @@ public sealed class IpcShmRoundTrip(bool spin = false) : Workload
 
     private static double Play() => IpcShmPeer.WithPeer("shm-echo", 64, (down, up) => IpcShmPeer.OnGoroutine(async () =>
     {
-        var m = new Msg64 { A = 1 };
+        var m = new ShmMsg64 { A = 1 };
         for (int i = 0; i < 1_000; i++)
         {
             await down.Sender.SendAsync(m);
@@ -138,7 +138,7 @@ public sealed class IpcShmThroughput : Workload
 
     public override double RunWeft() => IpcShmPeer.WithPeer("shm-sink", 1024, (down, up) => IpcShmPeer.OnGoroutine(async () =>
     {
-        var m = new Msg64 { B = 2 };
+        var m = new ShmMsg64 { B = 2 };
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < N; i++) await down.Sender.SendAsync(m);
         down.Sender.Close();
