@@ -16,6 +16,13 @@
 // queues (its CAS sets Queued and requires Writer) and the last RUnlock that finds a draining writer (it takes the
 // lock and looks) cannot miss each other.
 //
+// Parking a goroutine: an uncancellable RLockAsync or LockAsync in a goroutine parks with a commit (Runtime/Park.cs)
+// in the shape Waiter.cs calls "queued at the call": the call queues the node (or makes it the draining writer)
+// exactly as before, so writer preference holds from the call on, but Detached; the step's end commits it
+// (CommitPark: granted meanwhile, or committed), and the hand-over or last reader that takes a committed node readies
+// its goroutine with plain stores. A post claims the node back where it stands (TryUncommit), so it keeps its place
+// and any hand-over that reaches it while the post runs.
+//
 // Invariants
 //   * Queued implies Writer: readers and writers queue only behind a writer, and a hand-over re-derives both bits.
 //   * Active readers alongside Writer implies a draining writer.
@@ -179,12 +186,15 @@ public sealed class RWMutex : ILocker, IWaitOwner
     {
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         var w = Waiter.RentAsync(this, WaitReason.Mutex, cancellationToken);
-        if (writer ? LockOrQueue(w) : RLockOrQueue(w))
+        w.Prepare();
+        var parker = w.DeferringGoroutine();
+        if (writer ? LockOrQueue(w, parker is not null) : RLockOrQueue(w, parker is not null))
         {
             w.Return();
             return default;
         }
-        w.ArmCancellation();
+        if (parker is not null) w.DeferQueued(parker);
+        else w.ArmCancellation();
         return w.WaitOnce();
     }
 
@@ -192,15 +202,17 @@ public sealed class RWMutex : ILocker, IWaitOwner
     {
         if (cancellationToken.IsCancellationRequested) ThrowHelper.Canceled(cancellationToken);
         var w = Waiter.RentBlocking(this, WaitReason.Mutex, cancellationToken);
-        bool acquired = (writer ? LockOrQueue(w) : RLockOrQueue(w)) || w.Block();
+        w.Prepare();
+        bool acquired = (writer ? LockOrQueue(w, detached: false) : RLockOrQueue(w, detached: false)) || w.Block();
         w.Return();
         if (!acquired) ThrowHelper.Canceled(cancellationToken);
     }
 
-    private bool RLockOrQueue(Waiter w)
+    /// <summary>Takes a read lock, or queues <paramref name="w"/> (prepared; <paramref name="detached"/>: as its goroutine's deferred park).</summary>
+    private bool RLockOrQueue(Waiter w, bool detached)
     {
-        w.Prepare();
         w.Weight = ReaderKind;
+        w.Detached = detached;
         SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
         LockQueues();
         int s = Volatile.Read(ref _state);
@@ -218,10 +230,11 @@ public sealed class RWMutex : ILocker, IWaitOwner
         }
     }
 
-    private bool LockOrQueue(Waiter w)
+    /// <summary>Takes the write lock, or queues <paramref name="w"/> or makes it the draining writer (as <see cref="RLockOrQueue"/>).</summary>
+    private bool LockOrQueue(Waiter w, bool detached)
     {
-        w.Prepare();
         w.Weight = WriterKind;
+        w.Detached = detached;
         SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
         LockQueues();
         int s = Volatile.Read(ref _state);
@@ -247,7 +260,7 @@ public sealed class RWMutex : ILocker, IWaitOwner
         if (_draining is { } d && (Volatile.Read(ref _state) & ReaderMask) == 0 && d.TryClaim())
         {
             _draining = null;
-            w = d;
+            if (d.TakeForWake()) w = d;
         }
         UnlockQueues();
         w?.Wake();
@@ -297,6 +310,22 @@ public sealed class RWMutex : ILocker, IWaitOwner
     {
         _writers.ExitBorrowed();
         _readers.Unlock();
+    }
+
+    ParkOutcome IWaitOwner.CommitPark(Waiter w, Goroutine? parked)
+    {
+        LockQueues();
+        var outcome = w.CommitDetached(parked);
+        UnlockQueues();
+        return outcome;
+    }
+
+    bool IWaitOwner.TryUncommit(Waiter w, Goroutine parked)
+    {
+        LockQueues();
+        bool mine = w.TryDetach(parked, this, held: w.Queued || _draining == w);
+        UnlockQueues();
+        return mine;
     }
 
     void IWaitOwner.Cancel(Waiter w)
