@@ -21,7 +21,7 @@
 //            Fired (Completed). Else add the timer, then CAS Committing -> Armed (Parked; the step touches nothing
 //            after it). If that CAS finds Fired or Cancelled, the wait is over (Completed); if Claimed (or Cancelled),
 //            it takes the timer back: removed -> Idle (Mail) or Completed (cancelled); already popped by a firing M ->
-//            it waits for that Fire's mark (below) and completes.
+//            Claimed -> Armed (Parked: that Fire, on its way, readies the goroutine, and the mail runs then).
 //   Fire     Waiting -> Fired: Signal (a post). Armed -> Fired: CompleteCommitted. Committing or Claimed -> Fired:
 //            nothing more, the commit sees it.
 //   cancel   Idle, Committing or Claimed -> Cancelled: the commit or the loose commit sees it. Armed -> Cancelled:
@@ -33,8 +33,9 @@
 //
 // Invariants
 //   * Once a heap has popped a node, its state stays among Committing, Armed, Claimed and Waiting until that Fire's
-//     CAS (a poster claims an Armed node only by removing it from the heap first; the commit waits for the Fire when it
-//     finds its timer popped), or a cancellation ends it. So a Fire never acts on a later wait of a pooled node.
+//     CAS (a poster claims an Armed node only by removing it from the heap first; a commit that finds its timer popped
+//     parks rather than hand the wait back), or a cancellation ends it. So a Fire never acts on a later wait of a
+//     pooled node, and nobody waits for a Fire in flight.
 //   * Exactly one party resumes each wait: the one whose CAS made it Fired or Cancelled, or the poster whose claim
 //     made it Idle (that one only hands the wait back to the step's commit).
 //   * The commit's first CAS is a full fence after the step stored RunParkedOnChan: the Dekker pair with Deliver's.
@@ -159,11 +160,12 @@ internal sealed class SleepNode : ParkNode, IValueTaskSource, IParkSource
         if (seen == Fired) return ParkOutcome.Completed;   // the timer popped and marked it: nothing is left in a heap
         // Claimed by a poster, or cancelled: the timer goes back out before the wait is handed back or ended.
         if (_deadline == Clock.Never || RemoveTimer()) return Settle(Idle) == Idle ? ParkOutcome.Mail : ParkOutcome.Completed;
-        // A firing M popped the timer: its Fire marks the word (or found it cancelled). Wait for that, so no Fire is
-        // left in flight for a later wait of this node (see the invariants).
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _state) is Claimed) spin.SpinOnce();
-        return ParkOutcome.Completed;
+        // A firing M popped the timer and its Fire is on the way: park after all, and let that Fire ready us (the
+        // poster, refused, counts on a completer; the mail runs in the step the Fire causes). Parking, rather than
+        // handing the wait back, is also what keeps that Fire from meeting a later wait of this node (the invariants).
+        ModelPoint.Here();
+        seen = Interlocked.CompareExchange(ref _state, Armed, Claimed);
+        return seen == Claimed ? ParkOutcome.Parked : ParkOutcome.Completed; // Fired or Cancelled meanwhile: over
     }
 
     /// <summary>The commit ends its Committing (or Claimed) state as <paramref name="to"/>, unless a cancellation or a Fire ended the wait first; returns the final state.</summary>

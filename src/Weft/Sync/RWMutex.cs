@@ -128,6 +128,7 @@ public sealed class RWMutex : ILocker, IWaitOwner
     /// <example><code>rw.RUnlock();</code></example>
     public void RUnlock()
     {
+        ModelPoint.Here();
         int s = Interlocked.Decrement(ref _state);
         if (((s + 1) & ReaderMask) == 0)
         {
@@ -169,6 +170,7 @@ public sealed class RWMutex : ILocker, IWaitOwner
     /// <example><code>rw.Unlock();</code></example>
     public void Unlock()
     {
+        ModelPoint.Here();
         if (Interlocked.CompareExchange(ref _state, 0, Writer) == Writer) return;
         var wake = new WakeList();
         LockQueues();

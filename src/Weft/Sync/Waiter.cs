@@ -242,6 +242,7 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
     internal void Wake()
     {
         Debug.Assert(Volatile.Read(ref _status) == Woken, "Only a claimed waiter is woken.");
+        ModelPoint.Here(); // Committed is read after the owner's unlock: a poster's claim (under the lock) must have failed
         if (Committed)
         {
             // A committed park: dequeuing it under the owner's lock made us its only waker, after its goroutine parked.
