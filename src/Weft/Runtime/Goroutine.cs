@@ -234,6 +234,9 @@ internal sealed class Goroutine : SynchronizationContext
         return true;
     }
 
+    /// <summary>The wait this goroutine's step parks on (Park.cs), or null. A racy snapshot, for tests.</summary>
+    internal object? ParkedOn => Volatile.Read(ref _parkSource);
+
     /// <summary>
     /// Racy, for a lock-free park under a channel lock: true if a post is waiting. Posters write the mailbox and then
     /// fence before they read the run state (Deliver), so a post this misses sees the park and claims it back.

@@ -40,6 +40,9 @@ public sealed class Cond : IWaitOwner
 {
     private LockedQueue _queue;
 
+    /// <summary>How many wait, and whether the first is a goroutine's committed park (Runtime/Park.cs). A snapshot, for tests.</summary>
+    internal (int Count, bool HeadCommitted) Waiters => _queue.Snapshot();
+
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _queue.IsLockHeld;
 

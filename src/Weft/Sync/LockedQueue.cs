@@ -88,11 +88,18 @@ internal struct LockedQueue
     public (int Count, bool HeadCommitted) Snapshot()
     {
         Lock();
+        var snapshot = SnapshotLocked();
+        Unlock();
+        return snapshot;
+    }
+
+    /// <summary>As <see cref="Snapshot"/>, with the guarding lock already held (RWMutex's writers). For tests.</summary>
+    public readonly (int Count, bool HeadCommitted) SnapshotLocked()
+    {
+        AssertHeld();
         int count = 0;
         for (ParkNode? n = _queue.Head; n is not null; n = n.Next) count++;
-        bool committed = _queue.Head is { Committed: true };
-        Unlock();
-        return (count, committed);
+        return (count, _queue.Head is { Committed: true });
     }
 
     /// <summary>A racy look without the lock: a stale answer must only cost a locked attempt.</summary>

@@ -59,6 +59,23 @@ public sealed class RWMutex : ILocker, IWaitOwner
     /// <summary>The state word (readers | Queued | Writer). A racy snapshot, for tests.</summary>
     internal int State => Volatile.Read(ref _state);
 
+    /// <summary>
+    /// Under the queue lock, for tests: how many readers and writers are queued, whether the first of each is a
+    /// goroutine's committed park (Runtime/Park.cs), and whether a writer drains, committed or not.
+    /// </summary>
+    internal (int Readers, bool ReaderCommitted, int Writers, bool WriterCommitted, bool Draining, bool DrainingCommitted) Waiters
+    {
+        get
+        {
+            LockQueues();
+            var (r, rc) = _readers.SnapshotLocked();
+            var (w, wc) = _writers.SnapshotLocked();
+            var d = _draining;
+            UnlockQueues();
+            return (r, rc, w, wc, d is not null, d is { Committed: true });
+        }
+    }
+
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _readers.IsLockHeld;
 

@@ -68,6 +68,9 @@ public sealed class WaitGroup : IWaitOwner
 
     private static int Waiters(long s) => (int)(s & WaiterMask);
 
+    /// <summary>How many wait, and whether the first is a goroutine's committed park (Runtime/Park.cs). A snapshot, for tests.</summary>
+    internal (int Count, bool HeadCommitted) QueuedWaiters => _queue.Snapshot();
+
     /// <summary>The registered waiters of this round: a racy snapshot, for tests that must know a waiter has queued.</summary>
     internal int WaiterCountForTests() => Waiters(Volatile.Read(ref _state));
 
