@@ -43,11 +43,11 @@
 //   The goroutine must learn when its body's Task completes (to leave the registry and report an exception). Hooking
 //   every body at start costs a .NET continuation record on every live goroutine, the largest object a parked
 //   goroutine owns after its record and its wait. Instead the hook is registered lazily, at the end of a step:
-//   * if the step parks on a Weft wait that the body's own state machine awaits directly (_bodyOnPark: the
-//     awaiter's state is the body's Task), the body cannot finish before that wait resumes it, and a primary wait
-//     resumes only in a step of this goroutine, whose end looks again. No hook is needed;
-//   * otherwise (the body finished in this step; it awaits a foreign Task, an inner async method, or a Weft wait
-//     through ConfigureAwait(false)), WatchBody finishes it now or registers the hook once (_watching), after which
+//   * if the step parks with a commit on a Weft wait that the body's own state machine awaits directly
+//     (_bodyOnPark: the awaiter's state is the body's Task), the body cannot finish before that wait resumes it, and
+//     a parked-on wait resumes only in a step of this goroutine, whose end looks again. No hook is needed;
+//   * otherwise (the body finished in this step; it awaits a foreign Task, an inner async method, a Weft wait
+//     through ConfigureAwait(false), or one queued at once, such as a cancellable receive), WatchBody finishes it now or registers the hook once (_watching), after which
 //     the hook alone finishes it, exactly as before. A body that then completes on a pool thread posts the hook
 //     back here, so Finish always runs on this goroutine, once.
 //   So a goroutine parked where the body awaits a channel, a select, a sleep or a lock carries no hook.
