@@ -3,8 +3,8 @@
 // A waiter is either
 //   * async: an IValueTaskSource that a goroutine (or plain async code) awaits. It resumes through Continuation,
 //     so waking a goroutine puts it straight into the waker's P without allocating. Uncancellable async waiters are
-//     pooled per thread (Runtime/NodePool.cs, at most 256 per thread); a cancellable one is fresh (STYLE 10), because its token's
-//     callback may run at any time, and a pooled node could by then serve a different caller.
+//     pooled per thread (Runtime/NodePool.cs, at most 256 per thread); a cancellable one is fresh (STYLE 10),
+//     because its token's callback may run at any time, and a pooled node could by then serve a different caller.
 //   * blocking: one per OS thread (NodePool.ThreadNode), reused for every blocking wait of that thread, parked on the thread's
 //     Runtime.Parker (shared with blocking channel operations; it spins briefly, then sleeps on a futex).
 //     Inside a goroutine the parker announces the block to the scheduler as Go.Blocking does, so the P is handed
@@ -24,8 +24,9 @@
 //   * queued at the call, detached (RWMutex, WaitGroup, Cond): where the call itself must be visible at once (Cond
 //     queues before it unlocks L, so no Signal is lost; a writer stops new readers from its call on; a WaitGroup
 //     waiter is released by the round it registered in), the owner queues the node as usual but Detached, and
-//     makes it the goroutine's deferred park (DeferringGoroutine, DeferQueued). A waker that takes a detached node only marks it granted (Handoff,
-//     under the lock: TakeForWake) and wakes nobody, since the goroutine is still running or queued; the commit
+//     makes it the goroutine's deferred park (DeferringGoroutine, DeferQueued). A waker that takes a detached node
+//     only marks it granted (Handoff, under the lock: TakeForWake) and wakes nobody, since the goroutine is still
+//     running or queued; the commit
 //     (CommitDetached) then finds the grant and completes, or finds mail (Mail), or marks the node Committed. A
 //     poster's claim turns a committed node back into a detached one where it stands (TryDetach), so it keeps its
 //     place and any grant that comes while the post runs: to the primitive, the wait never paused.
@@ -50,16 +51,15 @@ internal interface IWaitOwner
     void Cancel(Waiter waiter);
 
     /// <summary>
-    /// The commit of a deferred wait (Runtime/Park.cs), under the primitive's queue lock: grant what the waiter asked
-    /// for now (Completed), or leave it out because <paramref name="parked"/> has mail (Mail), or queue it, committed
-    /// when <paramref name="parked"/> is not null (Parked). <paramref name="parked"/> is null for a loose commit.
-    /// Only primitives whose goroutine waits defer (<see cref="Waiter.TryDefer"/>) implement it.
+    /// The commit of a goroutine's wait (Runtime/Park.cs), under the primitive's queue lock: grant what the waiter
+    /// asked for now, or find it granted meanwhile (Completed), or leave it as it is because <paramref name="parked"/>
+    /// has mail (Mail), or queue it (deferred) or keep it queued (detached), committed when <paramref name="parked"/>
+    /// is not null (Parked). <paramref name="parked"/> is null for a loose commit.
     /// </summary>
-    ParkOutcome CommitPark(Waiter waiter, Goroutine? parked) =>
-        throw new InvalidOperationException("This primitive's waits do not park with a commit.");
+    ParkOutcome CommitPark(Waiter waiter, Goroutine? parked);
 
-    /// <summary>A poster takes <paramref name="parked"/>'s committed park back out of the queue, if it is still queued there.</summary>
-    bool TryUncommit(Waiter waiter, Goroutine parked) => false;
+    /// <summary>A poster takes <paramref name="parked"/>'s committed park back, if no waker took it first (see the file header for where it goes).</summary>
+    bool TryUncommit(Waiter waiter, Goroutine parked);
 }
 
 internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
