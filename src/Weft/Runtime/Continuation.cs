@@ -7,37 +7,38 @@
 // Code outside goroutines (plain async on the ThreadPool, a custom context, a TaskScheduler) resumes the way
 // .NET would: the ThreadPool work item overload that takes (Action<object?>, state) allocates nothing either.
 //
-// Unowned protocol (one wait at a time; the owner resets between waits), on one int word _word: Pending, Waiting, Completed.
+// How a wait resumes its awaiter: one of the runtime's two protocols, picked once per await in OnCompleted.
+//   * Weft parks with a commit (Park.cs): the awaiter is the owner goroutine's own step (its context, no flowed
+//     ExecutionContext) and the awaitable is that step's deferred wait (Goroutine.IsDeferred). OnCompleted stores the
+//     continuation with plain writes and registers the wait as the step's park (Goroutine.TryRegisterPark); the
+//     commit at the step's end or its completer (CompleteCommitted) finishes it. No interlocked operation here.
+//   * Foreign completion posts (Goroutine.cs, "Foreign completion posts"): every other await — a wait queued at once
+//     (cancellable, with a timeout case, a second wait of one step), an awaitable awaited by another goroutine, by
+//     plain async code or through ConfigureAwait(false). The completer posts the continuation to where the awaiter
+//     asked to resume (Dispatch: the goroutine's mailbox, the ThreadPool, a context), after the handshake below
+//     settles which side dispatches.
+//
+// The handshake, on one int word _word (Pending, Waiting, Completed; one wait at a time, Reset between waits):
 //   awaiter: OnCompleted stores the continuation, its state and the scheduler (plain writes), then CAS
 //            Pending -> Waiting. If the CAS finds Completed, the completer came first and the awaiter dispatches.
-//   completer: after writing the result, exchange the word to Completed. If it held Waiting, the awaiter came
-//            first and the completer dispatches, reading the fields the awaiter published before its CAS.
+//   completer: after writing the result, exchange the word to Completed (Signal). If it held Waiting, the awaiter
+//            came first and the completer dispatches, reading the fields the awaiter published before its CAS.
 //   Both sides' interlocked operations are full fences, so whoever dispatches sees what the other side wrote.
 //   The completer's last touch of the struct is the exchange when it came first: an awaiter that sees IsSignalled
 //   may Reset and wait again at once. When the awaiter came first, nobody reads or resets the struct until the
 //   dispatched continuation runs, so the completer may read the fields after its exchange.
 //   Why an int word and not a CAS on the continuation reference (the first version): a reference CAS in .NET is a
 //   runtime helper call with a checked write barrier; the int CAS and exchange are single inlined instructions.
-//   On the ping-pong workload the reference CAS pair showed up as a large share of all cycles.
 //
-// Owned protocol: an awaitable created inside a goroutine (SetOwner) usually is awaited by that same goroutine,
-// and then two handshakes — the awaiter's CAS above, and the goroutine mailbox lock that Resume takes against the
-// end of the step — are one too many. Go needs one: gopark finishes parking before the channel lock is released.
-// So the owner goroutine's mailbox lock is the only arbiter:
-//   awaiter, primary: OnCompleted on the owner itself (its context, no flowed ExecutionContext) and the owner has no
-//            other park registered: store the continuation here and register this awaitable as the goroutine's park
-//            (Goroutine.TryRegisterPark) — plain writes, no interlocked operation. At the end of the step the
-//            goroutine, under its mailbox lock, either finds the word Completed and runs the continuation at once,
-//            or parks on this awaitable.
-//   awaiter, otherwise (another goroutine or plain async code awaits it, or the owner already has a park):
-//            store the continuation and scheduler, then, under the owner's mailbox lock, Completed ? dispatch : Waiting.
-//   completer: under the owner's mailbox lock, set Completed; if the owner is parked on this awaitable, move the
-//            continuation into its mailbox and ready it (no dispatch through Resume, no second lock); if the word
-//            held Waiting, dispatch after the unlock as in the unowned protocol; otherwise the owner will see
-//            Completed, in GetStatus or at the end of its step.
-//   One interlocked operation per side instead of two, on every hop of a ping-pong.
-//   Channel, Mutex and Semaphore waits go one step further (Park.cs): the wait enters its primitive only after the
-//   step has parked, so its completer needs no mailbox lock either (CompleteCommitted).
+// Invariant: a wait registered as its step's park (IsPrimary) is completed only by its commit (MarkCompleted) or by
+// its committed park's completer (CompleteCommitted), never by Signal: its word stays Pending, so a Signal would
+// dispatch nobody. Every primitive keeps it by completing a committed or deferred node only through those two.
+//
+// Rejected: the "owned" protocol that was here before issue 14 (an awaitable created in a goroutine and awaited by
+// it, queued at once, with the goroutine's mailbox lock as the one arbiter between the awaiter's step end and the
+// completer). It saved one interlocked operation per side on queued-at-once waits, but it was a third protocol,
+// with its own step-end branch and its own wake path in Goroutine; every hot wait now parks with a commit instead,
+// and the waits left queued at once (cancellable ones, timeouts) are not hot.
 // Continuations always run asynchronously (never inline in the completer), so a waker that holds a channel lock
 // never runs the wakee's code under it (STYLE 9).
 
@@ -47,7 +48,7 @@ using System.Threading.Tasks.Sources;
 
 namespace Weft.Runtime;
 
-/// <summary>An awaitable whose continuation a goroutine can park on (the owned protocol above).</summary>
+/// <summary>An awaitable whose continuation a goroutine can park on with a commit (Park.cs).</summary>
 internal interface IParkSource
 {
     /// <summary>The awaitable's continuation core.</summary>
@@ -72,10 +73,10 @@ internal struct Continuation
     /// <summary>True once <see cref="Signal"/> ran (the result is available).</summary>
     public readonly bool IsSignalled => Volatile.Read(ref Unsafe.AsRef(in _word)) == Completed;
 
-    /// <summary>The goroutine that created this wait (owned protocol), or null.</summary>
+    /// <summary>The goroutine that created this wait, or null.</summary>
     public readonly Goroutine? Owner => _owner;
 
-    /// <summary>True when the owner goroutine itself awaits this wait (so the owner's step calls GetResult).</summary>
+    /// <summary>True when the owner's step parks on this wait with a commit (so the owner's step calls GetResult).</summary>
     public readonly bool IsPrimary => _primary;
 
     public void Reset()
@@ -95,8 +96,8 @@ internal struct Continuation
     }
 
     /// <summary>
-    /// Switches this wait to the owned protocol when <paramref name="owner"/> (the goroutine creating the awaitable)
-    /// is not null. Call after Reset and before the awaitable can be signalled.
+    /// Names the goroutine that created this wait (null outside goroutines): the one whose step may park on it with a
+    /// commit, and whom CompleteCommitted readies. Call after Reset and before the awaitable can be signalled.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SetOwner(Goroutine? owner) => _owner = owner;
@@ -134,10 +135,11 @@ internal struct Continuation
         var owner = _owner;
         if (owner is not null
             && flags == ValueTaskSourceOnCompletedFlags.UseSchedulingContext
+            && owner.IsDeferred(source)
             && ReferenceEquals(SynchronizationContext.Current, owner)
             && owner.TryRegisterPark(source, reason, state))
         {
-            // Primary owned wait: plain writes; the goroutine publishes them under its mailbox lock when the step ends.
+            // The step parks on its deferred wait (Park.cs): plain writes, which the step's own end reads.
             _continuation = continuation;
             _state = state;
             _primary = true;
@@ -167,15 +169,6 @@ internal struct Continuation
         _scheduler = scheduler;
         _continuation = continuation;
         _state = state;
-        if (owner is not null)
-        {
-            owner.LockMailbox();
-            int word = _word;
-            if (word == Pending) _word = Waiting;
-            owner.UnlockMailbox();
-            if (word == Completed) Dispatch(continuation, state);
-            return;
-        }
         int previous = Interlocked.CompareExchange(ref _word, Waiting, Pending);
         if (previous != Pending)
         {
@@ -185,29 +178,12 @@ internal struct Continuation
     }
 
     /// <summary>
-    /// The completer, after writing the result: resumes the waiter if it is already waiting. <paramref name="source"/>
-    /// is the awaitable that holds this struct (what an owner goroutine parks on).
+    /// The completer of a wait that is not a committed park, after writing the result: resumes the awaiter if it is
+    /// already waiting (the handshake above).
     /// </summary>
-    public void Signal(IParkSource source)
+    public void Signal()
     {
-        var owner = _owner;
-        if (owner is not null)
-        {
-            owner.LockMailbox();
-            int word = _word;
-            Volatile.Write(ref _word, Completed);
-            if (owner.IsParkedOnLocked(source))
-            {
-                // Read before the unlock: once the goroutine runs, it resets this struct for its next wait.
-                owner.WakeParkedLocked(_continuation!, _state);
-                owner.UnlockMailbox();
-                Scheduler.Ready(owner);
-                return;
-            }
-            owner.UnlockMailbox();
-            if (word == Waiting) Dispatch(_continuation!, _state);
-            return;
-        }
+        Debug.Assert(!_primary || _word == Completed, "A wait its step parks on is completed by its commit or its committed park's completer, not by Signal.");
         // Pairs with the awaiter's CAS in OnCompleted. If we come first, the awaiter sees Completed (IsSignalled)
         // and we are done with the struct; if it came first, it waits for this dispatch and cannot Reset before it.
         int previous = Interlocked.Exchange(ref _word, Completed);

@@ -22,28 +22,32 @@
 //     lands before the check (and runs in this step) or sees Parked (and queues the goroutine).
 //   * Death is a separate flag: the mailbox outlives the body.
 //   * The mailbox is guarded by _lock, a spin lock held for a few instructions and never around user code.
-//   * A goroutine parks on a Weft awaitable it created (Continuation's owned protocol) by registering it in
-//     _parkSource while it runs, with plain writes; the step end publishes that under _lock. The awaitable's
-//     completer takes the same lock and, finding the goroutine Parked on it, moves the continuation into the
-//     mailbox and queues it. So a hop costs one lock on each side, like Go's gopark/goready, instead of the
-//     awaitable's own CAS pair plus the mailbox lock on each side. A parked goroutine's mailbox is empty: foreign
-//     posts still wake it, and the step that runs them parks again on the same awaitable if it is not done yet.
-//   * A goroutine that parks on a deferred wait (a channel send or receive, or a select, it started in the same
-//     step: Park.cs) ends its step without the mailbox lock: it publishes RunParkedOnChan and commits the wait under
-//     the primitive's lock, which then orders its completer after the park, so the completer readies it with plain
-//     stores (RunResumed: the step starts with the park's continuation, never touching the inline slot that posters
-//     fill under _lock). Posters meet such a park through a full fence after writing their mail (Deliver) and claim
-//     it back under the primitive's lock; Park.cs gives the argument.
+//   * A goroutine is woken by exactly two protocols. Weft parks with a commit (Park.cs owns it): a step that parks
+//     on its deferred wait (a channel operation, a select, a sleep, a Weft.Sync wait it started in the same step)
+//     ends without the mailbox lock: it publishes RunParkedOnChan and commits the wait under the primitive's lock,
+//     which then orders its completer after the park, so the completer readies it with plain stores (RunResumed:
+//     the step starts with the park's continuation, never touching the inline slot that posters fill under _lock).
+//     Foreign completion posts (below, owned here): everything else arrives as mail.
+//
+// Foreign completion posts
+//   A continuation for this goroutine that does not come from its committed park is posted (Post, Resume, Deliver):
+//   a foreign await (Task.Delay, a socket, an inner task the goroutine forked) through the SynchronizationContext, and
+//   every Weft wait that did not park with a commit (queued at once: cancellable, with a timeout case, the second
+//   wait of a step, awaited by another goroutine), whose completer dispatches here after Continuation's handshake.
+//   The poster appends to the mailbox under _lock; a goroutine that finished its step with an empty mailbox
+//   (RunParked) is queued by the post that finds it so, and only by that one. A post to a goroutine parked with a
+//   commit (RunParkedOnChan) meets it through a full fence (Dekker, with the commit's lock acquisition) and claims
+//   the park back (ClaimCommitted, under the primitive's lock); Park.cs gives the argument.
 //
 // Watching the body
 //   The goroutine must learn when its body's Task completes (to leave the registry and report an exception). Hooking
 //   every body at start costs a .NET continuation record on every live goroutine, the largest object a parked
 //   goroutine owns after its record and its wait. Instead the hook is registered lazily, at the end of a step:
-//   * if the step parks on a Weft wait that the body's own state machine awaits directly (_bodyOnPark: the
-//     awaiter's state is the body's Task), the body cannot finish before that wait resumes it, and a primary wait
-//     resumes only in a step of this goroutine, whose end looks again. No hook is needed;
-//   * otherwise (the body finished in this step; it awaits a foreign Task, an inner async method, or a Weft wait
-//     through ConfigureAwait(false)), WatchBody finishes it now or registers the hook once (_watching), after which
+//   * if the step parks with a commit on a Weft wait that the body's own state machine awaits directly
+//     (_bodyOnPark: the awaiter's state is the body's Task), the body cannot finish before that wait resumes it, and
+//     a parked-on wait resumes only in a step of this goroutine, whose end looks again. No hook is needed;
+//   * otherwise (the body finished in this step; it awaits a foreign Task, an inner async method, a Weft wait
+//     through ConfigureAwait(false), or one queued at once, such as a cancellable receive), WatchBody finishes it now or registers the hook once (_watching), after which
 //     the hook alone finishes it, exactly as before. A body that then completes on a pool thread posts the hook
 //     back here, so Finish always runs on this goroutine, once.
 //   So a goroutine parked where the body awaits a channel, a select, a sleep or a lock carries no hook.
@@ -108,9 +112,9 @@ internal sealed class Goroutine : SynchronizationContext
     private bool _finished; // written once by the thread that finishes the body; see FinishWith
     private bool _yieldRequested; // guarded by _lock
 
-    // The Weft awaitable this goroutine parks on (Continuation's owned protocol): written by the goroutine itself
-    // while it runs (TryRegisterPark, plain), published by the unlock that ends the step, and then read and cleared
-    // under _lock by the completer that wakes it.
+    // The deferred wait this goroutine's step parks on (Park.cs): written by the goroutine itself while it runs
+    // (TryRegisterPark, plain), read by its own step end and commit, by the completer of its committed park after the
+    // primitive's lock ordered it after the commit, and by a poster's claim under the mailbox lock.
     private IParkSource? _parkSource;
 
     // One slot, two uses, touched only by the goroutine itself (and by a poster that claimed a committed park back,
@@ -208,17 +212,17 @@ internal sealed class Goroutine : SynchronizationContext
 
     // ---- Mailbox ----------------------------------------------------------------------------------------------
 
-    /// <summary>The mailbox lock; Continuation's owned protocol takes it too.</summary>
+    /// <summary>The mailbox lock.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void LockMailbox() => _lock.Enter();
+    private void LockMailbox() => _lock.Enter();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void UnlockMailbox() => _lock.Exit();
+    private void UnlockMailbox() => _lock.Exit();
 
     /// <summary>
-    /// Called by the goroutine itself, inside its step, from the OnCompleted of an awaitable it owns: the step will
-    /// park on <paramref name="source"/>. False if it already has a park registered (an inner task of the same step
-    /// awaited first); the caller then falls back to a mailbox post.
+    /// Called by the goroutine itself, inside its step, from the OnCompleted of its deferred wait: the step will park
+    /// on <paramref name="source"/> (Park.cs). False if it already has a park registered; the caller then falls back
+    /// to a post.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryRegisterPark(IParkSource source, WaitReason reason, object? awaiterState)
@@ -229,6 +233,9 @@ internal sealed class Goroutine : SynchronizationContext
         Reason = reason;
         return true;
     }
+
+    /// <summary>The wait this goroutine's step parks on (Park.cs), or null. A racy snapshot, for tests.</summary>
+    internal object? ParkedOn => Volatile.Read(ref _parkSource);
 
     /// <summary>
     /// Racy, for a lock-free park under a channel lock: true if a post is waiting. Posters write the mailbox and then
@@ -299,7 +306,8 @@ internal sealed class Goroutine : SynchronizationContext
     }
 
     /// <summary>Called by the goroutine itself: true if <paramref name="wait"/> is its pending deferred wait.</summary>
-    internal bool IsDeferred(ParkNode wait) => _deferPending && ReferenceEquals(_node, wait);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool IsDeferred(object wait) => _deferPending && ReferenceEquals(_node, wait);
 
     /// <summary>Called by the goroutine itself: queues its pending deferred wait now, as an ordinary waiter.</summary>
     internal void CommitDeferredNow(ParkNode wait)
@@ -322,25 +330,6 @@ internal sealed class Goroutine : SynchronizationContext
         ModelPoint.Here();
         Volatile.Write(ref _run, RunResumed);
         Scheduler.Ready(this);
-    }
-
-    /// <summary>Under the mailbox lock: true if the goroutine finished a step parked on <paramref name="source"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool IsParkedOnLocked(IParkSource source) => _run == RunParked && ReferenceEquals(_parkSource, source);
-
-    /// <summary>
-    /// Under the mailbox lock, after <see cref="IsParkedOnLocked"/>: the goroutine becomes Queued with the park's
-    /// continuation as its next step. The caller unlocks and then readies it.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void WakeParkedLocked(Action<object?> continuation, object? state)
-    {
-        Debug.Assert(_cont is null && _overflow is not { Count: > 0 }, "A parked goroutine's mailbox is empty.");
-        _parkSource = null;
-        _cont = continuation;
-        _contState = state;
-        _run = RunQueued;
-        State = GoroutineState.Runnable;
     }
 
     /// <summary>
@@ -496,16 +485,11 @@ internal sealed class Goroutine : SynchronizationContext
                 {
                     (cont, st) = q.Dequeue();
                 }
-                else if (_parkSource is { } park && park.Continuation.IsSignalled)
-                {
-                    // The awaitable this step registered (or an earlier one) completed before the step ended.
-                    _parkSource = null;
-                    (cont, st) = park.Continuation.Parked;
-                }
                 else
                 {
                     Debug.Assert(!_deferPending, "A deferred park is committed without the mailbox lock, above.");
-                    if (BodyNeedsWatch(_parkSource))
+                    Debug.Assert(_parkSource is null, "Only a deferred wait is registered as the step's park, and its commit, above, settled it.");
+                    if (BodyNeedsWatch(null))
                     {
                         // Outside the lock: finishing takes other locks, and the hook may post here at once.
                         UnlockMailbox();

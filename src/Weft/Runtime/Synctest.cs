@@ -256,7 +256,7 @@ internal sealed class SynctestBubble
 
         ref Continuation IParkSource.Continuation => ref _continuation;
 
-        public void Complete() => _continuation.Signal(this);
+        public void Complete() => _continuation.Signal();
 
         public ValueTaskSourceStatus GetStatus(short token) =>
             _continuation.IsSignalled ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Pending;

@@ -7,7 +7,7 @@
 //
 // The queue is only the list. Who may take a node (the claim) is the owner's business: a channel dequeues plain
 // waiters as the claim and asks a select case's SelectCore; a Sync waiter is claimed by a CAS on its status. So the
-// claim loops live beside their owners (SudogQueue in Channels/Waiters/Sudog.cs, SyncQueue in Sync/Waiter.cs), and
+// claim loops live beside their owners (SudogQueue in Channels/Waiters/Sudog.cs, LockedQueue in Sync/LockedQueue.cs), and
 // the linking code exists once, here.
 //
 // Intrusive and doubly linked: a cancelled waiter, a losing select case or a claimed-back committed park leaves in

@@ -8,6 +8,13 @@
 // Misuse (Wait without holding L) is caught before queuing for Weft's own lockers. A locker of the user's own can
 // only say so by throwing from Unlock, after the waiter queued: the waiter is then taken back out, and if a Signal
 // claimed it meanwhile, its wake-up is absorbed and the Signal passed on, so neither a wake-up nor a node leaks.
+//
+// Parking a goroutine: an uncancellable WaitAsync in a goroutine parks with a commit (Runtime/Park.cs) in the shape
+// Waiter.cs calls "queued at the call": the node is queued before L is unlocked, exactly as before, but Detached, so
+// a Signal that comes before the goroutine's step ends marks it signalled instead of waking it; the step's end
+// commits it (signalled meanwhile, or committed), and the Signal or Broadcast that takes a committed node readies its
+// goroutine with plain stores. A post claims the node back where it stands (TryUncommit): it keeps its FIFO place,
+// and a Signal while the post runs still goes to it, as it would to any waiter still queued.
 
 using Weft.Runtime;
 
@@ -32,6 +39,9 @@ namespace Weft.Sync;
 public sealed class Cond : IWaitOwner
 {
     private LockedQueue _queue;
+
+    /// <summary>How many wait, and whether the first is a goroutine's committed park (Runtime/Park.cs). A snapshot, for tests.</summary>
+    internal (int Count, bool HeadCommitted) Waiters => _queue.Snapshot();
 
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _queue.IsLockHeld;
@@ -75,8 +85,9 @@ public sealed class Cond : IWaitOwner
     public ValueTask WaitAsync(CancellationToken cancellationToken = default)
     {
         var w = Waiter.RentAsync(this, WaitReason.Cond, cancellationToken);
-        Enqueue(w);
-        w.ArmCancellation();
+        var parker = Enqueue(w);
+        if (parker is not null) w.DeferQueued(parker);
+        else w.ArmCancellation();
         return Relock(w.WaitOnce());
     }
 
@@ -99,6 +110,7 @@ public sealed class Cond : IWaitOwner
     {
         _queue.Lock();
         var w = _queue.PopClaimed();
+        if (w is not null && !w.TakeForWake()) w = null; // a detached park: its commit finds the Signal
         _queue.Unlock();
         w?.Wake();
     }
@@ -114,7 +126,11 @@ public sealed class Cond : IWaitOwner
         wake.WakeAll();
     }
 
-    private void Enqueue(Waiter w)
+    /// <summary>
+    /// Queues <paramref name="w"/>, then unlocks L. Returns the goroutine whose step parks on the wait with a commit
+    /// (the node is then queued Detached; the caller defers it), or null for an ordinary waiter.
+    /// </summary>
+    private Goroutine? Enqueue(Waiter w)
     {
         if (!IsHeld(L))
         {
@@ -122,6 +138,8 @@ public sealed class Cond : IWaitOwner
             ThrowHelper.NotLocked("Cond.Wait");
         }
         w.Prepare();
+        var parker = w.DeferringGoroutine();
+        w.Detached = parker is not null;
         _queue.Lock();
         _queue.PushBack(w);
         _queue.Unlock();
@@ -134,6 +152,7 @@ public sealed class Cond : IWaitOwner
             Withdraw(w);
             throw;
         }
+        return parker;
     }
 
     /// <summary>Whether <paramref name="l"/> is held, for Weft's lockers; a locker of the user's own is trusted (see Withdraw).</summary>
@@ -159,6 +178,10 @@ public sealed class Cond : IWaitOwner
         w.AbsorbWake();
         Signal();
     }
+
+    ParkOutcome IWaitOwner.CommitPark(Waiter w, Goroutine? parked) => _queue.CommitDetached(w, parked);
+
+    bool IWaitOwner.TryUncommit(Waiter w, Goroutine parked) => _queue.TryDetach(w, this, parked);
 
     void IWaitOwner.Cancel(Waiter w)
     {

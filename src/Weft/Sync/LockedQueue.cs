@@ -88,11 +88,18 @@ internal struct LockedQueue
     public (int Count, bool HeadCommitted) Snapshot()
     {
         Lock();
+        var snapshot = SnapshotLocked();
+        Unlock();
+        return snapshot;
+    }
+
+    /// <summary>As <see cref="Snapshot"/>, with the guarding lock already held (RWMutex's writers). For tests.</summary>
+    public readonly (int Count, bool HeadCommitted) SnapshotLocked()
+    {
+        AssertHeld();
         int count = 0;
         for (ParkNode? n = _queue.Head; n is not null; n = n.Next) count++;
-        bool committed = _queue.Head is { Committed: true };
-        Unlock();
-        return (count, committed);
+        return (count, _queue.Head is { Committed: true });
     }
 
     /// <summary>A racy look without the lock: a stale answer must only cost a locked attempt.</summary>
@@ -136,6 +143,24 @@ internal struct LockedQueue
         return _queue.Remove(w);
     }
 
+    /// <summary>Takes the lock: the commit of a node queued here at the call (Waiter.CommitDetached).</summary>
+    public ParkOutcome CommitDetached(Waiter w, Goroutine? parked)
+    {
+        Lock();
+        var outcome = w.CommitDetached(parked);
+        Unlock();
+        return outcome;
+    }
+
+    /// <summary>Takes the lock: a poster's claim of a committed park queued here at the call (Waiter.TryDetach).</summary>
+    public bool TryDetach(Waiter w, IWaitOwner owner, Goroutine parked)
+    {
+        Lock();
+        bool mine = w.TryDetach(parked, owner, held: w.Queued);
+        Unlock();
+        return mine;
+    }
+
     /// <summary>Unlinks and claims the first waiter that was not cancelled meanwhile; null if there is none.</summary>
     public Waiter? PopClaimed()
     {
@@ -153,10 +178,14 @@ internal struct WakeList
 {
     private Waiter? _head, _tail;
 
-    /// <summary>Appends a claimed waiter that is in no queue (its Next link is free).</summary>
+    /// <summary>
+    /// Under the owner's queue lock: appends a claimed waiter that is in no queue (its Next link is free), unless it is
+    /// a detached park, which is only marked granted (Waiter.TakeForWake).
+    /// </summary>
     public void Add(Waiter w)
     {
         Debug.Assert(!w.Queued, "A waiter is woken only after it left its queue.");
+        if (!w.TakeForWake()) return;
         w.Next = null;
         if (_tail is null) _head = w; else _tail.Next = w;
         _tail = w;

@@ -16,6 +16,13 @@
 // queues (its CAS sets Queued and requires Writer) and the last RUnlock that finds a draining writer (it takes the
 // lock and looks) cannot miss each other.
 //
+// Parking a goroutine: an uncancellable RLockAsync or LockAsync in a goroutine parks with a commit (Runtime/Park.cs)
+// in the shape Waiter.cs calls "queued at the call": the call queues the node (or makes it the draining writer)
+// exactly as before, so writer preference holds from the call on, but Detached; the step's end commits it
+// (CommitPark: granted meanwhile, or committed), and the hand-over or last reader that takes a committed node readies
+// its goroutine with plain stores. A post claims the node back where it stands (TryUncommit), so it keeps its place
+// and any hand-over that reaches it while the post runs.
+//
 // Invariants
 //   * Queued implies Writer: readers and writers queue only behind a writer, and a hand-over re-derives both bits.
 //   * Active readers alongside Writer implies a draining writer.
@@ -51,6 +58,23 @@ public sealed class RWMutex : ILocker, IWaitOwner
 
     /// <summary>The state word (readers | Queued | Writer). A racy snapshot, for tests.</summary>
     internal int State => Volatile.Read(ref _state);
+
+    /// <summary>
+    /// Under the queue lock, for tests: how many readers and writers are queued, whether the first of each is a
+    /// goroutine's committed park (Runtime/Park.cs), and whether a writer drains, committed or not.
+    /// </summary>
+    internal (int Readers, bool ReaderCommitted, int Writers, bool WriterCommitted, bool Draining, bool DrainingCommitted) Waiters
+    {
+        get
+        {
+            LockQueues();
+            var (r, rc) = _readers.SnapshotLocked();
+            var (w, wc) = _writers.SnapshotLocked();
+            var d = _draining;
+            UnlockQueues();
+            return (r, rc, w, wc, d is not null, d is { Committed: true });
+        }
+    }
 
     /// <summary>True while some thread holds the queue lock: after any call returns, it must be false.</summary>
     internal bool IsQueueLockHeld => _readers.IsLockHeld;
@@ -121,6 +145,7 @@ public sealed class RWMutex : ILocker, IWaitOwner
     /// <example><code>rw.RUnlock();</code></example>
     public void RUnlock()
     {
+        ModelPoint.Here();
         int s = Interlocked.Decrement(ref _state);
         if (((s + 1) & ReaderMask) == 0)
         {
@@ -162,6 +187,7 @@ public sealed class RWMutex : ILocker, IWaitOwner
     /// <example><code>rw.Unlock();</code></example>
     public void Unlock()
     {
+        ModelPoint.Here();
         if (Interlocked.CompareExchange(ref _state, 0, Writer) == Writer) return;
         var wake = new WakeList();
         LockQueues();
@@ -179,12 +205,15 @@ public sealed class RWMutex : ILocker, IWaitOwner
     {
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         var w = Waiter.RentAsync(this, WaitReason.Mutex, cancellationToken);
-        if (writer ? LockOrQueue(w) : RLockOrQueue(w))
+        w.Prepare();
+        var parker = w.DeferringGoroutine();
+        if (writer ? LockOrQueue(w, parker is not null) : RLockOrQueue(w, parker is not null))
         {
             w.Return();
             return default;
         }
-        w.ArmCancellation();
+        if (parker is not null) w.DeferQueued(parker);
+        else w.ArmCancellation();
         return w.WaitOnce();
     }
 
@@ -192,15 +221,17 @@ public sealed class RWMutex : ILocker, IWaitOwner
     {
         if (cancellationToken.IsCancellationRequested) ThrowHelper.Canceled(cancellationToken);
         var w = Waiter.RentBlocking(this, WaitReason.Mutex, cancellationToken);
-        bool acquired = (writer ? LockOrQueue(w) : RLockOrQueue(w)) || w.Block();
+        w.Prepare();
+        bool acquired = (writer ? LockOrQueue(w, detached: false) : RLockOrQueue(w, detached: false)) || w.Block();
         w.Return();
         if (!acquired) ThrowHelper.Canceled(cancellationToken);
     }
 
-    private bool RLockOrQueue(Waiter w)
+    /// <summary>Takes a read lock, or queues <paramref name="w"/> (prepared; <paramref name="detached"/>: as its goroutine's deferred park).</summary>
+    private bool RLockOrQueue(Waiter w, bool detached)
     {
-        w.Prepare();
         w.Weight = ReaderKind;
+        w.Detached = detached;
         SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
         LockQueues();
         int s = Volatile.Read(ref _state);
@@ -218,10 +249,11 @@ public sealed class RWMutex : ILocker, IWaitOwner
         }
     }
 
-    private bool LockOrQueue(Waiter w)
+    /// <summary>Takes the write lock, or queues <paramref name="w"/> or makes it the draining writer (as <see cref="RLockOrQueue"/>).</summary>
+    private bool LockOrQueue(Waiter w, bool detached)
     {
-        w.Prepare();
         w.Weight = WriterKind;
+        w.Detached = detached;
         SyncTestHook.At?.Invoke(this, SyncTestHook.Window.BeforeQueueLock);
         LockQueues();
         int s = Volatile.Read(ref _state);
@@ -247,7 +279,7 @@ public sealed class RWMutex : ILocker, IWaitOwner
         if (_draining is { } d && (Volatile.Read(ref _state) & ReaderMask) == 0 && d.TryClaim())
         {
             _draining = null;
-            w = d;
+            if (d.TakeForWake()) w = d;
         }
         UnlockQueues();
         w?.Wake();
@@ -297,6 +329,22 @@ public sealed class RWMutex : ILocker, IWaitOwner
     {
         _writers.ExitBorrowed();
         _readers.Unlock();
+    }
+
+    ParkOutcome IWaitOwner.CommitPark(Waiter w, Goroutine? parked)
+    {
+        LockQueues();
+        var outcome = w.CommitDetached(parked);
+        UnlockQueues();
+        return outcome;
+    }
+
+    bool IWaitOwner.TryUncommit(Waiter w, Goroutine parked)
+    {
+        LockQueues();
+        bool mine = w.TryDetach(parked, this, held: w.Queued || _draining == w);
+        UnlockQueues();
+        return mine;
     }
 
     void IWaitOwner.Cancel(Waiter w)

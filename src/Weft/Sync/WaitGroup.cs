@@ -14,6 +14,12 @@
 //     (Adds do not take the lock), so no wake-up is lost: it either reads zero (its CAS came after the Add) or is
 //     registered before the Add that brings the counter to zero, and queued before that Add's release looks.
 //
+// Parking a goroutine: an uncancellable WaitAsync in a goroutine parks with a commit (Runtime/Park.cs) in the shape
+// Waiter.cs calls "queued at the call": the call registers and queues the node exactly as before, but Detached; the
+// step's end commits it (released meanwhile, or committed), and the release that takes a committed node readies its
+// goroutine with plain stores. A post claims the node back where it stands (TryUncommit): it stays registered in its
+// round, so a release while the post runs still counts for it.
+//
 // Reuse: a group may be reused once its counter is back at zero. Starting a new round while the previous round's
 // waiters are still registered (between the counter reaching zero and the release clearing them) is the misuse
 // Go panics on ("WaitGroup is reused before previous Wait has returned"): the releaser could not tell the old
@@ -61,6 +67,9 @@ public sealed class WaitGroup : IWaitOwner
     private static int Counter(long s) => (int)(s >> CounterShift);
 
     private static int Waiters(long s) => (int)(s & WaiterMask);
+
+    /// <summary>How many wait, and whether the first is a goroutine's committed park (Runtime/Park.cs). A snapshot, for tests.</summary>
+    internal (int Count, bool HeadCommitted) QueuedWaiters => _queue.Snapshot();
 
     /// <summary>The registered waiters of this round: a racy snapshot, for tests that must know a waiter has queued.</summary>
     internal int WaiterCountForTests() => Waiters(Volatile.Read(ref _state));
@@ -197,7 +206,8 @@ public sealed class WaitGroup : IWaitOwner
         if (Counter(Volatile.Read(ref _state)) == 0) return;
         if (cancellationToken.IsCancellationRequested) ThrowHelper.Canceled(cancellationToken);
         var w = Waiter.RentBlocking(this, WaitReason.WaitGroup, cancellationToken);
-        bool released = !Queue(w) || w.Block();
+        w.Prepare();
+        bool released = !Queue(w, detached: false) || w.Block();
         w.Return();
         if (!released) ThrowHelper.Canceled(cancellationToken);
     }
@@ -212,19 +222,25 @@ public sealed class WaitGroup : IWaitOwner
         if (Counter(Volatile.Read(ref _state)) == 0) return default;
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
         var w = Waiter.RentAsync(this, WaitReason.WaitGroup, cancellationToken);
-        if (!Queue(w))
+        w.Prepare();
+        var parker = w.DeferringGoroutine();
+        if (!Queue(w, parker is not null))
         {
             w.Return();
             return default;
         }
-        w.ArmCancellation();
+        if (parker is not null) w.DeferQueued(parker);
+        else w.ArmCancellation();
         return w.WaitOnce();
     }
 
-    /// <summary>Registers and queues <paramref name="w"/> unless the counter is zero (read under the lock: see the file header).</summary>
-    private bool Queue(Waiter w)
+    /// <summary>
+    /// Registers and queues <paramref name="w"/> (prepared; <paramref name="detached"/>: as its goroutine's deferred
+    /// park) unless the counter is zero (read under the lock: see the file header).
+    /// </summary>
+    private bool Queue(Waiter w, bool detached)
     {
-        w.Prepare();
+        w.Detached = detached;
         _queue.Lock();
         AssertInvariants();
         // A CAS, not a read and then an increment: Adds change the counter without the lock, and one that brought it
@@ -270,6 +286,10 @@ public sealed class WaitGroup : IWaitOwner
         _queue.Unlock();
         wake.WakeAll();
     }
+
+    ParkOutcome IWaitOwner.CommitPark(Waiter w, Goroutine? parked) => _queue.CommitDetached(w, parked);
+
+    bool IWaitOwner.TryUncommit(Waiter w, Goroutine parked) => _queue.TryDetach(w, this, parked);
 
     void IWaitOwner.Cancel(Waiter w)
     {

@@ -3,8 +3,8 @@
 // A waiter is either
 //   * async: an IValueTaskSource that a goroutine (or plain async code) awaits. It resumes through Continuation,
 //     so waking a goroutine puts it straight into the waker's P without allocating. Uncancellable async waiters are
-//     pooled per thread (Runtime/NodePool.cs, at most 256 per thread); a cancellable one is fresh (STYLE 10), because its token's
-//     callback may run at any time, and a pooled node could by then serve a different caller.
+//     pooled per thread (Runtime/NodePool.cs, at most 256 per thread); a cancellable one is fresh (STYLE 10),
+//     because its token's callback may run at any time, and a pooled node could by then serve a different caller.
 //   * blocking: one per OS thread (NodePool.ThreadNode), reused for every blocking wait of that thread, parked on the thread's
 //     Runtime.Parker (shared with blocking channel operations; it spins briefly, then sleeps on a futex).
 //     Inside a goroutine the parker announces the block to the scheduler as Go.Blocking does, so the P is handed
@@ -17,11 +17,22 @@
 // winner of a cancel unlinks it through IWaitOwner.Cancel, which takes that lock. So a node is signalled exactly
 // once per wait, and always after the owner's lock is released (STYLE 9).
 //
-// A goroutine's uncancellable async wait may instead park with a commit (Runtime/Park.cs): TryDefer records the
-// node as the goroutine's deferred park, and the step end commits it through IWaitOwner.CommitPark under the owner's
-// queue lock. A node queued that way is Committed: the waker that dequeued (and claimed) it readies the goroutine
-// with plain stores (Goroutine.WakeCommitted) instead of Continuation.Signal, and a poster takes it back through
-// IWaitOwner.TryUncommit under the same lock. Only primitives that implement CommitPark defer (Mutex, Semaphore).
+// A goroutine's uncancellable async wait parks with a commit instead (Runtime/Park.cs), in one of two shapes:
+//   * deferred (Mutex, Semaphore): TryDefer records the node as the goroutine's deferred park without queueing it,
+//     and the step end commits it through IWaitOwner.CommitPark under the owner's queue lock: the owner grants it
+//     then, or queues it Committed. A poster takes it back out of the queue (IWaitOwner.TryUncommit).
+//   * queued at the call, detached (RWMutex, WaitGroup, Cond): where the call itself must be visible at once (Cond
+//     queues before it unlocks L, so no Signal is lost; a writer stops new readers from its call on; a WaitGroup
+//     waiter is released by the round it registered in), the owner queues the node as usual but Detached, and
+//     makes it the goroutine's deferred park (DeferringGoroutine, DeferQueued). A waker that takes a detached node
+//     only marks it granted (Handoff, under the lock: TakeForWake) and wakes nobody, since the goroutine is still
+//     running or queued; the commit
+//     (CommitDetached) then finds the grant and completes, or finds mail (Mail), or marks the node Committed. A
+//     poster's claim turns a committed node back into a detached one where it stands (TryDetach), so it keeps its
+//     place and any grant that comes while the post runs: to the primitive, the wait never paused.
+// Either way a node is Committed only while its goroutine is parked on it and it is in the owner's keeping: the
+// waker that takes a committed node readies the goroutine with plain stores (Goroutine.WakeCommitted) instead of
+// Continuation.Signal.
 //
 // One waiter may serve several waits in a row (a mutex waiter that is woken, loses the race to a newcomer, and
 // queues again): Prepare() before each enqueue, the version token advances in GetResult, and the owner returns it
@@ -40,16 +51,15 @@ internal interface IWaitOwner
     void Cancel(Waiter waiter);
 
     /// <summary>
-    /// The commit of a deferred wait (Runtime/Park.cs), under the primitive's queue lock: grant what the waiter asked
-    /// for now (Completed), or leave it out because <paramref name="parked"/> has mail (Mail), or queue it, committed
-    /// when <paramref name="parked"/> is not null (Parked). <paramref name="parked"/> is null for a loose commit.
-    /// Only primitives whose goroutine waits defer (<see cref="Waiter.TryDefer"/>) implement it.
+    /// The commit of a goroutine's wait (Runtime/Park.cs), under the primitive's queue lock: grant what the waiter
+    /// asked for now, or find it granted meanwhile (Completed), or leave it as it is because <paramref name="parked"/>
+    /// has mail (Mail), or queue it (deferred) or keep it queued (detached), committed when <paramref name="parked"/>
+    /// is not null (Parked). <paramref name="parked"/> is null for a loose commit.
     /// </summary>
-    ParkOutcome CommitPark(Waiter waiter, Goroutine? parked) =>
-        throw new InvalidOperationException("This primitive's waits do not park with a commit.");
+    ParkOutcome CommitPark(Waiter waiter, Goroutine? parked);
 
-    /// <summary>A poster takes <paramref name="parked"/>'s committed park back out of the queue, if it is still queued there.</summary>
-    bool TryUncommit(Waiter waiter, Goroutine parked) => false;
+    /// <summary>A poster takes <paramref name="parked"/>'s committed park back, if no waker took it first (see the file header for where it goes).</summary>
+    bool TryUncommit(Waiter waiter, Goroutine parked);
 }
 
 internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
@@ -70,6 +80,9 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
 
     /// <summary>Queued as its goroutine's committed park (Runtime/Park.cs): set under the owner's queue lock, cleared by the waker that dequeued it or by a poster's claim.</summary>
     internal bool Committed;
+
+    /// <summary>Queued at the call as its goroutine's deferred park, not committed (see the file header); guarded by the owner's queue lock.</summary>
+    internal bool Detached;
 
     private int _status;
     private Continuation _continuation;
@@ -126,6 +139,7 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
     {
         Debug.Assert(!Queued, "A waiter is prepared only while it is in no queue.");
         Handoff = false;
+        Detached = false;
         _status = Waiting;
         if (!_blocking) _continuation.SetOwner(Goroutine.Current);
     }
@@ -144,6 +158,65 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
         return true;
     }
 
+    /// <summary>
+    /// For an owner that queues at the call (see the file header): the goroutine whose step will park on this wait
+    /// with a commit, or null (a blocking or cancellable wait, code outside goroutines, or a step that already has a
+    /// deferred wait: the node is then an ordinary waiter). Call after <see cref="Prepare"/>; the owner sets
+    /// <see cref="Detached"/> to whether it is not null when it queues the node, and after the unlock calls <see cref="DeferQueued"/>.
+    /// </summary>
+    internal Goroutine? DeferringGoroutine() =>
+        _blocking || _token.CanBeCanceled || Goroutine.Current is not { CanDefer: true } g ? null : g;
+
+    /// <summary>
+    /// After the node was queued Detached and the owner's lock released: records it as <paramref name="g"/>'s deferred
+    /// park. If the step meanwhile started another deferred wait (only a user's ILocker.Unlock, run by Cond between
+    /// the two, could), the node is committed loose instead.
+    /// </summary>
+    internal void DeferQueued(Goroutine g)
+    {
+        if (g.CanDefer) g.Defer(this);
+        else CommitLoose();
+    }
+
+    /// <summary>
+    /// The commit of a node queued at the call (<see cref="DeferQueued"/>), under the owner's queue lock: Completed
+    /// if a waker granted it meanwhile; Mail if <paramref name="parked"/> has mail (it stays detached, in place);
+    /// else it is committed to <paramref name="parked"/> (Parked), or, for a loose commit (null), becomes an ordinary waiter.
+    /// </summary>
+    internal ParkOutcome CommitDetached(Goroutine? parked)
+    {
+        if (Handoff) return ParkOutcome.Completed;
+        Debug.Assert(Detached, "A node queued at the call stays detached until it is granted or committed.");
+        if (parked is not null && parked.HasMail) return ParkOutcome.Mail;
+        Detached = false;
+        Committed = parked is not null;
+        return ParkOutcome.Parked;
+    }
+
+    /// <summary>
+    /// A poster's claim, under the owner's queue lock: turns <paramref name="parked"/>'s committed park back into a
+    /// detached one where it stands, if <paramref name="held"/> (the owner still keeps it: no waker took it).
+    /// </summary>
+    internal bool TryDetach(Goroutine parked, IWaitOwner owner, bool held)
+    {
+        if (!held || !Committed || !ReferenceEquals(_continuation.Owner, parked) || !ReferenceEquals(Volatile.Read(ref _owner), owner)) return false;
+        Committed = false;
+        Detached = true;
+        return true;
+    }
+
+    /// <summary>
+    /// The waker, under the owner's queue lock, with the node claimed and taken out of the owner's keeping: true if it
+    /// must be woken after the unlock (Wake); false for a detached node, which is marked granted for its commit instead.
+    /// </summary>
+    internal bool TakeForWake()
+    {
+        if (!Detached) return true;
+        Detached = false;
+        Handoff = true;
+        return false;
+    }
+
     /// <summary>Under the owner's queue lock, for a poster's claim: whether this node is a committed park of <paramref name="g"/> queued on <paramref name="owner"/>.</summary>
     internal bool IsCommittedParkOf(Goroutine g, IWaitOwner owner) =>
         Queued && Committed && ReferenceEquals(_continuation.Owner, g) && ReferenceEquals(Volatile.Read(ref _owner), owner);
@@ -157,7 +230,7 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
 
     internal override void CommitLoose()
     {
-        if (_owner!.CommitPark(this, null) == ParkOutcome.Completed) _continuation.Signal(this);
+        if (_owner!.CommitPark(this, null) == ParkOutcome.Completed) _continuation.Signal();
     }
 
     internal override bool TryUncommit(Goroutine owner) => Volatile.Read(ref _owner) is { } o && o.TryUncommit(this, owner);
@@ -169,6 +242,7 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
     internal void Wake()
     {
         Debug.Assert(Volatile.Read(ref _status) == Woken, "Only a claimed waiter is woken.");
+        ModelPoint.Here(); // Committed is read after the owner's unlock: a poster's claim (under the lock) must have failed
         if (Committed)
         {
             // A committed park: dequeuing it under the owner's lock made us its only waker, after its goroutine parked.
@@ -182,7 +256,7 @@ internal sealed class Waiter : ParkNode, IValueTaskSource, IParkSource
     private void Signal()
     {
         if (_blocking) _parker!.Unpark();
-        else _continuation.Signal(this);
+        else _continuation.Signal();
     }
 
     /// <summary>

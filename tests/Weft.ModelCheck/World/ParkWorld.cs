@@ -76,11 +76,11 @@ internal sealed class OneSlotWaiter : ParkNode, IParkSource
             Owner.WakeCommitted();
             return;
         }
-        _continuation.Signal(this);
+        _continuation.Signal();
     }
 
-    /// <summary>The cancellation of a wait that is not deferred (ChanWaiter.Cancel's shape): the owned protocol's Signal.</summary>
-    public void SignalOwned() => _continuation.Signal(this);
+    /// <summary>The cancellation of a wait that is not deferred (ChanWaiter.Cancel's shape): the posting protocol's Signal.</summary>
+    public void SignalOwned() => _continuation.Signal();
 
     /// <summary>GetResult's reset for the next wait.</summary>
     public void Reset()
@@ -203,7 +203,7 @@ internal sealed class OneSlotChan(ParkWorld world, PrimitiveBug bug = PrimitiveB
     /// <summary>
     /// The cancellation of <paramref name="w"/>: removes it if queued and readies its owner, else, if the wait has not
     /// ended, leaves a request for its commit. With <see cref="PrimitiveBug.CancelThroughSignal"/>, ChanWaiter.Cancel's
-    /// shape: remove if queued, then the owned protocol's Signal.
+    /// shape: remove if queued, then the posting protocol's Signal.
     /// </summary>
     public void Cancel(OneSlotWaiter w)
     {

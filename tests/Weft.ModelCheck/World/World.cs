@@ -39,6 +39,8 @@ internal static class Scheduler
         Spinning = IdleCount = Retakes = Steals = Wakeups = 0;
         OnReady = null;
         Idle.Clear();
+        Timers = new TimerHeap();
+        Clock.Now = 0;
     }
 
     /// <summary>
@@ -54,6 +56,14 @@ internal static class Scheduler
     internal static void Wakep() => Wakeups++;
     internal static void ReadyGlobal(Goroutine g) => (OnReady ?? Global.Push)(g);
     internal static long EarliestTimer() => Clock.Never;
+
+    /// <summary>The sleep models' one timer heap, fresh for every execution (Reset).</summary>
+    public static TimerHeap Timers = new();
+
+    internal static void AddTimer(TimerNode t, long when) => Timers.Add(t, when);
+
+    /// <summary>The virtual clock: moved by sysmon's park and by the sleep models' firing M.</summary>
+    internal static long TimerNow() => Clock.Now;
     internal static void OnTimerAdded(long when) { }
 
     /// <summary>Sysmon (after a retake) or Go.Blocking hands a P on: here it always goes to the idle list.</summary>
@@ -134,11 +144,59 @@ internal sealed class Parker
         new("A blocking thread's Parker is not part of the model world (tests/Weft.ModelCheck/World): models wait with WaitAsync.");
 }
 
+/// <summary>
+/// One timer heap for the whole model (Scheduler.AddTimer puts every timer here). Each operation is one step of the
+/// checker, as it is one section under the real heap's lock; the sleep models' firing M pops a due timer in one step
+/// and fires it in a later one, the window in which the real RunExpired has released the lock.
+/// </summary>
 internal sealed class TimerHeap
 {
-    public long NextWhen => Clock.Never;
+    private readonly List<TimerNode> _items = [];
+
+    public long NextWhen => _items.Count == 0 ? Clock.Never : _items.Min(t => t.When);
+
+    public int Count => _items.Count;
 
     public int RunExpired(long now) => 0;
+
+    public void Add(TimerNode t, long when)
+    {
+        ModelChecker.Point("TimerHeap.Add");
+        if (t.Heap is not null) throw new InvalidOperationException("A timer is added to a heap while it sits in one.");
+        t.When = when;
+        t.Heap = this;
+        _items.Add(t);
+    }
+
+    public bool Remove(TimerNode t)
+    {
+        ModelChecker.Point("TimerHeap.Remove");
+        if (t.Heap != this) return false;
+        _items.Remove(t);
+        t.Heap = null;
+        return true;
+    }
+
+    /// <summary>The firing M, under the lock: takes the earliest timer due at <paramref name="now"/> out, or null.</summary>
+    public TimerNode? PopDue(long now)
+    {
+        ModelChecker.Point("TimerHeap.PopDue");
+        var t = _items.Where(x => x.When <= now).OrderBy(x => x.When).FirstOrDefault();
+        if (t is null) return null;
+        _items.Remove(t);
+        t.Heap = null;
+        return t;
+    }
+}
+
+/// <summary>An entry of the model's heap (the real one is in Timers.cs, which the models do not compile).</summary>
+internal abstract class TimerNode
+{
+    internal long When;
+    internal TimerHeap? Heap;
+    internal int Index = -1;
+
+    internal abstract void Fire(long now);
 }
 
 internal enum DeadlockDetection { Off }

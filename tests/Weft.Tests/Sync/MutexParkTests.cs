@@ -136,23 +136,25 @@ public class MutexParkTests
     [Fact]
     public async Task ALockAsyncWhoseStepParksOnSomethingElse_IsQueuedAnywayAndGetsTheMutex()
     {
-        // An inner task's Go.Sleep takes the step's park first, so the mutex wait is not what the step parks on: it is
-        // queued at once (a loose commit) and woken like any waiter. The sleep is long and ended by its token, so it
-        // cannot complete before it is awaited, whatever the machine's load.
+        // An inner task's receive takes the step's park first (it is the step's deferred wait), so the mutex wait is
+        // not what the step parks on: it is queued at once and woken like any waiter. The receive is ended by a close
+        // after the lock, so it cannot complete before it is awaited, whatever the machine's load. (Before issue 14
+        // the inner wait was a cancellable Go.Sleep, which took the park through the owned protocol, now gone: only a
+        // step's deferred wait is its park.)
         var mu = new Mutex();
         TestTimeout.Blocking(() => mu.Lock());
-        using var cts = new CancellationTokenSource();
+        var gate = new Chan<int>();
         int acquired = 0;
         var g = ParkProtocolTests.RunGoroutine(async () =>
         {
-            var sleeper = Nap(cts.Token);
+            var sleeper = Nap(gate);
             await mu.LockAsync();
             acquired++;
             mu.Unlock();
-            cts.Cancel();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper);
+            gate.Close();
+            await sleeper;
 
-            static async Task Nap(CancellationToken token) => await Go.Sleep(TimeSpan.FromHours(1), token);
+            static async Task Nap(Chan<int> gate) => await gate.ReceiveAsync();
         });
         WaitUntil(() => (mu.State & Mutex.HasWaiters) != 0, "the goroutine's wait is queued");
         Assert.False(mu.Waiters.HeadCommitted);

@@ -107,7 +107,7 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
             return;
         }
         if (_parker is { } p) p.Unpark();
-        else _continuation.Signal(this);
+        else _continuation.Signal();
     }
 
     // ---- Deferred waits (Runtime/Park.cs; the select's side is Select.CommitDeferred) ------------------------------
@@ -149,7 +149,7 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
 
     internal override void CommitLoose()
     {
-        if (_owner.CommitDeferred(null) == ParkOutcome.Completed) _continuation.Signal(this);
+        if (_owner.CommitDeferred(null) == ParkOutcome.Completed) _continuation.Signal();
     }
 
     internal override bool TryUncommit(Goroutine owner) => _owner.TryUncommit(owner);

@@ -155,7 +155,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     internal override void CommitLoose()
     {
         var outcome = _channel!.CommitDeferred(this, IsSend, null, out var wake);
-        if (outcome == ParkOutcome.Completed) _continuation.Signal(this);
+        if (outcome == ParkOutcome.Completed) _continuation.Signal();
         WakeAll(wake);
     }
 
@@ -173,7 +173,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         if (_channel!.RemoveWaiter(this, IsSend))
         {
             Cancelled = true; // the node is ours alone now: it left the queue under the lock, and nobody else claims it
-            _continuation.Signal(this);
+            _continuation.Signal();
         }
     }
 
@@ -190,7 +190,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
             _continuation.CompleteCommitted();
             return;
         }
-        _continuation.Signal(this);
+        _continuation.Signal();
     }
 
     public ValueTaskSourceStatus GetStatus(short token)

@@ -75,11 +75,11 @@ internal sealed class ReadyWaiter<T> : Sudog<T>, IValueTaskSource<bool>, IParkSo
         if (_channel!.RemoveReadyWaiter(this, _forWrite))
         {
             _cancelled = true;
-            _continuation.Signal(this);
+            _continuation.Signal();
         }
     }
 
-    internal override void Wake() => _continuation.Signal(this);
+    internal override void Wake() => _continuation.Signal();
 
     public ValueTaskSourceStatus GetStatus(short token)
     {
