@@ -40,6 +40,12 @@ internal static class Scheduler
     private static int s_mcount;
     internal static int Spinning;
 
+    /// <summary>
+    /// The M blocked in epoll_wait (Netpoll.cs, "the poller M"), or null; guarded by SchedLock. It is in neither idle
+    /// list: StartM never hands it a P, and a timer wakes it through Netpoll.Interrupt.
+    /// </summary>
+    private static Machine? s_pollerM;
+
     // The M sleeping until the earliest timer, and that deadline; guarded by SchedLock (deadline read racily).
     private static Machine? s_timerM;
     private static long s_timerDeadline = Clock.Never;
@@ -282,6 +288,29 @@ internal static class Scheduler
         Volatile.Write(ref IdleCount, IdleCount + 1);
     }
 
+    /// <summary>
+    /// SchedLock held: <paramref name="m"/> becomes the poller M if the netpoller is in use (something armed, or a
+    /// timer to wait for: <paramref name="deadline"/>) and no M polls already. The read of Netpoll.HasWaiters comes
+    /// after the M released its P or stopped spinning (both full fences), the other half of OnArmed's Dekker pair.
+    /// </summary>
+    internal static bool TryBecomePoller(Machine m, long deadline)
+    {
+        if (s_pollerM is not null || !Netpoll.IsInitialized || (deadline == Clock.Never && !Netpoll.HasWaiters)) return false;
+        s_pollerM = m;
+        m.Polling = true;
+        return true;
+    }
+
+    /// <summary>SchedLock held: the poller M returned from epoll_wait.</summary>
+    internal static void EndPoll(Machine m)
+    {
+        if (s_pollerM == m) s_pollerM = null;
+        m.Polling = false;
+    }
+
+    /// <summary>The M in epoll_wait now, or null; racy, for tests.</summary>
+    internal static Machine? PollerM => Volatile.Read(ref s_pollerM);
+
     internal static void MidlePut(Machine m)
     {
         m.IdleLink = s_midle;
@@ -359,6 +388,9 @@ internal static class Scheduler
         return earliest;
     }
 
+    /// <summary>The M sleeping until the earliest timer, or null; racy, for tests.</summary>
+    internal static Machine? TimerM => Volatile.Read(ref s_timerM);
+
     internal static void EndTimedPark(Machine m)
     {
         if (Volatile.Read(ref s_timerM) != m) return;
@@ -376,10 +408,16 @@ internal static class Scheduler
         Interlocked.MemoryBarrier(); // pairs with the exchange in PrepareTimedPark
         if (when >= Volatile.Read(ref s_timerDeadline) && Volatile.Read(ref s_timerM) is not null) return;
         Machine? sleeper;
-        lock (SchedLock) sleeper = s_timerM;
+        bool polling;
+        lock (SchedLock)
+        {
+            sleeper = s_timerM;
+            polling = sleeper is not null && sleeper.Polling; // set and cleared under SchedLock around its epoll_wait
+        }
         if (sleeper is not null)
         {
-            sleeper.Parker.Unpark();
+            if (polling) Netpoll.Interrupt(); // the timer M is the poller M: its timeout is the old earliest timer
+            else sleeper.Parker.Unpark();
             return;
         }
         // No M sleeps on timers: every M is running (and will check its heap) or parked with no deadline.
