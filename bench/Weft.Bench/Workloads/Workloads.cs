@@ -22,5 +22,7 @@ public static class Workloads
         new MutexWorkload(),
         // thread pool
         new PoolLatency(), new PoolThroughput(),
+        // ipc
+        new IpcPipeInProcess(),
     ];
 }
