@@ -61,6 +61,9 @@ internal sealed class Machine
     /// <summary>Set when a poll returned and found no idle P: the next park is on the parker (Go's stopm). Owner only.</summary>
     private bool _parkNextTime;
 
+    /// <summary>The events of this M's last blocking poll (created when it first polls). Owner only.</summary>
+    private PollEvents? _pollEvents;
+
     /// <summary>Goroutines finished on this M; written only by its thread, summed racily by Registry.</summary>
     public long Finished;
 
@@ -184,9 +187,9 @@ internal sealed class Machine
     /// any) before it runs the handlers, so the goroutines they ready go to that P's run queue (Go's findRunnable
     /// after netpoll(delay)). Without an idle P, they go to the global queue and the next park is on the parker.
     /// </summary>
-    private unsafe void PollIdle(long deadline)
+    private void PollIdle(long deadline)
     {
-        byte* events = stackalloc byte[Netpoll.EventBufferBytes];
+        var events = _pollEvents ??= new PollEvents();
         int n = Netpoll.WaitBlocking(events, deadline);
         Scheduler.EndTimedPark(this);
         lock (Scheduler.SchedLock)

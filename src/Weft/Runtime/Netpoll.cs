@@ -312,6 +312,17 @@ internal sealed class PollWaiter(PollDesc desc, bool write) : IValueTaskSource
 }
 
 
+/// <summary>
+/// An M's buffer for the events of its blocking poll, kept from the wait until it holds a P to run them on. Pinned
+/// (the pinned object heap), allocated once per M that ever polls, so a poll allocates nothing.
+/// </summary>
+internal sealed unsafe class PollEvents
+{
+    private readonly byte[] _bytes = GC.AllocateArray<byte>(Netpoll.EventBufferBytes, pinned: true);
+
+    internal byte* Pointer => (byte*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_bytes));
+}
+
 /// <summary>Who called epoll_wait: the essay's "Who polls".</summary>
 internal enum PollSource : byte
 {
@@ -480,12 +491,13 @@ internal static class Netpoll
 
     /// <summary>
     /// The poller M's blocking poll, until an event, <paramref name="deadline"/> (Clock ticks; Never: no timeout) or an
-    /// interrupt. Fills <paramref name="events"/> (EventBufferBytes) and returns how many entries it holds; run them with
+    /// interrupt. Fills <paramref name="buffer"/> and returns how many entries it holds; run them with
     /// <see cref="Dispatch"/> once the caller holds the P the readied goroutines should go to. The caller is
     /// Scheduler.PollerM (guarded by the scheduler lock), so at most one thread is ever in here.
     /// </summary>
-    internal static unsafe int WaitBlocking(byte* events, long deadline)
+    internal static unsafe int WaitBlocking(PollEvents buffer, long deadline)
     {
+        byte* events = buffer.Pointer;
         Volatile.Write(ref s_lastPoll, 0);
         int n;
         while (true)
@@ -520,7 +532,7 @@ internal static class Netpoll
 
         Interlocked.Increment(ref s_polls);
         if (n <= 0) return 0; // EINTR: the next look polls again
-        return Dispatch(events, n, source);
+        return DispatchEvents(events, n, source);
     }
 
     /// <summary>
@@ -535,8 +547,10 @@ internal static class Netpoll
         PollNow(PollSource.Sysmon);
     }
 
-    /// <summary>Runs the handlers of <paramref name="n"/> events in <paramref name="events"/>; returns how many descriptors it looked at.</summary>
-    internal static unsafe int Dispatch(byte* events, int n, PollSource source)
+    /// <summary>Runs the handlers of the first <paramref name="n"/> events in <paramref name="buffer"/>; returns how many descriptors it looked at.</summary>
+    internal static unsafe int Dispatch(PollEvents buffer, int n, PollSource source) => DispatchEvents(buffer.Pointer, n, source);
+
+    private static unsafe int DispatchEvents(byte* events, int n, PollSource source)
     {
         int size = EpollInterop.EventSize, offset = EpollInterop.DataOffset, fired = 0;
         for (int i = 0; i < n; i++)
