@@ -11,17 +11,18 @@ public class AllocationTests(ITestOutputHelper output)
     /// <summary>
     /// Nothing per message. After a warm-up (first-use allocations: pooled waiters, the poller's first wake-ups), the
     /// ping-pong runs windows of 10,000 round trips (20,000 messages, each framed, written, polled, read, decoded and
-    /// handed to a parked goroutine), and the quietest window may allocate at most 256 bytes in the whole process: one
-    /// byte per message would be 20,000 in every window. The minimum, not the sum, because the count is process-wide
-    /// and the test host's own threads allocate now and then (on a loaded machine, hundreds of KB in one window).
-    /// Before the netpoller's Go mode this ping-pong allocated about 0.1 byte per round trip here (39 before the
-    /// waiting kit).
+    /// handed to a parked goroutine), and the quietest window may allocate at most 2 KB in the whole process. The
+    /// smallest .NET object is 24 bytes, so one allocation per message would be 480,000 bytes in every window, and
+    /// even one per 200 messages would be over the limit. The allowance, and the minimum rather than the sum, are for
+    /// the rest of the process: the count is process-wide, and the test host and what earlier tests left running
+    /// allocate now and then (168-byte objects every few hundred milliseconds in a full run; hundreds of KB in one
+    /// window on a loaded machine). BenchmarkDotNet's IpcMicro.PipeRoundTrip shows the same path at 0 B/op.
     /// </summary>
     [Fact]
     public async Task A_ping_pong_of_unmanaged_values_over_two_pipes_allocates_nothing_per_message()
     {
         const int Warmup = 5_000, Window = 10_000, Windows = 5;
-        const long Allowance = 256;
+        const long Allowance = 2048;
         var (pingOut, pingIn) = IpcPipe.Create(IpcCodec.Unmanaged<long>());
         var (pongOut, pongIn) = IpcPipe.Create(IpcCodec.Unmanaged<long>());
         using (pingOut)

@@ -150,18 +150,29 @@ internal sealed class Machine
     private void ParkIdle()
     {
         long deadline = Scheduler.PrepareTimedPark(this);
-        bool poll = false;
+        bool poll = false, handTimersOver = false;
         lock (Scheduler.SchedLock)
         {
             if (NextP is not null) { Scheduler.EndTimedPark(this); TakeHandedP(); return; }
-            if (!_parkNextTime && Scheduler.TryBecomePoller(this, deadline)) poll = true;
-            else Scheduler.MidlePut(this);
+            if (!_parkNextTime && Scheduler.TryBecomePoller(this, ref deadline)) poll = true;
+            else
+            {
+                Scheduler.MidlePut(this);
+                // Another M blocks in epoll_wait: the earliest timer becomes its timeout rather than a second sleeper's.
+                handTimersOver = deadline != Clock.Never && Scheduler.PollerM is { Polling: true };
+            }
         }
         _parkNextTime = false;
         if (poll)
         {
             PollIdle(deadline);
             return;
+        }
+        if (handTimersOver)
+        {
+            Scheduler.EndTimedPark(this);
+            deadline = Clock.Never;
+            Netpoll.Interrupt(); // the poller M returns and, before it blocks again, takes the timers (PrepareTimedPark)
         }
         bool unparked = Parker.Park(deadline);
         Scheduler.EndTimedPark(this);

@@ -27,12 +27,18 @@
 // Who polls (Go's findRunnable, netpoll and sysmon, rewritten for Weft's scheduler; Machine.cs, Sysmon.cs)
 //   1. The poller M. An M with nothing to run releases its P as before; then, if the netpoller is initialised, some
 //      direction is armed or a timer is pending, and no M polls already, it becomes the poller M and blocks in
-//      epoll_wait with a timeout up to the earliest timer (it is also the scheduler's timer M). It returns on an
-//      event, on that timeout, or on an interrupt through the eventfd (Interrupt, Go's netpollBreak: a timer earlier
-//      than its timeout was added). It then takes an idle P if there is one and only then runs the handlers, so the
-//      goroutines they ready go into that P's runnext and ring (Scheduler.Ready on an M that holds its P between
-//      steps), never through the global queue. With no idle P (every P busy) the handlers ready to the global queue
-//      and the M parks normally once (Go: stopm), leaving the polling to sysmon and to the next M to go idle.
+//      epoll_wait with a timeout up to the earliest timer. It returns on an event, on that timeout, or on an interrupt
+//      through the eventfd (Interrupt, Go's netpollBreak). When it returns it takes an idle P if there is one, and
+//      only then runs the handlers, so the goroutines they ready go into that P's runnext and ring (Scheduler.Ready on
+//      an M that holds its P between steps), never through the global queue. With no idle P (every P busy) the
+//      handlers ready to the global queue and the M parks normally once (Go: stopm), leaving the polling to sysmon
+//      and to the next M to go idle.
+//      Timers: while an M blocks in epoll_wait, it is the scheduler's timer M, the only M that sleeps for timers, as
+//      in Go. An M that becomes the poller while another sleeps on its parker for the earliest timer takes that timer
+//      over (the other wakes at its old deadline, for nothing); an M about to sleep on its parker for the earliest
+//      timer while another polls hands the timer over (it interrupts the poller, which takes the timer before it
+//      blocks again); a timer earlier than the poller's timeout, or added while there is no timer M, interrupts it
+//      (Go's wakeNetPoller).
 //   2. An M looking for work, before it steals: one non-blocking epoll_wait when something is armed and no M blocks
 //      in the poller (Go's "netpoll(0) is only an optimisation before stealing"); readied goroutines go to its P.
 //   3. Sysmon, every tick, when something is armed, no M blocks in the poller and nobody has polled for a tick

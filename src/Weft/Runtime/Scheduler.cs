@@ -293,9 +293,18 @@ internal static class Scheduler
     /// timer to wait for: <paramref name="deadline"/>) and no M polls already. The read of Netpoll.HasWaiters comes
     /// after the M released its P or stopped spinning (both full fences), the other half of OnArmed's Dekker pair.
     /// </summary>
-    internal static bool TryBecomePoller(Machine m, long deadline)
+    internal static bool TryBecomePoller(Machine m, ref long deadline)
     {
-        if (s_pollerM is not null || !Netpoll.IsInitialized || (deadline == Clock.Never && !Netpoll.HasWaiters)) return false;
+        if (s_pollerM is not null || !Netpoll.IsInitialized) return false;
+        // Another M sleeps on its parker until the earliest timer: the poller M takes that timer over, so that while an
+        // M blocks in epoll_wait it is the one that sleeps for timers (the other wakes at its old deadline, for nothing).
+        bool takeTimers = deadline == Clock.Never && s_timerM is not null && s_timerM != m;
+        if (!takeTimers && deadline == Clock.Never && !Netpoll.HasWaiters) return false;
+        if (takeTimers)
+        {
+            s_timerM = m;
+            deadline = Volatile.Read(ref s_timerDeadline);
+        }
         s_pollerM = m;
         m.Polling = true;
         return true;
@@ -413,6 +422,12 @@ internal static class Scheduler
         {
             sleeper = s_timerM;
             polling = sleeper is not null && sleeper.Polling; // set and cleared under SchedLock around its epoll_wait
+            if (sleeper is null && s_pollerM is { } poller)
+            {
+                // No timer M, but an M blocks in epoll_wait (maybe with no timeout): it takes the timer (Go's wakeNetPoller).
+                sleeper = poller;
+                polling = true;
+            }
         }
         if (sleeper is not null)
         {

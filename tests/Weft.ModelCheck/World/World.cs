@@ -84,7 +84,7 @@ internal static class Scheduler
         IdleCount++;
     }
 
-    internal static bool TryBecomePoller(Machine m, long deadline) => throw Unsupported();
+    internal static bool TryBecomePoller(Machine m, ref long deadline) => throw Unsupported();
     internal static void EndPoll(Machine m) => throw Unsupported();
     internal static long PrepareTimedPark(Machine m) => throw Unsupported();
     internal static void EndTimedPark(Machine m) => throw Unsupported();
