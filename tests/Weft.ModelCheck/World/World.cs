@@ -86,6 +86,7 @@ internal static class Scheduler
 
     internal static bool TryBecomePoller(Machine m, ref long deadline) => throw Unsupported();
     internal static void EndPoll(Machine m) => throw Unsupported();
+    internal static Machine? PollerM => null;
     internal static long PrepareTimedPark(Machine m) => throw Unsupported();
     internal static void EndTimedPark(Machine m) => throw Unsupported();
     internal static void MidlePut(Machine m) => throw Unsupported();
@@ -107,6 +108,7 @@ internal static class Netpoll
 
     public static int PollNow(PollSource source) => throw Unsupported();
     public static void SysmonCheck(long now, long tick) { }
+    public static void Interrupt() => throw Unsupported();
     public static int WaitBlocking(PollEvents buffer, long deadline) => throw Unsupported();
     public static int Dispatch(PollEvents buffer, int n, PollSource source) => throw Unsupported();
 
