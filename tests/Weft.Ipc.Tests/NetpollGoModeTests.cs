@@ -26,7 +26,7 @@ public class NetpollGoModeTests
     private static string State() =>
         $"Poller M: {Scheduler.PollerM?.Number.ToString() ?? "none"}, timer M: {Scheduler.TimerM?.Number.ToString() ?? "none"}, "
         + $"someone blocks: {Netpoll.SomeoneBlocks}, armed: {Netpoll.HasWaiters}, idle Ps: {Volatile.Read(ref Scheduler.IdleCount)} of {Scheduler.AllP.Length}, "
-        + $"parked on IPC: {Registry.Snapshot().Count(g => g.State == GoroutineState.Waiting && g.Reason == WaitReason.IpcRead)}";
+        + $"polls {Netpoll.Polls}, parked on IPC: {Registry.Snapshot().Count(g => g.State == GoroutineState.Waiting && g.Reason == WaitReason.IpcRead)}";
 
     private static bool EveryPIdle => Volatile.Read(ref Scheduler.IdleCount) == Scheduler.AllP.Length;
 
@@ -293,6 +293,26 @@ public class NetpollGoModeTests
         {
             Netpoll.Unregister(d1);
             Netpoll.Unregister(d2);
+        }
+    }
+
+    [Fact]
+    public async Task A_goroutine_in_a_thread_blocking_IPC_receive_hands_its_P_off_and_is_still_woken()
+    {
+        // The receive arms its pipe on an M that holds a P (so the arm wakes nobody: that M would poll before it parks),
+        // then blocks the M and hands the P off (Parker.Park, Go.Blocking's path) without passing through the idle
+        // path. Every P is then idle: HandoffP starts a poller M, and sysmon keeps polling while nobody blocks in
+        // epoll_wait, or the value would never come.
+        var (tx, rx) = IpcPipe.Create(IpcCodec.Unmanaged<int>());
+        using (tx)
+        using (rx)
+        {
+            var got = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Go.Run(() => got.SetResult(rx.Channel.Receive()));
+            WaitUntil(() => Netpoll.HasWaiters && EveryPIdle, "the receive armed the pipe and gave its P up");
+            Thread.Sleep(50); // not a timing assertion: long enough for sysmon to have fallen deeply asleep, were it allowed to
+            await tx.Channel.SendAsync(7).AsTask().Within(); // the pipe has room: the send arms nothing
+            Assert.Equal(7, await got.Task.Within());
         }
     }
 }

@@ -48,7 +48,12 @@
 //      continuation, a handler run by sysmon) while nobody blocks in the poller: it calls Scheduler.Wakep (starting
 //      the scheduler if it has not started). Either an idle P gets a spinning M, which finds no work and becomes the
 //      poller M, or no P is idle, and then some M is running and sysmon ticks (3).
-// Liveness, the invariant all four keep together: while any direction is Armed, either an M blocks in epoll_wait,
+//   5. A P handed off without passing the idle path (Go.Blocking, a thread-blocking wait inside a goroutine, sysmon's
+//      retake): if something is armed and no M blocks in epoll_wait, HandoffP starts an M for it instead of putting
+//      it on the idle list, since its old M, which would have polled before parking, now blocks elsewhere (Go's
+//      handoffp). And sysmon does not sleep deeply while something is armed and no M blocks in epoll_wait: it keeps
+//      ticking and polling, the backstop for any path that leaves every P idle without a poller.
+// Liveness, the invariant all five keep together: while any direction is Armed, either an M blocks in epoll_wait,
 // or some P is owned (its M will look at the netpoller before it parks (1, 2) and sysmon ticks while it is owned
 // (3)), or a wake-up is on its way to an M that will poll. The pairs that make this hold are Dekker pairs of full
 // fences: the arm's Interlocked increment of s_armed, then its read of the poller and of IdleCount/Spinning

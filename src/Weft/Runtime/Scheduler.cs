@@ -253,6 +253,14 @@ internal static class Scheduler
             StartM(p, spinning: true);
             return;
         }
+        // Something waits on the netpoller and no M blocks in epoll_wait: this P's M was the one that would have polled
+        // before parking (it armed while holding the P), and it leaves without passing the idle path. Start an M that
+        // will (Go's handoffp: "need to wakeup another M to poll network").
+        if (Netpoll.HasWaiters && !Netpoll.SomeoneBlocks)
+        {
+            StartM(p, spinning: false);
+            return;
+        }
         lock (SchedLock) PidlePutLocked(p);
         if (p.Timers.NextWhen != Clock.Never) OnTimerAdded(p.Timers.NextWhen);
     }
