@@ -8,10 +8,21 @@ namespace Weft.Ipc.Tests;
 [Collection(nameof(Alone))]
 public class AllocationTests(ITestOutputHelper output)
 {
+    /// <summary>
+    /// Nothing per message. After a warm-up (first-use allocations: pooled waiters, the poller's first wake-ups), the
+    /// ping-pong runs windows of 10,000 round trips (20,000 messages, each framed, written, polled, read, decoded and
+    /// handed to a parked goroutine), and the quietest window may allocate at most 2 KB in the whole process. The
+    /// smallest .NET object is 24 bytes, so one allocation per message would be 480,000 bytes in every window, and
+    /// even one per 200 messages would be over the limit. The allowance, and the minimum rather than the sum, are for
+    /// the rest of the process: the count is process-wide, and the test host and what earlier tests left running
+    /// allocate now and then (168-byte objects every few hundred milliseconds in a full run; hundreds of KB in one
+    /// window on a loaded machine). BenchmarkDotNet's IpcMicro.PipeRoundTrip shows the same path at 0 B/op.
+    /// </summary>
     [Fact]
-    public async Task A_ping_pong_of_unmanaged_values_over_two_pipes_allocates_a_bounded_few_bytes_per_round_trip()
+    public async Task A_ping_pong_of_unmanaged_values_over_two_pipes_allocates_nothing_per_message()
     {
-        const int Warmup = 5_000, Measured = 20_000;
+        const int Warmup = 5_000, Window = 10_000, Windows = 5;
+        const long Allowance = 2048;
         var (pingOut, pingIn) = IpcPipe.Create(IpcCodec.Unmanaged<long>());
         var (pongOut, pongIn) = IpcPipe.Create(IpcCodec.Unmanaged<long>());
         using (pingOut)
@@ -28,25 +39,29 @@ public class AllocationTests(ITestOutputHelper output)
                     await pongOut.Channel.SendAsync(v + 1);
                 }
             });
-            long before = 0;
-            long bytes = await Gor.Run(async () =>
+            var perWindow = new long[Windows];
+            await Gor.Run(async () =>
             {
-                for (long i = 0; i < Warmup + Measured; i++)
+                long i = 0, before = 0;
+                for (int w = -1; w < Windows; w++)
                 {
-                    if (i == Warmup) before = GC.GetTotalAllocatedBytes(precise: true);
-                    await pingOut.Channel.SendAsync(i);
-                    long back = await pongIn.Channel.ReceiveAsync();
-                    if (back != i + 1) Assert.Fail($"round trip {i} came back as {back}"); // not Assert.Equal: it allocates per call
+                    int n = w < 0 ? Warmup : Window;
+                    for (int k = 0; k < n; k++, i++)
+                    {
+                        await pingOut.Channel.SendAsync(i);
+                        long back = await pongIn.Channel.ReceiveAsync();
+                        if (back != i + 1) Assert.Fail($"round trip {i} came back as {back}"); // not Assert.Equal: it allocates per call
+                    }
+                    long now = GC.GetTotalAllocatedBytes(precise: true);
+                    if (w >= 0) perWindow[w] = now - before;
+                    before = GC.GetTotalAllocatedBytes(precise: true);
                 }
-                return GC.GetTotalAllocatedBytes(precise: true) - before;
             });
             pingOut.Channel.Close();
             await echo;
-            output.WriteLine($"{bytes} bytes allocated in the process over {Measured} round trips ({(double)bytes / Measured:F2} per round trip)");
-            // The goal is nothing per message (issue 16). The endpoints' own code (poller, pumps, framing, codec) allocates
-            // nothing; what remains comes from readying goroutines from the poller thread and is recorded in
-            // docs/performance.md. This bound catches a regression such as a buffer or a closure per message.
-            Assert.True(bytes < 64L * Measured, $"{bytes} bytes allocated over {Measured} round trips: something allocates per message");
+            long quietest = perWindow.Min();
+            output.WriteLine($"bytes allocated in the process per window of {Window} round trips: {string.Join(", ", perWindow)}");
+            Assert.True(quietest <= Allowance, $"every window of {Window} round trips ({2 * Window} messages) allocated more than {Allowance} bytes (the quietest: {quietest}): something allocates per message");
         }
     }
 }

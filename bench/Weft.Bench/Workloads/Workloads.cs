@@ -25,5 +25,6 @@ public static class Workloads
         // IPC between processes (issue 16); they start a peer process, so they run only when asked for by name
         new IpcRoundTrip("unix"), new IpcRoundTrip("tcp"), new IpcUnixThroughput(), new IpcPipeWorkload(),
         new IpcShmRoundTrip(), new IpcShmRoundTrip(spin: true), new IpcShmThroughput(),
+        new IpcPipeInProcess(),
     ];
 }

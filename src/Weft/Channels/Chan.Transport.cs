@@ -65,6 +65,9 @@ public sealed partial class Chan<T> : IChanTransportOwner
 
     internal bool IsTransport => _transport is not null;
 
+    /// <summary>The transport of an IPC endpoint (null for an ordinary channel); for tests of the seam.</summary>
+    internal IChanTransport<T>? Transport => _transport;
+
     /// <summary>
     /// What a goroutine or thread parked on this channel waits for, for dumps: an endpoint's waiters wait for the
     /// other process (IO wait, as Go names a wait on a descriptor), a local channel's for another goroutine.
@@ -225,7 +228,8 @@ public sealed partial class Chan<T> : IChanTransportOwner
                 }
                 if (status == TransportStatus.Done && _sendq.DequeueClaimed() is { } s)
                 {
-                    status = transport.TryPut(s.Value); // Done or Closed: after a Done flush the frame fits
+                    status = transport.TryPut(s.Value); // Done or Closed: after a Done flush the frame fits (IChanTransport's seam rule)
+                    System.Diagnostics.Debug.Assert(status != TransportStatus.NotReady, "A put after a successful flush must not fail: the sender is already claimed.");
                     s.Ok = status == TransportStatus.Done;
                     wake = Sudog.Concat(wake, s);
                     if (status == TransportStatus.Done) continue;

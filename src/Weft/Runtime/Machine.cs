@@ -7,7 +7,10 @@
 //      victim's ring (and, on the last round, its runnext and due timers).
 //   3. Run one step of it (Execute). If sysmon took the P meanwhile (the step blocked), the M gives up and goes
 //      back to 1 without a P, so at most MaxProcs Ms run goroutines once the blocked ones come back.
-//   4. Nothing anywhere: release the P to the idle list and park, until StartM wakes it or the earliest timer.
+//      Before stealing it polls the netpoller once without blocking, if something waits on it (Netpoll.cs).
+//   4. Nothing anywhere: release the P to the idle list and park, until StartM wakes it or the earliest timer. If
+//      the netpoller is in use and no M polls, it blocks in epoll_wait instead (the poller M, Netpoll.cs "Who
+//      polls"), takes an idle P when that returns, and only then runs the handlers, so what they ready lands on it.
 //
 // Spinning (Go's protocol, which keeps both wake-up latency and futex traffic low):
 //   * wakep() starts an M only when there is an idle P and no M spins already (CAS on Scheduler.Spinning);
@@ -51,6 +54,15 @@ internal sealed class Machine
     public bool NextSpinning;
     public Machine? IdleLink;
     public bool IsIdle;
+
+    /// <summary>True while this M is the poller M, blocked in epoll_wait (Netpoll.cs); guarded by the scheduler lock.</summary>
+    public bool Polling;
+
+    /// <summary>Set when a poll returned and found no idle P: the next park is on the parker (Go's stopm). Owner only.</summary>
+    private bool _parkNextTime;
+
+    /// <summary>The events of this M's last blocking poll (created when it first polls). Owner only.</summary>
+    private PollEvents? _pollEvents;
 
     /// <summary>Goroutines finished on this M; written only by its thread, summed racily by Registry.</summary>
     public long Finished;
@@ -131,14 +143,36 @@ internal sealed class Machine
         return false;
     }
 
-    /// <summary>Parks this P-less M until it is handed a P or the earliest timer is due.</summary>
+    /// <summary>
+    /// Parks this P-less M until it is handed a P or the earliest timer is due; or, when the netpoller is in use and
+    /// nobody polls, blocks in epoll_wait instead, as the poller M (Netpoll.cs, "Who polls", 1).
+    /// </summary>
     private void ParkIdle()
     {
         long deadline = Scheduler.PrepareTimedPark(this);
+        bool poll = false, handTimersOver = false;
         lock (Scheduler.SchedLock)
         {
             if (NextP is not null) { Scheduler.EndTimedPark(this); TakeHandedP(); return; }
-            Scheduler.MidlePut(this);
+            if (!_parkNextTime && Scheduler.TryBecomePoller(this, ref deadline)) poll = true;
+            else
+            {
+                Scheduler.MidlePut(this);
+                // Another M blocks in epoll_wait: the earliest timer becomes its timeout rather than a second sleeper's.
+                handTimersOver = deadline != Clock.Never && Scheduler.PollerM is { Polling: true };
+            }
+        }
+        _parkNextTime = false;
+        if (poll)
+        {
+            PollIdle(deadline);
+            return;
+        }
+        if (handTimersOver)
+        {
+            Scheduler.EndTimedPark(this);
+            deadline = Clock.Never;
+            Netpoll.Interrupt(); // the poller M returns and, before it blocks again, takes the timers (PrepareTimedPark)
         }
         bool unparked = Parker.Park(deadline);
         Scheduler.EndTimedPark(this);
@@ -159,6 +193,31 @@ internal sealed class Machine
         }
     }
 
+    /// <summary>
+    /// The poller M: blocks in epoll_wait until an event, the earliest timer or an interrupt; then takes an idle P (if
+    /// any) before it runs the handlers, so the goroutines they ready go to that P's run queue (Go's findRunnable
+    /// after netpoll(delay)). Without an idle P, they go to the global queue and the next park is on the parker.
+    /// </summary>
+    private void PollIdle(long deadline)
+    {
+        var events = _pollEvents ??= new PollEvents();
+        int n = Netpoll.WaitBlocking(events, deadline);
+        Scheduler.EndTimedPark(this);
+        lock (Scheduler.SchedLock)
+        {
+            Scheduler.EndPoll(this);
+            var idle = Scheduler.PidleGet();
+            if (idle is not null)
+            {
+                P = idle;
+                Gen = idle.Acquire(this);
+                _timerWake = Scheduler.EarliestTimer() <= Clock.Now;
+            }
+        }
+        if (P is null) _parkNextTime = true;
+        if (n > 0) Netpoll.Dispatch(events, n, PollSource.PollerM);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint NextRandom()
     {
@@ -170,6 +229,7 @@ internal sealed class Machine
     /// <summary>Finds a goroutine to run, holding P in the Scheduling state. Null when the P was given up.</summary>
     private Goroutine? FindRunnable()
     {
+        _parkNextTime = false; // holding a P again: when it is released, this M may become the poller M
         while (true)
         {
             var p = P!;
@@ -214,6 +274,14 @@ internal sealed class Machine
             var allp = Scheduler.AllP;
             g = Scheduler.Global.PopBatch(p.Runq, allp.Length);
             if (g is not null) return Found(g);
+
+            // Before stealing, look at the netpoller if something waits on it and no M blocks there (Go's netpoll(0)
+            // in findRunnable): the goroutines it readies land on this P.
+            if (Netpoll.HasWaiters && !Netpoll.SomeoneBlocks && !Netpoll.SearchingPollsOff && Netpoll.PollNow(PollSource.Searching) > 0)
+            {
+                g = p.Runq.Pop(false, out _);
+                if (g is not null) return Found(g);
+            }
 
             if (Spinning || 2 * Volatile.Read(ref Scheduler.Spinning) < allp.Length - Volatile.Read(ref Scheduler.IdleCount))
             {

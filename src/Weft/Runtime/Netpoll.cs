@@ -1,37 +1,69 @@
 // Netpoll — the runtime's network poller: tells Weft when a file descriptor can be read or written without
-// blocking, so that IPC endpoints (pipes, sockets) wait like channels, with no thread blocked per descriptor.
+// blocking, so that IPC endpoints (pipes, sockets, message queues) wait like channels, with no thread blocked per
+// descriptor. It has no thread of its own: the scheduler's Ms and sysmon call epoll_wait, as Go's runtime does.
 //
 // Glossary
 //   PollDesc   one registered descriptor (Go's pollDesc), with a readiness state per direction.
 //   arm        "call me (or wake me) once this direction is ready": the owner tried the I/O, got EAGAIN, and arms.
 //   handler    the owner's callback object (IPollHandler), called on readiness after an arm; a channel transport
-//              uses it to pull from the kernel and complete its waiters (Channels/Transport/ChanTransport.cs).
+//              uses it to pull from the kernel and complete its waiters (Channels/Chan.Transport.cs).
+//   poller M   the one idle M that blocks in epoll_wait instead of on its parker (Scheduler.PollerM, Go's
+//              "sched.lastpoll == 0"). At most one at a time; the other idle Ms park as before.
 //
 // Mechanics: one epoll instance, every descriptor added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET. Edge
 // triggered, so the kernel reports a direction again only after it was drained (EAGAIN) and became ready anew: no
 // re-arming system call per wait (EPOLLONESHOT would need an epoll_ctl per wait), and no storm of repeated events for a
-// descriptor that stays readable while nobody reads it. An eventfd, also in the set, interrupts epoll_wait
-// (Interrupt): the planned Go mode (below) needs it to wake an M that blocks in the poller when a timer is added.
+// descriptor that stays readable while nobody reads it. An edge that nobody has retrieved yet stays queued in the
+// epoll instance until some epoll_wait returns it, whoever calls it and whenever.
 //
 // The per-direction state (Go's rg/wg, without the goroutine pointer): Idle, Ready or Armed, changed only by CAS.
 //   event   Armed -> Idle and call the handler; Idle -> Ready (nobody waits: remember it); Ready stays.
 //   arm     Ready -> Idle and return false ("readiness came since your last try: try the I/O again now");
 //           Idle -> Armed and return true ("you will be called"); Armed stays (another waiter armed it).
 // So an edge that arrives between the owner's EAGAIN and its arm is never lost: either the event sees Armed and
-// calls, or the arm sees Ready and the owner retries. A stale Ready costs one retry that meets EAGAIN again.
+// calls, or the arm sees Ready and the owner retries. A stale Ready costs one retry that meets EAGAIN again. Which
+// thread retrieved the edge does not matter to this argument: the states are changed by CAS from any thread.
 //
-// Thread mode (today): one background thread, "weft-netpoll", blocks in epoll_wait and runs handlers. A handler
-// takes its channel's lock, pulls what the kernel has, and completes waiters; completing a goroutine's waiter
-// readies the goroutine through the scheduler as any wake from a thread without a P does (the global queue and an
-// idle M). Handlers run Weft's own code only, never user code: user continuations are posted (PollWaiter runs its
-// continuation asynchronously; channel waiters resume through their goroutine or captured context).
+// Who polls (Go's findRunnable, netpoll and sysmon, rewritten for Weft's scheduler; Machine.cs, Sysmon.cs)
+//   1. The poller M. An M with nothing to run releases its P as before; then, if the netpoller is initialised, some
+//      direction is armed or a timer is pending, and no M polls already, it becomes the poller M and blocks in
+//      epoll_wait with a timeout up to the earliest timer. It returns on an event, on that timeout, or on an interrupt
+//      through the eventfd (Interrupt, Go's netpollBreak). When it returns it takes an idle P if there is one, and
+//      only then runs the handlers, so the goroutines they ready go into that P's runnext and ring (Scheduler.Ready on
+//      an M that holds its P between steps), never through the global queue. With no idle P (every P busy) the
+//      handlers ready to the global queue and the M parks normally once (Go: stopm), leaving the polling to sysmon
+//      and to the next M to go idle.
+//      Timers: while an M blocks in epoll_wait, it is the scheduler's timer M, the only M that sleeps for timers, as
+//      in Go. An M that becomes the poller while another sleeps on its parker for the earliest timer takes that timer
+//      over (the other wakes at its old deadline, for nothing); an M about to sleep on its parker for the earliest
+//      timer while another polls hands the timer over (it interrupts the poller, which takes the timer before it
+//      blocks again); a timer earlier than the poller's timeout, or added while there is no timer M, interrupts it
+//      (Go's wakeNetPoller).
+//   2. An M looking for work, before it steals: one non-blocking epoll_wait when something is armed and no M blocks
+//      in the poller (Go's "netpoll(0) is only an optimisation before stealing"); readied goroutines go to its P.
+//   3. Sysmon, every tick, when something is armed, no M blocks in the poller and nobody has polled for a tick
+//      (Go's 10 ms check), so readiness is never starved by Ps that stay busy. It holds no P: what it readies goes to
+//      the global queue, and Wakep starts an M for it.
+//   4. An arm from a thread that is not an M holding a P (a plain thread blocked in Receive, a ThreadPool
+//      continuation, a handler run by sysmon) while nobody blocks in the poller: it calls Scheduler.Wakep (starting
+//      the scheduler if it has not started). Either an idle P gets a spinning M, which finds no work and becomes the
+//      poller M, or no P is idle, and then some M is running and sysmon ticks (3).
+//   5. A P handed off without passing the idle path (Go.Blocking, a thread-blocking wait inside a goroutine, sysmon's
+//      retake): if something is armed and no M blocks in epoll_wait, HandoffP starts an M for it instead of putting
+//      it on the idle list, since its old M, which would have polled before parking, now blocks elsewhere (Go's
+//      handoffp). And sysmon does not sleep deeply while something is armed and no M blocks in epoll_wait: it keeps
+//      ticking and polling, the backstop for any path that leaves every P idle without a poller.
+// Liveness, the invariant all five keep together: while any direction is Armed, either an M blocks in epoll_wait,
+// or some P is owned (its M will look at the netpoller before it parks (1, 2) and sysmon ticks while it is owned
+// (3)), or a wake-up is on its way to an M that will poll. The pairs that make this hold are Dekker pairs of full
+// fences: the arm's Interlocked increment of s_armed, then its read of the poller and of IdleCount/Spinning
+// (Wakep), against the M's release of its P or decrement of Spinning (interlocked, or the scheduler lock's CAS),
+// then its read of s_armed under the scheduler lock before it decides how to park.
 //
-// Go mode (planned, not done): Go's findrunnable polls the netpoller without blocking before it steals, and the
-// last M to go idle blocks in epoll_wait itself, with a timeout up to the earliest timer, instead of on its
-// parker. Adding an earlier timer or needing an M interrupts it through the eventfd (Interrupt); sysmon polls if no
-// M has for a tick. Goroutines readied that way go to that M's P, one wake per hop instead of two (poller thread,
-// then an M). The step needs Scheduler/Machine changes (the idle path and the timer heap's wake-up), which other work
-// owns right now; PollDesc and the handler interface stay as they are, only who calls Poll changes.
+// The interrupt: an eventfd in the epoll set, level triggered (the only level-triggered descriptor), so a
+// non-blocking poll by sysmon or by a searching M sees it but leaves it for the blocking poller: only a blocking poll
+// drains it. s_wakeSig makes a burst of interrupts one write (Go's netpollWakeSig). A stale interrupt (the poller had
+// already returned) makes the next blocking poll return at once: one extra round, never a missed wake-up.
 //
 // Bookkeeping: goroutines waiting on readiness have their own wait reasons (IpcRead, IpcWrite) in dumps. The deadlock
 // detector never reports while any direction is armed (HasWaiters): something outside the process may still make
@@ -41,15 +73,29 @@
 // event already read for a descriptor unregistered meanwhile (or whose slot was reused) is recognised and dropped.
 //
 // Rejected:
+//   * A poller thread (the first design, "thread mode"): it blocked in epoll_wait and readied goroutines through the
+//     global queue, so every readiness cost two wake-ups (the poller thread, then an M). It was not kept as a
+//     fallback: threads that wait on IPC channels outside goroutines are served by (4), which starts the scheduler
+//     if needed, and a second blocker in epoll_wait would take edges from the poller M and send its goroutines the
+//     long way. One path for every waiter, not two to keep correct.
+//   * Handing a P to the poller M (interrupting it) when StartM finds no idle M: Go creates an M instead, and so do
+//     we. The poller keeps polling, and StartM touches only Ms parked on their parkers (NextP is never written for
+//     the poller M), so the hand-over protocol is unchanged. The cost is one more thread than Ps, at most.
 //   * .NET's socket engine (SocketAsyncEngine): it is private, serves only Socket, and its completions go to the
 //     ThreadPool before they reach a goroutine (two hops more than Go's);
-//   * level-triggered epoll: every wakeup must be disarmed (EPOLL_CTL_MOD) or it repeats while the data sits unread;
+//   * level-triggered epoll for descriptors: every wakeup must be disarmed (EPOLL_CTL_MOD) or it repeats while the
+//     data sits unread;
 //   * a thread per descriptor blocked in read(2): a thread per endpoint, exactly what goroutines exist to avoid.
 //
 // Invariants
 //   * A descriptor is removed from the epoll set (Unregister) before it is closed: a closed-but-registered number
 //     could be reused by the next open and report readiness for the wrong file.
 //   * s_armed counts the directions in state Armed; it moves only on a successful CAS into or out of Armed.
+//   * At most one M blocks in epoll_wait (Scheduler.PollerM, set and cleared under the scheduler lock); s_lastPoll is
+//     0 exactly while it does.
+//   * Handlers run Weft's own code only, never user code: user continuations are posted (PollWaiter runs its
+//     continuation asynchronously; channel waiters resume through their goroutine or captured context), so a poll
+//     on an M between steps runs nothing that could block that M.
 
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
@@ -118,7 +164,8 @@ internal sealed class PollDesc
             }
             else if (Interlocked.CompareExchange(ref state, Armed, Idle) == Idle)
             {
-                Interlocked.Increment(ref Netpoll.s_armed);
+                Interlocked.Increment(ref Netpoll.s_armed); // a full fence before OnArmed's reads (see the essay's Liveness)
+                Netpoll.OnArmed();
                 return true;
             }
         }
@@ -154,11 +201,19 @@ internal sealed class PollDesc
         return true;
     }
 
-    /// <summary>Called by the poller (and by Unregister, for both directions) with the event's direction(s).</summary>
-    internal void Dispatch(bool read, bool write)
+    /// <summary>Who ran the handlers of this descriptor's last fired event, and on which P (null: none); for tests.</summary>
+    internal PollSource LastSource;
+    internal Processor? LastP;
+
+    /// <summary>Called by a poll (and by Unregister, for both directions) with the event's direction(s).</summary>
+    internal void Dispatch(bool read, bool write, PollSource source)
     {
-        if (read && Signal(ref _read)) Fire(write: false);
-        if (write && Signal(ref _write)) Fire(write: true);
+        bool r = read && Signal(ref _read), w = write && Signal(ref _write);
+        if (!r && !w) return;
+        LastSource = source;
+        LastP = Machine.Current?.P;
+        if (r) Fire(write: false);
+        if (w) Fire(write: true);
     }
 
     private void Fire(bool write)
@@ -201,7 +256,7 @@ internal sealed class PollDesc
     internal bool MarkUnregistered()
     {
         if (Interlocked.Exchange(ref _registered, 0) == 0) return false;
-        Dispatch(read: true, write: true);
+        Dispatch(read: true, write: true, PollSource.Unregister);
         return true;
     }
 }
@@ -267,12 +322,48 @@ internal sealed class PollWaiter(PollDesc desc, bool write) : IValueTaskSource
     }
 }
 
-/// <summary>The netpoller: one epoll set, an eventfd to interrupt it, and (thread mode) the thread that waits on it.</summary>
+
+/// <summary>
+/// An M's buffer for the events of its blocking poll, kept from the wait until it holds a P to run them on. Pinned
+/// (the pinned object heap), allocated once per M that ever polls, so a poll allocates nothing.
+/// </summary>
+internal sealed unsafe class PollEvents
+{
+    private readonly byte[] _bytes = GC.AllocateArray<byte>(Netpoll.EventBufferBytes, pinned: true);
+
+    internal byte* Pointer => (byte*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_bytes));
+}
+
+/// <summary>Who called epoll_wait: the essay's "Who polls".</summary>
+internal enum PollSource : byte
+{
+    None,
+
+    /// <summary>The poller M: an idle M blocked in epoll_wait (1).</summary>
+    PollerM,
+
+    /// <summary>An M looking for work, before it steals (2).</summary>
+    Searching,
+
+    /// <summary>Sysmon, when nobody has polled for a tick (3).</summary>
+    Sysmon,
+
+    /// <summary>Not a poll: Unregister fires the armed directions.</summary>
+    Unregister,
+}
+
+/// <summary>The netpoller: one epoll set and an eventfd to interrupt it. The scheduler's threads call it (see the essay).</summary>
 internal static class Netpoll
 {
+    /// <summary>The name the first design's poller thread had; no thread carries it now (DeadlockDetector still lists it).</summary>
     internal const string ThreadName = "weft-netpoll";
     private const ulong InterruptToken = ulong.MaxValue;
-    private const int MaxEvents = 128;
+
+    /// <summary>Events one epoll_wait returns at most; the callers' buffers hold this many (EventBufferBytes).</summary>
+    internal const int MaxEvents = 128;
+
+    /// <summary>Bytes of the event buffer a caller of Wait provides (16 per event covers both layouts).</summary>
+    internal const int EventBufferBytes = MaxEvents * 16;
 
     /// <summary>Directions in state Armed, over all descriptors (PollDesc's CAS transitions keep it).</summary>
     internal static int s_armed;
@@ -282,13 +373,23 @@ internal static class Netpoll
     private static uint[] s_generations = new uint[16];
     private static readonly Stack<int> s_free = new();
     private static int s_next;
-    private static int s_epfd = -1;
+    private static int s_epfd = -1; // written once under s_gate, then read racily
     private static int s_eventfd = -1;
-    private static Thread? s_thread;
-    private static long s_polls; // epoll_wait returns (tests: an interrupt wakes the poller)
+    private static int s_wakeSig;   // 1 from an interrupt's write until a blocking poll drains it (Go's netpollWakeSig)
+    private static long s_polls;    // epoll_wait returns (tests)
+    private static long s_lastPoll = 1; // Clock ticks of the last poll's return; 0 while the poller M blocks in epoll_wait
+
+    /// <summary>True once the epoll set exists (the first Register): only then do idle Ms poll.</summary>
+    internal static bool IsInitialized => Volatile.Read(ref s_epfd) >= 0;
 
     /// <summary>True while some goroutine or channel waits for a descriptor's readiness: not a deadlock (see the essay).</summary>
     internal static bool HasWaiters => Volatile.Read(ref s_armed) > 0;
+
+    /// <summary>True while an M blocks in epoll_wait (Go's sched.lastpoll == 0).</summary>
+    internal static bool SomeoneBlocks => Volatile.Read(ref s_lastPoll) == 0;
+
+    /// <summary>Tests only: Ms looking for work skip their non-blocking poll, so that a test can pin sysmon's.</summary>
+    internal static volatile bool SearchingPollsOff;
 
     /// <summary>How many times epoll_wait returned; for tests.</summary>
     internal static long Polls => Volatile.Read(ref s_polls);
@@ -303,7 +404,7 @@ internal static class Netpoll
         PollDesc d;
         lock (s_gate)
         {
-            EnsureStartedLocked();
+            EnsureInitializedLocked();
             int slot = s_free.Count > 0 ? s_free.Pop() : s_next++;
             if (slot == s_table.Length)
             {
@@ -350,15 +451,38 @@ internal static class Netpoll
         }
     }
 
-    /// <summary>Wakes the poller out of epoll_wait (the Go mode's hook: a new earliest timer, an M wanted).</summary>
+    /// <summary>
+    /// Wakes the poller M out of epoll_wait (Go's netpollBreak): a timer earlier than its timeout was added. A burst of
+    /// calls writes the eventfd once; an interrupt with no poller blocked makes the next blocking poll return at once.
+    /// </summary>
     internal static unsafe void Interrupt()
     {
         if (Volatile.Read(ref s_eventfd) < 0) return;
+        if (Interlocked.CompareExchange(ref s_wakeSig, 1, 0) != 0) return; // one is pending already
         ulong one = 1;
         _ = EpollInterop.Write(s_eventfd, (byte*)&one, sizeof(ulong)); // EAGAIN only when the counter is full: already pending
     }
 
-    private static unsafe void EnsureStartedLocked()
+    /// <summary>
+    /// A direction went Idle -> Armed (after the interlocked increment of s_armed). If the arming thread is not an M
+    /// that holds a P and nobody blocks in epoll_wait, make sure some M will poll (the essay's "Who polls", 4).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void OnArmed()
+    {
+        if (Volatile.Read(ref s_lastPoll) == 0) return; // the poller M blocks: it will see the edge
+        if (Machine.Current is { P: not null }) return;  // this M looks at the netpoller before it parks, and sysmon ticks meanwhile
+        WakeAnM();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WakeAnM()
+    {
+        Scheduler.EnsureStarted();
+        Scheduler.Wakep();
+    }
+
+    private static unsafe void EnsureInitializedLocked()
     {
         if (s_epfd >= 0) return;
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("Weft's netpoller uses epoll, which only Linux has.");
@@ -367,47 +491,95 @@ internal static class Netpoll
         int efd = EpollInterop.EventFd(0, EpollInterop.EFD_CLOEXEC | EpollInterop.EFD_NONBLOCK);
         if (efd < 0) throw EpollInterop.Fail("eventfd");
         byte* ev = stackalloc byte[16];
-        Unsafe.WriteUnaligned(ev, EpollInterop.EPOLLIN | EpollInterop.EPOLLET);
+        Unsafe.WriteUnaligned(ev, EpollInterop.EPOLLIN); // level triggered: see the essay's "The interrupt"
         Unsafe.WriteUnaligned(ev + EpollInterop.DataOffset, InterruptToken);
         if (EpollInterop.EpollCtl(ep, EpollInterop.EPOLL_CTL_ADD, efd, ev) != 0) throw EpollInterop.Fail("epoll_ctl(ADD, eventfd)");
+        Volatile.Write(ref s_lastPoll, Clock.Now);
         s_eventfd = efd;
-        s_epfd = ep;
-        s_thread = new Thread(Loop, 256 * 1024) { IsBackground = true, Name = ThreadName };
-        s_thread.UnsafeStart();
+        Volatile.Write(ref s_epfd, ep);
+        Scheduler.EnsureStarted(); // its Ms and sysmon are the pollers
     }
 
-    private static unsafe void Loop()
+    /// <summary>
+    /// The poller M's blocking poll, until an event, <paramref name="deadline"/> (Clock ticks; Never: no timeout) or an
+    /// interrupt. Fills <paramref name="buffer"/> and returns how many entries it holds; run them with
+    /// <see cref="Dispatch"/> once the caller holds the P the readied goroutines should go to. The caller is
+    /// Scheduler.PollerM (guarded by the scheduler lock), so at most one thread is ever in here.
+    /// </summary>
+    internal static unsafe int WaitBlocking(PollEvents buffer, long deadline)
     {
-        int size = EpollInterop.EventSize, offset = EpollInterop.DataOffset;
-        byte* events = stackalloc byte[MaxEvents * 16];
+        byte* events = buffer.Pointer;
+        Volatile.Write(ref s_lastPoll, 0);
+        int n;
         while (true)
         {
-            int n = EpollInterop.EpollWait(s_epfd, events, MaxEvents, -1);
-            Interlocked.Increment(ref s_polls);
-            if (n < 0)
-            {
-                if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == EpollInterop.EINTR) continue;
-                throw EpollInterop.Fail("epoll_wait"); // EBADF/EINVAL: the runtime's own bug, never the user's
-            }
-            for (int i = 0; i < n; i++)
-            {
-                byte* e = events + (i * size);
-                uint flags = Unsafe.ReadUnaligned<uint>(e);
-                ulong token = Unsafe.ReadUnaligned<ulong>(e + offset);
-                if (token == InterruptToken)
-                {
-                    ulong drained;
-                    _ = EpollInterop.Read(s_eventfd, (byte*)&drained, sizeof(ulong));
-                    continue;
-                }
-                var table = Volatile.Read(ref s_table);
-                int slot = (int)(uint)token;
-                if ((uint)slot >= (uint)table.Length || Volatile.Read(ref table[slot]) is not { } d || d.Generation != (uint)(token >> 32)) continue;
-                const uint Hang = EpollInterop.EPOLLERR | EpollInterop.EPOLLHUP;
-                d.Dispatch(
-                    read: (flags & (EpollInterop.EPOLLIN | EpollInterop.EPOLLRDHUP | Hang)) != 0,
-                    write: (flags & (EpollInterop.EPOLLOUT | Hang)) != 0);
-            }
+            int ms = deadline == Clock.Never ? -1 : Clock.MillisecondsUntil(deadline, Clock.Now);
+            n = EpollInterop.EpollWait(s_epfd, events, MaxEvents, ms);
+            if (n >= 0 || System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != EpollInterop.EINTR) break;
         }
+        Interlocked.Exchange(ref s_lastPoll, Clock.Now); // a full fence: ends "someone blocks" before OnArmed's next look
+        Interlocked.Increment(ref s_polls);
+        if (n < 0) throw EpollInterop.Fail("epoll_wait"); // EBADF/EINVAL: the runtime's own bug, never the user's
+        for (int i = 0; i < n; i++)
+        {
+            if (Unsafe.ReadUnaligned<ulong>(events + (i * EpollInterop.EventSize) + EpollInterop.DataOffset) != InterruptToken) continue;
+            ulong drained;
+            _ = EpollInterop.Read(s_eventfd, (byte*)&drained, sizeof(ulong));
+            Volatile.Write(ref s_wakeSig, 0);
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// One epoll_wait that does not block, and its events run at once: by an M looking for work (on its own P) or by
+    /// sysmon (no P). Returns how many descriptors it fired. The interrupt is left for the blocking poller.
+    /// </summary>
+    internal static unsafe int PollNow(PollSource source)
+    {
+        byte* events = stackalloc byte[EventBufferBytes];
+        int n = EpollInterop.EpollWait(s_epfd, events, MaxEvents, 0);
+        long last = Volatile.Read(ref s_lastPoll);
+        if (last != 0) Interlocked.CompareExchange(ref s_lastPoll, Clock.Now, last); // never over the poller M's 0
+
+        Interlocked.Increment(ref s_polls);
+        if (n <= 0) return 0; // EINTR: the next look polls again
+        return DispatchEvents(events, n, source);
+    }
+
+    /// <summary>
+    /// Sysmon's tick (the essay's "Who polls", 3): polls if a direction is armed, no M blocks in epoll_wait and nobody
+    /// has polled for <paramref name="tick"/>.
+    /// </summary>
+    internal static void SysmonCheck(long now, long tick)
+    {
+        if (!HasWaiters || !IsInitialized) return;
+        long last = Volatile.Read(ref s_lastPoll);
+        if (last == 0 || now - last < tick) return;
+        PollNow(PollSource.Sysmon);
+    }
+
+    /// <summary>Runs the handlers of the first <paramref name="n"/> events in <paramref name="buffer"/>; returns how many descriptors it looked at.</summary>
+    internal static unsafe int Dispatch(PollEvents buffer, int n, PollSource source) => DispatchEvents(buffer.Pointer, n, source);
+
+    private static unsafe int DispatchEvents(byte* events, int n, PollSource source)
+    {
+        int size = EpollInterop.EventSize, offset = EpollInterop.DataOffset, fired = 0;
+        for (int i = 0; i < n; i++)
+        {
+            byte* e = events + (i * size);
+            uint flags = Unsafe.ReadUnaligned<uint>(e);
+            ulong token = Unsafe.ReadUnaligned<ulong>(e + offset);
+            if (token == InterruptToken) continue;
+            var table = Volatile.Read(ref s_table);
+            int slot = (int)(uint)token;
+            if ((uint)slot >= (uint)table.Length || Volatile.Read(ref table[slot]) is not { } d || d.Generation != (uint)(token >> 32)) continue;
+            const uint Hang = EpollInterop.EPOLLERR | EpollInterop.EPOLLHUP;
+            d.Dispatch(
+                read: (flags & (EpollInterop.EPOLLIN | EpollInterop.EPOLLRDHUP | Hang)) != 0,
+                write: (flags & (EpollInterop.EPOLLOUT | Hang)) != 0,
+                source);
+            fired++;
+        }
+        return fired;
     }
 }

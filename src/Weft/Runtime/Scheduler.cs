@@ -40,6 +40,12 @@ internal static class Scheduler
     private static int s_mcount;
     internal static int Spinning;
 
+    /// <summary>
+    /// The M blocked in epoll_wait (Netpoll.cs, "the poller M"), or null; guarded by SchedLock. It is in neither idle
+    /// list: StartM never hands it a P, and a timer wakes it through Netpoll.Interrupt.
+    /// </summary>
+    private static Machine? s_pollerM;
+
     // The M sleeping until the earliest timer, and that deadline; guarded by SchedLock (deadline read racily).
     private static Machine? s_timerM;
     private static long s_timerDeadline = Clock.Never;
@@ -247,6 +253,14 @@ internal static class Scheduler
             StartM(p, spinning: true);
             return;
         }
+        // Something waits on the netpoller and no M blocks in epoll_wait: this P's M was the one that would have polled
+        // before parking (it armed while holding the P), and it leaves without passing the idle path. Start an M that
+        // will (Go's handoffp: "need to wakeup another M to poll network").
+        if (Netpoll.HasWaiters && !Netpoll.SomeoneBlocks)
+        {
+            StartM(p, spinning: false);
+            return;
+        }
         lock (SchedLock) PidlePutLocked(p);
         if (p.Timers.NextWhen != Clock.Never) OnTimerAdded(p.Timers.NextWhen);
     }
@@ -281,6 +295,38 @@ internal static class Scheduler
         s_pidle = p;
         Volatile.Write(ref IdleCount, IdleCount + 1);
     }
+
+    /// <summary>
+    /// SchedLock held: <paramref name="m"/> becomes the poller M if the netpoller is in use (something armed, or a
+    /// timer to wait for: <paramref name="deadline"/>) and no M polls already. The read of Netpoll.HasWaiters comes
+    /// after the M released its P or stopped spinning (both full fences), the other half of OnArmed's Dekker pair.
+    /// </summary>
+    internal static bool TryBecomePoller(Machine m, ref long deadline)
+    {
+        if (s_pollerM is not null || !Netpoll.IsInitialized) return false;
+        // Another M sleeps on its parker until the earliest timer: the poller M takes that timer over, so that while an
+        // M blocks in epoll_wait it is the one that sleeps for timers (the other wakes at its old deadline, for nothing).
+        bool takeTimers = deadline == Clock.Never && s_timerM is not null && s_timerM != m;
+        if (!takeTimers && deadline == Clock.Never && !Netpoll.HasWaiters) return false;
+        if (takeTimers)
+        {
+            s_timerM = m;
+            deadline = Volatile.Read(ref s_timerDeadline);
+        }
+        s_pollerM = m;
+        m.Polling = true;
+        return true;
+    }
+
+    /// <summary>SchedLock held: the poller M returned from epoll_wait.</summary>
+    internal static void EndPoll(Machine m)
+    {
+        if (s_pollerM == m) s_pollerM = null;
+        m.Polling = false;
+    }
+
+    /// <summary>The M in epoll_wait now, or null; racy, for tests.</summary>
+    internal static Machine? PollerM => Volatile.Read(ref s_pollerM);
 
     internal static void MidlePut(Machine m)
     {
@@ -359,6 +405,9 @@ internal static class Scheduler
         return earliest;
     }
 
+    /// <summary>The M sleeping until the earliest timer, or null; racy, for tests.</summary>
+    internal static Machine? TimerM => Volatile.Read(ref s_timerM);
+
     internal static void EndTimedPark(Machine m)
     {
         if (Volatile.Read(ref s_timerM) != m) return;
@@ -376,10 +425,22 @@ internal static class Scheduler
         Interlocked.MemoryBarrier(); // pairs with the exchange in PrepareTimedPark
         if (when >= Volatile.Read(ref s_timerDeadline) && Volatile.Read(ref s_timerM) is not null) return;
         Machine? sleeper;
-        lock (SchedLock) sleeper = s_timerM;
+        bool polling;
+        lock (SchedLock)
+        {
+            sleeper = s_timerM;
+            polling = sleeper is not null && sleeper.Polling; // set and cleared under SchedLock around its epoll_wait
+            if (sleeper is null && s_pollerM is { } poller)
+            {
+                // No timer M, but an M blocks in epoll_wait (maybe with no timeout): it takes the timer (Go's wakeNetPoller).
+                sleeper = poller;
+                polling = true;
+            }
+        }
         if (sleeper is not null)
         {
-            sleeper.Parker.Unpark();
+            if (polling) Netpoll.Interrupt(); // the timer M is the poller M: its timeout is the old earliest timer
+            else sleeper.Parker.Unpark();
             return;
         }
         // No M sleeps on timers: every M is running (and will check its heap) or parked with no deadline.

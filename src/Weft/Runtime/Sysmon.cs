@@ -11,7 +11,9 @@
 //     been in one step for a whole tick with work queued and some P idle, sysmon calls wakep; if only runnext
 //     holds work, sysmon moves it to the global queue (only the owner or sysmon may take runnext: RunQueue).
 //   * overdue timers: if the earliest timer of any P is more than a tick overdue, wake an M to run it.
-// When every P is idle, sysmon runs the deadlock check (DeadlockDetector) and sleeps until a P is taken again
+//   * the netpoller: if a descriptor is armed, no M blocks in epoll_wait and nobody has polled for a tick, poll it
+//     without blocking (Go's sysmon netpoll check); what it readies goes to the global queue (sysmon has no P).
+// When every P is idle (and, if something waits on the netpoller, an M blocks in epoll_wait), sysmon runs the deadlock check (DeadlockDetector) and sleeps until a P is taken again
 // (Notify), so an idle process costs no CPU; under Go.Main, while every goroutine is asleep but something outside
 // Weft may still wake them, it looks again every DeadlockDetector.RecheckEvery instead.
 
@@ -113,10 +115,15 @@ internal static class Sysmon
                 Registry.Sweep();
             }
 
+            // Readiness is never starved by Ps that stay busy: poll if nobody has for a tick (Netpoll.cs, "Who polls", 3).
+            Netpoll.SysmonCheck(now, tick);
+
             long earliest = Scheduler.EarliestTimer();
             if (earliest != Clock.Never && now - earliest > tick) Scheduler.OnTimerAdded(earliest);
 
-            if (anyBusy || Scheduler.Global.Count > 0)
+            // Something armed and no M blocking in epoll_wait: keep ticking (and polling) rather than sleep deeply. The
+            // idle and hand-off paths start a poller M in this state; this is the backstop (Netpoll.cs, "Who polls").
+            if (anyBusy || Scheduler.Global.Count > 0 || (Netpoll.HasWaiters && !Netpoll.SomeoneBlocks))
             {
                 idleTicks = 0;
                 continue;

@@ -94,6 +94,9 @@ internal static class Scheduler
         IdleCount++;
     }
 
+    internal static bool TryBecomePoller(Machine m, ref long deadline) => throw Unsupported();
+    internal static void EndPoll(Machine m) => throw Unsupported();
+    internal static Machine? PollerM => null;
     internal static long PrepareTimedPark(Machine m) => throw Unsupported();
     internal static void EndTimedPark(Machine m) => throw Unsupported();
     internal static void MidlePut(Machine m) => throw Unsupported();
@@ -105,6 +108,27 @@ internal static class Scheduler
     private static NotSupportedException Unsupported([CallerMemberName] string member = "") =>
         new($"Scheduler.{member} is not part of the model world (tests/Weft.ModelCheck/World).");
 }
+
+/// <summary>The netpoller, never in use in the models: nothing is armed, so no M and no sysmon tick polls.</summary>
+internal static class Netpoll
+{
+    public static bool HasWaiters => false;
+    public static bool SomeoneBlocks => false;
+    public static bool SearchingPollsOff => false;
+
+    public static int PollNow(PollSource source) => throw Unsupported();
+    public static void SysmonCheck(long now, long tick) { }
+    public static void Interrupt() => throw Unsupported();
+    public static int WaitBlocking(PollEvents buffer, long deadline) => throw Unsupported();
+    public static int Dispatch(PollEvents buffer, int n, PollSource source) => throw Unsupported();
+
+    private static NotSupportedException Unsupported([CallerMemberName] string member = "") =>
+        new($"Netpoll.{member} is not part of the model world (tests/Weft.ModelCheck/World).");
+}
+
+internal enum PollSource { None, PollerM, Searching, Sysmon }
+
+internal sealed class PollEvents;
 
 /// <summary>A virtual clock: it moves only when sysmon parks (one tick each time).</summary>
 internal static class Clock

@@ -18,6 +18,18 @@
 //   * close: a transport that reports Closed closes the channel after the values before it were taken, with
 //     Error as the close error (null for the peer's close frame; PeerLost for an end without one).
 //
+// The seam rule every send transport keeps: a put after a successful flush must not fail. Under one hold of the
+// channel lock, once TryFlush has said Done, TryPut says Done (the kernel or the outbox has the frame whole) or Closed
+// (the transport ended: a broken stream, a value too large), never NotReady. Why: the channel claims a parked sender
+// between the flush and the put (PumpSend: flush, claim, put), and a claimed sender cannot be put back; a NotReady
+// there would complete a claimed send with nothing sent. So a transport needs room for one whole frame that does not
+// depend on the kernel: its outbox. The stream sender (pipes, sockets, FIFOs: Weft.Ipc/Streams/StreamSenderBase.cs)
+// encodes into its emptied outbox and writes what the kernel takes; the message-queue sender
+// (Weft.Ipc/MessageQueues/MessageQueue.cs) keeps the message it could not mq_send in its outbox, which it had to gain
+// for this rule: mq_send takes a message whole or not at all, so without the outbox its put said NotReady on a full
+// queue right after a flush that had nothing to flush. PumpSend asserts the rule (Debug), and
+// TransportSeamTests.After_a_Done_flush_a_put_never_says_NotReady pins it for every send transport of Weft.Ipc.
+//
 // Rejected: a pump goroutine per endpoint feeding an ordinary channel (it takes values before anyone asked, loses
 // them in a crash, and adds a hop); separate selectable types (they would duplicate every case and adapter).
 
@@ -67,7 +79,11 @@ internal interface IChanTransport<T>
     /// <summary>Flushes the outbox: Done when it is empty (a put will take its frame whole). Under the channel lock.</summary>
     TransportStatus TryFlush();
 
-    /// <summary>Puts a value's frame: Done once the kernel or the outbox has it; NotReady (nothing taken) while the outbox is not empty. Under the channel lock.</summary>
+    /// <summary>
+    /// Puts a value's frame: Done once the kernel or the outbox has it; NotReady (nothing taken) while the outbox is not
+    /// empty. Under the channel lock. Right after a <see cref="TryFlush"/> that said Done, never NotReady (the seam rule
+    /// in the essay above).
+    /// </summary>
     TransportStatus TryPut(T value);
 
     /// <summary>A racy hint for a select's poll: true if a put may succeed now.</summary>
