@@ -155,6 +155,42 @@ public class NetpollTests
         }
     }
 
+    /// <summary>
+    /// Regression: WaitAsync reset its waiter after the arm, so an edge that a poller M dispatched in between was
+    /// erased and the wait hung (seen as a TCP connect or a FIFO open that never finished). The hook lands the edge in
+    /// exactly that window and waits until the poller has completed the waiter.
+    /// </summary>
+    [Fact]
+    public async Task An_edge_dispatched_between_the_arm_and_the_waits_start_still_completes_the_wait()
+    {
+        using var pipe = new PipeFds();
+        var d = Netpoll.Register(pipe.ReadEnd.Fd, handler: null);
+        int hooked = 0;
+        PollDesc.AfterArmForTests = (desc, w) =>
+        {
+            if (desc != d || Interlocked.Exchange(ref hooked, 1) != 0) return;
+            pipe.WriteByte(7);
+            var deadline = DateTime.UtcNow + TestTimeout.Default;
+            while (!w.IsCompletedForTests && DateTime.UtcNow < deadline) Thread.Sleep(1);
+        };
+        try
+        {
+            var got = await Weft.Tests.Channels.GoTask.Run(async () =>
+            {
+                int b;
+                while ((b = pipe.TryReadByte()) < 0) await d.WaitAsync(write: false, CancellationToken.None);
+                return b;
+            }).Within();
+            Assert.Equal(1, hooked);
+            Assert.Equal(7, got);
+        }
+        finally
+        {
+            PollDesc.AfterArmForTests = null;
+            Netpoll.Unregister(d);
+        }
+    }
+
     [Fact]
     public async Task A_cancelled_readiness_wait_gives_its_arm_back_and_the_next_wait_works()
     {

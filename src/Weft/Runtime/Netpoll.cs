@@ -241,13 +241,20 @@ internal sealed class PollDesc
         ref var slot = ref write ? ref _writeWaiter : ref _readWaiter;
         var w = slot ??= new PollWaiter(this, write);
         if (!w.TryBegin()) throw new InvalidOperationException($"Another goroutine already waits for this descriptor to become {(write ? "writable" : "readable")}; one waiter per direction.");
+        // Reset before the arm, never after: once armed, an edge may complete the waiter on a poller M at once, and a
+        // reset after that would erase the completion (the wait would hang with the edge consumed).
+        short version = w.Reset();
         if (!IsRegistered || !(write ? ArmWrite() : ArmRead()))
         {
             w.Abandon();
             return default;
         }
-        return w.Start(cancellationToken);
+        AfterArmForTests?.Invoke(this, w);
+        return w.Start(version, cancellationToken);
     }
+
+    /// <summary>Test-only: runs between a WaitAsync's arm and its Start, where an edge may already complete the waiter.</summary>
+    internal static Action<PollDesc, PollWaiter>? AfterArmForTests;
 
     /// <summary>A cancelled WaitAsync: true if it took the arm back (the event did not fire it).</summary>
     internal bool TryDisarm(bool write) => write ? Disarm(ref _write) : Disarm(ref _read);
@@ -271,13 +278,22 @@ internal sealed class PollWaiter(PollDesc desc, bool write) : IValueTaskSource
 
     internal bool TryBegin() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
 
+    /// <summary>Whether this wait has been completed (by an edge or a cancellation); for tests.</summary>
+    internal bool IsCompletedForTests => Volatile.Read(ref _done) == 1;
+
     internal void Abandon() => Volatile.Write(ref _busy, 0);
 
-    internal ValueTask Start(CancellationToken cancellationToken)
+    /// <summary>Readies the waiter for a new wait, before its direction is armed; returns the wait's version.</summary>
+    internal short Reset()
     {
         _core.Reset();
         Volatile.Write(ref _done, 0);
-        short version = _core.Version;
+        return _core.Version;
+    }
+
+    /// <summary>After the arm: registers the token (a completion may already have happened; _done keeps it single).</summary>
+    internal ValueTask Start(short version, CancellationToken cancellationToken)
+    {
         if (cancellationToken.CanBeCanceled)
         {
             _registration = cancellationToken.UnsafeRegister(static (s, token) =>
