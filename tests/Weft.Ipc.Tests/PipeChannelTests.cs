@@ -303,61 +303,13 @@ public class PipeChannelTests
         }
     }
 
-    /// <summary>
-    /// The sender sends batches of <paramref name="batch"/> and then waits for an ack; at each batch boundary (the
-    /// pipe empty, the sender waiting) the reader starts an operation, which must park, and cancels it either before
-    /// the ack (a certain cancellation of a parked wait) or right after it (racing the next value's arrival). Every
-    /// value must still arrive once, in order.
-    /// </summary>
+    /// <summary>Sequences.CancelAtBoundaries over a pipe.</summary>
     private static async Task CancelAtBoundaries(Func<IpcReceiver<long>, CancellationToken, (ValueTask<(long Value, bool Ok)> Op, bool Parked)> start)
     {
-        const int N = 2_000, Batch = 40;
         var (sender, receiver) = IpcPipe.Create(IpcCodec.Unmanaged<long>());
-        var ack = new Chan<int>();
         using (sender)
         using (receiver)
-        {
-            var reading = Gor.Run(async () =>
-            {
-                var got = new List<long>();
-                int boundary = 0;
-                while (got.Count < N)
-                {
-                    if (got.Count % Batch == 0 && got.Count / Batch == boundary)
-                    {
-                        bool certain = boundary++ % 2 == 0;
-                        using var cts = new CancellationTokenSource();
-                        var (op, parked) = start(receiver, cts.Token);
-                        Assert.True(parked, "with the pipe empty, the operation had to wait");
-                        if (certain) cts.Cancel();
-                        await ack.SendAsync(0);
-                        if (!certain) cts.Cancel();
-                        try
-                        {
-                            var (v, ok) = await op;
-                            Assert.False(certain, "a wait cancelled before any value was sent completed");
-                            Assert.True(ok);
-                            got.Add(v);
-                        }
-                        catch (OperationCanceledException)
-                        {
-                        }
-                        continue;
-                    }
-                    got.Add(await receiver.Channel.ReceiveAsync());
-                }
-                return got;
-            });
-            await Gor.Run(async () =>
-            {
-                for (long i = 0; i < N; i++)
-                {
-                    if (i % Batch == 0) await ack.ReceiveAsync();
-                    await sender.Channel.SendAsync(i);
-                }
-            });
-            AssertSequence(await reading, N);
-        }
+            await Sequences.CancelAtBoundaries(sender.Channel, receiver.Channel, token => start(receiver, token));
     }
 
     [Fact]

@@ -145,56 +145,12 @@ public sealed class ShmChannelTests : IDisposable
         Assert.True(b.Receiver.TryReceive(out _) is false);
     }
 
-    /// <summary>
-    /// The sender sends batches, then waits for an ack; at each batch boundary (the ring empty) the reader starts an
-    /// operation that must park, and cancels it before the ack (certain) or just after (racing the next value).
-    /// </summary>
+    /// <summary>Sequences.CancelAtBoundaries over a ring: one attachment sends, another receives.</summary>
     private async Task CancelAtBoundaries(Func<IpcSharedMemory<long>, CancellationToken, (ValueTask<(long Value, bool Ok)> Op, bool Parked)> start)
     {
-        const int N = 2_000, Batch = 40;
         using var a = IpcSharedMemory.Create<long>(_name, capacity: 64);
         using var b = IpcSharedMemory.Open<long>(_name);
-        var ack = new Chan<int>();
-        var reading = Gor.Run(async () =>
-        {
-            var got = new List<long>();
-            int boundary = 0;
-            while (got.Count < N)
-            {
-                if (got.Count % Batch == 0 && got.Count / Batch == boundary)
-                {
-                    bool certain = boundary++ % 2 == 0;
-                    using var cts = new CancellationTokenSource();
-                    var (op, parked) = start(b, cts.Token);
-                    Assert.True(parked, "with the ring empty, the operation had to wait");
-                    if (certain) cts.Cancel();
-                    await ack.SendAsync(0);
-                    if (!certain) cts.Cancel();
-                    try
-                    {
-                        var (v, ok) = await op;
-                        Assert.False(certain, "a wait cancelled before any value was sent completed");
-                        Assert.True(ok);
-                        got.Add(v);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                    }
-                    continue;
-                }
-                got.Add(await b.Receiver.ReceiveAsync());
-            }
-            return got;
-        });
-        await Gor.Run(async () =>
-        {
-            for (long i = 0; i < N; i++)
-            {
-                if (i % Batch == 0) await ack.ReceiveAsync();
-                await a.Sender.SendAsync(i);
-            }
-        });
-        AssertSequence(await reading, N);
+        await Sequences.CancelAtBoundaries(a.Sender, b.Receiver, token => start(b, token));
     }
 
     [Fact]
