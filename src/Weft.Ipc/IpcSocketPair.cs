@@ -3,7 +3,6 @@
 
 using Weft.Ipc.Framing;
 using Weft.Ipc.Interop;
-using Weft.Ipc.Streams;
 
 namespace Weft.Ipc;
 
@@ -34,14 +33,7 @@ public static class IpcSocketPair
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("Weft.Ipc sockets need Linux (socketpair and epoll).");
         int* fds = stackalloc int[2];
         if (Libc.SocketPair(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0, fds) != 0) throw Errno.Fail("socketpair");
-        return (End(new FileDescriptor(fds[0])), End(new FileDescriptor(fds[1])));
-
-        IpcDuplex<T> End(FileDescriptor fd)
-        {
-            var connection = new StreamConnection(fd, directions: 2);
-            return new IpcDuplex<T>(
-                new IpcSender<T>(connection, codec, maxFrameSize, "Unix socket"),
-                new IpcReceiver<T>(connection, codec, maxFrameSize, "Unix socket"));
-        }
+        return (IpcSocket.Duplex(new FileDescriptor(fds[0]), codec, maxFrameSize, "Unix socket"),
+            IpcSocket.Duplex(new FileDescriptor(fds[1]), codec, maxFrameSize, "Unix socket"));
     }
 }
