@@ -29,7 +29,7 @@ public sealed class SleepModelTests(ITestOutputHelper output)
 {
     /// <summary>
     /// Two sleeps in a row on one pooled node, against the firing M: each commit either finds its deadline passed
-    /// (the clock moved first: Completed) or adds the timer and parks, and the Fire that pops it readies G with
+    /// (the clock moved first: the commit readies G at the back of the queue itself, so that a positive sleep always yields) or adds the timer and parks, and the Fire that pops it readies G with
     /// CompleteCommitted, or marks the word while the commit is still Committing. G's M and the firing M, bound 3: 117
     /// schedules, complete; a wake by the Fire and an end at the commit both reached (asserted).
     /// </summary>

@@ -333,6 +333,19 @@ internal sealed class Goroutine : SynchronizationContext
     }
 
     /// <summary>
+    /// Like <see cref="WakeCommitted"/>, but the goroutine goes to the back of the global queue (Gosched): a commit
+    /// that ends its own wait by a deadline already passed (Sleep.cs) readies its goroutine this way, so that a
+    /// positive sleep is always a scheduling point. Called from the goroutine's own commit, which touches nothing after.
+    /// </summary>
+    internal void WakeCommittedYield()
+    {
+        State = GoroutineState.Runnable;
+        ModelPoint.Here();
+        Volatile.Write(ref _run, RunResumed);
+        Scheduler.ReadyGlobal(this);
+    }
+
+    /// <summary>
     /// Delivers a continuation to this goroutine and makes it runnable if it was parked. Callable from any thread.
     /// The continuation runs on a Weft P, never inline here, so a waker never runs the wakee's code under its lock.
     /// </summary>

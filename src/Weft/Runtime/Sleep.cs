@@ -18,8 +18,9 @@
 //   Fired, Cancelled   final for this wait; GetResult reads which.
 //
 //   commit   CAS Idle -> Committing (fails only on Cancelled: Completed). Mail? -> Idle (Mail). Deadline passed? ->
-//            Fired (Completed). Else add the timer, then CAS Committing -> Armed (Parked; the step touches nothing
-//            after it). If that CAS finds Fired or Cancelled, the wait is over (Completed); if Claimed (or Cancelled),
+//            Fired, and the commit readies its own goroutine at the back of the global queue (Parked: see Requeue).
+//            Else add the timer, then CAS Committing -> Armed (Parked; the step touches nothing after it). If that
+//            CAS finds Fired, the wait is over (requeued the same way); Cancelled: Completed; if Claimed (or Cancelled),
 //            it takes the timer back: removed -> Idle (Mail) or Completed (cancelled); already popped by a firing M ->
 //            Claimed -> Armed (Parked: that Fire, on its way, readies the goroutine, and the mail runs then).
 //   Fire     Waiting -> Fired: Signal (a post). Armed -> Fired: CompleteCommitted. Committing or Claimed -> Fired:
@@ -148,16 +149,13 @@ internal sealed class SleepNode : ParkNode, IValueTaskSource, IParkSource
         if (_deadline != Clock.Never)
         {
             if (_deadline <= Scheduler.TimerNow())
-            {
-                Settle(Fired);
-                return ParkOutcome.Completed;
-            }
+                return Settle(Fired) == Fired ? Requeue(owner) : ParkOutcome.Completed; // else cancelled meanwhile
             Scheduler.AddTimer(_timer, _deadline);
         }
         ModelPoint.Here();
         int seen = Interlocked.CompareExchange(ref _state, Armed, Committing);
         if (seen == Committing) return ParkOutcome.Parked; // the timer, the token or a poster may resume us now: touch nothing
-        if (seen == Fired) return ParkOutcome.Completed;   // the timer popped and marked it: nothing is left in a heap
+        if (seen == Fired) return Requeue(owner);          // the timer popped and marked it: nothing is left in a heap
         // Claimed by a poster, or cancelled: the timer goes back out before the wait is handed back or ended.
         if (_deadline == Clock.Never || RemoveTimer()) return Settle(Idle) == Idle ? ParkOutcome.Mail : ParkOutcome.Completed;
         // A firing M popped the timer and its Fire is on the way: park after all, and let that Fire ready us (the
@@ -166,6 +164,20 @@ internal sealed class SleepNode : ParkNode, IValueTaskSource, IParkSource
         ModelPoint.Here();
         seen = Interlocked.CompareExchange(ref _state, Armed, Claimed);
         return seen == Claimed ? ParkOutcome.Parked : ParkOutcome.Completed; // Fired or Cancelled meanwhile: over
+    }
+
+    /// <summary>
+    /// The commit found the sleep over by its deadline (Fired, by the commit or by a timer that popped meanwhile): the
+    /// goroutine does not run on in this step but goes to the back of the global queue, as a parked Go sleeper goes
+    /// through the scheduler however short its sleep. Without this, a loop of work and tiny sleeps whose deadlines pass
+    /// before each commit would keep its processor (and that processor's timers) forever: Weft cannot preempt it.
+    /// The state is final, so nobody else resumes this wait; a poster's claim fails and its mail runs in that step.
+    /// </summary>
+    private ParkOutcome Requeue(Goroutine owner)
+    {
+        _continuation.MarkCompleted();
+        owner.WakeCommittedYield();
+        return ParkOutcome.Parked; // the goroutine may already run elsewhere: touch nothing
     }
 
     /// <summary>The commit ends its Committing (or Claimed) state as <paramref name="to"/>, unless a cancellation or a Fire ended the wait first; returns the final state.</summary>

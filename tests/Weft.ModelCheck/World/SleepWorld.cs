@@ -21,7 +21,7 @@ internal sealed class SleepWorld : OneGoroutineWorld
 
     public readonly List<string> Ended = []; // "fired" or "cancelled", in order
     public readonly List<SleepNode> Nodes = []; // the node of each sleep, in order (a pooled node repeats)
-    public int Fires, EarlyEnds, EndedAtCommit; // EndedAtCommit: sleeps that ended with no wake-up (at their commit)
+    public int Fires, EarlyEnds, EndedAtCommit; // EndedAtCommit: sleeps that no racer ended (their commit found the deadline passed)
     private readonly int _sleeps;
     private readonly CancellationToken _token;
     private long _deadline;
@@ -36,6 +36,8 @@ internal sealed class SleepWorld : OneGoroutineWorld
         _token = cancellable ? new CancellationTokenSource().Token : default;
     }
 
+    private int RacerReadies => ReadiedBy.Values.Sum();
+
     /// <summary>True once every sleep of G has ended.</summary>
     public bool Done => Ended.Count == _sleeps;
 
@@ -44,7 +46,7 @@ internal sealed class SleepWorld : OneGoroutineWorld
     {
         InStep("The sleep");
         _deadline = Clock.Now + Nap;
-        _readiesAtStart = Readies;
+        _readiesAtStart = RacerReadies;
         var vt = SleepNode.Start(_deadline, _token);
         Nodes.Add((SleepNode)Source(in vt)!);
         vt.GetAwaiter().UnsafeOnCompleted(() => OnEnded(vt));
@@ -53,7 +55,7 @@ internal sealed class SleepWorld : OneGoroutineWorld
     private void OnEnded(ValueTask vt)
     {
         InStep("The sleep's continuation");
-        if (Readies == _readiesAtStart) EndedAtCommit++;
+        if (RacerReadies == _readiesAtStart) EndedAtCommit++; // the commit requeued G itself (Sleep.cs, Requeue)
         try
         {
             vt.GetAwaiter().GetResult();

@@ -98,9 +98,15 @@ public sealed class SleepTest
         int stop = 0;
         Go.Run(() => GcWhile(() => Volatile.Read(ref stop) != 0));
         var ticker = Go.NewTicker(TimeSpan.FromTicks(1));
-        for (int i = 0; i < 100; i++) await ticker.C.ReceiveAsync().Within();
-        ticker.Stop();
-        Volatile.Write(ref stop, 1);
+        try
+        {
+            for (int i = 0; i < 100; i++) await ticker.C.ReceiveAsync().Within();
+        }
+        finally
+        {
+            ticker.Stop();
+            Volatile.Write(ref stop, 1); // a failed test must not leave the collecting goroutine running
+        }
     }
 
     [Fact]
@@ -119,9 +125,15 @@ public sealed class SleepTest
                 wg.Done();
             });
         }
-        await wg.WaitAsync().Within();
-        ticker.Stop();
-        Volatile.Write(ref stop, 1);
+        try
+        {
+            await wg.WaitAsync().Within();
+        }
+        finally
+        {
+            ticker.Stop();
+            Volatile.Write(ref stop, 1); // a failed test must not leave the collecting goroutine running
+        }
     }
 
     [Fact]

@@ -170,4 +170,65 @@ public class SleepParkTests
         await g.Within();
         Assert.Equal(2, ends);
     }
+    [Fact]
+    public async Task APositiveSleepWhoseDeadlinePassedBeforeItsCommit_StillLetsTheOtherGoroutinesRun()
+    {
+        // Go.Sleep(d > 0) always passes through the scheduler, as Go's time.Sleep always parks: a loop of work and
+        // tiny sleeps must not keep its processor. Found on CI: a goroutine looping GC.Collect(); Go.Sleep(1 tick)
+        // resumed in its own step at every commit (the deadline had passed), held a P for the rest of the run and
+        // starved the timers in that P's heap. At MaxProcs 1 the other goroutine runs only if the sleeper yields.
+        int saved = Go.MaxProcs;
+        Go.MaxProcs = 1;
+        try
+        {
+            int otherRan = 0, loops = 0;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Go.Run(async () =>
+            {
+                Go.Run(() => Volatile.Write(ref otherRan, 1));
+                while (Volatile.Read(ref otherRan) == 0 && loops < 100_000)
+                {
+                    loops++;
+                    Thread.SpinWait(200); // longer than the sleep: its deadline has passed when the step ends
+                    await Go.Sleep(TimeSpan.FromTicks(1));
+                }
+                done.SetResult();
+            });
+            await done.Task.Within();
+            Assert.Equal(1, Volatile.Read(ref otherRan));
+            Assert.Equal(1, loops); // the sleeper resumed only after the goroutine it had readied ran
+        }
+        finally { Go.MaxProcs = saved; }
+    }
+    [Fact]
+    public async Task ATimerInTheHeapOfAProcessorBusyInALongStep_FiresWhileTheStepRuns()
+    {
+        // Go's idle Ps run the timers of other Ps (stealWork, the poller M's epoll timeout): a timer must not wait for
+        // the goroutine that holds its P's M. MaxProcs 2: the sleeper's timer goes into its own P's heap, then a
+        // goroutine started on that P (its runnext) spins there until the sleep has ended, or for 10 s at most. The
+        // spin must be ended by the sleeper, not by its limit.
+        int saved = Go.MaxProcs;
+        Go.MaxProcs = 2;
+        try
+        {
+            int stop = 0;
+            bool endedBySleeper = false;
+            var spun = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Go.Run(async () =>
+            {
+                Go.Run(() =>
+                {
+                    var until = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 10;
+                    while (Volatile.Read(ref stop) == 0 && Stopwatch.GetTimestamp() < until) Thread.SpinWait(100);
+                    endedBySleeper = Volatile.Read(ref stop) == 1;
+                    spun.SetResult();
+                });
+                await Go.Sleep(TimeSpan.FromMilliseconds(20));
+                Volatile.Write(ref stop, 1);
+            });
+            await spun.Task.Within();
+            Assert.True(endedBySleeper, "The 20 ms sleep did not end while another goroutine held its processor's M for 10 s.");
+        }
+        finally { Go.MaxProcs = saved; }
+    }
 }
