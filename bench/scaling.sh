@@ -2,7 +2,7 @@
 # How the scheduler scales with MaxProcs: Weft's workloads and their Go 1.19 twins at each P in PROCS (default
 # "1 2 4 8 16"), then the .NET baseline of pairs and mpmc on all cores. Prints "weft P=N NAME VALUE UNIT" and
 # "go P=N NAME.go VALUE UNIT" lines. Usage: [PROCS="1 2 4 8 16"] bench/scaling.sh   (about 7 minutes on 16 cores)
-# Needs what bench/table.sh needs. On a machine without the .NET SDK or Go, point BENCH_DLL at a copied
+# Needs the .NET SDK and Go 1.19 (Debian: apt-get install golang-1.19-go). On a machine without the .NET SDK or Go, point BENCH_DLL at a copied
 # Weft.Bench.dll (and DOTNET_ROOT at a copied runtime) and GO_BIN_DIR at prebuilt goroot/gochan/gomutex binaries
 # (`CGO_ENABLED=0 go build` in bench/go, bench/go/channels and bench/go/mutex): that is how the 16-core
 # figures in docs/performance.md were made.

@@ -19,27 +19,8 @@ if (args.Length > 0 && args[0] == "--micro")
     return 0;
 }
 
-if (args.Length == 4 && args[0] == "--ipc-peer")
-{
-    // The other process of the IPC rows (Workloads/Ipc.cs).
-    return IpcBench.RunPeer(args[1..]);
-}
-
-if (args.Length >= 2 && args[0] == "--ipc-pipe-peer")
-{
-    // The child of the pipe rows (Workloads/IpcPipe.cs).
-    return IpcPipeWorkload.Peer(args[1..]);
-}
-
-if (args.Length == 4 && args[0] == "--ipc-shm-peer") return IpcShmPeer.Run(args[1..]); // the other process of the ipc-shm rows
-
-if (args.Length == 3 && args[0] == "--child")
-{
-    // One measurement in a fresh process (Workload.InFreshProcess).
-    var workload = Workloads.All().Single(w => w.Name == args[1]);
-    Console.WriteLine(workload.MeasureInThisProcess(args[2]).ToString(CultureInfo.InvariantCulture));
-    return 0;
-}
+// The roles a workload starts this program in (an IPC row's peer, a measurement in a fresh process).
+if (PeerRoles.TryRun(args, out int roleExit)) return roleExit;
 
 if (args.Length >= 3 && args[0] == "--isolated")
 {
@@ -53,10 +34,31 @@ if (args.Length >= 3 && args[0] == "--isolated")
     return 0;
 }
 
+const string Usage = """
+    usage: dotnet run -c Release --project bench/Weft.Bench -- [--baseline] [--in-process] [--metrics-listener] [WORKLOAD...]
+           dotnet run -c Release --project bench/Weft.Bench -- --micro [BenchmarkDotNet arguments]
+    Prints "NAME VALUE UNIT" per workload (the median of its repetitions); --baseline adds "NAME.tpl VALUE UNIT" on .NET's
+    own primitives. Without WORKLOAD, runs every workload except the IPC rows, which start other processes and run
+    only when named. `weft bench` shows the same suite as a table, with Go and the C floor beside it.
+    """;
+string[] flags = ["--baseline", "--in-process", "--metrics-listener"];
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(Usage);
+    Console.WriteLine($"workloads: {string.Join(", ", Workloads.All().Select(w => w.Name + (w.OnlyByName ? " (by name)" : "")))}");
+    return 0;
+}
+foreach (string a in args.Where(a => a.StartsWith('-') && !flags.Contains(a)))
+{
+    Console.Error.WriteLine($"unknown option '{a}'; allowed: {string.Join(", ", flags)}, --micro (first), --help");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
 bool baseline = args.Contains("--baseline");
 bool inProcess = args.Contains("--in-process");
 if (inProcess && args.Contains("--metrics-listener")) StartMetricsListener();
-string[] names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+string[] names = args.Where(a => !a.StartsWith('-')).ToArray();
 var all = Workloads.All();
 foreach (var n in names)
 {

@@ -19,14 +19,6 @@ internal static class ChildEntry
         };
     }
 
-    /// <summary>What bench/Weft.Bench's Program does for `--child NAME weft|tpl`: workloads call it through their own ChildProcess.</summary>
-    public static int BenchWorkloadChild(string name, string which)
-    {
-        var workload = Weft.Bench.Workloads.All().Single(w => w.Name == name);
-        Console.WriteLine(workload.MeasureInThisProcess(which).ToString(CultureInfo.InvariantCulture));
-        return 0;
-    }
-
     private static int Unknown(string[] args)
     {
         Console.Error.WriteLine($"weft {SelfProcess.ChildVerb}: unknown child job '{string.Join(' ', args)}'");

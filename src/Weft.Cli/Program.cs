@@ -7,7 +7,8 @@ using Weft.Cli;
 using Weft.Cli.Commands;
 
 if (args.Length > 0 && args[0] == SelfProcess.ChildVerb) return ChildEntry.Run(args[1..]);
-if (args.Length == 3 && args[0] == "--child") return ChildEntry.BenchWorkloadChild(args[1], args[2]); // Weft.Bench's Workload.InFreshProcess
+// A workload of `weft bench` starts this program again as an IPC row's peer or for a measurement in a fresh process.
+if (Weft.Bench.PeerRoles.TryRun(args, out int roleExit)) return roleExit;
 
 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 140; // tables stay readable in a log or a pipe
 
@@ -24,7 +25,8 @@ app.Configure(c =>
     c.AddCommand<BenchCommand>("bench")
         .WithDescription("Runs Weft's benchmark suite (bench/Weft.Bench workloads) against .NET's own primitives, and Go when it is installed, as one table.")
         .WithExample("bench")
-        .WithExample("bench", "--quick", "--filter", "pingpong,spawn");
+        .WithExample("bench", "--quick", "--filter", "pingpong,spawn")
+        .WithExample("bench", "--filter", "ipc-*");
     c.AddCommand<CrawlCommand>("crawl")
         .WithDescription("Crawls a site with goroutines (the embedded demo site on loopback by default), with a live view and a summary.")
         .WithExample("crawl")

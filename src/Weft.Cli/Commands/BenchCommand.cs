@@ -19,7 +19,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         public bool Quick { get; init; }
 
         [CommandOption("--filter <NAMES>")]
-        [Description("Only these workloads, comma-separated (see the list in the table; e.g. pingpong,spawn).")]
+        [Description("Only these workloads: names or globs, comma-separated (e.g. pingpong,spawn or ipc-*). Without it, every workload except the IPC rows, which start other processes and run only when selected.")]
         public string? Filter { get; init; }
 
         [CommandOption("--rounds <N>")]
@@ -30,6 +30,10 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         [Description("Also write every sample as JSON to FILE.")]
         public string? Json { get; init; }
 
+        [CommandOption("--markdown <FILE>")]
+        [Description("Also write the table as Markdown to FILE (the README's benchmark tables are made this way).")]
+        public string? Markdown { get; init; }
+
         [CommandOption("--micro")]
         [Description("Run BenchmarkDotNet's micro-benchmarks instead; arguments after -- go to BenchmarkDotNet (e.g. -- --filter '*Chan*').")]
         public bool Micro { get; init; }
@@ -37,11 +41,13 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         public override ValidationResult Validate()
         {
             if (Rounds is < 1 or > 100) return ValidationResult.Error($"--rounds {Rounds}: must be 1 to 100");
-            if (Filter is not null)
+            try
             {
-                var known = Workloads.All().Select(w => w.Name).ToHashSet();
-                var bad = Filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(n => !known.Contains(n)).ToList();
-                if (bad.Count > 0) return ValidationResult.Error($"--filter: unknown workload '{string.Join("', '", bad)}'; known: {string.Join(", ", known)}");
+                _ = BenchRunner.Select(Workloads.All(), Filter);
+            }
+            catch (ArgumentException e)
+            {
+                return ValidationResult.Error(e.Message);
             }
             return ValidationResult.Success();
         }
@@ -54,22 +60,27 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
             BenchmarkSwitcher.FromAssembly(typeof(Workload).Assembly).Run([.. context.Remaining.Raw]);
             return ExitCodes.Ok;
         }
-        var wanted = s.Filter?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-        var workloads = Workloads.All().Where(w => wanted is null || wanted.Contains(w.Name)).ToList();
+        var workloads = BenchRunner.Select(Workloads.All(), s.Filter);
         int rounds = s.Rounds ?? (s.Quick ? 1 : 3);
-        string? goDir = Weft.Cli.Lab.Experiments.GoTwin.GoPath() is null ? null : BenchRunner.GoBenchDir();
+        string? go = Weft.Cli.Lab.Experiments.GoTwin.GoPath();
+        string? goDir = go is null ? null : BenchRunner.ScriptDir("go");
+        var cRows = workloads.Where(w => BenchRunner.CRows.Contains(w.Name)).Select(w => w.Name).ToList();
+        string? gcc = cRows.Count == 0 ? null : BenchRunner.GccPath();
+        string? cDir = gcc is null ? null : BenchRunner.ScriptDir("ipc-c");
         string machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()} {RuntimeInformation.OSArchitecture}";
-        string runtime = $".NET {Environment.Version}" + (goDir is not null ? $", {BenchRunner.GoVersion()}" : ", Go: not installed (no `go` on PATH)");
+        string runtime = $".NET {Environment.Version}"
+            + (goDir is not null ? $", {BenchRunner.ToolVersion(go!, "version")}" : go is null ? ", Go: not installed" : ", Go: bench/go not found")
+            + (cRows.Count == 0 ? "" : cDir is not null ? $", C: {BenchRunner.ToolVersion(gcc!, "--version")}" : gcc is null ? ", C floor: no gcc on PATH" : ", C floor: bench/ipc-c not found");
         AnsiConsole.MarkupLine($"[bold]weft bench[/]{(s.Quick ? " --quick" : "")}: {workloads.Count} workloads, {rounds} round(s), {(s.Quick ? "one repetition, no warm-up" : "2 s warm-up, then each workload's repetitions")}, each figure in a fresh process");
         AnsiConsole.MarkupLine($"machine: {Markup.Escape(machine)}; runtimes: {Markup.Escape(runtime)}");
 
-        var rows = workloads.Select(w => new BenchRow(w.Name, w.Unit, [], [], [])).ToList();
+        var rows = workloads.Select(w => new BenchRow(w.Name, w.Unit, [], [], [], [])).ToList();
         int failed = 0;
         AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(progress =>
             {
-                int steps = rounds * (workloads.Count * 2 + (goDir is not null ? 1 : 0));
+                int steps = rounds * (workloads.Count * 2 + (goDir is not null ? 1 : 0) + (cDir is not null ? 1 : 0));
                 var task = progress.AddTask("starting", maxValue: steps);
                 for (int round = 1; round <= rounds; round++)
                 {
@@ -94,36 +105,70 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
                     if (goDir is not null)
                     {
                         task.Description = $"round {round}/{rounds}: Go";
-                        var go = BenchRunner.RunGo(goDir, workloads.Select(w => w.Name));
-                        foreach (var row in rows) if (go.TryGetValue(row.Name, out double v)) row.Go.Add(v);
+                        failed += Collect("Go", () => BenchRunner.RunGo(goDir, go!, workloads.Select(w => w.Name)), rows, r => r.Go);
+                        task.Increment(1);
+                    }
+                    if (cDir is not null)
+                    {
+                        task.Description = $"round {round}/{rounds}: the C floor";
+                        failed += Collect("the C floor", () => BenchRunner.RunC(cDir, s.Quick ? 2_000 : 20_000, cRows), rows, r => r.C);
                         task.Increment(1);
                     }
                 }
                 task.Description = "done";
             });
 
-        var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle($"Weft against .NET{(goDir is not null ? " and Go" : "")}: medians, spread min–max") };
+        bool cColumn = cDir is not null;
+        var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle($"Weft against .NET{(goDir is not null ? ", Go" : "")}{(cColumn ? ", the C floor" : "")}: medians, spread min–max") };
         table.AddColumn("workload").AddColumn("unit").AddColumn(new TableColumn("Weft").RightAligned()).AddColumn(new TableColumn("Weft min–max").RightAligned())
              .AddColumn(new TableColumn(".NET baseline").RightAligned()).AddColumn(new TableColumn(".NET min–max").RightAligned());
         if (goDir is not null) table.AddColumn(new TableColumn("Go").RightAligned()).AddColumn(new TableColumn("Weft ÷ Go").RightAligned());
+        if (cColumn) table.AddColumn(new TableColumn("C").RightAligned()).AddColumn(new TableColumn("Weft ÷ C").RightAligned());
         table.AddColumn(new TableColumn("Weft ÷ .NET").RightAligned());
-        static string Cell(List<double> v) => v.Count == 0 ? "–" : Measure.N(Measure.Median(v), "#,0.0");
-        static string Spread(List<double> v) => v.Count == 0 ? "–" : $"{Measure.N(v.Min(), "#,0.0")}–{Measure.N(v.Max(), "#,0.0")}";
+        // One decimal below 1,000 (ns-scale figures), none above (µs-scale round trips, msgs/s): the spread stays on one line.
+        static string F(double x) => Measure.N(x, Math.Abs(x) >= 1000 ? "#,0" : "#,0.0");
+        static string Cell(List<double> v) => v.Count == 0 ? "–" : F(Measure.Median(v));
+        static string Spread(List<double> v) => v.Count == 0 ? "–" : $"{F(v.Min())}–{F(v.Max())}";
         static string Ratio(List<double> a, List<double> b) => a.Count == 0 || b.Count == 0 ? "–" : Measure.Ratio(Measure.Median(a) / Measure.Median(b));
         foreach (var r in rows)
         {
             var cells = new List<string> { r.Name, r.Unit, Cell(r.Weft), Spread(r.Weft), Cell(r.Baseline), Spread(r.Baseline) };
             if (goDir is not null) cells.AddRange([Cell(r.Go), Ratio(r.Weft, r.Go)]);
+            if (cColumn) cells.AddRange([Cell(r.C), Ratio(r.Weft, r.C)]);
             cells.Add(Ratio(r.Weft, r.Baseline));
             table.AddRow(cells.Select(c => Markup.Escape(c)).ToArray());
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]Lower is better for every unit except msgs/s. A ratio below 1× means Weft's figure is the smaller. Only ratios from one run compare.[/]");
+        if (s.Markdown is not null)
+        {
+            File.WriteAllText(s.Markdown, BenchRunner.Markdown(rows, goDir is not null, cColumn, F));
+            AnsiConsole.MarkupLine($"Markdown: {Markup.Escape(Path.GetFullPath(s.Markdown))}");
+        }
         if (s.Json is not null)
         {
             File.WriteAllText(s.Json, BenchRunner.Json(rows, machine, runtime, rounds, s.Quick).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             AnsiConsole.MarkupLine($"JSON: {Markup.Escape(Path.GetFullPath(s.Json))}");
         }
         return failed == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>Runs one comparison program for the round and files its figures under each row; 1 if it failed (said on the console), else 0.</summary>
+    private static int Collect(string what, Func<Dictionary<string, double>> run, List<BenchRow> rows, Func<BenchRow, List<double>> column)
+    {
+        try
+        {
+            var figures = run();
+            foreach (var row in rows)
+            {
+                if (figures.TryGetValue(row.Name, out double v)) column(row).Add(v);
+            }
+            return 0;
+        }
+        catch (InvalidOperationException e)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(what)} failed:[/] {Markup.Escape(e.Message.Split('\n')[0])}");
+            return 1;
+        }
     }
 }

@@ -202,6 +202,10 @@ internal sealed class CreateAndSwitch : IExperiment
 /// <summary>The Go column: a small Go program, written to a temporary folder and run with `go run` when Go is installed.</summary>
 internal static class GoTwin
 {
+    /// <summary>
+    /// `go` on PATH, else the newest of Debian's versioned installs (/usr/lib/go-1.NN/bin/go, which the golang-1.NN-go
+    /// packages put off PATH); null when neither exists.
+    /// </summary>
     public static string? GoPath()
     {
         foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
@@ -209,7 +213,13 @@ internal static class GoTwin
             string p = Path.Combine(dir, "go");
             if (File.Exists(p)) return p;
         }
-        return null;
+        if (!Directory.Exists("/usr/lib")) return null;
+        return Directory.EnumerateDirectories("/usr/lib", "go-1.*")
+            .Select(d => (Dir: d, Minor: int.TryParse(Path.GetFileName(d)["go-1.".Length..], CultureInfo.InvariantCulture, out int m) ? m : -1))
+            .Where(x => x.Minor >= 0 && File.Exists(Path.Combine(x.Dir, "bin", "go")))
+            .OrderByDescending(x => x.Minor)
+            .Select(x => Path.Combine(x.Dir, "bin", "go"))
+            .FirstOrDefault();
     }
 
     /// <summary>create_ns, switch_ns and bytes_per_unit.N from Go, or null without Go (or if it failed: noted).</summary>

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Globalization;
+using Weft.Ipc;
+
+namespace Weft.Bench;
+
+// The message-queue and semaphore rows of issues 16 and 17, as bench/ipc-c/ipcfloor.c measures their floors.
+//   ipc-mq    Weft: a goroutine sends a 64-byte value on a POSIX message queue (IpcMessageQueue) to another process,
+//             whose goroutine sends it back on a second queue; ns per round trip. No .tpl row: .NET has no message
+//             queue.
+//   ipc-sem   Weft: an uncontended Acquire then Release of a named POSIX semaphore (IpcSemaphore), from a thread; ns
+//             per pair. No .tpl row: .NET's named Semaphore is not supported on Linux.
+// The peer is started once per measuring process and kept for every repetition; it exits when its queue closes
+// or the measuring process ends.
+
+/// <summary>ipc-mq: Weft's 64-byte round trip between two processes over two POSIX message queues, goroutine to goroutine.</summary>
+public sealed class IpcMqWorkload : Workload
+{
+    private static readonly IpcCodec<Msg64> Codec = IpcCodec.Unmanaged<Msg64>();
+    private IpcSender<Msg64>? _down;
+    private IpcReceiver<Msg64>? _up;
+
+    public override string Name => "ipc-mq";
+    public override string Unit => "ns/roundtrip";
+    public override bool OnlyByName => true;
+
+    public override double RunWeft()
+    {
+        if (_down is null) Start();
+        var down = _down!.Channel;
+        var up = _up!.Channel;
+        return IpcBench.OnGoroutine(async () =>
+        {
+            var m = default(Msg64);
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < IpcBench.Rounds; i++)
+            {
+                await down.SendAsync(m);
+                m = await up.ReceiveAsync();
+            }
+            return sw.Elapsed.TotalNanoseconds / IpcBench.Rounds;
+        });
+    }
+
+    private void Start()
+    {
+        string name = $"/weft-bench-{Environment.ProcessId}";
+        // The creator unlinks each name when its endpoint is released; the peer's descriptors keep the queues alive.
+        _down = IpcMessageQueue.CreateSender(name + "-down", Codec, capacity: 8, maxMessageSize: 64);
+        _up = IpcMessageQueue.CreateReceiver(name + "-up", Codec, capacity: 8, maxMessageSize: 64);
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
+        foreach (var a in new[] { "--ipc-mq-peer", "echo", name + "-down", name + "-up", Environment.ProcessId.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
+        Process.Start(psi)!.Dispose();
+        // A queue has no EOF: the close message at exit is what ends the peer (and the peer watches this process too).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { _down?.Dispose(); _up?.Dispose(); };
+    }
+
+    /// <summary>
+    /// The peer (<c>--ipc-mq-peer echo DOWN UP PARENT</c>): each value from DOWN goes back on UP until DOWN closes. A
+    /// queue has no EOF, so a parent that dies without its close message would leave the peer waiting, holding the
+    /// output pipe the parent's own parent reads to its end: the peer also exits when PARENT does.
+    /// </summary>
+    public static int Peer(string[] args)
+    {
+        var parent = Process.GetProcessById(int.Parse(args[3], CultureInfo.InvariantCulture));
+        new Thread(() => { parent.WaitForExit(); Environment.Exit(0); }) { IsBackground = true, Name = "parent watch" }.Start();
+        using var down = IpcMessageQueue.OpenReceiver(args[1], Codec);
+        using var up = IpcMessageQueue.OpenSender(args[2], Codec);
+        return IpcBench.OnGoroutine(async () =>
+        {
+            await foreach (var m in down.Channel) await up.Channel.SendAsync(m);
+            return 0;
+        });
+    }
+}
+
+/// <summary>ipc-sem: an uncontended acquire and release of a named POSIX semaphore, in ns per pair.</summary>
+public sealed class IpcSemWorkload : Workload
+{
+    private const int Pairs = 1_000_000;
+
+    public override string Name => "ipc-sem";
+    public override string Unit => "ns/op";
+    public override bool OnlyByName => true;
+
+    public override double RunWeft()
+    {
+        string name = $"weft-bench-sem-{Environment.ProcessId}";
+        using var sem = IpcSemaphore.Create(name, 1);
+        IpcSemaphore.Unlink(name); // the handle keeps it; nothing is left behind
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < Pairs; i++)
+        {
+            sem.Acquire();
+            sem.Release();
+        }
+        return sw.Elapsed.TotalNanoseconds / Pairs;
+    }
+}
