@@ -85,7 +85,8 @@ internal sealed class CreateAndSwitch : IExperiment
         }
         r.Tables.Add(new ResultTable("Cost of one unit", cols, rows));
         r.Notes.Add($"Goroutine memory is the growth of the live managed heap (what a parked goroutine is; RSS moves in 4 KiB pages, too coarse for one): the RSS growth at the largest count is {Measure.Bytes(f[$"goroutine.rss_per_unit.{goCounts[^1]}"])} per goroutine. Thread memory is RSS growth; each thread also reserves {Measure.Bytes(f[$"thread.virtual_per_unit.{threadCounts[^1]}"])} of address space for its stack. Process memory is each `sleep` child's PSS.");
-        if (go is null) r.Notes.Add("No Go column: `go` is not on PATH.");
+        if (go is null) r.Notes.Add("No Go column: Go is not installed (no `go` on PATH or in /usr/lib/go-1.NN).");
+        else r.Notes.Add("Go's memory is the growth of its stacks in use and live heap (runtime.MemStats StackInuse + HeapAlloc); – where the collector freed more than the goroutines took.");
         if (go is not null) foreach (var (k, v) in go) f["go." + k] = v;
 
         var cats = new List<string> { "create + join", "round-trip switch" };
@@ -298,7 +299,12 @@ internal static class GoTwin
         		}
         		runtime.GC()
         		runtime.ReadMemStats(&after)
-        		fmt.Printf("bytes_per_unit.%d %.1f\n", c, float64(after.Sys-before.Sys)/float64(c))
+        		// Stacks in use plus the live heap (the g records): what the parked goroutines hold, as the Weft
+        		// column counts its live managed heap. Sys would say 0 while the runtime still has reserved room.
+        		grown := int64(after.StackInuse+after.HeapAlloc) - int64(before.StackInuse+before.HeapAlloc)
+        		if grown >= 0 { // below zero, the collector freed more than one goroutine took: no figure
+        			fmt.Printf("bytes_per_unit.%d %.1f\n", c, float64(grown)/float64(c))
+        		}
         		close(block)
         	}
         }
