@@ -25,8 +25,11 @@ public sealed class ScheduledExecutorTests : IDisposable
         long before = task.RunCount;
         // A timer that fired early is armed again for the rest (synchronously, inside the firing) instead of
         // starting a run: fire timers until one starts the run (the timer is then disarmed until the run returns).
+        // Read the timer first: the run that a timer handed to the pool counts itself before it re-arms, so a timer
+        // seen armed with the count unchanged after it is the early one's re-arm. Read the other way round, a run
+        // that finished and re-armed between the two reads looked early, and the next timer fired before its time.
         do _clock.AdvanceToNextTimer();
-        while (task.RunCount == before && _clock.ArmedTimers == 1);
+        while (_clock.ArmedTimers == 1 && task.RunCount == before);
         // The run count moves before a periodic task re-arms its timer: wait for both, or the next step could find
         // no timer armed yet and advance the clock wrongly.
         Wait.Until(() => task.RunCount == before + 1 && (_clock.ArmedTimers == 1 || task.Completion.IsCompleted),
