@@ -29,11 +29,25 @@ internal static partial class Libc
     [LibraryImport(Lib, EntryPoint = "sem_trywait", SetLastError = true)]
     internal static partial int SemTryWait(nint sem);
 
+    /// <summary>
+    /// sem_trywait(3) for the uncontended path: glibc's is a compare-and-swap on the count and never enters the kernel,
+    /// so it runs without the GC transition. No SetLastError: with the transition suppressed nothing runs between the
+    /// call and the caller, which reads errno itself (Marshal.GetLastSystemError) and only when the call failed.
+    /// </summary>
+    [LibraryImport(Lib, EntryPoint = "sem_trywait")]
+    [SuppressGCTransition]
+    internal static partial int SemTryWaitFast(nint sem);
+
     [LibraryImport(Lib, EntryPoint = "sem_timedwait", SetLastError = true)]
     internal static unsafe partial int SemTimedWait(nint sem, Timespec* absoluteRealtime);
 
-    [LibraryImport(Lib, EntryPoint = "sem_post", SetLastError = true)]
-    internal static partial int SemPost(nint sem);
+    /// <summary>
+    /// sem_post(3) without the GC transition: an atomic add, plus a FUTEX_WAKE when a thread waits, which never
+    /// sleeps (IpcSemaphore.cs, "The fast path", says why that is acceptable). The caller reads errno on failure only.
+    /// </summary>
+    [LibraryImport(Lib, EntryPoint = "sem_post")]
+    [SuppressGCTransition]
+    internal static partial int SemPostFast(nint sem);
 
     [LibraryImport(Lib, EntryPoint = "sem_getvalue", SetLastError = true)]
     internal static unsafe partial int SemGetValue(nint sem, int* value);

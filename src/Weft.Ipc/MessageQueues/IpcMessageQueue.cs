@@ -22,6 +22,15 @@
 //   * the creator unlinks the name when its endpoint is released; descriptors already open keep the queue alive
 //     (the kernel's rule), so a peer that opened it still drains it.
 //
+// Readiness: a queue's poll reports both directions whatever the descriptor's access mode, and every mq_send and
+// mq_receive wakes all its watchers without saying which direction changed. Watching both directions on both ends
+// (as a pipe's descriptor is) made each message wake the other side's epoll_wait for nothing: the sender's own send
+// (now readable) and the peer's receive (now writable) each delivered an edge, which woke a blocked poller, ran the
+// handlers, and left a stale Ready that cost the next wait an extra EAGAIN and arm. So a receiver's descriptor is
+// registered for reads only, and a sender's for nothing (an epoll entry without events is never queued and wakes no
+// one) until it first has to wait for room; then write readiness is added (EPOLL_CTL_MOD, once, MessageQueue.ArmWrite)
+// and kept, because a queue that filled once tends to fill again, and a MOD per wait would cost more than the edges.
+//
 // What a queue cannot do, written down: there is no EOF, so a sender that dies without its close message leaves the
 // receiver waiting (no PeerLost; pair the queue with a pipe or pidfd when that matters), and with several senders
 // the first close message closes the receiver. Messages carry no codec fingerprint (a hello has nowhere to go in a
@@ -202,7 +211,7 @@ public static class IpcMessageQueue
         int flags = access | Libc.O_NONBLOCK | (create ? Libc.O_CREAT | Libc.O_EXCL : 0);
         int fd = Libc.MqOpen(path, flags, 0x180 /* 0600 */, create ? &attr : null);
         if (fd < 0) throw OpenFailed(path, System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
-        return new MessageQueue(fd, path, unlinkOnRelease: create);
+        return new MessageQueue(fd, path, unlinkOnRelease: create, forSending: access == Libc.O_WRONLY);
     }
 
     internal static IpcException OpenFailed(string path, int errno)

@@ -36,7 +36,9 @@ internal sealed class MessageQueue : IPollHandler, IDisposable
     internal MqSender? Closing; // set by a sender whose end waits for room
     internal MqSender? Sender;  // set once by the send transport: write readiness flushes its outbox first
 
-    internal MessageQueue(int fd, string name, bool unlinkOnRelease)
+    private int _watchingWrite; // 1 once write readiness was added to the epoll entry (WatchWrite); never removed
+
+    internal MessageQueue(int fd, string name, bool unlinkOnRelease, bool forSending)
     {
         _fd = new FileDescriptor(fd);
         Name = name;
@@ -44,7 +46,9 @@ internal sealed class MessageQueue : IPollHandler, IDisposable
         try
         {
             MessageSize = (int)GetAttr().MsgSize;
-            Poll = Netpoll.Register(fd, this);
+            // A queue wakes every watcher of its descriptor on every send and receive, without saying which direction
+            // changed (IpcMessageQueue.cs, "Readiness"): a receiver watches reads only, a sender nothing until it waits.
+            Poll = Netpoll.Register(fd, this, forSending ? PollInterest.None : PollInterest.Read);
         }
         catch
         {
@@ -61,6 +65,19 @@ internal sealed class MessageQueue : IPollHandler, IDisposable
         Libc.MqAttr attr;
         if (Libc.MqGetAttr(Fd, &attr) != 0) throw Errno.Fail("mq_getattr", Name);
         return attr;
+    }
+
+    /// <summary>
+    /// Arms write readiness, first adding it to the epoll entry if the sender never waited before (a system call, once
+    /// per descriptor). The kernel looks at the queue while adding it, so room made before the arm is not lost.
+    /// </summary>
+    internal bool ArmWrite()
+    {
+        if (Volatile.Read(ref _watchingWrite) == 0 && Interlocked.Exchange(ref _watchingWrite, 1) == 0)
+        {
+            Netpoll.Watch(Poll, PollInterest.Write);
+        }
+        return Poll.ArmWrite();
     }
 
     public void OnReadable() => Owner?.OnReceiveReady();
@@ -202,7 +219,7 @@ internal abstract class MqSender(MessageQueue queue, uint priority)
     /// </summary>
     private void ArmForOutboxLocked()
     {
-        while (!queue.Poll.ArmWrite())
+        while (!queue.ArmWrite())
         {
             if (FlushLocked() != TransportStatus.NotReady) return;
         }
@@ -240,7 +257,7 @@ internal abstract class MqSender(MessageQueue queue, uint priority)
         return TransportStatus.Done;
     }
 
-    public bool ArmSend() => queue.Poll.ArmWrite();
+    public bool ArmSend() => queue.ArmWrite();
 
     public void OnChannelClosed()
     {
@@ -276,7 +293,7 @@ internal abstract class MqSender(MessageQueue queue, uint priority)
                 queue.Release();
                 return;
             }
-            if (queue.Poll.ArmWrite()) return; // the next write readiness continues
+            if (queue.ArmWrite()) return; // the next write readiness continues
         }
     }
 }

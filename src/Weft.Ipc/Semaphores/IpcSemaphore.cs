@@ -16,10 +16,24 @@
 //   to BlockingAsync (which would stop waiting for the call while the call might still take the permit); the
 //   blocking call itself looks at the token, and either takes the permit and reports it, or gives up without it.
 //
+// The fast path
+//   An uncontended Acquire is one sem_trywait and a Release one sem_post: both are atomics on the shared count in
+//   glibc, so the P/Invoke's own cost dominated (the GC transition to and from preemptive mode, and SetLastError's
+//   clearing and saving of errno around each call). So both are declared [SuppressGCTransition] without SetLastError
+//   (Libc.Semaphore.cs), and errno is read directly, only when a call failed: with the transition suppressed no
+//   runtime code runs between the call and that read, so nothing can overwrite errno. Acquire tries sem_trywait first
+//   and falls back to sem_wait (a normal P/Invoke with the transition: it blocks). sem_post enters the kernel only
+//   when a thread waits in sem_wait (glibc's waiter count), and then for a FUTEX_WAKE, which never sleeps and takes
+//   a few microseconds at most; holding off a GC suspension for that long is the price, judged acceptable because it
+//   is bounded and happens only with a waiter, who was blocked anyway. Rejected: reading glibc's sem_t layout to post
+//   through the transition only when there are waiters (a private layout, glibc may change it); sem_wait without the
+//   transition (it blocks, and a thread blocked in cooperative mode stalls every GC).
+//
 // Invariants
 //   * A permit taken is reported to exactly one caller (a return, never an exception after a decrement).
 //   * The name is "/" + a checked name; the creator's mode is 0600 (the umask can only remove bits).
 
+using System.Runtime.InteropServices;
 using Weft.Ipc.Interop;
 
 namespace Weft.Ipc;
@@ -126,14 +140,17 @@ public sealed class IpcSemaphore : IDisposable
     /// <returns>True if a permit was taken.</returns>
     /// <exception cref="ObjectDisposedException">The semaphore was disposed.</exception>
     /// <example><code>if (s.TryAcquire()) { try { Work(); } finally { s.Release(); } }</code></example>
-    public bool TryAcquire()
+    public bool TryAcquire() => TryAcquire(Handle);
+
+    /// <summary>One sem_trywait without the GC transition (see "The fast path"); errno is read only on failure.</summary>
+    private bool TryAcquire(nint sem)
     {
         while (true)
         {
-            if (Libc.SemTryWait(Handle) == 0) return true;
-            var e = Errno.Fail("sem_trywait", "/" + Name);
-            if (e.Errno == Libc.EAGAIN) return false;
-            if (e.Errno != Libc.EINTR) throw e;
+            if (Libc.SemTryWaitFast(sem) == 0) return true;
+            int errno = Marshal.GetLastSystemError();
+            if (errno == Libc.EAGAIN) return false;
+            if (errno != Libc.EINTR) throw Errno.Fail("sem_trywait", "/" + Name, errno);
         }
     }
 
@@ -145,6 +162,7 @@ public sealed class IpcSemaphore : IDisposable
     public void Acquire(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (TryAcquire(Handle)) return;
         if (!WaitOne(cancellationToken)) throw new OperationCanceledException(cancellationToken);
     }
 
@@ -206,9 +224,10 @@ public sealed class IpcSemaphore : IDisposable
         nint sem = Handle;
         for (int i = 0; i < count; i++)
         {
-            if (Libc.SemPost(sem) == 0) continue;
-            var e = Errno.Fail("sem_post", "/" + Name);
-            if (e.Errno == 75) throw new SemaphoreFullException($"Releasing {count} permits of semaphore /{Name} would pass the system's maximum count; {i} were released.");
+            if (Libc.SemPostFast(sem) == 0) continue;
+            int errno = Marshal.GetLastSystemError();
+            var e = Errno.Fail("sem_post", "/" + Name, errno);
+            if (errno == 75) throw new SemaphoreFullException($"Releasing {count} permits of semaphore /{Name} would pass the system's maximum count; {i} were released.");
             throw e;
         }
     }

@@ -23,6 +23,7 @@ internal static partial class EpollInterop
 
     internal const int EPOLL_CTL_ADD = 1;
     internal const int EPOLL_CTL_DEL = 2;
+    internal const int EPOLL_CTL_MOD = 3;
 
     internal const uint EPOLLIN = 0x001;
     internal const uint EPOLLOUT = 0x004;

@@ -10,7 +10,9 @@
 //   poller M   the one idle M that blocks in epoll_wait instead of on its parker (Scheduler.PollerM, Go's
 //              "sched.lastpoll == 0"). At most one at a time; the other idle Ms park as before.
 //
-// Mechanics: one epoll instance, every descriptor added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET. Edge
+// Mechanics: one epoll instance, every descriptor added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET (an owner
+// may ask for fewer directions, PollInterest, and add one later with Watch: a message queue, whose wakeups do not say
+// which direction changed, would otherwise wake the poller on every message in either direction). Edge
 // triggered, so the kernel reports a direction again only after it was drained (EAGAIN) and became ready anew: no
 // re-arming system call per wait (EPOLLONESHOT would need an epoll_ctl per wait), and no storm of repeated events for a
 // descriptor that stays readable while nobody reads it. An edge that nobody has retrieved yet stays queued in the
@@ -110,6 +112,16 @@ internal interface IPollHandler
 
     /// <summary>The descriptor became writable (or failed: the next write says so).</summary>
     void OnWritable();
+}
+
+/// <summary>The directions a registered descriptor's epoll entry reports (Netpoll.Register, Netpoll.Watch).</summary>
+[Flags]
+internal enum PollInterest
+{
+    None = 0,
+    Read = 1,
+    Write = 2,
+    Both = Read | Write,
 }
 
 /// <summary>One descriptor registered with the netpoller (Go's pollDesc). Thread-safe: arms and events race by CAS.</summary>
@@ -415,7 +427,16 @@ internal static class Netpoll
     /// <paramref name="handler"/> is called on readiness after an arm; null to wait with <see cref="PollDesc.WaitAsync"/>.
     /// </summary>
     /// <exception cref="IOException">epoll_ctl failed (the message names the call and errno's text).</exception>
-    internal static unsafe PollDesc Register(int fd, IPollHandler? handler)
+    internal static unsafe PollDesc Register(int fd, IPollHandler? handler) => Register(fd, handler, PollInterest.Both);
+
+    /// <summary>
+    /// Adds <paramref name="fd"/> with only the directions in <paramref name="interest"/> (edge triggered). For a
+    /// descriptor whose wakeups do not say which direction changed, such as a POSIX message queue, whose every send and
+    /// receive wakes all its watchers: an entry with no interest is never queued nor wakes an epoll_wait, so an owner
+    /// that needs a direction only rarely registers without it and adds it with <see cref="Watch"/> when it arms.
+    /// </summary>
+    /// <exception cref="IOException">epoll_ctl failed.</exception>
+    internal static unsafe PollDesc Register(int fd, IPollHandler? handler, PollInterest interest)
     {
         PollDesc d;
         lock (s_gate)
@@ -433,7 +454,7 @@ internal static class Netpoll
             Volatile.Write(ref s_table[slot], d);
         }
         byte* ev = stackalloc byte[16];
-        Unsafe.WriteUnaligned(ev, EpollInterop.EPOLLIN | EpollInterop.EPOLLOUT | EpollInterop.EPOLLRDHUP | EpollInterop.EPOLLET);
+        Unsafe.WriteUnaligned(ev, EventsOf(interest));
         Unsafe.WriteUnaligned(ev + EpollInterop.DataOffset, d.Token);
         if (EpollInterop.EpollCtl(s_epfd, EpollInterop.EPOLL_CTL_ADD, fd, ev) != 0)
         {
@@ -442,6 +463,28 @@ internal static class Netpoll
             throw error;
         }
         return d;
+    }
+
+    private static uint EventsOf(PollInterest interest) =>
+        EpollInterop.EPOLLET
+        | ((interest & PollInterest.Read) != 0 ? EpollInterop.EPOLLIN | EpollInterop.EPOLLRDHUP : 0)
+        | ((interest & PollInterest.Write) != 0 ? EpollInterop.EPOLLOUT : 0);
+
+    /// <summary>
+    /// Changes the directions a registered descriptor reports (EPOLL_CTL_MOD). Call it before arming a direction that
+    /// was left out: the kernel looks at the descriptor during the call and queues an edge if the direction is ready
+    /// already, so readiness that came before the call is not lost. Ignored once unregistered.
+    /// </summary>
+    /// <exception cref="IOException">epoll_ctl failed while the descriptor is registered.</exception>
+    internal static unsafe void Watch(PollDesc d, PollInterest interest)
+    {
+        byte* ev = stackalloc byte[16];
+        Unsafe.WriteUnaligned(ev, EventsOf(interest));
+        Unsafe.WriteUnaligned(ev + EpollInterop.DataOffset, d.Token);
+        if (EpollInterop.EpollCtl(s_epfd, EpollInterop.EPOLL_CTL_MOD, d.Fd, ev) != 0 && d.IsRegistered)
+        {
+            throw EpollInterop.Fail($"epoll_ctl(MOD, fd {d.Fd})");
+        }
     }
 
     /// <summary>
