@@ -10,7 +10,7 @@ if (args.Length > 0 && args[0] == SelfProcess.ChildVerb) return ChildEntry.Run(a
 // A workload of `weft bench` starts this program again as an IPC row's peer or for a measurement in a fresh process.
 if (Weft.Bench.PeerRoles.TryRun(args, out int roleExit)) return roleExit;
 
-if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 140; // tables stay readable in a log or a pipe
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 180; // tables stay readable in a log or a pipe
 
 var app = new CommandApp();
 app.Configure(c =>
