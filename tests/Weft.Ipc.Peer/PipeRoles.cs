@@ -65,6 +65,16 @@ internal static class PipeRoles
         return 0;
     }
 
+    /// <summary>The README's "worker" (the Processes example's child side), as written: each job's length goes back.</summary>
+    [Role("readme-worker")]
+    public static Task<int> ReadmeWorker(string[] args) => Go.RunMain(async () =>
+    {
+        using var jobs = IpcChild.OpenReceiverFromParent(IpcCodec.Utf8());
+        using var lengths = IpcChild.OpenSenderToParent(IpcCodec.Unmanaged<long>());
+        await foreach (var job in jobs.Channel) await lengths.Channel.SendAsync(job.Length);
+        return 0;
+    });
+
     /// <summary>Sends the longs 0..N-1 to the parent, closes its sender (the close frame) and exits 0.</summary>
     [Role("pipe-send-count")]
     public static Task<int> SendCount(string[] args) => Go.RunMain(async () =>
