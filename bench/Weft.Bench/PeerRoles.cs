@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace Weft.Bench;
@@ -11,6 +12,18 @@ namespace Weft.Bench;
 /// </summary>
 public static class PeerRoles
 {
+    /// <summary>
+    /// How to start this program again with <paramref name="args"/>: the same runtime and entry point (through
+    /// <c>dotnet PROGRAM.dll</c> when it was started so, not through the apphost), standard streams inherited.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
     /// <summary>Runs the role <paramref name="args"/> name, if they name one.</summary>
     /// <returns>true, with the role's exit code in <paramref name="exitCode"/>, when <paramref name="args"/> named a role; false otherwise.</returns>
     public static bool TryRun(string[] args, out int exitCode)

@@ -40,10 +40,8 @@ internal static class ChildProcess
     /// <exception cref="InvalidOperationException">The child exited with a non-zero code; <paramref name="what"/> names it.</exception>
     public static string Run(string[] args, string what)
     {
-        string self = Environment.GetCommandLineArgs()[0];
-        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(self); // not via the apphost
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        var psi = PeerRoles.StartInfo(args);
+        psi.RedirectStandardOutput = true;
         using var p = System.Diagnostics.Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

@@ -36,11 +36,7 @@ internal static class IpcBench
     /// <summary>Starts this program as the peer in <paramref name="role"/>, connecting to <paramref name="address"/>.</summary>
     public static Process StartPeer(string role, string kind, string address)
     {
-        string self = Environment.GetCommandLineArgs()[0];
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(self);
-        foreach (var a in new[] { "--ipc-peer", role, kind, address }) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
+        return Process.Start(PeerRoles.StartInfo("--ipc-peer", role, kind, address))!;
     }
 
     public static IpcListener<Msg64> Listen(string kind, out string address)

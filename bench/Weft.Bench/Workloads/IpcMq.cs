@@ -48,10 +48,7 @@ public sealed class IpcMqWorkload : Workload
         // The creator unlinks each name when its endpoint is released; the peer's descriptors keep the queues alive.
         _down = IpcMessageQueue.CreateSender(name + "-down", Codec, capacity: 8, maxMessageSize: 64);
         _up = IpcMessageQueue.CreateReceiver(name + "-up", Codec, capacity: 8, maxMessageSize: 64);
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
-        foreach (var a in new[] { "--ipc-mq-peer", "echo", name + "-down", name + "-up", Environment.ProcessId.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
-        Process.Start(psi)!.Dispose();
+        Process.Start(PeerRoles.StartInfo("--ipc-mq-peer", "echo", name + "-down", name + "-up", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)))!.Dispose();
         // A queue has no EOF: the close message at exit is what ends the peer (and the peer watches this process too).
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { _down?.Dispose(); _up?.Dispose(); };
     }

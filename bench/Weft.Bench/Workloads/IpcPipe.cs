@@ -85,14 +85,7 @@ public sealed class IpcPipeWorkload : Workload
     }
 
     /// <summary>This program again, as the echoing child of <paramref name="kind"/> ("pipe" or "tpl").</summary>
-    private static ProcessStartInfo SelfStartInfo(string kind)
-    {
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
-        psi.ArgumentList.Add("--ipc-pipe-peer");
-        psi.ArgumentList.Add(kind);
-        return psi;
-    }
+    private static ProcessStartInfo SelfStartInfo(string kind) => PeerRoles.StartInfo("--ipc-pipe-peer", kind);
 
     /// <summary>The child's side (<c>--ipc-pipe-peer pipe|tpl [in out]</c>): echo every message until the stream ends; returns the exit code.</summary>
     public static int Peer(string[] args)

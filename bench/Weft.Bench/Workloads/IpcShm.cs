@@ -53,10 +53,7 @@ public static class IpcShmPeer
         string name = $"weft-bench-{Environment.ProcessId}-{Guid.NewGuid():N}";
         using var down = IpcSharedMemory.Create<ShmMsg64>(name + "-down", capacity);
         using var up = IpcSharedMemory.Create<ShmMsg64>(name + "-up", capacity);
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
-        foreach (var a in new[] { "--ipc-shm-peer", role, name + "-down", name + "-up" }) psi.ArgumentList.Add(a);
-        using var peer = Process.Start(psi)!;
+        using var peer = Process.Start(PeerRoles.StartInfo("--ipc-shm-peer", role, name + "-down", name + "-up"))!;
         try
         {
             double result = body(down, up);

@@ -60,11 +60,6 @@ internal static class BenchRunner
         "ipc-pipe", "ipc-unix", "ipc-mq", "ipc-tcp", "ipc-unix-throughput", "ipc-shm", "ipc-shm-spin", "ipc-shm-throughput", "ipc-sem",
     };
 
-    /// <summary>gcc on PATH, or null.</summary>
-    public static string? GccPath() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, "gcc")).FirstOrDefault(File.Exists);
-
     /// <summary>Runs bench/go/run.sh with <paramref name="go"/> for the named workloads; "NAME.go VALUE UNIT" lines become NAME → value.</summary>
     public static Dictionary<string, double> RunGo(string dir, string go, IEnumerable<string> names) =>
         RunScript(dir, [.. names], ".go", new Dictionary<string, string> { ["GO"] = go });
@@ -127,11 +122,21 @@ internal static class BenchRunner
     private static bool Matches(string pattern, string name) =>
         System.IO.Enumeration.FileSystemName.MatchesSimpleExpression(pattern, name, ignoreCase: false);
 
+    /// <summary>A figure: one decimal below 1,000 (ns-scale figures), none above (µs-scale round trips, msgs/s), so a spread stays on one line.</summary>
+    public static string Figure(double x) => Lab.Measure.N(x, Math.Abs(x) >= 1000 ? "#,0" : "#,0.0");
+
+    /// <summary>The median of a column's samples, or "–" when it has none.</summary>
+    public static string Cell(List<double> v) => v.Count == 0 ? "–" : Figure(Lab.Measure.Median(v));
+
+    /// <summary>min–max of a column's samples, or "–".</summary>
+    public static string Spread(List<double> v) => v.Count == 0 ? "–" : $"{Figure(v.Min())}–{Figure(v.Max())}";
+
+    /// <summary>The ratio of two columns' medians, or "–" when either is empty.</summary>
+    public static string Ratio(List<double> a, List<double> b) => a.Count == 0 || b.Count == 0 ? "–" : Lab.Measure.Ratio(Lab.Measure.Median(a) / Lab.Measure.Median(b));
+
     /// <summary>The table as Markdown: medians and the ratios, one row per workload, with the Go and C columns when they ran.</summary>
-    public static string Markdown(IEnumerable<BenchRow> rows, bool go, bool c, Func<double, string> format)
+    public static string Markdown(IEnumerable<BenchRow> rows, bool go, bool c)
     {
-        string Cell(List<double> v) => v.Count == 0 ? "–" : format(Lab.Measure.Median(v));
-        static string Ratio(List<double> a, List<double> b) => a.Count == 0 || b.Count == 0 ? "–" : Lab.Measure.Ratio(Lab.Measure.Median(a) / Lab.Measure.Median(b));
         var sb = new System.Text.StringBuilder();
         sb.Append("| workload | unit | Weft | .NET baseline |").Append(go ? " Go |" : "").Append(c ? " C |" : "")
           .Append(go ? " Weft ÷ Go |" : "").Append(c ? " Weft ÷ C |" : "").AppendLine(" Weft ÷ .NET |");

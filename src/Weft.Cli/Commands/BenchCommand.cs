@@ -65,7 +65,7 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         string? go = Weft.Cli.Lab.Experiments.GoTwin.GoPath();
         string? goDir = go is null ? null : BenchRunner.ScriptDir("go");
         var cRows = workloads.Where(w => BenchRunner.CRows.Contains(w.Name)).Select(w => w.Name).ToList();
-        string? gcc = cRows.Count == 0 ? null : BenchRunner.GccPath();
+        string? gcc = cRows.Count == 0 ? null : Executables.OnPath("gcc");
         string? cDir = gcc is null ? null : BenchRunner.ScriptDir("ipc-c");
         string machine = $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()} {RuntimeInformation.OSArchitecture}";
         string runtime = $".NET {Environment.Version}"
@@ -125,24 +125,19 @@ internal sealed class BenchCommand : Command<BenchCommand.Settings>
         if (goDir is not null) table.AddColumn(new TableColumn("Go").RightAligned()).AddColumn(new TableColumn("Weft ÷ Go").RightAligned());
         if (cColumn) table.AddColumn(new TableColumn("C").RightAligned()).AddColumn(new TableColumn("Weft ÷ C").RightAligned());
         table.AddColumn(new TableColumn("Weft ÷ .NET").RightAligned());
-        // One decimal below 1,000 (ns-scale figures), none above (µs-scale round trips, msgs/s): the spread stays on one line.
-        static string F(double x) => Measure.N(x, Math.Abs(x) >= 1000 ? "#,0" : "#,0.0");
-        static string Cell(List<double> v) => v.Count == 0 ? "–" : F(Measure.Median(v));
-        static string Spread(List<double> v) => v.Count == 0 ? "–" : $"{F(v.Min())}–{F(v.Max())}";
-        static string Ratio(List<double> a, List<double> b) => a.Count == 0 || b.Count == 0 ? "–" : Measure.Ratio(Measure.Median(a) / Measure.Median(b));
         foreach (var r in rows)
         {
-            var cells = new List<string> { r.Name, r.Unit, Cell(r.Weft), Spread(r.Weft), Cell(r.Baseline), Spread(r.Baseline) };
-            if (goDir is not null) cells.AddRange([Cell(r.Go), Ratio(r.Weft, r.Go)]);
-            if (cColumn) cells.AddRange([Cell(r.C), Ratio(r.Weft, r.C)]);
-            cells.Add(Ratio(r.Weft, r.Baseline));
+            var cells = new List<string> { r.Name, r.Unit, BenchRunner.Cell(r.Weft), BenchRunner.Spread(r.Weft), BenchRunner.Cell(r.Baseline), BenchRunner.Spread(r.Baseline) };
+            if (goDir is not null) cells.AddRange([BenchRunner.Cell(r.Go), BenchRunner.Ratio(r.Weft, r.Go)]);
+            if (cColumn) cells.AddRange([BenchRunner.Cell(r.C), BenchRunner.Ratio(r.Weft, r.C)]);
+            cells.Add(BenchRunner.Ratio(r.Weft, r.Baseline));
             table.AddRow(cells.Select(c => Markup.Escape(c)).ToArray());
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]Lower is better for every unit except msgs/s. A ratio below 1× means Weft's figure is the smaller. Only ratios from one run compare.[/]");
         if (s.Markdown is not null)
         {
-            File.WriteAllText(s.Markdown, BenchRunner.Markdown(rows, goDir is not null, cColumn, F));
+            File.WriteAllText(s.Markdown, BenchRunner.Markdown(rows, goDir is not null, cColumn));
             AnsiConsole.MarkupLine($"Markdown: {Markup.Escape(Path.GetFullPath(s.Markdown))}");
         }
         if (s.Json is not null)

@@ -11,7 +11,7 @@
 //              "sched.lastpoll == 0"). At most one at a time; the other idle Ms park as before.
 //
 // Mechanics: one epoll instance, every descriptor added once with EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET (an owner
-// may ask for fewer directions, PollInterest, and add one later with Watch: a message queue, whose wakeups do not say
+// may ask for fewer directions, PollInterest, and set them again later with Watch: a message queue, whose wakeups do not say
 // which direction changed, would otherwise wake the poller on every message in either direction). Edge
 // triggered, so the kernel reports a direction again only after it was drained (EAGAIN) and became ready anew: no
 // re-arming system call per wait (EPOLLONESHOT would need an epoll_ctl per wait), and no storm of repeated events for a
@@ -427,16 +427,16 @@ internal static class Netpoll
     /// <paramref name="handler"/> is called on readiness after an arm; null to wait with <see cref="PollDesc.WaitAsync"/>.
     /// </summary>
     /// <exception cref="IOException">epoll_ctl failed (the message names the call and errno's text).</exception>
-    internal static unsafe PollDesc Register(int fd, IPollHandler? handler) => Register(fd, handler, PollInterest.Both);
+    internal static PollDesc Register(int fd, IPollHandler? handler) => Register(fd, handler, PollInterest.Both);
 
     /// <summary>
     /// Adds <paramref name="fd"/> with only the directions in <paramref name="interest"/> (edge triggered). For a
     /// descriptor whose wakeups do not say which direction changed, such as a POSIX message queue, whose every send and
     /// receive wakes all its watchers: an entry with no interest is never queued nor wakes an epoll_wait, so an owner
-    /// that needs a direction only rarely registers without it and adds it with <see cref="Watch"/> when it arms.
+    /// that needs a direction only rarely registers without it and sets it with <see cref="Watch"/> when it arms.
     /// </summary>
     /// <exception cref="IOException">epoll_ctl failed.</exception>
-    internal static unsafe PollDesc Register(int fd, IPollHandler? handler, PollInterest interest)
+    internal static PollDesc Register(int fd, IPollHandler? handler, PollInterest interest)
     {
         PollDesc d;
         lock (s_gate)
@@ -453,10 +453,7 @@ internal static class Netpoll
             d = new PollDesc(fd, handler, slot, ++s_generations[slot]);
             Volatile.Write(ref s_table[slot], d);
         }
-        byte* ev = stackalloc byte[16];
-        Unsafe.WriteUnaligned(ev, EventsOf(interest));
-        Unsafe.WriteUnaligned(ev + EpollInterop.DataOffset, d.Token);
-        if (EpollInterop.EpollCtl(s_epfd, EpollInterop.EPOLL_CTL_ADD, fd, ev) != 0)
+        if (Ctl(EpollInterop.EPOLL_CTL_ADD, d, interest) != 0)
         {
             var error = EpollInterop.Fail($"epoll_ctl(ADD, fd {fd})");
             Release(d);
@@ -465,10 +462,17 @@ internal static class Netpoll
         return d;
     }
 
-    private static uint EventsOf(PollInterest interest) =>
-        EpollInterop.EPOLLET
-        | ((interest & PollInterest.Read) != 0 ? EpollInterop.EPOLLIN | EpollInterop.EPOLLRDHUP : 0)
-        | ((interest & PollInterest.Write) != 0 ? EpollInterop.EPOLLOUT : 0);
+    /// <summary>epoll_ctl(<paramref name="op"/>) for <paramref name="d"/>'s descriptor with the events of <paramref name="interest"/> (edge triggered) and its token; 0 or -1 (errno set).</summary>
+    private static unsafe int Ctl(int op, PollDesc d, PollInterest interest)
+    {
+        uint events = EpollInterop.EPOLLET
+            | ((interest & PollInterest.Read) != 0 ? EpollInterop.EPOLLIN | EpollInterop.EPOLLRDHUP : 0)
+            | ((interest & PollInterest.Write) != 0 ? EpollInterop.EPOLLOUT : 0);
+        byte* ev = stackalloc byte[16];
+        Unsafe.WriteUnaligned(ev, events);
+        Unsafe.WriteUnaligned(ev + EpollInterop.DataOffset, d.Token);
+        return EpollInterop.EpollCtl(s_epfd, op, d.Fd, ev);
+    }
 
     /// <summary>
     /// Changes the directions a registered descriptor reports (EPOLL_CTL_MOD). Call it before arming a direction that
@@ -476,12 +480,9 @@ internal static class Netpoll
     /// already, so readiness that came before the call is not lost. Ignored once unregistered.
     /// </summary>
     /// <exception cref="IOException">epoll_ctl failed while the descriptor is registered.</exception>
-    internal static unsafe void Watch(PollDesc d, PollInterest interest)
+    internal static void Watch(PollDesc d, PollInterest interest)
     {
-        byte* ev = stackalloc byte[16];
-        Unsafe.WriteUnaligned(ev, EventsOf(interest));
-        Unsafe.WriteUnaligned(ev + EpollInterop.DataOffset, d.Token);
-        if (EpollInterop.EpollCtl(s_epfd, EpollInterop.EPOLL_CTL_MOD, d.Fd, ev) != 0 && d.IsRegistered)
+        if (Ctl(EpollInterop.EPOLL_CTL_MOD, d, interest) != 0 && d.IsRegistered)
         {
             throw EpollInterop.Fail($"epoll_ctl(MOD, fd {d.Fd})");
         }

@@ -209,11 +209,7 @@ internal static class GoTwin
     /// </summary>
     public static string? GoPath()
     {
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string p = Path.Combine(dir, "go");
-            if (File.Exists(p)) return p;
-        }
+        if (Executables.OnPath("go") is { } onPath) return onPath;
         if (!Directory.Exists("/usr/lib")) return null;
         return Directory.EnumerateDirectories("/usr/lib", "go-1.*")
             .Select(d => (Dir: d, Minor: int.TryParse(Path.GetFileName(d)["go-1.".Length..], CultureInfo.InvariantCulture, out int m) ? m : -1))
