@@ -133,19 +133,30 @@ public class NetpollTests
         using var pipe = new PipeFds();
         var d = Netpoll.Register(pipe.ReadEnd.Fd, handler: null);
         var got = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var self = new TaskCompletionSource<Goroutine>(TaskCreationOptions.RunContinuationsAsynchronously);
         Go.Run(async () =>
         {
+            self.SetResult(Goroutine.Current!);
             int b;
             while ((b = pipe.TryReadByte()) < 0) await d.WaitAsync(write: false, CancellationToken.None);
             got.SetResult(b);
         });
         try
         {
-            WaitUntil(() => Registry.Snapshot().Exists(g => g.State == GoroutineState.Waiting && g.Reason == WaitReason.IpcRead),
-                "the goroutine parked on the descriptor");
-            var dump = new System.Text.StringBuilder();
-            Registry.Snapshot().Find(g => g.Reason == WaitReason.IpcRead)!.DescribeTo(dump, Environment.TickCount64);
-            Assert.Contains("IO wait (read)", dump.ToString(), StringComparison.Ordinal);
+            // This goroutine, not the first one found with the reason: other test classes run goroutines that wait on
+            // descriptors too, and a woken goroutine keeps its last reason. The state, the reason and the dump are read
+            // in one pass, because a wait may end between two reads (WaitAsync may return without data).
+            var g = await self.Task.Within();
+            string dump = "";
+            WaitUntil(() =>
+            {
+                if (g.State != GoroutineState.Waiting || g.Reason != WaitReason.IpcRead) return false;
+                var sb = new System.Text.StringBuilder();
+                g.DescribeTo(sb, Environment.TickCount64);
+                dump = sb.ToString();
+                return dump.Contains("[waiting", StringComparison.Ordinal);
+            }, "the goroutine parked on the descriptor");
+            Assert.Contains("IO wait (read)", dump, StringComparison.Ordinal);
             pipe.WriteByte(9);
             Assert.Equal(9, await got.Task.Within());
         }
