@@ -68,6 +68,52 @@ public class MessageQueueTests
         AssertSequence(fromLocal, N);
     }
 
+    /// <summary>
+    /// A sender's descriptor is registered with no poll interest, and write readiness is added to its epoll entry only
+    /// when it first waits for room (MessageQueue.ArmWrite, Netpoll.Watch by EPOLL_CTL_MOD). This pins that first
+    /// wait: the queue is filled, the sending goroutine parks on it (by SendAsync, or by a select's send), and only
+    /// then does a receiver on another descriptor start to drain. Were the Watch missing, the drain would make room
+    /// that no epoll entry listens for, and the parked send would never complete (the bounded wait fails).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_sender_parked_on_a_full_queue_is_woken_by_a_drain_from_another_descriptor_and_every_value_arrives_once_in_order(bool bySelect)
+    {
+        const int Capacity = 4, N = 200;
+        string name = NewName();
+        using var sender = IpcMessageQueue.CreateSender(name, IpcCodec.Unmanaged<long>(), capacity: Capacity, maxMessageSize: 8);
+        using var receiver = IpcMessageQueue.OpenReceiver(name, IpcCodec.Unmanaged<long>());
+        var parked = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var never = new Chan<long>();
+        var sending = Gor.Run(async () =>
+        {
+            for (long i = 0; i < N; i++)
+            {
+                var send = bySelect ? SendBySelect(sender.Channel, i, never) : sender.Channel.SendAsync(i);
+                if (!send.IsCompleted) parked.TrySetResult(i); // the first send that had to wait for room
+                await send;
+            }
+            sender.Channel.Close();
+        });
+        // Nothing is received before a send parked, so the queue first has room while the sender waits for it.
+        long firstParked = await parked.Task.Within();
+        Assert.True(firstParked >= Capacity, $"the send of {firstParked} parked before the queue of {Capacity} was full");
+        Assert.False(sending.IsCompleted);
+        var got = await Gor.Run(() => Drain(receiver.Channel));
+        await sending;
+        AssertSequence(got, N);
+        Assert.Null(receiver.Error);
+
+        static async ValueTask SendBySelect(SendOnlyChan<long> ch, long value, Chan<long> never)
+        {
+            var sel = new Select();
+            sel.Send(ch, value);
+            sel.Receive(never); // a second case, so that this is a select's wait and not a plain send's
+            Assert.Equal(0, await sel.WaitAsync());
+        }
+    }
+
     [Fact]
     public async Task A_receive_cancelled_while_parked_on_an_empty_queue_takes_nothing()
     {
