@@ -1,6 +1,6 @@
 // ipcfloor — the C floor for Weft's IPC rows: what two processes pay, with nothing but the kernel between them, for
 // a 64-byte round trip over a pipe, a Unix socket, a POSIX message queue and TCP loopback, and for a one-way stream
-// of 64-byte messages over a Unix socket; and, for the shared-memory channel, a Vyukov MPMC ring in a shared mapping
+// of 64-byte messages over a Unix socket and over a pipe; and, for the shared-memory channel, a Vyukov MPMC ring in a shared mapping
 // with futex waits (a waiters count, so an uncontended write makes no system call), its spinning variant, and a
 // one-way throughput row; plus an uncontended sem_wait/sem_post pair for the named semaphore.
 //
@@ -9,8 +9,8 @@
 // process can wait for another, so it is the floor that a runtime (Weft, Go, .NET) adds its scheduling to.
 //
 // Output: one line per row in bench/Weft.Bench's format, "NAME.c VALUE UNIT", e.g. "ipc-pipe.c 18234.5 ns/roundtrip".
-// Usage: ipcfloor [ROUNDS] [ROW...]   (rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput ipc-shm ipc-shm-spin
-//        ipc-shm-throughput ipc-sem; default all)
+// Usage: ipcfloor [ROUNDS] [ROW...]   (rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput ipc-pipe-throughput
+//        ipc-shm ipc-shm-spin ipc-shm-throughput ipc-sem ipc-sem-async; default all)
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -220,31 +220,53 @@ static void row_mq(void)
     printf("ipc-mq.c %.1f ns/roundtrip\n", ns);
 }
 
-// One way: the parent streams 64-byte messages, the child reads them all and answers one byte at the end.
+// Closes a and b (once, if they are the same descriptor).
+static void close_pair(int a, int b)
+{
+    close(a);
+    if (b != a) close(b);
+}
+
+// One way over a stream: the parent writes 64-byte messages on `out`, the child reads them all from `in` and answers
+// one byte on `ack_out`, which the parent reads from `ack_in`. Each side first closes the other's ends, so that a
+// crash on either side ends the other's reads. Returns messages per second.
+static double stream_throughput(int out, int ack_in, int in, int ack_out)
+{
+    long messages = rounds * 20;
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    char buf[MSG];
+    if (child == 0)
+    {
+        close_pair(out, ack_in);
+        for (long i = 0; i < messages; i++) full_read(in, buf, MSG);
+        full_write(ack_out, "k", 1);
+        _exit(0);
+    }
+    close_pair(in, ack_out);
+    memset(buf, 't', MSG);
+    double start = now_ns();
+    for (long i = 0; i < messages; i++) full_write(out, buf, MSG);
+    full_read(ack_in, buf, 1);
+    double seconds = (now_ns() - start) / 1e9;
+    reap(child);
+    close_pair(out, ack_in);
+    return messages / seconds;
+}
+
 static void row_unix_throughput(void)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
-    long messages = rounds * 20;
-    pid_t child = fork();
-    if (child < 0) die("fork");
-    if (child == 0)
-    {
-        close(sv[0]);
-        char buf[MSG];
-        for (long i = 0; i < messages; i++) full_read(sv[1], buf, MSG);
-        full_write(sv[1], "k", 1);
-        _exit(0);
-    }
-    close(sv[1]);
-    char buf[MSG];
-    memset(buf, 't', MSG);
-    double start = now_ns();
-    for (long i = 0; i < messages; i++) full_write(sv[0], buf, MSG);
-    full_read(sv[0], buf, 1);
-    double seconds = (now_ns() - start) / 1e9;
-    reap(child);
-    printf("ipc-unix-throughput.c %.0f msgs/s\n", messages / seconds);
+    printf("ipc-unix-throughput.c %.0f msgs/s\n", stream_throughput(sv[0], sv[0], sv[1], sv[1]));
+}
+
+// The same over two anonymous pipes (part 1's pipe: the yardstick of ipc-shm-throughput).
+static void row_pipe_throughput(void)
+{
+    int down[2], up[2];
+    if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) die("pipe2");
+    printf("ipc-pipe-throughput.c %.0f msgs/s\n", stream_throughput(down[1], up[0], down[0], up[1]));
 }
 
 // ---- shared memory: a bounded MPMC ring (Vyukov's per-slot sequence numbers) in a MAP_SHARED mapping ----------------
@@ -443,8 +465,9 @@ static void row_shm_throughput(void)
     printf("ipc-shm-throughput.c %.0f msgs/s\n", messages / seconds);
 }
 
-// An uncontended acquire and release of a named POSIX semaphore (what IpcSemaphore wraps).
-static void row_sem(void)
+// An uncontended acquire and release of a named POSIX semaphore (what IpcSemaphore wraps). The floor of both ipc-sem
+// (Weft's Acquire from a thread) and ipc-sem-async (AcquireAsync from a goroutine): C has one way to do it.
+static void sem_pairs(const char *row)
 {
     char name[64];
     snprintf(name, sizeof name, "/weft-ipcfloor-%d", (int)getpid());
@@ -461,7 +484,17 @@ static void row_sem(void)
     }
     double ns = (now_ns() - start) / n;
     sem_close(sem);
-    printf("ipc-sem.c %.1f ns/op\n", ns);
+    printf("%s.c %.1f ns/op\n", row, ns);
+}
+
+static void row_sem(void)
+{
+    sem_pairs("ipc-sem");
+}
+
+static void row_sem_async(void)
+{
+    sem_pairs("ipc-sem-async");
 }
 
 struct row
@@ -476,10 +509,12 @@ static const struct row rows[] = {
     { "ipc-mq", row_mq },
     { "ipc-tcp", row_tcp },
     { "ipc-unix-throughput", row_unix_throughput },
+    { "ipc-pipe-throughput", row_pipe_throughput },
     { "ipc-shm", row_shm },
     { "ipc-shm-spin", row_shm_spin },
     { "ipc-shm-throughput", row_shm_throughput },
     { "ipc-sem", row_sem },
+    { "ipc-sem-async", row_sem_async },
 };
 
 int main(int argc, char **argv)
@@ -505,7 +540,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++) known |= strcmp(argv[a], rows[i].name) == 0;
         if (!known)
         {
-            fprintf(stderr, "ipcfloor: unknown row '%s'; rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput ipc-shm ipc-shm-spin ipc-shm-throughput ipc-sem\n", argv[a]);
+            fprintf(stderr, "ipcfloor: unknown row '%s'; rows: ipc-pipe ipc-unix ipc-mq ipc-tcp ipc-unix-throughput ipc-pipe-throughput ipc-shm ipc-shm-spin ipc-shm-throughput ipc-sem ipc-sem-async\n", argv[a]);
             return 2;
         }
     }

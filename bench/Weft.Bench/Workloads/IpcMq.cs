@@ -10,6 +10,8 @@ namespace Weft.Bench;
 //             queue.
 //   ipc-sem   Weft: an uncontended Acquire then Release of a named POSIX semaphore (IpcSemaphore), from a thread; ns
 //             per pair. No .tpl row: .NET's named Semaphore is not supported on Linux.
+//   ipc-sem-async  Weft: the same pair from a goroutine, with AcquireAsync (its sem_trywait fast path; the await
+//             completes synchronously) then Release; ns per pair. The C floor is the same sem_wait/sem_post pair.
 // The peer is started once per measuring process and kept for every repetition; it exits when its queue closes
 // or the measuring process ends.
 
@@ -75,17 +77,14 @@ public sealed class IpcMqWorkload : Workload
 /// <summary>ipc-sem: an uncontended acquire and release of a named POSIX semaphore, in ns per pair.</summary>
 public sealed class IpcSemWorkload : Workload
 {
-    private const int Pairs = 1_000_000;
+    internal const int Pairs = 1_000_000;
 
     public override string Name => "ipc-sem";
     public override string Unit => "ns/op";
     public override bool OnlyByName => true;
 
-    public override double RunWeft()
+    public override double RunWeft() => WithSemaphore(sem =>
     {
-        string name = $"weft-bench-sem-{Environment.ProcessId}";
-        using var sem = IpcSemaphore.Create(name, 1);
-        IpcSemaphore.Unlink(name); // the handle keeps it; nothing is left behind
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < Pairs; i++)
         {
@@ -93,5 +92,33 @@ public sealed class IpcSemWorkload : Workload
             sem.Release();
         }
         return sw.Elapsed.TotalNanoseconds / Pairs;
+    });
+
+    /// <summary>Runs <paramref name="body"/> with a fresh semaphore of one permit, already unlinked (the handle keeps it; nothing is left behind).</summary>
+    internal static double WithSemaphore(Func<IpcSemaphore, double> body)
+    {
+        string name = $"weft-bench-sem-{Environment.ProcessId}";
+        using var sem = IpcSemaphore.Create(name, 1);
+        IpcSemaphore.Unlink(name);
+        return body(sem);
     }
+}
+
+/// <summary>ipc-sem-async: an uncontended AcquireAsync and Release of a named POSIX semaphore from a goroutine, in ns per pair.</summary>
+public sealed class IpcSemAsyncWorkload : Workload
+{
+    public override string Name => "ipc-sem-async";
+    public override string Unit => "ns/op";
+    public override bool OnlyByName => true;
+
+    public override double RunWeft() => IpcSemWorkload.WithSemaphore(sem => IpcBench.OnGoroutine(async () =>
+    {
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < IpcSemWorkload.Pairs; i++)
+        {
+            await sem.AcquireAsync();
+            sem.Release();
+        }
+        return sw.Elapsed.TotalNanoseconds / IpcSemWorkload.Pairs;
+    }));
 }

@@ -23,8 +23,8 @@ public static class Workloads
         // thread pool
         new PoolLatency(), new PoolThroughput(),
         // IPC between processes (issue 16); they start a peer process, so they run only when asked for by name
-        new IpcRoundTrip("unix"), new IpcRoundTrip("tcp"), new IpcUnixThroughput(), new IpcPipeWorkload(), new IpcMqWorkload(),
-        new IpcShmRoundTrip(), new IpcShmRoundTrip(spin: true), new IpcShmThroughput(), new IpcSemWorkload(),
+        new IpcRoundTrip("unix"), new IpcRoundTrip("tcp"), new IpcUnixThroughput(), new IpcPipeWorkload(), new IpcPipeThroughput(), new IpcMqWorkload(),
+        new IpcShmRoundTrip(), new IpcShmRoundTrip(spin: true), new IpcShmThroughput(), new IpcSemWorkload(), new IpcSemAsyncWorkload(),
         new IpcPipeInProcess(),
     ];
 }

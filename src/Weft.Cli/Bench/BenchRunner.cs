@@ -57,7 +57,7 @@ internal static class BenchRunner
     /// <summary>The rows bench/ipc-c/ipcfloor.c measures: the C floor of the IPC workloads of the same names.</summary>
     public static readonly IReadOnlySet<string> CRows = new HashSet<string>
     {
-        "ipc-pipe", "ipc-unix", "ipc-mq", "ipc-tcp", "ipc-unix-throughput", "ipc-shm", "ipc-shm-spin", "ipc-shm-throughput", "ipc-sem",
+        "ipc-pipe", "ipc-unix", "ipc-mq", "ipc-tcp", "ipc-unix-throughput", "ipc-pipe-throughput", "ipc-shm", "ipc-shm-spin", "ipc-shm-throughput", "ipc-sem", "ipc-sem-async",
     };
 
     /// <summary>Runs bench/go/run.sh with <paramref name="go"/> for the named workloads; "NAME.go VALUE UNIT" lines become NAME → value.</summary>
