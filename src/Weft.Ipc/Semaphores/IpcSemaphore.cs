@@ -202,10 +202,25 @@ public sealed class IpcSemaphore : IDisposable
     /// <exception cref="OperationCanceledException">The token was cancelled before a permit was taken.</exception>
     /// <exception cref="ObjectDisposedException">The semaphore was disposed.</exception>
     /// <example><code>await s.AcquireAsync(ct); try { await Work(); } finally { s.Release(); }</code></example>
-    public async Task AcquireAsync(CancellationToken cancellationToken = default)
+    public Task AcquireAsync(CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        if (TryAcquire()) return;
+        // Not an async method: the uncontended path (see "The fast path") returns the completed task without building
+        // a state machine. Failures still come back in the task, as an async method's would: a cancelled token as a
+        // cancelled task, a disposed semaphore or a failed sem_trywait as a faulted one.
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled(cancellationToken);
+        try
+        {
+            if (TryAcquire()) return Task.CompletedTask;
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
+        }
+        return WaitAsync(cancellationToken);
+    }
+
+    private async Task WaitAsync(CancellationToken cancellationToken)
+    {
         // The token goes to the blocking call only: BlockingAsync would stop waiting for a call that may still take
         // the permit (see "Cancellation").
         bool taken = await Go.BlockingAsync(() => WaitOne(cancellationToken), CancellationToken.None);
