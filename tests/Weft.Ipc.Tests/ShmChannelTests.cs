@@ -299,6 +299,49 @@ public sealed class ShmChannelTests : IDisposable
     }
 
     [Fact]
+    public void A_parked_reader_is_rung_once_per_park_however_many_commits_come_before_its_handler_runs()
+    {
+        using var writer = ShmRing.Create(_name, capacity: 64, maxMessage: 8, fingerprint: 1);
+        using var reader = ShmRing.Open(_name, fingerprint: 1);
+        // The doorbell's handler (OnRing) is left unset, so nothing clears the park: every commit below comes while the
+        // reader's poller would still be waking.
+        ParkUntilArmed(reader);
+        long before = ShmDoorbell.Rings;
+        var m = new byte[8];
+        for (int i = 0; i < 10; i++) Assert.True(writer.TryWrite(m));
+        Assert.Equal(before + 1, ShmDoorbell.Rings);
+        // What the handler does: clear the park. The next park gets its own ring.
+        reader.UnparkAll();
+        var buffer = new byte[8];
+        for (int i = 0; i < 10; i++) Assert.True(reader.TryRead(buffer, out _, out _));
+        ParkUntilArmed(reader);
+        Assert.True(writer.TryWrite(m));
+        Assert.Equal(before + 2, ShmDoorbell.Rings);
+        // A wake for a death, a close or a cancellation rings even a park whose one ring was taken: the taker may be
+        // the participant that died before sending it.
+        writer.WakeAll();
+        Assert.Equal(before + 3, ShmDoorbell.Rings);
+        reader.UnparkAll();
+
+        static void ParkUntilArmed(ShmRing r)
+        {
+            // False only while an earlier ring is still pending on the doorbell (Park drains it); bounded by those.
+            for (int tries = 0; !r.Park(ShmRing.ParkedData); tries++) Assert.True(tries < 100, "the doorbell never armed");
+        }
+    }
+
+    [Fact]
+    public void A_newcomer_wakes_every_parked_participant_once_so_that_it_parks_again_watching_the_newcomer()
+    {
+        using var first = ShmRing.Create(_name, capacity: 4, maxMessage: 8, fingerprint: 1);
+        for (int tries = 0; !first.Park(ShmRing.ParkedData); tries++) Assert.True(tries < 100, "the doorbell never armed");
+        long before = ShmDoorbell.Rings;
+        using var newcomer = ShmRing.Open(_name, fingerprint: 1);
+        Assert.Equal(before + 1, ShmDoorbell.Rings);
+        first.UnparkAll();
+    }
+
+    [Fact]
     public unsafe void A_dead_writers_claim_is_tombstoned_and_a_dead_readers_take_is_freed()
     {
         using var live = ShmRing.Create(_name, capacity: 2, maxMessage: 8, fingerprint: 1);

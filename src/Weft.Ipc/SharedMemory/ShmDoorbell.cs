@@ -18,15 +18,22 @@
 //           make sure every other participant's death is watched (below); look at the ring again; arm the doorbell's
 //           read direction in the netpoller. Anything ready, or an arm that says "an edge came since", undoes the
 //           park and the caller tries again at once.
-//   commit: full fence; if the header's count of parked doorbells is not zero, ring every record with the bit set.
-//           An uncontended send reads one word and makes no system call.
-//   wake:   the doorbell's handler drains the socket, clears its own bits, and lets both channels pump (they park
-//           again if they must).
+//   commit: full fence; if the header's count of parked doorbells is not zero, ring every record with the bit set
+//           whose rung bit is clear, setting the rung bit first (a CAS): one ring per park. An uncontended send reads
+//           one word and makes no system call, and a burst of commits while the parker is being woken sends one
+//           datagram, not one per commit, each of which the parker would only drain.
+//   wake:   the doorbell's handler drains the socket, clears its own parked and rung bits, and lets both channels pump
+//           (they park again if they must).
 //   Either the parker's second look sees the commit, or the committer sees the bit (the Dekker pair of the fences).
-//   Ringers never clear a parker's bit: a ringer killed between "I saw the bit" and its sendto would otherwise leave
-//   a parker that nobody rings again. Several commits before the parker wakes send several bytes; the handler drains
-//   them all, and a full socket queue (EAGAIN) means a ring is pending anyway. A ring refused with ECONNREFUSED (the
-//   socket is gone: that process died) clears the dead parker's bit, so it costs later commits nothing.
+//   Ringers never clear a parked bit, and a rung bit only says that some ringer took the ring. A ringer killed
+//   between its CAS and its sendto leaves a park that later commits do not ring: the parker's death watch of that
+//   ringer (below) wakes it, and a wake for a death, a close or a cancellation (ShmRing.WakeAll) rings every parked
+//   record whatever its rung bit says. A park watches everyone attached when it parked; a participant that attaches
+//   later wakes every parked one once (ShmRing.Attach: generation increment, a full fence, then the scan; the park
+//   sets its bit, fences, then reads the generation), so each parks again and watches the newcomer too. The
+//   datagrams of a ring the parker no longer needed are drained with the next. A full socket queue (EAGAIN) means a
+//   ring is pending anyway. A ring refused with ECONNREFUSED (the socket is gone: that process died) clears the dead
+//   parker's bits, so it costs later commits nothing.
 //
 // Death watch (ShmRing.EnsureWatches): before a participant parks (goroutine or thread), it makes sure it watches
 // every other attached participant in another process: their pidfds, registered with the netpoller, become readable

@@ -17,7 +17,8 @@
 //     196 threads waiting for data i32 | 256 space futex i32, 260 threads waiting for space i32 | 320 parked
 //     data doorbells i32, 324 parked space doorbells i32 | 384 participant high-water mark i32.
 //   page 1, the participant table: 64 records of 64 bytes: state i32 (0 free, 1 attached) | pid i32 | doorbell
-//     nonce u64 | parked bits i32 (1: wants data, 2: wants space). Participant i's liveness lock is the byte at
+//     nonce u64 | parked bits i32 (1: wants data, 2: wants space; 4 and 8: that park's one ring is taken, RingParked).
+//     Participant i's liveness lock is the byte at
 //     offset 4096 + 64 i (an OFD lock: below).
 //   slots from 8192, each `stride` bytes: seq u64 | length u32 | unused u32 | payload, the stride rounded up to 8.
 //   Rejected: a cache line per slot (it doubles the segment for small messages; head and tail, where every
@@ -147,6 +148,9 @@ internal sealed unsafe class ShmRing : IDisposable
         RecordSize = 64;
 
     internal const int ParkedData = 1, ParkedSpace = 2;
+
+    /// <summary>A parked bit shifted by this is its rung bit: a ringer has taken the one ring that park gets (see RingParked).</summary>
+    private const int RungShift = 2;
 
     // The slot word (see the essay).
     private const ulong PosMask = (1UL << 56) - 1;
@@ -386,7 +390,12 @@ internal sealed unsafe class ShmRing : IDisposable
             while ((hw = Volatile.Read(ref HighWater)) < i + 1 && Interlocked.CompareExchange(ref HighWater, i + 1, hw) != hw)
             {
             }
-            Interlocked.Increment(ref *(int*)(_base + OffAttachGeneration)); // parked participants watch the newcomer
+            Interlocked.Increment(ref *(int*)(_base + OffAttachGeneration)); // a full fence: the Dekker pair with ParkEntered's
+            // A participant parked before this point watches everyone who was attached then, not us: wake it, so that it
+            // parks again and watches us too (EnsureWatches sees the new generation). Without it, our death between
+            // taking a park's one ring and sending it, or between a claim and its commit, would go unseen. A park that
+            // read the old generation set its bit before that read, so this scan sees the bit (both sides fence).
+            WakeAllEntered();
             return i;
         }
         throw new IpcException("attach", _path, 0,
@@ -857,25 +866,42 @@ internal sealed unsafe class ShmRing : IDisposable
     }
 
     /// <summary>
-    /// Rings every participant parked for <paramref name="bit"/>. The bit stays set: the parker clears its own bits when
-    /// its doorbell wakes it (<see cref="UnparkAll"/>). So a ringer killed halfway leaves the bit for the next ringer
-    /// (and the parker's death watch of that ringer) instead of a park that nobody will ever ring. A doorbell whose
-    /// socket is gone (ECONNREFUSED: its process died) has its bit cleared here, so dead parkers cost nothing later.
+    /// Rings every participant parked for <paramref name="bit"/>, once per park: the ringer that sets the park's rung bit
+    /// (a CAS, only while the parked bit is set) sends; later commits see the rung bit and send nothing, until the
+    /// parker's handler clears both bits (<see cref="UnparkAll"/>). Without it every commit while the parker was being
+    /// woken sent one more datagram, which the parker then only drained. A ringer killed between its CAS and its send
+    /// leaves a park that no later commit rings; the parker's death watch of that ringer rings it instead
+    /// (<see cref="WakeAll"/> passes <paramref name="force"/>, which rings whatever the rung bit says), and a parker
+    /// watches everyone who can ring it: those attached when it parked, and any newcomer wakes it once at attach so
+    /// that it parks again and watches the newcomer too. A doorbell whose socket is gone (ECONNREFUSED: its process
+    /// died) has its bits cleared here, so dead parkers cost nothing later.
     /// </summary>
-    private void RingParked(int bellOffset, int bit)
+    private void RingParked(int bellOffset, int bit, bool force = false)
     {
         int n = Math.Min(Volatile.Read(ref HighWater), MaxParticipants);
+        int rung = bit << RungShift;
         for (int i = 0; i < n; i++)
         {
-            if ((Volatile.Read(ref RecordParked(i)) & bit) == 0) continue;
+            ref int word = ref RecordParked(i);
+            int v = Volatile.Read(ref word);
+            while ((v & bit) != 0 && (v & rung) == 0)
+            {
+                int seen = Interlocked.CompareExchange(ref word, v | rung, v);
+                if (seen == v) break;
+                v = seen;
+            }
+            if ((v & bit) == 0 || ((v & rung) != 0 && !force)) continue; // not parked, or its one ring is taken
             if (!ShmDoorbell.Ring(Volatile.Read(ref RecordNonce(i)))) ClearParked(i, bit);
         }
     }
 
-    /// <summary>Clears participant <paramref name="id"/>'s parked bit and its count, if set (once, whoever clears it).</summary>
+    /// <summary>
+    /// Clears participant <paramref name="id"/>'s parked bit (with its rung bit) and its count, if set (once, whoever
+    /// clears it).
+    /// </summary>
     private void ClearParked(int id, int bit)
     {
-        if ((Interlocked.And(ref RecordParked(id), ~bit) & bit) != 0)
+        if ((Interlocked.And(ref RecordParked(id), ~(bit | (bit << RungShift))) & bit) != 0)
             Interlocked.Decrement(ref *(int*)(_base + (bit == ParkedData ? OffBellData : OffBellSpace)));
     }
 
@@ -894,16 +920,25 @@ internal sealed unsafe class ShmRing : IDisposable
         if (!TryEnter()) return; // detached: the mapping may be gone
         try
         {
-            Wake(OffData, int.MaxValue);
-            Wake(OffSpace, int.MaxValue);
-            Interlocked.MemoryBarrier();
-            RingParked(OffBellData, ParkedData);
-            RingParked(OffBellSpace, ParkedSpace);
+            WakeAllEntered();
         }
         finally
         {
             Exit();
         }
+    }
+
+    /// <summary>
+    /// <see cref="WakeAll"/> inside an operation, or while attaching. Rings even parks whose one ring is taken: the
+    /// taker may be the participant whose death this wake reports.
+    /// </summary>
+    private void WakeAllEntered()
+    {
+        Wake(OffData, int.MaxValue);
+        Wake(OffSpace, int.MaxValue);
+        Interlocked.MemoryBarrier();
+        RingParked(OffBellData, ParkedData, force: true);
+        RingParked(OffBellSpace, ParkedSpace, force: true);
     }
 
     /// <summary>
