@@ -38,7 +38,7 @@ public static class PeerRoles
             case "--ipc-pipe-peer" when args.Length >= 2:
                 exitCode = IpcPipeWorkload.Peer(args[1..]); // Workloads/IpcPipe.cs: the child of the pipe rows
                 return true;
-            case "--ipc-shm-peer" when args.Length == 4:
+            case "--ipc-shm-peer" when args.Length == 5:
                 exitCode = IpcShmPeer.Run(args[1..]); // Workloads/IpcShm.cs
                 return true;
             case "--ipc-mq-peer" when args.Length == 5:
