@@ -97,9 +97,9 @@ public sealed class IpcShmRoundTrip(bool spin = false) : Workload
 
     public override double RunWeft()
     {
-        // ipc-shm-spin: both processes spin up to 2,000 polls before parking (read once, when the ring type is first used;
-        // each workload runs in a process of its own, and the peer inherits the variable).
-        if (spin) Environment.SetEnvironmentVariable("WEFT_SHM_SPIN", "2000");
+        // ipc-shm-spin: both processes spin up to 20,000 polls before parking, one PAUSE apart (read once, when the ring
+        // type is first used; each workload runs in a process of its own, and the peer inherits the variable).
+        if (spin) Environment.SetEnvironmentVariable("WEFT_SHM_SPIN", "20000");
         var (down, up) = _rings ??= IpcShmPeer.StartKept("shm-echo", 64);
         return IpcShmPeer.OnGoroutine(async () =>
         {

@@ -107,9 +107,12 @@
 //   write therefore makes no system call. A cancellation token's callback bumps the word and wakes every waiter (a
 //   spurious wake-up in another process only costs it one more try). No timed polling anywhere.
 // Waiting (goroutines and selects): per-participant doorbells, rung only when parked; ShmDoorbell.cs. Before parking,
-// an optional adaptive spin (WEFT_SHM_SPIN polls; off by default) looks at the ring again (SpinUntilReady).
+// an optional adaptive spin (WEFT_SHM_SPIN polls, one PAUSE apart as the C floor's; off by default) looks at the ring
+// again (SpinUntilReady).
 
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 using System.Security.Cryptography;
 using Weft.Ipc.Interop;
 
@@ -167,7 +170,8 @@ internal sealed unsafe class ShmRing : IDisposable
     private static int IdOf(ulong s) => (int)(s >> 56) & 0x3F;
 
     /// <summary>
-    /// The spin before parking, in polls of the ring (WEFT_SHM_SPIN, 0 to 100000; 0, the default, never spins). Off by
+    /// The spin before parking, in polls of the ring one PAUSE apart (WEFT_SHM_SPIN, 0 to 100000; 0, the default, never
+    /// spins). Off by
     /// default: on a machine with more runnable threads than cores, a spinning participant only delays the one it
     /// waits for.
     /// </summary>
@@ -991,10 +995,23 @@ internal sealed unsafe class ShmRing : IDisposable
                 _spin = Math.Min(s_spinLimit, budget * 2);
                 return true;
             }
-            Thread.SpinWait(8);
+            Relax();
         }
         _spin = Math.Max(Math.Max(1, s_spinLimit / 16), budget / 2);
         return false;
+    }
+
+    /// <summary>
+    /// One pause between polls of the spin, as the C floor's cpu_relax: a single PAUSE (or YIELD) instruction. Rejected:
+    /// Thread.SpinWait(8), which the runtime normalises to several pauses' worth of time, so each poll of a spinning
+    /// participant saw a commit that long after it happened, on each hop of a round trip.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Relax()
+    {
+        if (X86Base.IsSupported) X86Base.Pause();
+        else if (ArmBase.IsSupported) ArmBase.Yield();
+        else Thread.SpinWait(1);
     }
 
     /// <summary>This participant's doorbell, made on first use (threads alone never need one).</summary>
