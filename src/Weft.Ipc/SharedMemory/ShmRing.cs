@@ -981,6 +981,15 @@ internal sealed unsafe class ShmRing : IDisposable
     }
 
     /// <summary>
+    /// Every this many polls the spin gives its CPU to any other runnable thread (sched_yield) instead of pausing. When
+    /// the scheduler puts both spinning participants on one CPU (on a machine with fewer free cores than spinners), a
+    /// spin that never yields holds the CPU that the participant it waits for needs, so each hop waits out a time
+    /// slice; the C floor's pure spin has the same failure. With nothing else runnable the yield returns at once.
+    /// A power of two.
+    /// </summary>
+    private const int YieldEvery = 64;
+
+    /// <summary>
     /// The adaptive spin before parking: polls the ring up to the current budget. A spin that ends in data (or space)
     /// doubles the budget up to WEFT_SHM_SPIN; one that ends in a park halves it, down to a sixteenth, so a peer that
     /// answers fast is met without the doorbell and a slow one costs little. No timer: it polls memory, then parks.
@@ -995,7 +1004,8 @@ internal sealed unsafe class ShmRing : IDisposable
                 _spin = Math.Min(s_spinLimit, budget * 2);
                 return true;
             }
-            Relax();
+            if ((i & (YieldEvery - 1)) == YieldEvery - 1) Thread.Yield(); // see YieldEvery
+            else Relax();
         }
         _spin = Math.Max(Math.Max(1, s_spinLimit / 16), budget / 2);
         return false;
