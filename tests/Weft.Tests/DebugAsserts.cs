@@ -17,6 +17,10 @@ internal static class DebugAsserts
         // Touching Trace.Listeners routes Debug.Assert through the trace listeners; the default one fails fast.
         Trace.Listeners.Clear();
         Trace.Listeners.Add(new ThrowingListener());
+#if DEBUG
+        // A runtime lock held longer than a test may wait is a leaked lock: fail where it is met (WordLock's essay).
+        Weft.Runtime.WordLock.DebugHeldLimit = TestTimeout.Default;
+#endif
     }
 
     private sealed class ThrowingListener : TraceListener

@@ -7,6 +7,12 @@
 // interlocked operation and it tracks an owner, costs the ping-pong and mpmc workloads pay on every hop. Not reentrant.
 // It is a mutable struct: keep it in a field and call it in place, never copy it.
 //
+// Debug builds bound the wait: a waiter that has waited longer than DebugHeldLimit (off unless a test harness sets
+// it) fails a Debug.Assert naming the lock's owner type. A lock held for seconds is never contention (the critical
+// sections are a few dozen instructions): it is a path that forgot Exit, and without the bound that bug shows only as
+// a spinning thread that hangs the run. With it, the Debug test pass (and mutation testing, which builds Debug) fails
+// the test that met the leaked lock, by an assertion.
+//
 // Two ways to wait for it, chosen by the caller:
 //   Enter           spins (SpinWait: growing pause loops, then yields) before retrying. For a waiter on the critical
 //                   path: a select (usually the one consumer of several producers), wait queues, mailboxes, run queues.
@@ -19,6 +25,7 @@
 //                   workload (its one consumer yielded to the producers, whose buffers then
 //                   filled and whose processors went idle and were woken again), so select keeps spinning.
 
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace Weft.Runtime;
@@ -40,7 +47,16 @@ internal struct WordLock
     private void EnterSlow()
     {
         var spinner = new SpinWait();
-        do spinner.SpinOnce(sleep1Threshold: -1);
+#if DEBUG
+        long since = Environment.TickCount64;
+#endif
+        do
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
+#if DEBUG
+            CheckHeldLimit(since);
+#endif
+        }
         while (Volatile.Read(ref _state) != 0 || Interlocked.CompareExchange(ref _state, 1, 0) != 0);
     }
 
@@ -57,9 +73,35 @@ internal struct WordLock
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void EnterYieldingSlow()
     {
-        do Thread.Yield();
+#if DEBUG
+        long since = Environment.TickCount64;
+#endif
+        do
+        {
+            Thread.Yield();
+#if DEBUG
+            CheckHeldLimit(since);
+#endif
+        }
         while (Volatile.Read(ref _state) != 0 || Interlocked.CompareExchange(ref _state, 1, 0) != 0);
     }
+
+#if DEBUG
+    /// <summary>
+    /// Debug only: how long a waiter may wait before the lock counts as leaked (see the essay); zero, the default,
+    /// means no bound. Test harnesses set it to their own timeout.
+    /// </summary>
+    internal static TimeSpan DebugHeldLimit { get; set; }
+
+    private static void CheckHeldLimit(long since)
+    {
+        long limit = (long)DebugHeldLimit.TotalMilliseconds;
+        if (limit > 0 && Environment.TickCount64 - since > limit)
+        {
+            Debug.Fail($"A WordLock stayed held for over {DebugHeldLimit.TotalSeconds:0.#} s while this thread waited for it: a path took it and never released it.");
+        }
+    }
+#endif
 
     /// <summary>The release store pairs with the acquiring CAS of the next holder: everything written under the lock is visible to it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -34,6 +34,7 @@ internal struct LockedQueue
     {
         _lock.Enter();
 #if DEBUG
+        Debug.Assert(_holder == 0, "A LockedQueue's lock was taken while its last holder is still recorded: a path unlocked it without Unlock.");
         _holder = Environment.CurrentManagedThreadId;
 #endif
     }
@@ -57,6 +58,7 @@ internal struct LockedQueue
     public void EnterBorrowed()
     {
 #if DEBUG
+        Debug.Assert(_holder == 0, "A borrowed LockedQueue was entered while its last holder is still recorded: a path skipped ExitBorrowed.");
         _borrowed = true;
         _holder = Environment.CurrentManagedThreadId;
 #endif

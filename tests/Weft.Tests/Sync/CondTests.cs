@@ -160,4 +160,23 @@ public class CondTests
         Assert.True(rw.TryLock());
         rw.Unlock();
     }
+
+    [Fact]
+    public void Wait_OnTheReadLockerWithNoReadLockHeld_IsRefusedBeforeItQueues()
+    {
+        // The mirror case: Cond over RLocker() needs a read lock; the write lock, or nothing, does not count.
+        var rw = new RWMutex();
+        var cond = new Cond(rw.RLocker());
+        var e = Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait()));
+        Assert.StartsWith("Cond.Wait", e.Message);
+        Assert.Equal(0, rw.State);
+        Assert.True(rw.TryLock());
+        e = Assert.Throws<SynchronizationLockException>(() => TestTimeout.Blocking(() => cond.Wait()));
+        Assert.StartsWith("Cond.Wait", e.Message);
+        Assert.Equal(RWMutex.Writer, rw.State); // still write-locked, as before
+        Assert.False(cond.IsQueueLockHeld);
+        rw.Unlock();
+        Assert.True(rw.TryRLock());
+        rw.RUnlock();
+    }
 }
