@@ -50,7 +50,7 @@ internal abstract class StreamSenderBase
 
     public bool LooksWritable => !Volatile.Read(ref _broken) && Volatile.Read(ref _start) == Volatile.Read(ref _end);
 
-    public bool ArmSend() => Connection.Poll.ArmWrite();
+    public bool ArmSend() => Connection.ArmWrite();
 
     public TransportStatus TryFlush()
     {
@@ -93,7 +93,7 @@ internal abstract class StreamSenderBase
     /// </summary>
     private void ArmForOutboxLocked()
     {
-        while (!Connection.Poll.ArmWrite())
+        while (!Connection.ArmWrite())
         {
             if (FlushLocked() != TransportStatus.NotReady) return;
         }
@@ -189,7 +189,7 @@ internal abstract class StreamSenderBase
                 Connection.Release();
                 return;
             }
-            if (Connection.Poll.ArmWrite()) return; // the next write readiness continues
+            if (Connection.ArmWrite()) return; // the next write readiness continues
         }
     }
 }
