@@ -30,8 +30,8 @@ internal sealed class StreamReceiver<T> : IReceiveTransport<T>
     private readonly string _kind;
     private readonly byte[] _buffer;
     private int _start, _end;  // unread bytes: _buffer[_start.._end)
-    private bool _drained;         // the last read(2) emptied the kernel (a short read, or EAGAIN)...
-    private int _edgesBeforeDrain; // ...and the descriptor's ReadEdges just before that read
+    private bool _drained;         // the last read(2) emptied the kernel (a short read, or EAGAIN)... (channel lock)
+    private int _edgesBeforeDrain; // ...and the descriptor's ReadEdges just before that read (channel lock)
     private bool _helloSeen;
     private bool _ended;
     private Exception? _error;

@@ -29,7 +29,8 @@
 // Drained (what an owner may take as "the kernel was empty", so that the next edge is certain): a read(2) that said
 // EAGAIN, or a read(2) of a stream (pipe, FIFO, Unix or TCP socket) that returned fewer bytes than it asked for,
 // which those kernels do only when their queue ran empty under the read (tokio/mio's rule for the same edge-triggered
-// epoll). Bytes that arrive after either raise a new edge: a pipe wakes its polled readers on a write into an empty
+// epoll; the one exception, TCP urgent data, which stops a read at its mark, is never sent by a Weft peer, and a
+// stream that carries it is not Weft's framing anyway). Bytes that arrive after either raise a new edge: a pipe wakes its polled readers on a write into an empty
 // pipe (and on every write since Linux 5.14), a socket on every enqueued buffer. The edge can reach the owner late
 // (nobody has called epoll_wait yet) but not never, and the state machine above hands it over whenever it comes. So
 // an owner that remembers ReadEdges (a count of the read edges dispatched for the descriptor, taken before that read)
