@@ -30,8 +30,9 @@
 // EAGAIN, or a read(2) of a stream (pipe, FIFO, Unix or TCP socket) that returned fewer bytes than it asked for,
 // which those kernels do only when their queue ran empty under the read (tokio/mio's rule for the same edge-triggered
 // epoll; the one exception, TCP urgent data, which stops a read at its mark, is never sent by a Weft peer, and a
-// stream that carries it is not Weft's framing anyway). Bytes that arrive after either raise a new edge: a pipe wakes its polled readers on a write into an empty
-// pipe (and on every write since Linux 5.14), a socket on every enqueued buffer. The edge can reach the owner late
+// stream that carries it is not Weft's framing anyway). Bytes that arrive after either raise a new edge: a pipe wakes
+// its polled readers on a write into an empty pipe (and on every write since Linux 5.14), a socket on every enqueued
+// buffer. The edge can reach the owner late
 // (nobody has called epoll_wait yet) but not never, and the state machine above hands it over whenever it comes. So
 // an owner that remembers ReadEdges (a count of the read edges dispatched for the descriptor, taken before that read)
 // may, while the count is unchanged, answer "nothing now" without the read, provided it then arms, since an edge
@@ -39,8 +40,11 @@
 // tell whether it was for bytes after the drain and consumed by a pump that found no waiter, so it reads. Only the
 // stream receiver's parking receive uses this (Streams/StreamReceiver.cs); a try or a select's poll always reads, so
 // "ready" keeps meaning "the kernel has bytes". The protocol above is unchanged: the count is an observation, not a
-// state, and its increment comes before the CAS that consumes the edge, so an owner that saw the old count either
-// arms before that CAS (and is called) or finds Ready (and reads).
+// state. Its increment comes before the CAS that consumes the edge, and the owner reads it under the channel lock,
+// which the handler's pump takes after that CAS: an owner that missed the increment queued its waiter before the pump
+// looked, and the pump serves it; one that comes after the pump sees the count moved, and reads. An edge that finds
+// the direction Idle leaves it Ready, and the owner's arm then says "try again". DrainedReceiveTests pin the case
+// the count exists for (an arm left by a cancelled receive, fired by an edge whose pump found no waiter).
 //
 // Who polls (Go's findRunnable, netpoll and sysmon, rewritten for Weft's scheduler; Machine.cs, Sysmon.cs)
 //   1. The poller M. An M with nothing to run releases its P as before; then, if the netpoller is initialised, some
