@@ -24,7 +24,10 @@ public static class IpcCodec
     public static IpcCodec<T> Unmanaged<T>()
         where T : unmanaged => UnmanagedCodec<T>.Instance;
 
-    /// <summary>Byte arrays of up to <paramref name="maxLength"/> bytes, each received as a new array.</summary>
+    /// <summary>
+    /// Byte arrays of up to <paramref name="maxLength"/> bytes, each received as a new array (one allocation per
+    /// received message; <see cref="PooledBytes"/> allocates none).
+    /// </summary>
     /// <param name="maxLength">The longest array; also give the endpoint a maximum frame size at least this large.</param>
     /// <returns>The codec.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is not from 0 to 16 MiB.</exception>
@@ -39,6 +42,31 @@ public static class IpcCodec
         }
         return new BytesCodec(maxLength);
     }
+
+    /// <summary>
+    /// Byte runs of up to <paramref name="maxLength"/> bytes, each received into an array rented from
+    /// <paramref name="pool"/>: nothing is allocated per message in steady state, where <see cref="Bytes"/> allocates
+    /// one array per received message. The receiver owns each received segment's array and returns it to the pool
+    /// (<c>pool.Return(segment.Array!)</c>) when done with it, once; an array it does not return is only garbage.
+    /// The wire format is <see cref="Bytes"/>'s, so either end may use either codec.
+    /// </summary>
+    /// <param name="maxLength">The longest run; also give the endpoint a maximum frame size at least this large.</param>
+    /// <param name="pool">Where received arrays come from; <see cref="System.Buffers.ArrayPool{T}.Shared"/> when null.</param>
+    /// <returns>The codec.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is not from 0 to 16 MiB.</exception>
+    /// <remarks>
+    /// A received array may be longer than the segment (the pool's sizes): read <c>segment.AsSpan()</c>, never the
+    /// whole array. Sending copies the segment's bytes, so once the send completed the sender may reuse or return its
+    /// own array. A default segment (no array), or a longer one, closes the sending endpoint with an error frame.
+    /// </remarks>
+    /// <example><code>
+    /// var (sender, receiver) = IpcPipe.Create(IpcCodec.PooledBytes(maxLength: 4096), maxFrameSize: 4096);
+    /// var segment = await receiver.Channel.ReceiveAsync();
+    /// Use(segment.AsSpan());
+    /// ArrayPool&lt;byte&gt;.Shared.Return(segment.Array!);
+    /// </code></example>
+    public static IpcCodec<ArraySegment<byte>> PooledBytes(int maxLength = FrameFormat.DefaultMaxFrameSize, System.Buffers.ArrayPool<byte>? pool = null) =>
+        new PooledBytesCodec(CheckMaxLength(maxLength), pool ?? System.Buffers.ArrayPool<byte>.Shared);
 
     /// <summary>Strings as UTF-8, of up to <paramref name="maxLength"/> bytes, each received as a new string.</summary>
     /// <param name="maxLength">The longest encoding in bytes, 0 to 16 MiB; also give the endpoint a maximum frame size at least this large.</param>

@@ -57,6 +57,61 @@ public sealed class CodecTests
     }
 
     [Fact]
+    public async Task Pooled_byte_runs_round_trip_through_a_pipe_in_rented_arrays()
+    {
+        byte[][] values = [[], [1], [.. Enumerable.Range(0, 64).Select(i => (byte)i)], [.. Enumerable.Repeat((byte)0xAB, 3000)]];
+        var pool = System.Buffers.ArrayPool<byte>.Create();
+        var (tx, rx) = IpcPipe.Create(IpcCodec.PooledBytes(4096, pool), maxFrameSize: 4096);
+        using (tx)
+        using (rx)
+        {
+            foreach (byte[] v in values)
+            {
+                await tx.Channel.SendAsync(new ArraySegment<byte>([0xEE, .. v, 0xEE], 1, v.Length)).Within(); // only the segment goes
+                var segment = await rx.Channel.ReceiveAsync().Within();
+                Assert.Equal(v, segment.AsSpan().ToArray());
+                Assert.Equal(0, segment.Offset);
+                pool.Return(segment.Array!);
+            }
+        }
+    }
+
+    [Fact]
+    public void Pooled_byte_runs_and_byte_arrays_share_one_wire_format()
+    {
+        byte[] v = [.. Enumerable.Range(0, 100).Select(i => (byte)(i * 7))];
+        var plain = IpcCodec.Bytes(128);
+        var pooled = IpcCodec.PooledBytes(128);
+        Assert.Equal(plain.Fingerprint, pooled.Fingerprint); // so the hellos agree, either way round
+        Assert.Equal("PooledBytes(max 128)", pooled.Name);
+        var frame = new byte[128];
+        int n = pooled.Encode(new ArraySegment<byte>(v), frame);
+        Assert.Equal(v, plain.Decode(frame.AsSpan(0, n), out string? error));
+        Assert.Null(error);
+        n = plain.Encode(v, frame);
+        Assert.Equal(v, pooled.Decode(frame.AsSpan(0, n), out error).AsSpan().ToArray());
+        Assert.Null(error);
+        Assert.Equal(-1, pooled.Encode(default, frame)); // no array: nothing to send, as a null array
+        Assert.Equal(-1, pooled.Encode(new ArraySegment<byte>(new byte[129]), new byte[256])); // over the maximum
+        _ = pooled.Decode(new byte[129], out error);
+        Assert.Contains("at most 128 bytes", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_default_segment_closes_the_pooled_byte_sender_and_tells_the_peer()
+    {
+        var (tx, rx) = IpcPipe.Create(IpcCodec.PooledBytes(16), maxFrameSize: 16);
+        using (tx)
+        using (rx)
+        {
+            await Assert.ThrowsAsync<ChannelClosedException>(() => tx.Channel.SendAsync(default).AsTask()).Within();
+            Assert.Contains("A null value cannot be sent", tx.Error!.Message, StringComparison.Ordinal);
+            Assert.False((await rx.Channel.ReceiveOkAsync().Within()).Ok);
+            Assert.IsType<IpcProtocolException>(rx.Error);
+        }
+    }
+
+    [Fact]
     public void Fingerprints_differ_by_codec_and_by_contract_and_are_stable()
     {
         var utf8 = IpcCodec.Utf8();

@@ -8,6 +8,8 @@ namespace Weft.Bench.Micro;
 /// sending and receiving with the blocking forms and an echo goroutine on the other side, must show 0 B/op. Each
 /// round trip frames, writes, polls (the netpoller), reads and decodes two messages, and wakes a parked goroutine
 /// and a parked thread once each.
+/// PooledBytesRoundTrip does the same with 64-byte runs through IpcCodec.PooledBytes, each received array going back
+/// to the pool: 0 B/op too, where IpcCodec.Bytes allocates the array it returns.
 /// Run: dotnet run -c Release --project bench/Weft.Bench -- --micro --filter '*IpcMicro*' --job short
 /// </summary>
 [MemoryDiagnoser]
@@ -16,6 +18,9 @@ public class IpcMicro
     private const int Ops = 1024;
     private IpcSender<long> _pingOut = null!, _pongOut = null!;
     private IpcReceiver<long> _pingIn = null!, _pongIn = null!;
+    private IpcSender<ArraySegment<byte>> _bytesPingOut = null!, _bytesPongOut = null!;
+    private IpcReceiver<ArraySegment<byte>> _bytesPingIn = null!, _bytesPongIn = null!;
+    private readonly ArraySegment<byte> _run = new(new byte[64]);
 
     [GlobalSetup]
     public void Setup()
@@ -33,6 +38,22 @@ public class IpcMicro
                 await pongOut.SendAsync(v + 1);
             }
         });
+
+        var bytes = IpcCodec.PooledBytes(64);
+        (_bytesPingOut, _bytesPingIn) = IpcPipe.Create(bytes, maxFrameSize: 64);
+        (_bytesPongOut, _bytesPongIn) = IpcPipe.Create(bytes, maxFrameSize: 64);
+        var bytesIn = _bytesPingIn.Channel;
+        var bytesOut = _bytesPongOut.Channel;
+        Go.Run(async () =>
+        {
+            while (true)
+            {
+                var (v, ok) = await bytesIn.ReceiveOkAsync();
+                if (!ok) return;
+                await bytesOut.SendAsync(v); // completed: the kernel has the bytes, so the array may go back
+                System.Buffers.ArrayPool<byte>.Shared.Return(v.Array!);
+            }
+        });
     }
 
     [GlobalCleanup]
@@ -42,6 +63,10 @@ public class IpcMicro
         _pingIn.Dispose();
         _pongOut.Dispose();
         _pongIn.Dispose();
+        _bytesPingOut.Dispose();
+        _bytesPingIn.Dispose();
+        _bytesPongOut.Dispose();
+        _bytesPongIn.Dispose();
     }
 
     [Benchmark(OperationsPerInvoke = Ops)]
@@ -52,6 +77,20 @@ public class IpcMicro
         {
             _pingOut.Channel.Send(i);
             sum += _pongIn.Channel.Receive();
+        }
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public int PooledBytesRoundTrip()
+    {
+        int sum = 0;
+        for (int i = 0; i < Ops; i++)
+        {
+            _bytesPingOut.Channel.Send(_run);
+            var back = _bytesPongIn.Channel.Receive();
+            sum += back.Count;
+            System.Buffers.ArrayPool<byte>.Shared.Return(back.Array!);
         }
         return sum;
     }

@@ -1,5 +1,6 @@
 // BytesCodec — byte arrays as they are, up to a maximum. A received array is a new allocation (the receiver owns
-// it); a pooled-buffer form that allocates nothing per message is future work.
+// it, and a byte[] carries its length, so no pooled array can stand for it); PooledBytesCodec is the form that
+// allocates nothing per message, with the same wire format.
 
 namespace Weft.Ipc.Framing;
 

@@ -53,6 +53,18 @@ internal static partial class Libc
     [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
     internal static unsafe partial nint Write(int fd, byte* buffer, nint count);
 
+    /// <summary>
+    /// write(2) of at most <see cref="SmallWrite"/> bytes to a non-blocking descriptor, without the GC transition and
+    /// without SetLastError: the caller reads errno itself (Marshal.GetLastSystemError), only when it failed, and
+    /// nothing runs between the call and that read. Streams/StreamSenderBase.cs, "Small writes", says why and when.
+    /// </summary>
+    [LibraryImport(Lib, EntryPoint = "write")]
+    [SuppressGCTransition]
+    internal static unsafe partial nint WriteSmall(int fd, byte* buffer, nint count);
+
+    /// <summary>The most bytes <see cref="WriteSmall"/> is used for.</summary>
+    internal const int SmallWrite = 4096;
+
     /// <summary>close(2). Never retried on EINTR: on Linux the descriptor is released whatever close returns.</summary>
     [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);

@@ -4,8 +4,11 @@
 // The buffer is allocated once, big enough for the hello or one frame of the maximum size, and reused: a frame's
 // declared length is checked against the maximum before anything waits for its bytes, so a hostile length costs
 // nothing. A read takes as much as the buffer has room for, so several small frames come out of one system call.
-// NotReady is returned only after read(2) said EAGAIN, which is what makes the edge-triggered netpoller's next
-// edge certain (Netpoll.cs).
+// NotReady is returned after read(2) said EAGAIN, which is what makes the edge-triggered netpoller's next edge
+// certain, or, for a goroutine's receive that parks and arms on NotReady (TryTakeBeforePark), without a read when the
+// last read drained the kernel (EAGAIN or a short read) and no read edge was dispatched since: Netpoll.cs, "Drained".
+// That saves the read(2) that found EAGAIN on every hop of a round trip, where the answer is never there yet when
+// the receive parks. A try (TryTake) always reads: a select's poll and TryReceive see what the kernel has.
 //
 // Ownership: everything here runs under the channel's lock (TryTake), except OnChannelClosed, which runs once after
 // the channel closed, when no TryTake can come any more. LooksReadable reads _start and _end racily: a stale answer
@@ -27,6 +30,8 @@ internal sealed class StreamReceiver<T> : IReceiveTransport<T>
     private readonly string _kind;
     private readonly byte[] _buffer;
     private int _start, _end;  // unread bytes: _buffer[_start.._end)
+    private bool _drained;         // the last read(2) emptied the kernel (a short read, or EAGAIN)... (channel lock)
+    private int _edgesBeforeDrain; // ...and the descriptor's ReadEdges just before that read (channel lock)
     private bool _helloSeen;
     private bool _ended;
     private Exception? _error;
@@ -42,13 +47,20 @@ internal sealed class StreamReceiver<T> : IReceiveTransport<T>
 
     public Exception? Error => Volatile.Read(ref _error);
 
+    /// <summary>The descriptor this receiver reads; for tests of the drained rule.</summary>
+    internal StreamConnection Connection => _connection;
+
     public bool LooksReadable => _connection.Poll.LooksReadable || Volatile.Read(ref _end) - Volatile.Read(ref _start) >= FrameFormat.HeaderSize;
 
     public void Attach(IChanTransportOwner owner) => _connection.Receiver = owner;
 
     public bool ArmReceive() => _connection.Poll.ArmRead();
 
-    public unsafe TransportStatus TryTake(out T value)
+    public TransportStatus TryTake(out T value) => Take(out value, beforePark: false);
+
+    public TransportStatus TryTakeBeforePark(out T value) => Take(out value, beforePark: true);
+
+    private unsafe TransportStatus Take(out T value, bool beforePark)
     {
         value = default!;
         if (_ended) return TransportStatus.Closed;
@@ -96,22 +108,34 @@ internal sealed class StreamReceiver<T> : IReceiveTransport<T>
                     }
                 }
             }
+            // Drained: no complete frame is buffered, the last read(2) emptied the kernel, and no read edge was
+            // dispatched since; bytes that come now raise an edge that the caller's arm will meet (the essay above).
+            if (beforePark && _drained && _connection.Poll.ReadEdges == _edgesBeforeDrain) return TransportStatus.NotReady;
             if (_start > 0)
             {
                 _buffer.AsSpan(_start, available).CopyTo(_buffer);
                 _start = 0;
                 Volatile.Write(ref _end, available);
             }
+            int edges = _connection.Poll.ReadEdges; // before the read: an edge dispatched after this may be for bytes the read takes, which only costs a read
+            int room = _buffer.Length - _end;
             nint n;
-            fixed (byte* p = _buffer) n = Libc.Read(_connection.Fd, p + _end, _buffer.Length - _end);
+            fixed (byte* p = _buffer) n = Libc.Read(_connection.Fd, p + _end, room);
             if (n > 0)
             {
                 Volatile.Write(ref _end, _end + (int)n);
+                _drained = n < room;
+                _edgesBeforeDrain = edges;
                 continue;
             }
             int errno = n == 0 ? 0 : Marshal.GetLastPInvokeError();
             if (errno == Libc.EINTR) continue;
-            if (errno == Libc.EAGAIN) return TransportStatus.NotReady;
+            if (errno == Libc.EAGAIN)
+            {
+                _drained = true;
+                _edgesBeforeDrain = edges;
+                return TransportStatus.NotReady;
+            }
             if (errno is 0 or Libc.ECONNRESET)
             {
                 string how = errno == 0 ? "ended" : "was reset";

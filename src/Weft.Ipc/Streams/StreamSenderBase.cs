@@ -11,6 +11,16 @@
 // will not take it all now, the netpoller's write readiness finishes it (OnWritable while closing), and only then
 // is the descriptor released, so a reader sees every frame and then the close frame, never an early EOF.
 //
+// Small writes: a write of at most Libc.SmallWrite bytes (every frame of a typical message) is made without the GC
+// transition (Libc.WriteSmall, [SuppressGCTransition], errno read directly and only on failure). The transition to and
+// from preemptive mode, with SetLastError's clearing and saving of errno, was the largest managed cost of a send in
+// a profile of ipc-unix-throughput (FlushLocked and the libcoreclr frames under it, a fifth of the sender's own
+// time). The price: a GC suspension waits for the call to return. The descriptor is non-blocking, so the call never
+// waits for room or for the reader; it copies at most 4 KiB and may wait only for a lock that a reader holds while it
+// copies out (the pipe's mutex, the TCP socket's lock), microseconds, as IpcSemaphore's sem_post (its "The fast path")
+// may. Larger writes, which copy more, keep the transition. Rejected: the same for read(2), which asks for as much
+// as the buffer holds (so one call takes many frames) and would copy up to that much without the transition.
+//
 // Ownership: the outbox and the state fields are guarded by _gate. TryFlush and TryPut run under the channel's lock
 // too (lock order: channel, then gate); the closing flush runs outside the channel lock, after the channel closed.
 
@@ -50,7 +60,7 @@ internal abstract class StreamSenderBase
 
     public bool LooksWritable => !Volatile.Read(ref _broken) && Volatile.Read(ref _start) == Volatile.Read(ref _end);
 
-    public bool ArmSend() => Connection.Poll.ArmWrite();
+    public bool ArmSend() => Connection.ArmWrite();
 
     public TransportStatus TryFlush()
     {
@@ -93,7 +103,7 @@ internal abstract class StreamSenderBase
     /// </summary>
     private void ArmForOutboxLocked()
     {
-        while (!Connection.Poll.ArmWrite())
+        while (!Connection.ArmWrite())
         {
             if (FlushLocked() != TransportStatus.NotReady) return;
         }
@@ -106,13 +116,24 @@ internal abstract class StreamSenderBase
         {
             while (_start < _end)
             {
-                nint n = Libc.Write(Connection.Fd, p + _start, _end - _start);
+                int length = _end - _start;
+                nint n;
+                int errno;
+                if (length <= Libc.SmallWrite)
+                {
+                    n = Libc.WriteSmall(Connection.Fd, p + _start, length);
+                    errno = n < 0 ? Marshal.GetLastSystemError() : 0; // first thing after the call: see "Small writes"
+                }
+                else
+                {
+                    n = Libc.Write(Connection.Fd, p + _start, length);
+                    errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+                }
                 if (n > 0)
                 {
                     Volatile.Write(ref _start, _start + (int)n);
                     continue;
                 }
-                int errno = Marshal.GetLastPInvokeError();
                 if (errno == Libc.EINTR) continue;
                 if (errno == Libc.EAGAIN) return TransportStatus.NotReady;
                 _broken = true;
@@ -189,7 +210,7 @@ internal abstract class StreamSenderBase
                 Connection.Release();
                 return;
             }
-            if (Connection.Poll.ArmWrite()) return; // the next write readiness continues
+            if (Connection.ArmWrite()) return; // the next write readiness continues
         }
     }
 }

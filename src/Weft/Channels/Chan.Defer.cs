@@ -39,7 +39,9 @@ public sealed partial class Chan<T>
         }
         else
         {
-            done = TryReceiveLocked(out T value, out bool ok, out wake);
+            T value;
+            bool ok;
+            done = _transport is null ? TryReceiveLocked(out value, out ok, out wake) : TryReceiveBeforeParkLocked(out value, out ok, out wake);
             if (done)
             {
                 w.Value = value;

@@ -18,18 +18,31 @@ public sealed partial class Chan<T> : IAsyncEnumerable<T>
 
         public ValueTask<bool> MoveNextAsync()
         {
+            if (channel.IsTransport && !token.CanBeCanceled)
+            {
+                // An IPC endpoint: a try here would ask the kernel, and the receive would ask again before it parks,
+                // one read(2) that finds EAGAIN per value more than needed. The receive alone asks once, or not at
+                // all when a goroutine commits its park after a drain (Chan.Transport.cs, TryReceiveBeforeParkLocked).
+                // Only without a token: with one, a token cancelled at the call would win over a ready value, where
+                // the try lets the value win.
+                var receive = channel.ReceiveOkAsync();
+                if (!receive.IsCompletedSuccessfully) return Slow(receive);
+                var (value, received) = receive.Result;
+                Current = value!;
+                return new ValueTask<bool>(received);
+            }
             if (channel.TryReceive(out var v, out bool ok))
             {
                 Current = v!; // default only when ok is false, and then MoveNextAsync returns false
                 return new ValueTask<bool>(ok);
             }
-            return Slow();
+            return Slow(channel.ReceiveOkAsync(token));
         }
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-        private async ValueTask<bool> Slow()
+        private async ValueTask<bool> Slow(ValueTask<(T? Value, bool Ok)> receive)
         {
-            var (v, ok) = await channel.ReceiveOkAsync(token);
+            var (v, ok) = await receive;
             Current = v!;
             return ok;
         }

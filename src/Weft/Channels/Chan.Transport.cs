@@ -7,6 +7,9 @@
 //     that slot; Capacity is 0 (the buffer that matters is the kernel's). Local sends are refused (receive-only).
 //   * send endpoint: no ring. TrySendLocked puts to the transport when no parked sender is ahead (FIFO among
 //     senders); else the sender parks.
+//   * a goroutine's receive that commits its park (CommitDeferred) asks the transport with TryTakeBeforePark, which
+//     may answer NotReady without a system call when an edge is certain to come (IChanTransport.cs); every other
+//     receive path asks with TryTake.
 //   * a waiter that parks on either appends the channel's arm node to the wake list EnqueueLocked returns, so the
 //     transport is armed outside every lock, after the waiter is queued: a readiness edge after that arm finds the
 //     waiter; one before it makes the arm say "try again" (Netpoll.cs), and the pump runs at once.
@@ -85,7 +88,7 @@ public sealed partial class Chan<T> : IChanTransportOwner
 
     /// <summary>TryReceiveLocked's transport branch: the ring was empty.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TakeFromTransportLocked(out T value, out bool ok, out Sudog? wake)
+    private bool TakeFromTransportLocked(out T value, out bool ok, out Sudog? wake, bool beforePark = false)
     {
         wake = null;
         ok = false;
@@ -94,7 +97,7 @@ public sealed partial class Chan<T> : IChanTransportOwner
             value = default!;
             return _closed;
         }
-        switch (_transport.TryTake(out value))
+        switch (beforePark ? _transport.TryTakeBeforePark(out value) : _transport.TryTake(out value))
         {
             case TransportStatus.Done:
                 ok = true;
@@ -106,6 +109,17 @@ public sealed partial class Chan<T> : IChanTransportOwner
                 wake = CloseLocked(_transport.Error);
                 return true;
         }
+    }
+
+    /// <summary>
+    /// A goroutine's committed receive on a receive endpoint (CommitDeferred): TryReceiveLocked, but the transport
+    /// may skip a read(2) that would only find EAGAIN, since the waiter parks and arms when nothing is taken.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryReceiveBeforeParkLocked(out T value, out bool ok, out Sudog? wake)
+    {
+        if (_count > 0 || _closed || !_sendq.IsEmpty) return TryReceiveLocked(out value, out ok, out wake);
+        return TakeFromTransportLocked(out value, out ok, out wake, beforePark: true);
     }
 
     /// <summary>

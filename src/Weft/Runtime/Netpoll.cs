@@ -26,6 +26,26 @@
 // calls, or the arm sees Ready and the owner retries. A stale Ready costs one retry that meets EAGAIN again. Which
 // thread retrieved the edge does not matter to this argument: the states are changed by CAS from any thread.
 //
+// Drained (what an owner may take as "the kernel was empty", so that the next edge is certain): a read(2) that said
+// EAGAIN, or a read(2) of a stream (pipe, FIFO, Unix or TCP socket) that returned fewer bytes than it asked for,
+// which those kernels do only when their queue ran empty under the read (tokio/mio's rule for the same edge-triggered
+// epoll; the one exception, TCP urgent data, which stops a read at its mark, is never sent by a Weft peer, and a
+// stream that carries it is not Weft's framing anyway). Bytes that arrive after either raise a new edge: a pipe wakes
+// its polled readers on a write into an empty pipe (and on every write since Linux 5.14), a socket on every enqueued
+// buffer. The edge can reach the owner late
+// (nobody has called epoll_wait yet) but not never, and the state machine above hands it over whenever it comes. So
+// an owner that remembers ReadEdges (a count of the read edges dispatched for the descriptor, taken before that read)
+// may, while the count is unchanged, answer "nothing now" without the read, provided it then arms, since an edge
+// that no one dispatched yet must still come. If an edge was dispatched meanwhile (the count moved), the owner cannot
+// tell whether it was for bytes after the drain and consumed by a pump that found no waiter, so it reads. Only the
+// stream receiver's parking receive uses this (Streams/StreamReceiver.cs); a try or a select's poll always reads, so
+// "ready" keeps meaning "the kernel has bytes". The protocol above is unchanged: the count is an observation, not a
+// state. Its increment comes before the CAS that consumes the edge, and the owner reads it under the channel lock,
+// which the handler's pump takes after that CAS: an owner that missed the increment queued its waiter before the pump
+// looked, and the pump serves it; one that comes after the pump sees the count moved, and reads. An edge that finds
+// the direction Idle leaves it Ready, and the owner's arm then says "try again". DrainedReceiveTests pin the case
+// the count exists for (an arm left by a cancelled receive, fired by an edge whose pump found no waiter).
+//
 // Who polls (Go's findRunnable, netpoll and sysmon, rewritten for Weft's scheduler; Machine.cs, Sysmon.cs)
 //   1. The poller M. An M with nothing to run releases its P as before; then, if the netpoller is initialised, some
 //      direction is armed or a timer is pending, and no M polls already, it becomes the poller M and blocks in
@@ -161,6 +181,15 @@ internal sealed class PollDesc
     /// <summary>Arms the write direction: see <see cref="ArmRead"/>.</summary>
     internal bool ArmWrite() => Arm(ref _write);
 
+    /// <summary>
+    /// How many read edges polls have dispatched for this descriptor (including Unregister's). An owner reads it
+    /// before a read(2) that drains the descriptor; finding it unchanged later means no read edge came since (the
+    /// essay's "Drained"). Written only by Dispatch's interlocked increment.
+    /// </summary>
+    internal int ReadEdges => Volatile.Read(ref _readEdges);
+
+    private int _readEdges;
+
     /// <summary>The racy readiness of a direction, for a select's peek: true if an edge arrived that nobody consumed.</summary>
     internal bool LooksReadable => Volatile.Read(ref _read) == Ready;
 
@@ -220,6 +249,10 @@ internal sealed class PollDesc
     /// <summary>Called by a poll (and by Unregister, for both directions) with the event's direction(s).</summary>
     internal void Dispatch(bool read, bool write, PollSource source)
     {
+        // Counted before the state changes, so that an owner that finds the count unchanged since its last drain
+        // knows no read edge was handed to anyone since (the essay's "Drained"; an interlocked increment, because two
+        // polls may dispatch edges of one descriptor at once and a lost count would lose that knowledge).
+        if (read) Interlocked.Increment(ref _readEdges);
         bool r = read && Signal(ref _read), w = write && Signal(ref _write);
         if (!r && !w) return;
         LastSource = source;

@@ -70,6 +70,14 @@ internal interface IChanTransport<T>
     /// <summary>Takes the next value without blocking. Under the channel lock. Closed is final.</summary>
     TransportStatus TryTake(out T value);
 
+    /// <summary>
+    /// TryTake for a goroutine's receive that commits its park (Chan.Defer.cs): on NotReady the channel queues the
+    /// waiter and arms, so a transport may answer NotReady without asking the kernel when it knows that bytes which
+    /// arrive from now on will raise an edge that nobody has taken yet (the stream receiver after a drain). Under
+    /// the channel lock.
+    /// </summary>
+    TransportStatus TryTakeBeforePark(out T value) => TryTake(out value);
+
     /// <summary>A racy hint for a select's poll: true if a take may succeed now.</summary>
     bool LooksReadable { get; }
 
