@@ -25,7 +25,6 @@
 //                   workload (its one consumer yielded to the producers, whose buffers then
 //                   filled and whose processors went idle and were woken again), so select keeps spinning.
 
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace Weft.Runtime;
@@ -98,7 +97,7 @@ internal struct WordLock
         long limit = (long)DebugHeldLimit.TotalMilliseconds;
         if (limit > 0 && Environment.TickCount64 - since > limit)
         {
-            Debug.Fail($"A WordLock stayed held for over {DebugHeldLimit.TotalSeconds:0.#} s while this thread waited for it: a path took it and never released it.");
+            System.Diagnostics.Debug.Fail($"A WordLock stayed held for over {DebugHeldLimit.TotalSeconds:0.#} s while this thread waited for it: a path took it and never released it.");
         }
     }
 #endif
