@@ -19,8 +19,62 @@ public class DebugAssertsTests
     [Fact]
     public void A_failed_invariant_check_throws_instead_of_ending_the_process()
     {
+        using var expected = DebugAsserts.ExpectFailureOnThisThread();
         var e = Assert.Throws<InvariantViolatedException>(() => Debug.Assert(false, "A channel never has both blocked senders and blocked receivers."));
         Assert.Contains("never has both", e.Message);
     }
 #endif
+
+    [Fact]
+    public async Task A_failed_check_on_a_weft_thread_is_recorded_and_stops_that_thread_instead_of_the_host()
+    {
+        var log = new InvariantLog();
+        var listener = new DebugAsserts.ThrowingListener(log);
+        var returned = false;
+        var probe = new Thread(() =>
+        {
+            listener.Fail("A wait queue is touched only under its lock.", null);
+            returned = true; // never: the listener stops the thread
+        }) { IsBackground = true, Name = "weft-probe" };
+        probe.Start();
+
+        var recorded = await log.Violated.Within();
+        Assert.Contains("only under its lock", recorded.Message);
+        Assert.Contains("weft-probe", recorded.Message);
+        Assert.True(log.ViolatedHandle.WaitOne(0));
+        Assert.True(probe.IsAlive);
+        Assert.False(probe.Join(TimeSpan.FromMilliseconds(50)));
+        Assert.False(Volatile.Read(ref returned));
+        var again = Assert.Throws<InvariantViolatedException>(log.ThrowIfViolated);
+        Assert.Contains("only under its lock", again.Message);
+    }
+
+    [Fact]
+    public async Task A_failed_check_on_a_test_thread_throws_and_is_recorded_only_once()
+    {
+        var log = new InvariantLog();
+        var listener = new DebugAsserts.ThrowingListener(log);
+        log.ThrowIfViolated(); // a clean log: nothing to throw
+        Assert.False(log.Violated.IsCompleted);
+
+        var first = Assert.Throws<InvariantViolatedException>(() => listener.Fail("first", "detail"));
+        Assert.Contains("first detail", first.Message);
+        Assert.Throws<InvariantViolatedException>(() => listener.Fail("second", null));
+        Assert.Same(first, await log.Violated.Within());
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("", false)]
+    [InlineData("0", false)]
+    [InlineData("1", true)]
+    public void WEFT_MUTATION_accepts_1_0_or_unset(string? value, bool active) => Assert.Equal(active, MutationRun.Parse(value));
+
+    [Fact]
+    public void WEFT_MUTATION_refuses_anything_else_with_the_allowed_values()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => MutationRun.Parse("yes"));
+        Assert.Contains("'yes'", e.Message);
+        Assert.Contains("expected 1", e.Message);
+    }
 }

@@ -27,11 +27,18 @@ public static class TestTimeout
         return TimeSpan.FromSeconds(s);
     }
 
+    /// <summary>
+    /// Awaits <paramref name="task"/>, bounded by <paramref name="timeout"/> (default <see cref="Default"/>): a hang
+    /// fails with a goroutine dump. Fails at once if a Debug invariant check failed anywhere in the run meanwhile
+    /// (<see cref="DebugAsserts"/>).
+    /// </summary>
     public static async Task Within(this Task task, TimeSpan? timeout = null)
     {
+        var bounded = task.WaitAsync(timeout ?? Default);
+        await FirstOfOrViolation(bounded);
         try
         {
-            await task.WaitAsync(timeout ?? Default);
+            await bounded;
         }
         catch (TimeoutException)
         {
@@ -39,16 +46,25 @@ public static class TestTimeout
         }
     }
 
+    /// <inheritdoc cref="Within(Task, TimeSpan?)"/>
     public static async Task<T> Within<T>(this Task<T> task, TimeSpan? timeout = null)
     {
+        var bounded = task.WaitAsync(timeout ?? Default);
+        await FirstOfOrViolation(bounded);
         try
         {
-            return await task.WaitAsync(timeout ?? Default);
+            return await bounded;
         }
         catch (TimeoutException)
         {
             throw new TimeoutException($"Timed out after {timeout ?? Default}.\n{Go.Dump()}");
         }
+    }
+
+    private static async Task FirstOfOrViolation(Task bounded)
+    {
+        if (bounded.IsCompleted) return;
+        if (await Task.WhenAny(bounded, DebugAsserts.Violated) != bounded) DebugAsserts.ThrowIfViolated();
     }
 
     public static Task Within(this ValueTask task, TimeSpan? timeout = null) => task.AsTask().Within(timeout);
@@ -65,8 +81,10 @@ public static class TestTimeout
     public static T Blocking<T>(Func<T> call)
     {
         var t = Task.Factory.StartNew(call, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        if (!((IAsyncResult)t).AsyncWaitHandle.WaitOne(Default))
+        int which = WaitHandle.WaitAny([((IAsyncResult)t).AsyncWaitHandle, DebugAsserts.ViolatedHandle], Default);
+        if (which == WaitHandle.WaitTimeout)
             throw new TimeoutException($"A blocking call did not return within {Default}.\n{Go.Dump()}");
+        if (which == 1 && !t.IsCompleted) DebugAsserts.ThrowIfViolated();
         return t.GetAwaiter().GetResult();
     }
 

@@ -13,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export WEFT_TEST_TIMEOUT="${WEFT_TEST_TIMEOUT:-3}"
+# A goroutine's exception is printed instead of ending the test host (tests/Weft.Tests/MutationRun.cs).
+export WEFT_MUTATION=1
 dotnet tool restore >/dev/null
 args=()
 while [ $# -gt 0 ]; do

@@ -31,6 +31,7 @@ internal static class Parked
         var spin = new SpinWait();
         while (!condition())
         {
+            DebugAsserts.ThrowIfViolated();
             if (clock.Elapsed > (limit ?? TestTimeout.Default)) Assert.Fail($"Timed out after {limit ?? TestTimeout.Default} waiting until {what}.");
             spin.SpinOnce();
         }

@@ -19,6 +19,7 @@ public class BlockingCancellationTests
         var deadline = DateTime.UtcNow + TestTimeout.Default;
         while (!condition())
         {
+            DebugAsserts.ThrowIfViolated();
             if (DateTime.UtcNow > deadline) throw new TimeoutException("The blocked caller never queued.");
             Thread.Sleep(1);
         }

@@ -28,6 +28,7 @@ internal static class Hooks
         var deadline = DateTime.UtcNow + TestTimeout.Default;
         while (!condition())
         {
+            DebugAsserts.ThrowIfViolated();
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"Never reached: {what}.");
             Thread.Sleep(1);
         }

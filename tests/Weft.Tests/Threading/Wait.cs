@@ -4,7 +4,7 @@ namespace Weft.Tests.Threading;
 /// <summary>Bounded waits for tests: each fails the test after <see cref="Limit"/> instead of hanging.</summary>
 internal static class Wait
 {
-    public static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan Limit = TestTimeout.AtMost(TimeSpan.FromSeconds(10));
 
     /// <summary>Waits for a condition on a metric (not for a fixed time); fails after <see cref="Limit"/>.</summary>
     public static void Until(Func<bool> condition, string what)
@@ -12,6 +12,7 @@ internal static class Wait
         var deadline = DateTime.UtcNow + Limit;
         while (!condition())
         {
+            DebugAsserts.ThrowIfViolated();
             if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out after {Limit.TotalSeconds} s waiting until {what}.");
             Thread.Sleep(1);
         }
