@@ -44,9 +44,10 @@ internal static class DebugAsserts
         // The listener may stop the thread that calls it (below); under Trace's global lock that would stop every
         // later check on any thread at the lock. The listener is thread-safe, so let each check call it unlocked.
         Trace.UseGlobalLock = false;
-#if DEBUG && !WEFT_MODEL_CHECK
+#if DEBUG && !WEFT_MODEL_CHECK && !WEFT_NO_INTERNALS
         // A runtime lock held longer than a test may wait is a leaked lock: fail where it is met (WordLock's essay).
-        // Not in the model checker, which links this file and has a stand-in WordLock.
+        // Not in the model checker, which links this file and has a stand-in WordLock, nor in the test projects that
+        // link this file without seeing Weft's internals (WEFT_NO_INTERNALS).
         Weft.Runtime.WordLock.DebugHeldLimit = TestTimeout.Default;
 #endif
     }
@@ -63,19 +64,19 @@ internal static class DebugAsserts
     /// </summary>
     internal static IDisposable ExpectFailureOnThisThread() => new ExpectedScope();
 
-    [ThreadStatic] private static int t_expected;
+    [ThreadStatic] private static int s_expectedHere;
 
     private sealed class ExpectedScope : IDisposable
     {
         private bool _disposed;
 
-        public ExpectedScope() => t_expected++;
+        public ExpectedScope() => s_expectedHere++;
 
         public void Dispose()
         {
             if (_disposed) return;
             _disposed = true;
-            t_expected--;
+            s_expectedHere--;
         }
     }
 
@@ -87,7 +88,7 @@ internal static class DebugAsserts
         public override void Fail(string? message, string? detailMessage)
         {
             var text = string.IsNullOrEmpty(detailMessage) ? message : $"{message} {detailMessage}";
-            if (t_expected > 0) throw new InvariantViolatedException(text);
+            if (s_expectedHere > 0) throw new InvariantViolatedException(text);
             var thread = Thread.CurrentThread.Name;
             var error = new InvariantViolatedException(
                 $"{text} (on thread {thread ?? Environment.CurrentManagedThreadId.ToString(System.Globalization.CultureInfo.InvariantCulture)})\n{new StackTrace(1, false)}");
@@ -107,7 +108,7 @@ internal static class DebugAsserts
 }
 
 /// <summary>The first failed invariant check of a run, as a task and as a wait handle.</summary>
-internal sealed class InvariantLog
+internal sealed class InvariantLog : IDisposable
 {
     private readonly TaskCompletionSource<InvariantViolatedException> _violated = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ManualResetEvent _event = new(false);
@@ -120,6 +121,8 @@ internal sealed class InvariantLog
     {
         if (_violated.TrySetResult(error)) _event.Set();
     }
+
+    public void Dispose() => _event.Dispose();
 
     public void ThrowIfViolated()
     {

@@ -28,7 +28,7 @@ public class DebugAssertsTests
     [Fact]
     public async Task A_failed_check_on_a_weft_thread_is_recorded_and_stops_that_thread_instead_of_the_host()
     {
-        var log = new InvariantLog();
+        using var log = new InvariantLog();
         var listener = new DebugAsserts.ThrowingListener(log);
         var returned = false;
         var probe = new Thread(() =>
@@ -52,7 +52,7 @@ public class DebugAssertsTests
     [Fact]
     public async Task A_failed_check_on_a_test_thread_throws_and_is_recorded_only_once()
     {
-        var log = new InvariantLog();
+        using var log = new InvariantLog();
         var listener = new DebugAsserts.ThrowingListener(log);
         log.ThrowIfViolated(); // a clean log: nothing to throw
         Assert.False(log.Violated.IsCompleted);
