@@ -25,8 +25,9 @@
 //   * A goroutine is woken by exactly two protocols. Weft parks with a commit (Park.cs owns it): a step that parks
 //     on its deferred wait (a channel operation, a select, a sleep, a Weft.Sync wait it started in the same step)
 //     ends without the mailbox lock: it publishes RunParkedOnChan and commits the wait under the primitive's lock,
-//     which then orders its completer after the park, so the completer readies it with plain stores (RunResumed:
-//     the step starts with the park's continuation, never touching the inline slot that posters fill under _lock).
+//     which then orders its completer after the park, so the completer readies it with plain stores
+//     (Scheduler.ReadyCommitted stores RunResumed, as Go's ready() moves the status: the step starts with the park's
+//     continuation, never touching the inline slot that posters fill under _lock).
 //     Foreign completion posts (below, owned here): everything else arrives as mail.
 //
 // Foreign completion posts
