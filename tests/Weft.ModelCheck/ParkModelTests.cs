@@ -33,13 +33,13 @@ public sealed class ParkModelTests(ITestOutputHelper output)
 {
     private const int RunParked = 0, RunQueued = 1, RunParkedOnChan = 3, RunResumed = 4;
 
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_run")]
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "RunWord")]
     private static extern ref int Run(Goroutine g);
 
     /// <summary>
     /// G makes two receives in a row (the second on the node of the first, taken back from G's spare slot), against a
     /// waker that sends 7 and then 8 (waiting for the slot to empty): each commit either finds the value in the slot
-    /// (Completed) or queues the node and the waker hands it over and readies G with WakeCommitted. 2 threads,
+    /// (Completed) or queues the node and the waker hands it over and readies G with ReadyCommitted. 2 threads,
     /// preemption bound 8: 276 schedules, complete; both commit outcomes reached (asserted).
     /// </summary>
     [Fact]
@@ -51,13 +51,13 @@ public sealed class ParkModelTests(ITestOutputHelper output)
             ExpectEnded(w, (WaitEnd.Delivered, 7), (WaitEnd.Delivered, 8));
             if (chan.Slot is not null) throw new InvalidOperationException("A value was left in the slot.");
         });
-        AssertCovered(result, "WakeCommitted");
+        AssertCovered(result, "ReadyCommitted");
         Assert.True(stats.Completed > 0 && stats.Parked > 0, stats.ToString());
     }
 
     /// <summary>
     /// One receive against its cancellation: the canceller, under the primitive's lock, removes the queued node and
-    /// readies G with WakeCommitted, or leaves a request that the commit reads. 2 threads, preemption bound 8: 21
+    /// readies G with ReadyCommitted, or leaves a request that the commit reads. 2 threads, preemption bound 8: 21
     /// schedules, complete (the same 21 at bound 3: every interleaving of the model's points); both sides reached
     /// (asserted).
     /// </summary>
@@ -67,7 +67,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
         var stats = new Stats();
         var result = Explore(stats, 8, waits: 1, (w, chan, node) => [("canceller", () => chan.Cancel(node))],
             (w, chan) => ExpectEnded(w, (WaitEnd.Cancelled, 0)));
-        AssertCovered(result, "WakeCommitted");
+        AssertCovered(result, "ReadyCommitted");
         Assert.True(stats.Completed > 0 && stats.Parked > 0, stats.ToString());
     }
 
@@ -82,7 +82,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
         var stats = new Stats();
         var result = Explore(stats, 8, waits: 2, (w, chan, node) => [("closer", chan.Close)],
             (w, chan) => ExpectEnded(w, (WaitEnd.Closed, 0), (WaitEnd.Closed, 0)));
-        AssertCovered(result, "WakeCommitted");
+        AssertCovered(result, "ReadyCommitted");
         Assert.True(stats.Completed > 0 && stats.Parked > 0, stats.ToString());
     }
 
@@ -107,7 +107,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// One receive against a foreign post and a waker at once: the poster's claim and the waker's dequeue meet under
     /// the primitive's lock, and exactly one of them readies G; the post runs once and the value is received once.
     /// 3 threads, preemption bound 3: 2,687 schedules, complete; claims won and refused, the Mail outcome and
-    /// WakeCommitted were all reached (asserted).
+    /// ReadyCommitted were all reached (asserted).
     /// </summary>
     [Fact]
     public void ForeignPost_AgainstAWaker()
@@ -118,14 +118,14 @@ public sealed class ParkModelTests(ITestOutputHelper output)
             ExpectEnded(w, (WaitEnd.Delivered, 7));
             if (chan.Slot is not null) throw new InvalidOperationException("The value was left in the slot.");
         });
-        AssertCovered(result, "ClaimCommitted", "WakeCommitted");
+        AssertCovered(result, "ClaimCommitted", "ReadyCommitted");
         Assert.True(stats.Claims > 0 && stats.ClaimsRefused > 0 && stats.Mail > 0, stats.ToString());
     }
 
     /// <summary>
     /// One receive against a foreign post and a cancellation: a park the poster claimed back is neither queued nor
     /// ended, so the cancellation leaves its request for the next commit. 3 threads, preemption bound 3: 2,687
-    /// schedules, complete; a won claim, the Mail outcome and WakeCommitted reached (asserted).
+    /// schedules, complete; a won claim, the Mail outcome and ReadyCommitted reached (asserted).
     /// </summary>
     [Fact]
     public void ForeignPost_AgainstACancellation()
@@ -133,7 +133,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
         var stats = new Stats();
         var result = Explore(stats, 3, waits: 1, (w, chan, node) => [("poster", w.Post), ("canceller", () => chan.Cancel(node))],
             (w, chan) => ExpectEnded(w, (WaitEnd.Cancelled, 0)));
-        AssertCovered(result, "ClaimCommitted", "WakeCommitted");
+        AssertCovered(result, "ClaimCommitted", "ReadyCommitted");
         Assert.True(stats.Claims > 0 && stats.Mail > 0, stats.ToString());
     }
 
@@ -162,7 +162,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
                 delivered++;
             }
         });
-        AssertCovered(result, "WakeCommitted");
+        AssertCovered(result, "ReadyCommitted");
         Assert.True(delivered > 0 && cancelled > 0, $"delivered {delivered}, cancelled {cancelled}");
     }
 
@@ -205,7 +205,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// commit to drop. Checked as the other models, and at the end: the select ended once, with case B's 7, and no
     /// node of it is left on either source. 3 threads, preemption bound 2: 1,377 schedules, complete; a loser
     /// dropped by the waker, a stale node dropped by the next commit, the value taken by the select itself, and
-    /// WakeCommitted through SelectCore.Signal were all reached (asserted).
+    /// ReadyCommitted through SelectCore.Signal were all reached (asserted).
     /// </summary>
     [Fact]
     public void Select_ForeignPost_AgainstAWakerOnTheOtherSource()
@@ -221,7 +221,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
             if (b.Taken > 0) taken++;
         });
         output.WriteLine($"the waker dropped a loser in {losersDropped}, a commit dropped a stale node in {staleDropped}, the select took the value itself in {taken}");
-        AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "WakeCommitted", "UnlockAll");
+        AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "ReadyCommitted", "UnlockAll");
         Assert.True(losersDropped > 0 && staleDropped > 0 && taken > 0, $"losers {losersDropped}, stale {staleDropped}, taken {taken}");
     }
 
@@ -255,7 +255,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
             if (w.Overlapped) overlapped++;
         });
         output.WriteLine($"G's next step ran while the committing M was still in RunStep in {overlapped}");
-        AssertCovered(result, "TryClaim", "Signal", "WakeCommitted", "UnlockAll");
+        AssertCovered(result, "TryClaim", "Signal", "ReadyCommitted", "UnlockAll");
         Assert.True(overlapped > 0, "no schedule ran G's next step before the committing step returned");
     }
 
@@ -263,7 +263,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// As <see cref="Select_TwoMs_TheCommittingStepAgainstTheNextStep"/>, with a foreign post as a third racer: its
     /// claim under A's lock meets the first commit's unlocks, the waker's claim on B and the second select's commit.
     /// 4 threads, preemption bound 1 (4 threads at bound 2 take minutes): 4,186 schedules, complete; the claim, the
-    /// waker's Signal and WakeCommitted reached (asserted). Bound 2, run once by hand: 84,192 schedules, complete, no
+    /// waker's Signal and ReadyCommitted reached (asserted). Bound 2, run once by hand: 84,192 schedules, complete, no
     /// violation.
     /// </summary>
     [Fact]
@@ -275,7 +275,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
             if (Run(w.G) != RunParkedOnChan || !a.Queue.Contains(sel.Cases[0]) || !b.Queue.Contains(sel.Cases[1]))
                 throw new InvalidOperationException("G is not parked on its second select's committed nodes at the end.");
         });
-        AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "WakeCommitted", "UnlockAll");
+        AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "ReadyCommitted", "UnlockAll");
     }
 
     private ModelResult ExploreSelect(int bound, int selects, int ms, Func<ParkWorld, ModelSource, ModelSource, (string, Action)[]> racers, Action<ParkWorld, Select, ModelSource, ModelSource> final)

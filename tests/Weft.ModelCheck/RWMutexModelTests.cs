@@ -30,7 +30,7 @@ public sealed class RWMutexModelTests(ITestOutputHelper output)
 {
     /// <summary>
     /// A read lock against the writer's Unlock: the hand-over reaches G's node before the commit (it is marked granted
-    /// and the commit completes), or after (the Unlock readies G with WakeCommitted). Bound 8: 80 schedules (every
+    /// and the commit completes), or after (the Unlock readies G with ReadyCommitted). Bound 8: 80 schedules (every
     /// interleaving), complete; both orders reached (asserted).
     /// </summary>
     [Fact]
@@ -38,7 +38,7 @@ public sealed class RWMutexModelTests(ITestOutputHelper output)
     {
         var stats = new Stats();
         var result = Explore(stats, 8, writer: false, takes: 1, w => [("release", w.Release)]);
-        OneGoroutineWorld.AssertComplete(result, "HasMail", "WakeCommitted");
+        OneGoroutineWorld.AssertComplete(result, "HasMail", "ReadyCommitted");
         Assert.True(stats.EndedAtCommit > 0 && stats.ReleaseWakes > 0, stats.ToString());
     }
 
@@ -52,7 +52,7 @@ public sealed class RWMutexModelTests(ITestOutputHelper output)
     {
         var stats = new Stats();
         var result = Explore(stats, 8, writer: true, takes: 1, w => [("release", w.Release)]);
-        OneGoroutineWorld.AssertComplete(result, "HasMail", "WakeCommitted");
+        OneGoroutineWorld.AssertComplete(result, "HasMail", "ReadyCommitted");
         Assert.True(stats.EndedAtCommit > 0 && stats.ReleaseWakes > 0, stats.ToString());
     }
 
@@ -67,7 +67,7 @@ public sealed class RWMutexModelTests(ITestOutputHelper output)
     {
         var stats = new Stats();
         var result = Explore(stats, 2, writer: false, takes: 1, w => [("release", w.Release), ("poster", w.Post)]);
-        OneGoroutineWorld.AssertComplete(result, "HasMail", "ClaimCommitted", "WakeCommitted");
+        OneGoroutineWorld.AssertComplete(result, "HasMail", "ClaimCommitted", "ReadyCommitted");
         Assert.True(stats.ClaimsWon > 0 && stats.ReleaseWakes > 0, stats.ToString());
     }
 
@@ -81,7 +81,7 @@ public sealed class RWMutexModelTests(ITestOutputHelper output)
     {
         var stats = new Stats();
         var result = Explore(stats, 2, writer: true, takes: 1, w => [("release", w.Release), ("poster", w.Post)]);
-        OneGoroutineWorld.AssertComplete(result, "HasMail", "ClaimCommitted", "WakeCommitted");
+        OneGoroutineWorld.AssertComplete(result, "HasMail", "ClaimCommitted", "ReadyCommitted");
         Assert.True(stats.ClaimsWon > 0 && stats.ReleaseWakes > 0, stats.ToString());
     }
 

@@ -38,7 +38,7 @@ public sealed class SleepModelTests(ITestOutputHelper output)
     {
         var stats = new Stats();
         var result = Explore(stats, 3, sleeps: 2, cancellable: false, w => [("timer", w.RunTimers)], ExpectFired(2));
-        OneGoroutineWorld.AssertComplete(result, "Commit", "Fire", "WakeCommitted");
+        OneGoroutineWorld.AssertComplete(result, "Commit", "Fire", "ReadyCommitted");
         Assert.True(stats.FireWakes > 0 && stats.EndedAtCommit > 0, stats.ToString());
     }
 
@@ -57,7 +57,7 @@ public sealed class SleepModelTests(ITestOutputHelper output)
     {
         var stats = new Stats();
         var result = Explore(stats, 3, sleeps: 2, cancellable: false, w => [("timer", w.RunTimers), ("poster", w.Post)], ExpectFired(2));
-        OneGoroutineWorld.AssertComplete(result, "Commit", "Fire", "TryUncommit", "ClaimCommitted", "Settle", "WakeCommitted");
+        OneGoroutineWorld.AssertComplete(result, "Commit", "Fire", "TryUncommit", "ClaimCommitted", "Settle", "ReadyCommitted");
         Assert.True(stats.ClaimsWon > 0 && stats.FireWakes > 0, stats.ToString());
     }
 
@@ -73,7 +73,7 @@ public sealed class SleepModelTests(ITestOutputHelper output)
     {
         var stats = new Stats();
         var result = Explore(stats, 3, sleeps: 1, cancellable: true, w => [("timer", w.RunTimers), ("canceller", w.CancelFirst)], ExpectOneEnd);
-        OneGoroutineWorld.AssertComplete(result, "Commit", "Fire", "Cancel", "WakeCommitted");
+        OneGoroutineWorld.AssertComplete(result, "Commit", "Fire", "Cancel", "ReadyCommitted");
         Assert.True(stats.Fired > 0 && stats.Cancelled > 0 && stats.FireWakes > 0 && stats.CancelWakes > 0, stats.ToString());
     }
 

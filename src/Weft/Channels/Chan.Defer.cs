@@ -1,7 +1,9 @@
 // Chan<T>, deferred waits: a goroutine's blocked send or receive enters the channel when the goroutine's step ends.
 // This is the channel's side of the park-then-commit protocol that Runtime/Park.cs describes: CommitDeferred is the
 // commit (under the channel lock), TryUncommit a poster's claim (under the same lock), and the completer of a
-// committed waiter readies its goroutine with plain stores (ChanWaiter.WakeWaiter).
+// committed waiter readies its goroutine with plain stores (Chan.WakeAll: Continuation.Complete, then
+// Scheduler.ReadyCommitted). The racy looks that decide whether to defer sit beside the operations they serve
+// (SendLooksBlocked in Chan.Send.cs, ReceiveLooksBlocked in Chan.Receive.cs).
 //
 // Why a channel wait defers: a hop (hand a value to a parked goroutine, then park yourself) used to cost four
 // interlocked operations: the channel lock on each side, and the parked goroutine's mailbox lock on each side (the
@@ -13,7 +15,6 @@
 // Rejected: a thread-static node pool for deferred nodes instead of the goroutine's spare: a generic type's
 // thread-static costs a runtime helper call.
 
-using System.Runtime.CompilerServices;
 using Weft.Channels;
 using Weft.Runtime;
 
@@ -76,14 +77,4 @@ public sealed partial class Chan<T>
         _lock.Exit();
         return mine;
     }
-
-    /// <summary>True when a send could not complete now, as far as a racy look can tell (the commit looks again under the lock).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool SendLooksBlocked() => _recvq.IsEmpty && Volatile.Read(ref _count) == _ring.Length && !Volatile.Read(ref _closed)
-        && (_transport is null || !_transport.LooksWritable); // an IPC send endpoint has no ring: ask its transport
-
-    /// <summary>True when a receive could not complete now, as far as a racy look can tell (the commit looks again under the lock).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool ReceiveLooksBlocked() => _sendq.IsEmpty && Volatile.Read(ref _count) == 0 && !Volatile.Read(ref _closed)
-        && (_transport is null || !_transport.LooksReadable);
 }

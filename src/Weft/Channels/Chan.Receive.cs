@@ -79,6 +79,11 @@ public sealed partial class Chan<T>
     }
 #pragma warning restore CS8619
 
+    /// <summary>True when a receive could not complete now, as far as a racy look can tell (the lock, or a deferred wait's commit, looks again).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool ReceiveLooksBlocked() => _sendq.IsEmpty && Volatile.Read(ref _count) == 0 && !Volatile.Read(ref _closed)
+        && (_transport is null || !_transport.LooksReadable);
+
     /// <summary>Parks a receiver; called with the lock held, returns with it released.</summary>
     private ChanWaiter<T> Park(bool adapter, CancellationToken cancellationToken)
     {
@@ -152,7 +157,9 @@ public sealed partial class Chan<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryReceiveLocked(out T value, out bool ok, out Sudog? wake)
     {
-        if (_sendq.DequeueClaimed() is { } s)
+        var s = _sendq.Dequeue(); // a plain sender's claim is the dequeue itself (see TrySendLocked)
+        if (s?.Select is { } sel && !sel.TryClaim(s.CaseIndex)) s = _sendq.DequeueClaimed();
+        if (s is not null)
         {
             if (_ring.Length == 0)
             {

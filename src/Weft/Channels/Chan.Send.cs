@@ -69,6 +69,11 @@ public sealed partial class Chan<T>
         return default;
     }
 
+    /// <summary>True when a send could not complete now, as far as a racy look can tell (the lock, or a deferred wait's commit, looks again).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool SendLooksBlocked() => _recvq.IsEmpty && Volatile.Read(ref _count) == _ring.Length && !Volatile.Read(ref _closed)
+        && (_transport is null || !_transport.LooksWritable); // an IPC send endpoint has no ring: ask its transport
+
     /// <summary>Sends <paramref name="value"/>, blocking the calling thread while no receiver can take it. For plain threads; goroutines use <see cref="SendAsync"/>.</summary>
     /// <param name="value">The value to send.</param>
     /// <param name="cancellationToken">Gives up the send; a cancelled send never delivered its value.</param>
@@ -145,12 +150,19 @@ public sealed partial class Chan<T>
     /// The send fast path, under the lock: hand off to the first parked receiver that can be claimed, else buffer.
     /// <paramref name="wake"/> is the receiver to resume after the lock is released.
     /// </summary>
+    /// <remarks>
+    /// The claim: a plain receiver's is the dequeue itself (a completer, Close and Cancel all take it out of the queue
+    /// under this lock, so exactly one finds it); only a select case at the head needs its select's claim, and past a
+    /// losing one, SudogQueue's loop (Waiters/Sudog.cs). So the plain hand-off touches only the runtime's queue.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal OpStatus TrySendLocked(T value, out Sudog? wake)
     {
         wake = null;
         if (_closed) return OpStatus.Closed;
-        if (_recvq.DequeueClaimed() is { } r)
+        var r = _recvq.Dequeue();
+        if (r?.Select is { } sel && !sel.TryClaim(r.CaseIndex)) r = _recvq.DequeueClaimed();
+        if (r is not null)
         {
             r.Value = value;
             r.Ok = true;

@@ -180,17 +180,25 @@ public sealed partial class Chan<T>
     }
 
     /// <summary>
-    /// <see cref="Sudog.WakeAll"/> with the usual case, one plain waiter of this channel, as a direct call that the JIT
-    /// inlines whatever profile it gathered. Through the virtual call, whether the hop inlined the wake-up depended on
-    /// what the first few thousand operations of the process did (guarded devirtualization from tier-0 counts), so
-    /// the ping-pong's time changed from one run to the next.
+    /// <see cref="Sudog.WakeAll"/> with the usual case, one plain waiter of this channel, as a direct call into the
+    /// runtime (Continuation.Complete: a committed park is readied by Scheduler.ReadyCommitted) that the JIT inlines
+    /// whatever profile it gathered. Through the virtual call, whether the hop inlined the wake-up depended on what
+    /// the first few thousand operations of the process did (guarded devirtualization from tier-0 counts), so the
+    /// ping-pong's time changed from one run to the next.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WakeAll(Sudog? s)
     {
         if (s is null) return;
-        if (s.WakeNext is null && s.GetType() == typeof(ChanWaiter<T>)) Unsafe.As<ChanWaiter<T>>(s).WakeWaiter();
-        else Sudog.WakeAll(s);
+        if (s.WakeNext is null && s.GetType() == typeof(ChanWaiter<T>))
+        {
+            var w = Unsafe.As<ChanWaiter<T>>(s);
+            w.Continuation.Complete(ref w.Committed);
+        }
+        else
+        {
+            Sudog.WakeAll(s);
+        }
     }
 
     /// <summary>Removes a parked plain waiter (cancellation). True if it was still parked: the caller now owns its outcome.</summary>

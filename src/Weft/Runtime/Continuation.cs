@@ -124,7 +124,26 @@ internal struct Continuation
     {
         var owner = _owner!;
         MarkCompleted();
-        owner.WakeCommitted();
+        Scheduler.ReadyCommitted(owner);
+    }
+
+    /// <summary>
+    /// The completer of a wait it took out of its primitive's queue under that lock, after the unlock. A committed
+    /// park (<paramref name="committed"/>: the node's flag, set by the commit under the same lock) has this completer
+    /// as its only party, so it clears the flag and readies the owner with plain stores (<see cref="CompleteCommitted"/>);
+    /// any other wait is completed by the posting handshake (<see cref="Signal"/>). Channels call it on the node they
+    /// dequeued directly (Chan.WakeAll), so the hand-off to a parked receiver goes from the channel to the scheduler here.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Complete(ref bool committed)
+    {
+        if (committed)
+        {
+            committed = false;
+            CompleteCommitted();
+            return;
+        }
+        Signal();
     }
 
     /// <summary>IValueTaskSource.OnCompleted: remembers where to resume. <paramref name="reason"/> is recorded on a goroutine.</summary>

@@ -25,8 +25,9 @@
 //   * A goroutine is woken by exactly two protocols. Weft parks with a commit (Park.cs owns it): a step that parks
 //     on its deferred wait (a channel operation, a select, a sleep, a Weft.Sync wait it started in the same step)
 //     ends without the mailbox lock: it publishes RunParkedOnChan and commits the wait under the primitive's lock,
-//     which then orders its completer after the park, so the completer readies it with plain stores (RunResumed:
-//     the step starts with the park's continuation, never touching the inline slot that posters fill under _lock).
+//     which then orders its completer after the park, so the completer readies it with plain stores
+//     (Scheduler.ReadyCommitted stores RunResumed, as Go's ready() moves the status: the step starts with the park's
+//     continuation, never touching the inline slot that posters fill under _lock).
 //     Foreign completion posts (below, owned here): everything else arrives as mail.
 //
 // Foreign completion posts
@@ -95,11 +96,14 @@ internal enum WaitReason : byte
 
 internal sealed class Goroutine : SynchronizationContext
 {
+    // The run word (RunWord) and its states. Owned here: the transitions under _lock (posts, the step's end) and the
+    // step's own moves are this file's; the one written elsewhere is a committed park's wake, RunParkedOnChan ->
+    // RunResumed, which Scheduler.ReadyCommitted makes as Go's ready() makes casgstatus(_Gwaiting, _Grunnable).
     private const int RunParked = 0;
     private const int RunQueued = 1;
     private const int RunRunning = 2;
-    private const int RunParkedOnChan = 3; // parked on a committed deferred wait (Park.cs): its completer wakes us without _lock
-    private const int RunResumed = 4;      // queued by a committed park's completer: the step starts with the park's continuation
+    internal const int RunParkedOnChan = 3; // parked on a committed deferred wait (Park.cs): its completer wakes us without _lock
+    internal const int RunResumed = 4;      // queued by a committed park's completer: the step starts with the park's continuation
 
     private static long s_nextId;
 
@@ -108,7 +112,9 @@ internal sealed class Goroutine : SynchronizationContext
     private object? _contState;
     private Queue<(object, object?)>? _overflow;
     private WordLock _lock;
-    private int _run; // guarded by _lock
+    // Guarded by _lock, except RunParkedOnChan (stored by the step's end before its commit) and RunResumed (stored by
+    // the committed park's completer, Scheduler.ReadyCommitted), which the primitive's lock orders instead (Park.cs).
+    internal int RunWord;
     private bool _finished; // written once by the thread that finishes the body; see FinishWith
     private bool _yieldRequested; // guarded by _lock
 
@@ -182,7 +188,7 @@ internal sealed class Goroutine : SynchronizationContext
         Line = line;
         _cont = start;
         _contState = body;
-        _run = RunQueued;
+        RunWord = RunQueued;
         State = GoroutineState.Runnable;
     }
 
@@ -319,33 +325,6 @@ internal sealed class Goroutine : SynchronizationContext
     }
 
     /// <summary>
-    /// The completer of a committed park (it dequeued the waiter under its primitive's lock, which orders it after the
-    /// step end that parked us): the goroutine becomes runnable. No mailbox lock: a poster that finds us parked on
-    /// the primitive claims through its lock, and fails once the waiter is dequeued.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void WakeCommitted()
-    {
-        State = GoroutineState.Runnable;
-        ModelPoint.Here();
-        Volatile.Write(ref _run, RunResumed);
-        Scheduler.Ready(this);
-    }
-
-    /// <summary>
-    /// Like <see cref="WakeCommitted"/>, but the goroutine goes to the back of the global queue (Gosched): a commit
-    /// that ends its own wait by a deadline already passed (Sleep.cs) readies its goroutine this way, so that a
-    /// positive sleep is always a scheduling point. Called from the goroutine's own commit, which touches nothing after.
-    /// </summary>
-    internal void WakeCommittedYield()
-    {
-        State = GoroutineState.Runnable;
-        ModelPoint.Here();
-        Volatile.Write(ref _run, RunResumed);
-        Scheduler.ReadyGlobal(this);
-    }
-
-    /// <summary>
     /// Delivers a continuation to this goroutine and makes it runnable if it was parked. Callable from any thread.
     /// The continuation runs on a Weft P, never inline here, so a waker never runs the wakee's code under its lock.
     /// </summary>
@@ -365,10 +344,10 @@ internal sealed class Goroutine : SynchronizationContext
         // (Dekker): either that park sees this mail and does not park, or we see it parked and claim it back.
         Interlocked.MemoryBarrier();
         ModelPoint.Here();
-        int run = Volatile.Read(ref _run);
+        int run = Volatile.Read(ref RunWord);
         enqueue = run == RunParked || (run == RunParkedOnChan && ClaimCommitted());
-        if (enqueue) { _run = RunQueued; State = GoroutineState.Runnable; }
-        else if (yield && _run == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
+        if (enqueue) { RunWord = RunQueued; State = GoroutineState.Runnable; }
+        else if (yield && RunWord == RunRunning) _yieldRequested = true; // the step ends and requeues us at the back
         UnlockMailbox();
         if (!enqueue) return;
         if (yield) Scheduler.ReadyGlobal(this);
@@ -401,12 +380,12 @@ internal sealed class Goroutine : SynchronizationContext
         // No lock to start: a goroutine is queued only by the Deliver that moved it from Parked to Queued, after
         // filling the inline slot, and the run queue's release/acquire pair publishes that write to this M.
         // While Queued or Running, other posters only append; they write the inline slot only when they find it
-        // empty, i.e. after the clear below. _run moves to Running with a release store; posters read it under
+        // empty, i.e. after the clear below. RunWord moves to Running with a release store; posters read it under
         // the lock and treat Queued and Running alike except for Yield, which only the running goroutine posts.
-        Debug.Assert(Volatile.Read(ref _run) is RunQueued or RunResumed, "Only a queued goroutine is dequeued and run.");
+        Debug.Assert(Volatile.Read(ref RunWord) is RunQueued or RunResumed, "Only a queued goroutine is dequeued and run.");
         object? cont;
         object? st;
-        if (_run == RunResumed)
+        if (RunWord == RunResumed)
         {
             // Readied by the completer of a committed channel park: posters may be filling the inline slot under
             // the lock right now, so leave that to the loop below.
@@ -426,7 +405,7 @@ internal sealed class Goroutine : SynchronizationContext
             UnlockMailbox();
         }
         ModelPoint.Here();
-        Volatile.Write(ref _run, RunRunning);
+        Volatile.Write(ref RunWord, RunRunning);
         if (!_finished) State = GoroutineState.Running;
         Reason = WaitReason.None;
 
@@ -461,12 +440,12 @@ internal sealed class Goroutine : SynchronizationContext
                         NoteParkedNow();
                     }
                     ModelPoint.Here();
-                    Volatile.Write(ref _run, RunParkedOnChan);
+                    Volatile.Write(ref RunWord, RunParkedOnChan);
                     var outcome = deferred.CommitPark(this);
                     if (outcome == ParkOutcome.Parked) break; // the goroutine may already run elsewhere: touch nothing
                     // Not parked after all, and nobody else saw the wait queued: the goroutine is still ours.
                     ModelPoint.Here();
-                    Volatile.Write(ref _run, RunRunning);
+                    Volatile.Write(ref RunWord, RunRunning);
                     if (!_finished) State = GoroutineState.Running;
                     if (outcome == ParkOutcome.Completed)
                     {
@@ -484,7 +463,7 @@ internal sealed class Goroutine : SynchronizationContext
             if (_yieldRequested)
             {
                 _yieldRequested = false;
-                _run = RunQueued;
+                RunWord = RunQueued;
                 State = GoroutineState.Runnable;
                 UnlockMailbox();
                 Scheduler.ReadyGlobal(this);
@@ -510,7 +489,7 @@ internal sealed class Goroutine : SynchronizationContext
                         goto lockMailbox;
                     }
                     if (_node is { } spare) DropSpareToPool(spare);
-                    _run = RunParked;
+                    RunWord = RunParked;
                     if (!_finished)
                     {
                         State = GoroutineState.Waiting;

@@ -21,7 +21,7 @@
 //      it completed after unlocking.
 //   4. A completer that dequeues (or claims) a committed node under the primitive's lock therefore knows that its
 //      owner is parked and that nobody else can wake it: it readies the goroutine with plain stores
-//      (Continuation.CompleteCommitted, Goroutine.WakeCommitted). A hop between two goroutines is then the
+//      (Continuation.CompleteCommitted, Scheduler.ReadyCommitted). A hop between two goroutines is then the
 //      primitive's lock on each side: no mailbox lock, no status CAS.
 //
 // Meeting a post. A parked goroutine meets one other party: a foreign completion posted to it (Goroutine.Post). The

@@ -122,6 +122,35 @@ internal static class Scheduler
     }
 
     /// <summary>
+    /// Go's ready() for a committed park (Park.cs): its completer took the parked node under the primitive's lock,
+    /// which orders it after the step end that parked <paramref name="g"/> (RunParkedOnChan) and makes it the only
+    /// party that may wake it. So the run word moves to RunResumed with a plain store, where Go's ready() CASes
+    /// _Gwaiting to _Grunnable, and <paramref name="g"/> goes to runnext. No mailbox lock: a poster that finds
+    /// RunParkedOnChan claims the park through the primitive's lock, and fails once the node is taken.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void ReadyCommitted(Goroutine g)
+    {
+        g.State = GoroutineState.Runnable;
+        ModelPoint.Here();
+        Volatile.Write(ref g.RunWord, Goroutine.RunResumed); // release: the step it starts reads the park's result
+        Ready(g);
+    }
+
+    /// <summary>
+    /// Like <see cref="ReadyCommitted"/>, but <paramref name="g"/> goes to the back of the global queue (Gosched): a
+    /// commit that ends its own wait by a deadline already passed (Sleep.cs) readies its goroutine this way, so that
+    /// a positive sleep is always a scheduling point. Called from the goroutine's own commit, which touches nothing after.
+    /// </summary>
+    internal static void ReadyCommittedYield(Goroutine g)
+    {
+        g.State = GoroutineState.Runnable;
+        ModelPoint.Here();
+        Volatile.Write(ref g.RunWord, Goroutine.RunResumed);
+        ReadyGlobal(g);
+    }
+
+    /// <summary>
     /// Readies a goroutine just started on <paramref name="m"/>: into runnext if it is empty (Go's newproc), else at
     /// the tail of the ring rather than kicking runnext's occupant there. In a loop that starts many goroutines the
     /// two orders differ only in which of the new ones runs first, and this one saves a wake-up per start.

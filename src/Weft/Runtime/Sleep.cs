@@ -176,7 +176,7 @@ internal sealed class SleepNode : ParkNode, IValueTaskSource, IParkSource
     private ParkOutcome Requeue(Goroutine owner)
     {
         _continuation.MarkCompleted();
-        owner.WakeCommittedYield();
+        Scheduler.ReadyCommittedYield(owner);
         return ParkOutcome.Parked; // the goroutine may already run elsewhere: touch nothing
     }
 

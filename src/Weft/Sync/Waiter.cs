@@ -31,7 +31,7 @@
 //     poster's claim turns a committed node back into a detached one where it stands (TryDetach), so it keeps its
 //     place and any grant that comes while the post runs: to the primitive, the wait never paused.
 // Either way a node is Committed only while its goroutine is parked on it and it is in the owner's keeping: the
-// waker that takes a committed node readies the goroutine with plain stores (Goroutine.WakeCommitted) instead of
+// waker that takes a committed node readies the goroutine with plain stores (Scheduler.ReadyCommitted) instead of
 // Continuation.Signal.
 //
 // One waiter may serve several waits in a row (a mutex waiter that is woken, loses the race to a newcomer, and

@@ -13,7 +13,7 @@ internal abstract class OneGoroutineWorld
 {
     private const int RunParked = 0, RunQueued = 1, RunResumed = 4;
 
-    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_run")]
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "RunWord")]
     private static extern ref int RunWord(Goroutine g);
 
     public readonly Goroutine G;

@@ -2,13 +2,14 @@
 // one-slot primitive, the M that runs its steps, and the ghost state the checks read.
 //
 // The primitive (OneSlotChan, its node OneSlotWaiter) stands in for a channel: a value slot and a queue under a
-// model WordLock. Its commit, claim, completion, close and cancellation transcribe the channel's
-// (Chan.Defer.cs CommitDeferred and TryUncommit, ChanWaiter.WakeWaiter, Chan.Close), so the models check the real
-// Goroutine.cs transitions (the step end that publishes RunParkedOnChan and commits, Deliver's fence and claim,
-// WakeCommitted, the Resumed step) against the primitive side the protocol asks of every ParkNode. Cancellation is the
-// rule a cancellable deferred park must follow (today only uncancellable waits defer: Park.cs): the canceller, under
-// the primitive's lock, removes a queued node and readies a committed owner with WakeCommitted, or, finding the node
-// not queued and not completed, leaves a request that the commit reads under the same lock.
+// model WordLock. Its commit, claim, close and cancellation transcribe the channel's (Chan.Defer.cs CommitDeferred
+// and TryUncommit, Chan.Close) and its wake is the real Continuation.Complete, so the models check the real
+// Goroutine.cs transitions (the step end that publishes RunParkedOnChan and commits, Deliver's fence and claim, the
+// committed wake, Scheduler.ReadyCommitted, transcribed in World.cs, and the Resumed step) against the primitive side
+// the protocol asks of every ParkNode. Cancellation is the rule a cancellable deferred park must follow (today only
+// uncancellable waits defer: Park.cs): the canceller, under the primitive's lock, removes a queued node and readies a
+// committed owner with ReadyCommitted, or, finding the node not queued and not completed, leaves a request that the
+// commit reads under the same lock.
 
 using System.Threading.Tasks.Sources;
 using Weft.ModelCheck.Harness;
@@ -65,18 +66,11 @@ internal sealed class OneSlotWaiter : ParkNode, IParkSource
 
     internal override void ReturnToPool() => Chan.World.ReturnToPool(this);
 
-    /// <summary>ChanWaiter.WakeWaiter, after the node left the queue under the lock (the caller's only).</summary>
+    /// <summary>Chan.WakeAll (Continuation.Complete, the real one), after the node left the queue under the lock (the caller's only).</summary>
     public void Wake()
     {
-        ModelChecker.Point("OneSlotWaiter.Wake"); // Committed is read outside the lock, as WakeWaiter reads it after Chan's unlock
-        if (Committed)
-        {
-            Committed = false;
-            _continuation.MarkCompleted();
-            Owner.WakeCommitted();
-            return;
-        }
-        _continuation.Signal();
+        ModelChecker.Point("OneSlotWaiter.Wake"); // Committed is read outside the lock, as Chan.WakeAll reads it after the unlock
+        _continuation.Complete(ref Committed);
     }
 
     /// <summary>The cancellation of a wait that is not deferred (ChanWaiter.Cancel's shape): the posting protocol's Signal.</summary>

@@ -51,6 +51,27 @@ internal static class Scheduler
 
     internal static void Ready(Goroutine g) => (OnReady ?? throw Unsupported())(g);
 
+    /// <summary>
+    /// Scheduler.ReadyCommitted, transcribed (Scheduler.cs is not linked): the run word's store, then Ready. The
+    /// store and its point are the protocol's; a change to the real one must be copied here.
+    /// </summary>
+    internal static void ReadyCommitted(Goroutine g)
+    {
+        g.State = GoroutineState.Runnable;
+        ModelPoint.Here();
+        Volatile.Write(ref g.RunWord, Goroutine.RunResumed);
+        Ready(g);
+    }
+
+    /// <summary>Scheduler.ReadyCommittedYield, transcribed as <see cref="ReadyCommitted"/> is.</summary>
+    internal static void ReadyCommittedYield(Goroutine g)
+    {
+        g.State = GoroutineState.Runnable;
+        ModelPoint.Here();
+        Volatile.Write(ref g.RunWord, Goroutine.RunResumed);
+        ReadyGlobal(g);
+    }
+
     internal static void CountRetake() => Retakes++;
     internal static void CountSteal() => Steals++;
     internal static void Wakep() => Wakeups++;

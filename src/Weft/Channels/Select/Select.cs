@@ -29,7 +29,7 @@
 //   4. A completer claims the select by CAS on the done word, writes the result, and wakes the owner after
 //      releasing its lock; a committed owner it readies with plain stores. The owner (SelectCore.GetResult ->
 //      Finish) dequeues the losers one source at a time: a losing node that a completer meets first is skipped by
-//      its CAS (WaitQueue.DequeueClaimed).
+//      its CAS (SudogQueue.DequeueClaimed).
 //
 // Ownership: a Select is used by one goroutine (or thread) at a time, like a local variable; adding cases or
 // waiting concurrently on one Select is an error. Everything here is written only by that owner, except the

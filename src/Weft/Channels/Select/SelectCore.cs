@@ -103,7 +103,7 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
             // A committed park: the claim made us its only completer, after its owner parked (Runtime/Park.cs).
             _committed = null;
             _continuation.MarkCompleted();
-            owner.WakeCommitted();
+            Scheduler.ReadyCommitted(owner);
             return;
         }
         if (_parker is { } p) p.Unpark();

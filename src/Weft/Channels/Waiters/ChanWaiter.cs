@@ -27,7 +27,9 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
 {
     private const int PoolLimit = 64;
 
-    private Continuation _continuation;
+    // The wait's continuation core. Internal, not private: the channel's own wake path (Chan.WakeAll) completes a
+    // node it dequeued through it directly (Continuation.Complete), so a hand-off goes from the channel to the runtime.
+    internal Continuation Continuation;
     private short _version;
     // What kind of wait, set by Rent for each wait: one byte rather than three bools, because a parked goroutine's
     // node is most of what it costs beside its own record (the parked workload), and the object's size moves in steps of 8.
@@ -59,7 +61,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         public CancellationTokenRegistration Registration;
     }
 
-    ref Continuation IParkSource.Continuation => ref _continuation;
+    ref Continuation IParkSource.Continuation => ref Continuation;
 
     /// <summary>Written by Cancel under the channel lock, read by the owner after the wake.</summary>
     internal bool Cancelled;
@@ -100,7 +102,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         _kind = kind;
         Volatile.Write(ref _channel, channel); // a poster's claim of a committed park reads it unlocked (TryUncommit)
         if (token.CanBeCanceled) _cancel = new CancelState(token);
-        _continuation.SetOwner(owner);
+        Continuation.SetOwner(owner);
     }
 
     /// <summary>
@@ -130,7 +132,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     public short Version => _version;
 
     /// <summary>For a poster's claim, under the channel lock: whether this node is a wait of <paramref name="owner"/>.</summary>
-    internal bool IsOwnedBy(Goroutine owner) => ReferenceEquals(_continuation.Owner, owner);
+    internal bool IsOwnedBy(Goroutine owner) => ReferenceEquals(Continuation.Owner, owner);
 
     /// <summary>For a poster's claim, under the channel lock: whether this node belongs to <paramref name="channel"/>.</summary>
     internal bool IsOn(Chan<T> channel) => ReferenceEquals(Volatile.Read(ref _channel), channel);
@@ -140,14 +142,14 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     {
         // A spare keeps its owner and channel (Finish); the pool's nodes hold no references.
         _channel = null;
-        _continuation.Reset();
+        Continuation.Reset();
         NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
     }
 
     internal override ParkOutcome CommitPark(Goroutine owner)
     {
         var outcome = _channel!.CommitDeferred(this, IsSend, owner, out var wake);
-        if (outcome == ParkOutcome.Completed) _continuation.MarkCompleted();
+        if (outcome == ParkOutcome.Completed) Continuation.MarkCompleted();
         WakeAll(wake);
         return outcome;
     }
@@ -155,7 +157,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     internal override void CommitLoose()
     {
         var outcome = _channel!.CommitDeferred(this, IsSend, null, out var wake);
-        if (outcome == ParkOutcome.Completed) _continuation.Signal();
+        if (outcome == ParkOutcome.Completed) Continuation.Signal();
         WakeAll(wake);
     }
 
@@ -173,30 +175,21 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         if (_channel!.RemoveWaiter(this, IsSend))
         {
             Cancelled = true; // the node is ours alone now: it left the queue under the lock, and nobody else claims it
-            _continuation.Signal();
+            Continuation.Signal();
         }
     }
 
-    internal override void Wake() => WakeWaiter();
-
-    /// <summary>The body of <see cref="Wake"/>, called directly by the channel's own paths (Chan.WakeAll).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void WakeWaiter()
-    {
-        if (Committed)
-        {
-            // A committed park: dequeuing it under the channel lock made us its only completer, after its owner parked.
-            Committed = false;
-            _continuation.CompleteCommitted();
-            return;
-        }
-        _continuation.Signal();
-    }
+    /// <summary>
+    /// A wake through the wake list (Sudog.WakeAll); the channel's own paths call Continuation.Complete directly
+    /// (Chan.WakeAll). A committed node has the caller as its only completer: it dequeued the node under the
+    /// channel lock, after the owner parked.
+    /// </summary>
+    internal override void Wake() => Continuation.Complete(ref Committed);
 
     public ValueTaskSourceStatus GetStatus(short token)
     {
         if (token != _version) ThrowHelper.StaleValueTask();
-        if (!_continuation.IsSignalled) return ValueTaskSourceStatus.Pending;
+        if (!Continuation.IsSignalled) return ValueTaskSourceStatus.Pending;
         if (Cancelled) return ValueTaskSourceStatus.Canceled;
         // A send that found the channel closed faults; a receive on a closed channel succeeds with ok=false.
         // Through an adapter, a receive on a closed channel faults too (ChannelReader.ReadAsync).
@@ -206,8 +199,8 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         if (token != _version) ThrowHelper.StaleValueTask();
-        _continuation.OnCompleted(continuation, state, flags, _channel!.ReasonFor(IsSend), this);
-        if (!_continuation.IsPrimary && _continuation.Owner is { } owner && owner.IsDeferred(this)
+        Continuation.OnCompleted(continuation, state, flags, _channel!.ReasonFor(IsSend), this);
+        if (!Continuation.IsPrimary && Continuation.Owner is { } owner && owner.IsDeferred(this)
             && ReferenceEquals(SynchronizationContext.Current, owner))
         {
             // Awaited by its owner's step some other way (AsTask, ConfigureAwait(false), WhenAll): the step will not
@@ -247,7 +240,7 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
     private void Finish(short token, out T value, out bool ok)
     {
         if (token != _version) ThrowHelper.StaleValueTask();
-        if (!_continuation.IsSignalled) ThrowHelper.NotCompleted();
+        if (!Continuation.IsSignalled) ThrowHelper.NotCompleted();
         value = Value;
         ok = Ok;
         bool cancelled = Cancelled;
@@ -257,19 +250,19 @@ internal sealed class ChanWaiter<T> : Sudog<T>, IValueTaskSource, IValueTaskSour
         {
             Value = default!;
             Ok = false;
-            var owner = _continuation.Owner;
-            if (_continuation.IsPrimary && owner!.TryStashSpare(this))
+            var owner = Continuation.Owner;
+            if (Continuation.IsPrimary && owner!.TryStashSpare(this))
             {
                 // A primary wait's GetResult runs in its owner's step, so the owner's spare slot is ours to fill: the
                 // goroutine's next deferred wait takes it back without a lock (Chan.Defer.cs). It keeps its owner
                 // and channel, which RentDeferred then need not write again.
-                _continuation.ResetKeepingOwner();
+                Continuation.ResetKeepingOwner();
             }
             else
             {
                 var channel = _channel;
                 _channel = null;
-                _continuation.Reset();
+                Continuation.Reset();
                 if (channel is null) NodePool<ChanWaiter<T>>.Return(this, PoolLimit);
                 else NodePool<ChanWaiter<T>>.Return(this, ref channel.SpareWaiter, PoolLimit);
             }

@@ -7,9 +7,12 @@
 //              completion (a counterparty or Close) and cancellation both remove it from the queue under that lock,
 //              so exactly one of them finds it queued. For a select case the queues of several channels hold nodes
 //              that share one "done" word (SelectCore), so dequeuing is not enough: the dequeuer must also win
-//              SelectCore.TryClaim; a node whose select is already done is a loser, dropped and skipped.
-//   wake       after the channel lock is released, the completer calls Wake(), which resumes the waiter through
-//              Runtime.Continuation. Nothing that runs user code, and nothing that readies a goroutine, happens
+//              SelectCore.TryClaim; a node whose select is already done is a loser, dropped and skipped. The
+//              channel's hand-offs (TrySendLocked, TryReceiveLocked) dequeue the head themselves and come here
+//              (SudogQueue.DequeueClaimed) only past a losing select case; Close and the timers always do.
+//   wake       after the channel lock is released, the completer resumes the waiter through Runtime.Continuation:
+//              the channel's own paths call Continuation.Complete on a plain waiter directly (Chan.WakeAll), a wake
+//              list of several or of select cases goes through the virtual Wake() here. Nothing that runs user code, and nothing that readies a goroutine, happens
 //              under a channel lock (STYLE 9).
 //
 // Invariants
