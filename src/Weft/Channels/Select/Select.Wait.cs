@@ -269,8 +269,12 @@ public sealed partial class Select
     }
 
     /// <summary>Locks every distinct active source in ascending SelectId (the global lock order). Returns how many were locked.</summary>
+    // _lockOrder holds LockSlot structs rather than SelectCase references: SelectCase is an abstract class, so every
+    // store into a SelectCase[] is a covariant array store that the runtime type-checks, and the sort, the compaction
+    // and the clearing in UnlockAll store on every commit of a parking select.
     private int LockAll(int n)
     {
+        var order = _lockOrder;
         int m = 0;
         for (int i = 0; i < n; i++)
         {
@@ -279,23 +283,23 @@ public sealed partial class Select
             // Insertion sort: n is small, and the order barely changes between waits.
             long id = c.SelectId;
             int j = m++;
-            while (j > 0 && _lockOrder[j - 1].SelectId > id)
+            while (j > 0 && order[j - 1].Case.SelectId > id)
             {
-                _lockOrder[j] = _lockOrder[j - 1];
+                order[j] = order[j - 1];
                 j--;
             }
-            _lockOrder[j] = c;
+            order[j].Case = c;
         }
         int locked = 0;
         long last = long.MinValue;
         for (int i = 0; i < m; i++)
         {
-            var c = _lockOrder[i];
+            var c = order[i].Case;
             long id = c.SelectId;
             if (id == last) continue; // two cases on one channel: lock it once
             last = id;
             c.Lock();
-            _lockOrder[locked++] = c;
+            order[locked++].Case = c;
         }
         return locked;
     }
@@ -306,13 +310,20 @@ public sealed partial class Select
         // nodes, and a completer may then ready the goroutine on another M, whose next wait on this select rewrites
         // _lockOrder (LockAll). A store after that unlock could null the other M's entry (a NullReferenceException in
         // its UnlockAll, with the source left locked). Found by tests/Weft.ModelCheck (ParkModelTests.Select_TwoMs_*).
+        var order = _lockOrder;
         for (int i = locked - 1; i >= 0; i--)
         {
-            var c = _lockOrder[i];
-            _lockOrder[i] = null!;
+            var c = order[i].Case;
+            order[i].Case = null!;
             ModelPoint.Here();
             c.Unlock();
         }
+    }
+
+    /// <summary>A slot of the lock order: a struct, so that storing a case into the array needs no covariance check.</summary>
+    private struct LockSlot
+    {
+        public SelectCase Case;
     }
 
     /// <summary>A uniformly random permutation of 0..n-1 into _pollOrder (Fisher–Yates over xorshift32).</summary>

@@ -71,7 +71,7 @@ namespace Weft;
 public sealed partial class Select
 {
     private SelectCase[] _cases = new SelectCase[4];
-    private SelectCase[] _lockOrder = new SelectCase[4];
+    private LockSlot[] _lockOrder = new LockSlot[4]; // struct slots: a store into SelectCase[] pays a covariance check (see LockAll)
     private int[] _pollOrder = new int[4];
     private int _count;
     private int _defaultIndex = -1;
