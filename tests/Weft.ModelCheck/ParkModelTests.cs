@@ -278,7 +278,43 @@ public sealed class ParkModelTests(ITestOutputHelper output)
         AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "ReadyCommitted", "UnlockAll");
     }
 
-    private ModelResult ExploreSelect(int bound, int selects, int ms, Func<ParkWorld, ModelSource, ModelSource, (string, Action)[]> racers, Action<ParkWorld, Select, ModelSource, ModelSource> final)
+    /// <summary>
+    /// The yield before parking (Select.cs, step 3; ParkOutcome.Yield): runnext is taken (Scheduler.NextIsWaiting
+    /// answers true), so G's first commit yields without locking anything, the step requeues G with the select still
+    /// its deferred park, and G's next step commits for real (no second yield). Against it the waker's 7 on B and a
+    /// foreign post, which may come while G is parked-on-chan before the yield (its claim finds nothing committed and
+    /// leaves the mail to the next commit), while G is queued (it only appends), or against the second commit. Checked
+    /// as the other models, and at the end: the select ended once, with 7, nothing left on either source, and no
+    /// execution yielded more than once per commit (a second yield only after the poster's claim took a committed park
+    /// back). 3 threads (the M, the waker, the poster), preemption bound 2: 1,788 schedules, complete; the select yielded
+    /// in 1,693, and after the yield its second commit found the 7 already sent in 856 and parked, then was woken by
+    /// the waker, in 265 (both asserted > 0).
+    /// </summary>
+    [Fact]
+    public void Select_YieldBeforeParking_AgainstAWakerAndAPost()
+    {
+        int yielded = 0, foundReady = 0, parkedAfter = 0;
+        var result = ExploreSelect(2, selects: 1, ms: 1, (w, a, b) => [("poster", w.Post), ("waker", () => b.Send(7))], (w, sel, a, b) =>
+        {
+            ExpectEnded(w, (WaitEnd.Delivered, 7));
+            if (a.Queue.Count + b.Queue.Count != 0 || a.Slot is not null || b.Slot is not null)
+                throw new InvalidOperationException("A node of the ended select, or the value, was left on a source.");
+            // One yield per park: a second only after the poster's claim took the committed park back, which makes
+            // the next step's commit a new one (one post here, so at most two).
+            if (Scheduler.YieldedParks > 2) throw new InvalidOperationException($"The select yielded {Scheduler.YieldedParks} times.");
+            if (Scheduler.YieldedParks >= 1)
+            {
+                yielded++;
+                if (b.Taken > 0) foundReady++;
+                if (b.LosersDropped > 0) parkedAfter++;
+            }
+        }, nextWaiting: true);
+        output.WriteLine($"yielded in {yielded}; then found the 7 ready in {foundReady}, parked and was woken in {parkedAfter}");
+        AssertCovered(result, "ClaimCommitted", "TryReclaim", "TryClaim", "Signal", "ReadyCommitted", "UnlockAll");
+        Assert.True(yielded > 0 && foundReady > 0 && parkedAfter > 0, $"yielded {yielded}, found ready {foundReady}, parked after {parkedAfter}");
+    }
+
+    private ModelResult ExploreSelect(int bound, int selects, int ms, Func<ParkWorld, ModelSource, ModelSource, (string, Action)[]> racers, Action<ParkWorld, Select, ModelSource, ModelSource> final, bool nextWaiting = false)
     {
         var result = ModelChecker.Explore(new ModelOptions { PreemptionBound = ModelBounds.Preemptions(bound) }, () =>
         {
@@ -302,6 +338,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
                 if (--left > 0) Wait(world);
             }
             var w = new ParkWorld(Wait, waits: selects);
+            Scheduler.NextWaiting = nextWaiting; // after the world's Reset
             var run = new ModelRun
             {
                 Invariant = () =>

@@ -117,6 +117,11 @@ internal sealed class Goroutine : SynchronizationContext
     internal int RunWord;
     private bool _finished; // written once by the thread that finishes the body; see FinishWith
     private bool _yieldRequested; // guarded by _lock
+    // A park's yield (ParkOutcome.Yield): the step that ends with it sets _parkYielded, and the next step starts with
+    // the commit again instead of a continuation. ParkMayYield is what the step end tells its commit: false for that
+    // second commit (one yield per park) and in a bubble. Both touched only by the goroutine's own steps.
+    private bool _parkYielded;
+    internal bool ParkMayYield;
 
     // The deferred wait this goroutine's step parks on (Park.cs): written by the goroutine itself while it runs
     // (TryRegisterPark, plain), read by its own step end and commit, by the completer of its committed park after the
@@ -385,12 +390,22 @@ internal sealed class Goroutine : SynchronizationContext
         Debug.Assert(Volatile.Read(ref RunWord) is RunQueued or RunResumed, "Only a queued goroutine is dequeued and run.");
         object? cont;
         object? st;
+        bool recommit = false;
         if (RunWord == RunResumed)
         {
             // Readied by the completer of a committed channel park: posters may be filling the inline slot under
             // the lock right now, so leave that to the loop below.
             (cont, st) = _parkSource!.Continuation.Parked;
             _parkSource = null;
+        }
+        else if (_parkYielded)
+        {
+            // The last step yielded its park (ParkOutcome.Yield): this one starts with the commit (the loop below runs
+            // no continuation first). Posters that came meanwhile found us queued and only appended.
+            _parkYielded = false;
+            recommit = true;
+            cont = null;
+            st = null;
         }
         else if ((cont = _cont) is not null)
         {
@@ -417,7 +432,7 @@ internal sealed class Goroutine : SynchronizationContext
         while (true)
         {
             if (cont is Action<object?> action) action(st);
-            else Unsafe.As<SendOrPostCallback>(cont)(st);
+            else if (cont is not null) Unsafe.As<SendOrPostCallback>(cont)(st);
 
             if (_deferPending)
             {
@@ -439,10 +454,27 @@ internal sealed class Goroutine : SynchronizationContext
                         State = GoroutineState.Waiting;
                         NoteParkedNow();
                     }
+                    ParkMayYield = !recommit && Bubble is null;
                     ModelPoint.Here();
                     Volatile.Write(ref RunWord, RunParkedOnChan);
                     var outcome = deferred.CommitPark(this);
                     if (outcome == ParkOutcome.Parked) break; // the goroutine may already run elsewhere: touch nothing
+                    if (outcome == ParkOutcome.Yield)
+                    {
+                        // Nothing was queued, so nobody can wake us: the wait stays our deferred park, and we go
+                        // behind runnext. A poster that saw RunParkedOnChan found nothing to claim and left its mail,
+                        // which the next step's commit sees (Mail); from the store below on, posters only append.
+                        _node = deferred;
+                        _deferPending = true;
+                        _parkYielded = true;
+                        LockMailbox();
+                        ModelPoint.Here();
+                        RunWord = RunQueued;
+                        if (!_finished) State = GoroutineState.Runnable;
+                        UnlockMailbox();
+                        Scheduler.ReadyBehindNext(this);
+                        break;
+                    }
                     // Not parked after all, and nobody else saw the wait queued: the goroutine is still ours.
                     ModelPoint.Here();
                     Volatile.Write(ref RunWord, RunRunning);

@@ -75,6 +75,12 @@ internal enum ParkOutcome : byte
 
     /// <summary>A post arrived first: the goroutine runs its mail, and the node stays its deferred park.</summary>
     Mail,
+
+    /// <summary>
+    /// Not committed, and nobody saw the wait: the goroutine goes behind its P's runnext and its next step commits
+    /// the node again, this time without yielding (a select's yield before parking, Select.Wait.cs).
+    /// </summary>
+    Yield,
 }
 
 /// <summary>

@@ -151,6 +151,18 @@ internal static class Scheduler
     }
 
     /// <summary>
+    /// A goroutine that ends its step with a yielded park (ParkOutcome.Yield): behind runnext on this M's P (at the
+    /// ring's tail, or in runnext if a thief emptied it meanwhile), or on the global queue if the M lost its P.
+    /// </summary>
+    internal static void ReadyBehindNext(Goroutine g)
+    {
+        if (Machine.Current is not { } m || !TryReadyLocal(g, m, kickNext: false)) ReadyGlobal(g);
+    }
+
+    /// <summary>Racy: the current M's P has a goroutine in runnext, which runs as soon as the current step ends.</summary>
+    internal static bool NextIsWaiting() => Machine.Current is { P: { } p } && p.Runq.HasNext;
+
+    /// <summary>
     /// Readies a goroutine just started on <paramref name="m"/>: into runnext if it is empty (Go's newproc), else at
     /// the tail of the ring rather than kicking runnext's occupant there. In a loop that starts many goroutines the
     /// two orders differ only in which of the new ones runs first, and this one saves a wake-up per start.

@@ -38,6 +38,8 @@ internal static class Scheduler
         AllP = allp;
         Spinning = IdleCount = Retakes = Steals = Wakeups = 0;
         OnReady = null;
+        NextWaiting = false;
+        YieldedParks = 0;
         Idle.Clear();
         Timers = new TimerHeap();
         Clock.Now = 0;
@@ -71,6 +73,21 @@ internal static class Scheduler
         Volatile.Write(ref g.RunWord, Goroutine.RunResumed);
         ReadyGlobal(g);
     }
+
+    /// <summary>What Scheduler.NextIsWaiting answers in a model (a select's yield before parking); false unless a model sets it.</summary>
+    public static bool NextWaiting;
+
+    internal static bool NextIsWaiting() => NextWaiting;
+
+    /// <summary>Scheduler.ReadyBehindNext: the park models' run queue, as Ready.</summary>
+    internal static void ReadyBehindNext(Goroutine g)
+    {
+        YieldedParks++;
+        Ready(g);
+    }
+
+    /// <summary>How many steps ended with a yielded park in this execution.</summary>
+    public static int YieldedParks;
 
     internal static void CountRetake() => Retakes++;
     internal static void CountSteal() => Steals++;

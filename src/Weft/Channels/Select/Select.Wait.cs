@@ -197,6 +197,8 @@ public sealed partial class Select
     /// </summary>
     internal ParkOutcome CommitDeferred(Goroutine? owner)
     {
+        // The yield before parking (Select.cs, step 3): nothing is locked or queued yet, so nobody has seen this wait.
+        if (owner is { ParkMayYield: true } && Scheduler.NextIsWaiting()) return ParkOutcome.Yield;
         int n = _count;
         int locked = LockAll(n);
         // Nodes that a poster's claim (TryUncommit) left queued as losers leave before the done word reopens.

@@ -26,6 +26,19 @@
 //      (CommitDeferred; the protocol is in Runtime/Park.cs). The done word stays shut from the deferral until the
 //      commit reopens it under the locks, because a completer may still hold a node of the previous wait between
 //      dequeuing it and its CAS; it holds that node's channel lock meanwhile, which the commit also takes.
+//      Yield before parking: a deferred select whose goroutine just readied another into its P's runnext (which
+//      runs the moment this step ends) does not commit at once: its commit yields (ParkOutcome.Yield), the goroutine
+//      goes behind runnext, and its next step commits for real, without yielding again. Why: in a ping-pong where each
+//      side sends and then selects, the pair settles at its start into one of two phases and stays there. Either the
+//      plain sends park and each select finds its partner's sender already queued (no select ever parks), or each
+//      select parks with the full step 3 and its partner's plain send completes it: every hop then pays the locks of
+//      every source, a node per case and the losers' removal. A profile of the second phase showed the commit, the
+//      lock order and the wake as its difference from the first. The yield lets the just-readied partner run first:
+//      its send finds no select queued and parks plainly, and our second commit finds that sender and completes,
+//      which puts the pair in the first phase. Go does not do this (its select-park pays the full step 3 per hop).
+//      Rejected: yielding every parking select (a select loop that readies unrelated goroutines would pay a requeue
+//      on each wait); yielding plain receives too (their park costs the same in both phases). The cost when the
+//      partner never comes: one run-queue round trip and the lock-free check, once per park.
 //   4. A completer claims the select by CAS on the done word, writes the result, and wakes the owner after
 //      releasing its lock; a committed owner it readies with plain stores. The owner (SelectCore.GetResult ->
 //      Finish) dequeues the losers one source at a time: a losing node that a completer meets first is skipped by
