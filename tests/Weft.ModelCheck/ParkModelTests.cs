@@ -281,13 +281,13 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     /// <summary>
     /// The yield before parking (Select.cs, step 3; ParkOutcome.Yield): runnext is taken (Scheduler.NextIsWaiting
     /// answers true), so G's first commit yields without locking anything, the step requeues G with the select still
-    /// its deferred park, and G's next step commits for real (no second yield). Against it the waker's 7 on B and a
+    /// its deferred park (run word RunQueuedToCommit), and G's next step starts with the commit, which does not yield. Against it the waker's 7 on B and a
     /// foreign post, which may come while G is parked-on-chan before the yield (its claim finds nothing committed and
     /// leaves the mail to the next commit), while G is queued (it only appends), or against the second commit. Checked
     /// as the other models, and at the end: the select ended once, with 7, nothing left on either source, and no
     /// execution yielded more than once per commit (a second yield only after the poster's claim took a committed park
-    /// back). 3 threads (the M, the waker, the poster), preemption bound 2: 1,788 schedules, complete; the select yielded
-    /// in 1,693, and after the yield its second commit found the 7 already sent in 856 and parked, then was woken by
+    /// back). 3 threads (the M, the waker, the poster), preemption bound 2: 1,864 schedules, complete; the select yielded
+    /// in 1,769, and after the yield its second commit found the 7 already sent in 928 and parked, then was woken by
     /// the waker, in 265 (both asserted > 0).
     /// </summary>
     [Fact]

@@ -104,6 +104,7 @@ internal sealed class Goroutine : SynchronizationContext
     private const int RunRunning = 2;
     internal const int RunParkedOnChan = 3; // parked on a committed deferred wait (Park.cs): its completer wakes us without _lock
     internal const int RunResumed = 4;      // queued by a committed park's completer: the step starts with the park's continuation
+    private const int RunQueuedToCommit = 5; // queued by its own step, whose commit yielded (ParkOutcome.Yield): the step starts with the commit
 
     private static long s_nextId;
 
@@ -117,11 +118,6 @@ internal sealed class Goroutine : SynchronizationContext
     internal int RunWord;
     private bool _finished; // written once by the thread that finishes the body; see FinishWith
     private bool _yieldRequested; // guarded by _lock
-    // A park's yield (ParkOutcome.Yield): the step that ends with it sets _parkYielded, and the next step starts with
-    // the commit again instead of a continuation. ParkMayYield is what the step end tells its commit: false for that
-    // second commit (one yield per park) and in a bubble. Both touched only by the goroutine's own steps.
-    private bool _parkYielded;
-    internal bool ParkMayYield;
 
     // The deferred wait this goroutine's step parks on (Park.cs): written by the goroutine itself while it runs
     // (TryRegisterPark, plain), read by its own step end and commit, by the completer of its committed park after the
@@ -387,10 +383,9 @@ internal sealed class Goroutine : SynchronizationContext
         // While Queued or Running, other posters only append; they write the inline slot only when they find it
         // empty, i.e. after the clear below. RunWord moves to Running with a release store; posters read it under
         // the lock and treat Queued and Running alike except for Yield, which only the running goroutine posts.
-        Debug.Assert(Volatile.Read(ref RunWord) is RunQueued or RunResumed, "Only a queued goroutine is dequeued and run.");
+        Debug.Assert(Volatile.Read(ref RunWord) is RunQueued or RunResumed or RunQueuedToCommit, "Only a queued goroutine is dequeued and run.");
         object? cont;
         object? st;
-        bool recommit = false;
         if (RunWord == RunResumed)
         {
             // Readied by the completer of a committed channel park: posters may be filling the inline slot under
@@ -398,12 +393,10 @@ internal sealed class Goroutine : SynchronizationContext
             (cont, st) = _parkSource!.Continuation.Parked;
             _parkSource = null;
         }
-        else if (_parkYielded)
+        else if (RunWord == RunQueuedToCommit)
         {
             // The last step yielded its park (ParkOutcome.Yield): this one starts with the commit (the loop below runs
             // no continuation first). Posters that came meanwhile found us queued and only appended.
-            _parkYielded = false;
-            recommit = true;
             cont = null;
             st = null;
         }
@@ -454,7 +447,6 @@ internal sealed class Goroutine : SynchronizationContext
                         State = GoroutineState.Waiting;
                         NoteParkedNow();
                     }
-                    ParkMayYield = !recommit && Bubble is null;
                     ModelPoint.Here();
                     Volatile.Write(ref RunWord, RunParkedOnChan);
                     var outcome = deferred.CommitPark(this);
@@ -466,10 +458,9 @@ internal sealed class Goroutine : SynchronizationContext
                         // which the next step's commit sees (Mail); from the store below on, posters only append.
                         _node = deferred;
                         _deferPending = true;
-                        _parkYielded = true;
                         LockMailbox();
                         ModelPoint.Here();
-                        RunWord = RunQueued;
+                        RunWord = RunQueuedToCommit;
                         if (!_finished) State = GoroutineState.Runnable;
                         UnlockMailbox();
                         Scheduler.ReadyBehindNext(this);

@@ -40,6 +40,7 @@ namespace Weft
         private int _count;
         private int _defaultIndex = -1;
         private bool _hasHooks;
+        private bool _yielded;
         private int _busy;
         private uint _rng = 1; // a fixed seed: replays must see the same poll order
         private SelectCase? _anchor;

@@ -198,7 +198,14 @@ public sealed partial class Select
     internal ParkOutcome CommitDeferred(Goroutine? owner)
     {
         // The yield before parking (Select.cs, step 3): nothing is locked or queued yet, so nobody has seen this wait.
-        if (owner is { ParkMayYield: true } && Scheduler.NextIsWaiting()) return ParkOutcome.Yield;
+        // At most once per commit: the commit that follows a yield does not yield (a post that interrupts a commit
+        // starts a new one).
+        if (_yielded) _yielded = false;
+        else if (owner is { Bubble: null } && Scheduler.NextIsWaiting())
+        {
+            _yielded = true;
+            return ParkOutcome.Yield;
+        }
         int n = _count;
         int locked = LockAll(n);
         // Nodes that a poster's claim (TryUncommit) left queued as losers leave before the done word reopens.

@@ -88,6 +88,7 @@ public sealed partial class Select
     private int[] _pollOrder = new int[4];
     private int _count;
     private int _defaultIndex = -1;
+    private bool _yielded;   // the last commit yielded (CommitDeferred): the next one parks for real; owner only
     private bool _hasHooks;  // a timeout or cancellation case: work before and after a wait blocks (BeforeBlock, AfterEnqueue, AfterBlock)
     private int _busy;       // 1 while a wait is in progress; claimed by Interlocked.Exchange (see Ownership above)
     private uint _rng;
