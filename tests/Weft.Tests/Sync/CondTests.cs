@@ -179,4 +179,57 @@ public class CondTests
         Assert.True(rw.TryRLock());
         rw.RUnlock();
     }
+    [Fact]
+    public async Task Wait_WhoseUnlockThrowsAfterASignalTookIt_PassesTheSignalOn()
+    {
+        // A user's locker whose Unlock throws after the waiter queued: if a Signal claimed that waiter meanwhile, the
+        // wake-up must not die with the failed wait; it goes on to the next waiter (Cond.Withdraw). Here A's Unlock
+        // lets B queue behind A, signals (which takes A, first in line), then throws: B must be woken.
+        var inner = new Mutex();
+        Cond cond = null!;
+        Task b = null!;
+        int unlocks = 0;
+        var locker = new HookLocker(inner, onUnlock: () =>
+        {
+            if (Interlocked.Increment(ref unlocks) != 1) return;
+            b = Task.Factory.StartNew(() =>
+            {
+                inner.Lock();
+                cond.Wait();
+                inner.Unlock();
+            }, TaskCreationOptions.LongRunning);
+            var until = DateTime.UtcNow + TestTimeout.Default;
+            while (cond.Waiters.Count < 2)
+            {
+                if (DateTime.UtcNow > until) throw new TimeoutException("B never queued behind A.");
+                Thread.Yield();
+            }
+            cond.Signal();
+            throw new InvalidOperationException("the locker's unlock failed");
+        });
+        cond = new Cond(locker);
+        var e = Assert.Throws<InvalidOperationException>(() => TestTimeout.Blocking(() =>
+        {
+            inner.Lock();
+            cond.Wait();
+        }));
+        Assert.Equal("the locker's unlock failed", e.Message);
+        await b.Within(); // woken by the Signal that A's failed wait passed on
+        Assert.Equal(0, cond.Waiters.Count);
+        Assert.Equal(0, inner.State);
+    }
+
+    /// <summary>A locker over a Weft Mutex that runs a hook (after the real unlock) in every Unlock.</summary>
+    private sealed class HookLocker(Mutex inner, Action onUnlock) : ILocker
+    {
+        public void Lock(CancellationToken cancellationToken = default) => inner.Lock(cancellationToken);
+
+        public ValueTask LockAsync(CancellationToken cancellationToken = default) => inner.LockAsync(cancellationToken);
+
+        public void Unlock()
+        {
+            inner.Unlock();
+            onUnlock();
+        }
+    }
 }
