@@ -18,7 +18,9 @@
 //      primitive's lock and looks again: if the operation can complete now (or was granted meanwhile) it completes
 //      it, and the goroutine runs on (Completed); if a post arrived it runs that first and commits again later
 //      (Mail); else it queues the node marked committed (Parked). In every case the commit wakes the counterparties
-//      it completed after unlocking.
+//      it completed after unlocking. A select's commit may instead yield once, before it locks anything (Yield):
+//      the goroutine goes behind runnext as RunQueuedToCommit and its next step starts with the commit (Select.cs,
+//      step 3, says when and why); posters meanwhile find it queued and only append.
 //   4. A completer that dequeues (or claims) a committed node under the primitive's lock therefore knows that its
 //      owner is parked and that nobody else can wake it: it readies the goroutine with plain stores
 //      (Continuation.CompleteCommitted, Scheduler.ReadyCommitted). A hop between two goroutines is then the
