@@ -12,6 +12,29 @@
 //     says NotReady instead, and the sender parks.
 //   * close: the send channel's Close is Go's close of the shared channel: the outbox first, then the ring's close
 //     mark, for every process. Dispose detaches without closing the ring (IpcSharedMemory<T>.Dispose).
+//
+// Detach: why TryTake, TryPut and TryFlush need no ring gate. The ring's gate (ShmRing.TryEnter/Exit, an interlocked
+// count that ShmRing.Dispose waits out before it unmaps) used to wrap every operation, two interlocked operations per
+// message on each side. The channel already orders these calls before the unmap: it calls them only under its own
+// lock and only while it is not closed (every path tests _closed first: TrySendLocked, TakeFromTransportLocked, the
+// pumps, WaitToWriteAsync); it tells the transport of its close (OnChannelClosed) only after CloseLocked set _closed
+// under that lock, so after every such call has returned; and the ring is disposed only when both directions have
+// reported done (IpcSharedMemory.DirectionDone), the send side after its last flush, under _gate, with _closing set.
+// What still runs outside the channel lock keeps the gate: the readiness hints below, and the doorbell's arming
+// (ShmRing.Park).
+//
+// The send gate (_gate). The outbox is filled only under the channel lock (a put after a Done flush that found the ring
+// full), and emptied under _gate by any flush, including the doorbell's OnRing outside the channel lock. So a put
+// that reads it empty under the channel lock knows it stays empty until that lock is released: it claims, encodes and
+// commits without the gate, and nothing of this endpoint's is older than its message. Only a put that finds the
+// outbox full, or must fill it, takes the gate (then the flush and the fill are ordered with the doorbell's).
+//
+// The hints (LooksReadable, LooksWritable). Both are racy by contract: the channel's fast paths and select's peek use
+// them only to choose between a lock-free deferral and the locked path, and the locked path (a deferred wait's commit,
+// select's locked pass) always asks the ring again. So a wrong "ready" costs one locked try, and a wrong "not ready"
+// only defers the question to a commit that answers it under the lock: neither can lose a wake-up. They answer "ready"
+// without touching the ring when the last take (put) succeeded, and the next failed one clears that, which spares a
+// gated look at the ring on every message of a stream.
 
 using Weft.Channels;
 using Weft.Ipc.Streams;
@@ -22,16 +45,23 @@ namespace Weft.Ipc.SharedMemory;
 internal sealed unsafe class ShmReceiveTransport<T>(ShmRing ring, IpcCodec<T> codec, Action onClosed) : IReceiveTransport<T>
 {
     private Exception? _error;
+    private bool _lastTook; // the last TryTake took a value: written under the channel lock, read racily by LooksReadable
     internal IChanTransportOwner? Owner;
 
     public Exception? Error => Volatile.Read(ref _error);
 
     public void Attach(IChanTransportOwner owner) => Owner = owner;
 
+    /// <summary>
+    /// A hint (see "The hints" in the essay): true without touching the ring when the last take took a value; else the
+    /// ring's own racy look, inside the ring's operation gate (this runs outside the channel lock, so a detach may be
+    /// unmapping).
+    /// </summary>
     public bool LooksReadable
     {
         get
         {
+            if (Volatile.Read(ref _lastTook)) return true;
             if (!ring.TryEnter()) return true; // detached: a take now reports the channel closed
             bool readable = ring.LooksReadable(out _, out _);
             ring.Exit();
@@ -41,34 +71,32 @@ internal sealed unsafe class ShmReceiveTransport<T>(ShmRing ring, IpcCodec<T> co
 
     public bool ArmReceive() => ring.Park(ShmRing.ParkedData); // false once detached: the pump then finds the ring gone
 
+    /// <summary>Under the channel lock, before the channel closed: no ring gate needed (see "Detach" in the essay).</summary>
     public TransportStatus TryTake(out T value)
     {
         value = default!;
         if (Volatile.Read(ref _error) is not null) return TransportStatus.Closed;
-        if (!ring.TryEnter()) return TransportStatus.Closed;
-        try
+        while (true)
         {
-            while (true)
+            switch (ring.TryTake(out ulong pos, out byte* payload, out int length, out ulong blocker, out byte* blockerSlot))
             {
-                switch (ring.TryTake(out ulong pos, out byte* payload, out int length, out ulong blocker, out byte* blockerSlot))
-                {
-                    case ShmRing.Take.Taken:
-                        value = codec.Decode(new ReadOnlySpan<byte>(payload, length), out string? error);
-                        ring.Release(pos, payload);
-                        if (error is null) return TransportStatus.Done;
-                        Volatile.Write(ref _error, new IpcProtocolException($"{error} (shared-memory channel {ring.Name}; this receiver is closed)"));
-                        return TransportStatus.Closed;
-                    case ShmRing.Take.Closed:
-                        return TransportStatus.Closed;
-                    default:
-                        if (ring.TryRecover(blockerSlot, blocker)) continue;
-                        return TransportStatus.NotReady;
-                }
+                case ShmRing.Take.Taken:
+                    value = codec.Decode(new ReadOnlySpan<byte>(payload, length), out string? error);
+                    ring.Release(pos, payload);
+                    if (error is null)
+                    {
+                        if (!_lastTook) Volatile.Write(ref _lastTook, true);
+                        return TransportStatus.Done;
+                    }
+                    Volatile.Write(ref _error, new IpcProtocolException($"{error} (shared-memory channel {ring.Name}; this receiver is closed)"));
+                    return TransportStatus.Closed;
+                case ShmRing.Take.Closed:
+                    return TransportStatus.Closed;
+                default:
+                    if (ring.TryRecover(blockerSlot, blocker)) continue;
+                    if (_lastTook) Volatile.Write(ref _lastTook, false);
+                    return TransportStatus.NotReady;
             }
-        }
-        finally
-        {
-            ring.Exit();
         }
     }
 
@@ -80,8 +108,9 @@ internal sealed unsafe class ShmSendTransport<T>(ShmRing ring, IpcCodec<T> codec
 {
     private readonly Lock _gate = new();
     private readonly byte[] _outbox = new byte[ring.MaxMessageSize];
-    private int _pending = -1;   // the outbox's length; -1: empty. Guarded by _gate
-    private bool _afterFlush;    // the last TryFlush said Done: the next put must take its value. Guarded by _gate
+    private int _pending = -1;   // the outbox's length; -1: empty. Filled only under the channel lock and _gate, emptied under _gate; read racily (see "The send gate")
+    private bool _afterFlush;    // the last TryFlush said Done: the next put must take its value. Guarded by the channel lock
+    private bool _lastPut;       // the last put went into the ring: written under the channel lock, read racily by LooksWritable
     private bool _closing;       // the channel closed: flush the outbox, then (unless detaching) close the ring
     private bool _done;
     private Exception? _error;
@@ -94,11 +123,16 @@ internal sealed unsafe class ShmSendTransport<T>(ShmRing ring, IpcCodec<T> codec
 
     public void Attach(IChanTransportOwner owner) => Owner = owner;
 
+    /// <summary>
+    /// A hint (see "The hints" in the essay): false while the outbox holds a message; true without touching the ring
+    /// when the last put went into the ring; else the ring's own racy look inside its operation gate.
+    /// </summary>
     public bool LooksWritable
     {
         get
         {
             if (Volatile.Read(ref _pending) >= 0) return false;
+            if (Volatile.Read(ref _lastPut)) return true;
             if (!ring.TryEnter()) return true; // detached: a put now reports the channel closed
             bool writable = ring.LooksWritable(out _, out _);
             ring.Exit();
@@ -108,8 +142,16 @@ internal sealed unsafe class ShmSendTransport<T>(ShmRing ring, IpcCodec<T> codec
 
     public bool ArmSend() => ring.Park(ShmRing.ParkedSpace);
 
+    /// <summary>Under the channel lock. Takes the gate only when the outbox holds a message (see "The send gate").</summary>
     public TransportStatus TryFlush()
     {
+        if (Volatile.Read(ref _pending) < 0)
+        {
+            // Only a put under this channel lock fills the outbox, so it stays empty until this lock is released.
+            bool ok = Volatile.Read(ref _error) is null;
+            _afterFlush = ok;
+            return ok ? TransportStatus.Done : TransportStatus.Closed;
+        }
         lock (_gate)
         {
             var status = FlushLocked();
@@ -118,50 +160,73 @@ internal sealed unsafe class ShmSendTransport<T>(ShmRing ring, IpcCodec<T> codec
         }
     }
 
+    /// <summary>
+    /// Under the channel lock, before the channel closed. The common case (outbox empty, a slot free) claims, encodes
+    /// and commits without the gate: see "The send gate" in the essay.
+    /// </summary>
     public TransportStatus TryPut(T value)
     {
+        bool mustTake = _afterFlush;
+        _afterFlush = false;
+        if (Volatile.Read(ref _error) is not null) return TransportStatus.Closed;
+        if (Volatile.Read(ref _pending) < 0)
+        {
+            var status = PutToRing(value, out long need);
+            if (status != TransportStatus.NotReady) return status;
+            if (_lastPut) Volatile.Write(ref _lastPut, false);
+            if (!mustTake) return TransportStatus.NotReady;
+            lock (_gate)
+            {
+                // The ring was full after a Done flush: the value goes to the outbox (the seam rule). Under the gate,
+                // since the doorbell's OnRing flushes the outbox from outside the channel lock.
+                int m = codec.Encode(value, _outbox);
+                if (m < 0) return TooLarge(need);
+                Volatile.Write(ref _pending, m);
+                ParkForOutbox();
+                return TransportStatus.Done;
+            }
+        }
         lock (_gate)
         {
-            bool mustTake = _afterFlush;
-            _afterFlush = false;
             var status = FlushLocked();
-            if (status != TransportStatus.Done) return status;
-            long need = codec.EncodedLength(value);
-            if (need < 0 || need > ring.MaxMessageSize) return TooLarge(need);
-            if (!ring.TryEnter()) return TransportStatus.Closed;
-            try
+            if (status != TransportStatus.Done) return status; // the outbox is still full: nothing taken (never after a Done flush)
+        }
+        return TryPutAfterFlush(value, mustTake);
+    }
+
+    /// <summary>TryPut once the outbox was found full and then flushed: as the fast path, which holds no gate.</summary>
+    private TransportStatus TryPutAfterFlush(T value, bool mustTake)
+    {
+        _afterFlush = mustTake;
+        return TryPut(value);
+    }
+
+    /// <summary>Claims, encodes in place and commits; NotReady (nothing taken) if the ring is full.</summary>
+    private TransportStatus PutToRing(T value, out long need)
+    {
+        need = codec.EncodedLength(value);
+        if (need < 0 || need > ring.MaxMessageSize) return TooLarge(need);
+        while (true)
+        {
+            switch (ring.TryClaim(out ulong pos, out byte* payload, out ulong blocker, out byte* blockerSlot))
             {
-                while (true)
-                {
-                    switch (ring.TryClaim(out ulong pos, out byte* payload, out ulong blocker, out byte* blockerSlot))
+                case ShmRing.Claim.Claimed:
+                    *(uint*)(payload - 8) = (uint)need;
+                    ShmRing.CrashHook?.Invoke(ShmCrashPoint.MidCopy);
+                    int n = codec.Encode(value, new Span<byte>(payload, ring.MaxMessageSize));
+                    if (n < 0)
                     {
-                        case ShmRing.Claim.Claimed:
-                            *(uint*)(payload - 8) = (uint)need;
-                            ShmRing.CrashHook?.Invoke(ShmCrashPoint.MidCopy);
-                            int n = codec.Encode(value, new Span<byte>(payload, ring.MaxMessageSize));
-                            if (n < 0)
-                            {
-                                ring.Abandon(pos, payload); // the codec refused after the claim: readers skip the slot
-                                return TooLarge(need);
-                            }
-                            ring.Commit(pos, payload, n);
-                            return TransportStatus.Done;
-                        case ShmRing.Claim.Closed:
-                            return TransportStatus.Closed;
-                        default:
-                            if (ring.TryRecover(blockerSlot, blocker)) continue;
-                            if (!mustTake) return TransportStatus.NotReady;
-                            int m = codec.Encode(value, _outbox);
-                            if (m < 0) return TooLarge(need);
-                            Volatile.Write(ref _pending, m);
-                            ParkForOutbox();
-                            return TransportStatus.Done;
+                        ring.Abandon(pos, payload); // the codec refused after the claim: readers skip the slot
+                        return TooLarge(need);
                     }
-                }
-            }
-            finally
-            {
-                ring.Exit();
+                    ring.Commit(pos, payload, n);
+                    if (!_lastPut) Volatile.Write(ref _lastPut, true);
+                    return TransportStatus.Done;
+                case ShmRing.Claim.Closed:
+                    return TransportStatus.Closed;
+                default:
+                    if (ring.TryRecover(blockerSlot, blocker)) continue;
+                    return TransportStatus.NotReady;
             }
         }
     }
@@ -175,38 +240,33 @@ internal sealed unsafe class ShmSendTransport<T>(ShmRing ring, IpcCodec<T> codec
         return TransportStatus.Closed;
     }
 
-    /// <summary>Moves the outbox into the ring if it holds a message. Under _gate.</summary>
+    /// <summary>
+    /// Moves the outbox into the ring if it holds a message. Under _gate, and before the ring is disposed: from the
+    /// channel lock before the channel closed, from OnRing before _closing, or from ContinueClosing before onClosed.
+    /// </summary>
     private TransportStatus FlushLocked()
     {
         if (Volatile.Read(ref _error) is not null) return TransportStatus.Closed;
         if (_pending < 0) return TransportStatus.Done;
-        if (!ring.TryEnter()) return TransportStatus.Closed;
-        try
+        while (true)
         {
-            while (true)
+            switch (ring.TryClaim(out ulong pos, out byte* payload, out ulong blocker, out byte* blockerSlot))
             {
-                switch (ring.TryClaim(out ulong pos, out byte* payload, out ulong blocker, out byte* blockerSlot))
-                {
-                    case ShmRing.Claim.Claimed:
-                        _outbox.AsSpan(0, _pending).CopyTo(new Span<byte>(payload, ring.MaxMessageSize));
-                        ring.Commit(pos, payload, _pending);
-                        Volatile.Write(ref _pending, -1);
-                        return TransportStatus.Done;
-                    case ShmRing.Claim.Closed:
-                        // Another participant closed the ring before this outbox got in: the value cannot be delivered.
-                        Volatile.Write(ref _pending, -1);
-                        Volatile.Write(ref _error, new ChannelClosedException(
-                            $"Shared-memory channel {ring.Name} was closed by another participant while this sender's last value waited in its outbox for a free slot; that value was not delivered."));
-                        return TransportStatus.Closed;
-                    default:
-                        if (ring.TryRecover(blockerSlot, blocker)) continue;
-                        return TransportStatus.NotReady;
-                }
+                case ShmRing.Claim.Claimed:
+                    _outbox.AsSpan(0, _pending).CopyTo(new Span<byte>(payload, ring.MaxMessageSize));
+                    ring.Commit(pos, payload, _pending);
+                    Volatile.Write(ref _pending, -1); // after the commit: a put that reads -1 comes after this message
+                    return TransportStatus.Done;
+                case ShmRing.Claim.Closed:
+                    // Another participant closed the ring before this outbox got in: the value cannot be delivered.
+                    Volatile.Write(ref _pending, -1);
+                    Volatile.Write(ref _error, new ChannelClosedException(
+                        $"Shared-memory channel {ring.Name} was closed by another participant while this sender's last value waited in its outbox for a free slot; that value was not delivered."));
+                    return TransportStatus.Closed;
+                default:
+                    if (ring.TryRecover(blockerSlot, blocker)) continue;
+                    return TransportStatus.NotReady;
             }
-        }
-        finally
-        {
-            ring.Exit();
         }
     }
 
