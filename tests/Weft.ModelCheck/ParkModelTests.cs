@@ -31,7 +31,7 @@ namespace Weft.ModelCheck;
 /// </summary>
 public sealed class ParkModelTests(ITestOutputHelper output)
 {
-    private const int RunParked = 0, RunQueued = 1, RunParkedOnChan = 3, RunResumed = 4;
+    private const int RunParked = 0, RunQueued = 1, RunParkedOnChan = 3, RunResumed = 4, RunQueuedToCommit = 5;
 
     [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "RunWord")]
     private static extern ref int Run(Goroutine g);
@@ -436,7 +436,7 @@ public sealed class ParkModelTests(ITestOutputHelper output)
     private static void CheckG(ParkWorld w, int waits)
     {
         if (w.RunQueue.Count > 1) throw new InvalidOperationException("G is in the run queue twice.");
-        if (w.RunQueue.Count == 1 && Run(w.G) is not (RunQueued or RunResumed))
+        if (w.RunQueue.Count == 1 && Run(w.G) is not (RunQueued or RunResumed or RunQueuedToCommit))
             throw new InvalidOperationException($"G is in the run queue with run word {Run(w.G)}: readied while it runs or parks.");
         if (w.Ended.Count > waits) throw new InvalidOperationException($"{waits} waits ended {w.Ended.Count} times: {string.Join(", ", w.Ended)}.");
     }
