@@ -197,7 +197,7 @@ internal sealed unsafe class ShmRing : IDisposable
     private readonly int _id;
     private readonly string _path;
     private int _disposed;
-    private int _active; // operations in flight in this process: Dispose waits for them (a claim is never left behind)
+    private int _active; // gated operations in flight in this process (TryEnter): Dispose waits for them. The transports' takes and puts are not gated: ShmTransports.cs, "Detach"
     private ShmDoorbell? _doorbell;
     private int _spin = s_spinLimit; // this participant's current spin budget (adaptive; see ParkEntered)
     private int _watchedGeneration = -1; // the attach generation whose participants this one watches (ShmDeathWatch)

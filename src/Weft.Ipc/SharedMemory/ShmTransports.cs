@@ -13,28 +13,37 @@
 //   * close: the send channel's Close is Go's close of the shared channel: the outbox first, then the ring's close
 //     mark, for every process. Dispose detaches without closing the ring (IpcSharedMemory<T>.Dispose).
 //
-// Detach: why TryTake, TryPut and TryFlush need no ring gate. The ring's gate (ShmRing.TryEnter/Exit, an interlocked
-// count that ShmRing.Dispose waits out before it unmaps) used to wrap every operation, two interlocked operations per
-// message on each side. The channel already orders these calls before the unmap: it calls them only under its own
-// lock and only while it is not closed (every path tests _closed first: TrySendLocked, TakeFromTransportLocked, the
-// pumps, WaitToWriteAsync); it tells the transport of its close (OnChannelClosed) only after CloseLocked set _closed
-// under that lock, so after every such call has returned; and the ring is disposed only when both directions have
-// reported done (IpcSharedMemory.DirectionDone), the send side after its last flush, under _gate, with _closing set.
-// What still runs outside the channel lock keeps the gate: the readiness hints below, and the doorbell's arming
-// (ShmRing.Park).
+// Detach: why the per-message paths take no ring gate. ShmRing.TryEnter/Exit (an interlocked increment and decrement
+// of a counter that Dispose waits on, so that it never unmaps under a running operation) used to bracket every take
+// and put. They are not needed there, because the channel already orders every take and put before the unmap:
+//   * TryTake, TryPut and TryFlush run under the channel's lock, and only while the channel is open: each caller
+//     (TakeFromTransportLocked, PutToTransportLocked, PumpReceive, PumpSend, WaitToWriteAsync) tests _closed under
+//     that same lock first (Chan.Transport.cs).
+//   * The ring is unmapped only by ShmRing.Dispose, which only IpcSharedMemory<T>.DirectionDone calls, once both
+//     directions are done: the receiver's OnChannelClosed, and the sender's onClosed at the end of ContinueClosing.
+//     OnChannelClosed runs from the close node of the wake list that the closing critical section (the one that set
+//     _closed) returned, after that section released the lock.
+//   So every take or put is in a critical section before the closing one; the lock's release/acquire, the wake list
+//   and DirectionDone's interlocked decrement order it before Dispose, which therefore never unmaps under one and
+//   none starts after. The outbox flushes outside the channel lock are ordered by _gate instead: OnRing flushes only
+//   while !_closing, read under _gate, and OnChannelClosed sets _closing under _gate before ContinueClosing, whose
+//   own flush comes before its onClosed. What still takes the gate runs outside both locks, at any time, even after
+//   the detach: the hints' ring look below, Park, UnparkAll and WakeAll (the doorbell and cancellation paths).
 //
-// The send gate (_gate). The outbox is filled only under the channel lock (a put after a Done flush that found the ring
-// full), and emptied under _gate by any flush, including the doorbell's OnRing outside the channel lock. So a put
-// that reads it empty under the channel lock knows it stays empty until that lock is released: it claims, encodes and
-// commits without the gate, and nothing of this endpoint's is older than its message. Only a put that finds the
-// outbox full, or must fill it, takes the gate (then the flush and the fill are ordered with the doorbell's).
+// The send gate (_gate): it orders the outbox between the channel lock's puts and the doorbell's OnRing. Only a put
+//   fills the outbox, under the channel lock; OnRing and ContinueClosing empty it under _gate (after their commit). So
+//   a put under the channel lock that reads _pending == -1 knows the outbox is empty and stays empty for the rest of
+//   its critical section, and that any flush of an earlier outbox message committed before (the Volatile.Write of -1
+//   after the commit pairs with that read): it claims and commits without the gate, in order. It takes the gate only
+//   to flush a full outbox or to fill it.
 //
-// The hints (LooksReadable, LooksWritable). Both are racy by contract: the channel's fast paths and select's peek use
-// them only to choose between a lock-free deferral and the locked path, and the locked path (a deferred wait's commit,
-// select's locked pass) always asks the ring again. So a wrong "ready" costs one locked try, and a wrong "not ready"
-// only defers the question to a commit that answers it under the lock: neither can lose a wake-up. They answer "ready"
-// without touching the ring when the last take (put) succeeded, and the next failed one clears that, which spares a
-// gated look at the ring on every message of a stream.
+// The hints (LooksReadable, LooksWritable): racy by contract; the channel decides only under its lock, with a real
+//   TryTake or TryPut. Each answers "ready" from the last outcome when the last take (put) succeeded, without touching
+//   the ring; otherwise it looks at the ring, inside the ring's gate. A wrong "ready" costs one locked try that says
+//   NotReady, after which the waiter parks and arms as always (ArmReceive/ArmSend look at the ring again after
+//   setting the parked bit, so nothing committed meanwhile is missed). A wrong "not ready" can only come from the
+//   ring look, exactly as before this shortcut, and loses no wake-up either: it sends a goroutine down the deferred
+//   path, whose commit tries again under the lock, or leaves a select case to its locked pass (Chan.Select.cs).
 
 using Weft.Channels;
 using Weft.Ipc.Streams;
@@ -169,36 +178,29 @@ internal sealed unsafe class ShmSendTransport<T>(ShmRing ring, IpcCodec<T> codec
         bool mustTake = _afterFlush;
         _afterFlush = false;
         if (Volatile.Read(ref _error) is not null) return TransportStatus.Closed;
-        if (Volatile.Read(ref _pending) < 0)
+        if (Volatile.Read(ref _pending) >= 0)
         {
-            var status = PutToRing(value, out long need);
-            if (status != TransportStatus.NotReady) return status;
-            if (_lastPut) Volatile.Write(ref _lastPut, false);
-            if (!mustTake) return TransportStatus.NotReady;
             lock (_gate)
             {
-                // The ring was full after a Done flush: the value goes to the outbox (the seam rule). Under the gate,
-                // since the doorbell's OnRing flushes the outbox from outside the channel lock.
-                int m = codec.Encode(value, _outbox);
-                if (m < 0) return TooLarge(need);
-                Volatile.Write(ref _pending, m);
-                ParkForOutbox();
-                return TransportStatus.Done;
+                var flushed = FlushLocked();
+                if (flushed != TransportStatus.Done) return flushed; // the outbox is still full: nothing taken (never after a Done flush)
             }
         }
+        // The outbox is empty, and stays so until this put returns: only a put under this channel lock fills it.
+        var status = PutToRing(value, out long need);
+        if (status != TransportStatus.NotReady) return status;
+        if (_lastPut) Volatile.Write(ref _lastPut, false);
+        if (!mustTake) return TransportStatus.NotReady;
         lock (_gate)
         {
-            var status = FlushLocked();
-            if (status != TransportStatus.Done) return status; // the outbox is still full: nothing taken (never after a Done flush)
+            // The ring was full after a Done flush: the value goes to the outbox (the seam rule). Under the gate, since
+            // the doorbell's OnRing flushes the outbox from outside the channel lock.
+            int m = codec.Encode(value, _outbox);
+            if (m < 0) return TooLarge(need);
+            Volatile.Write(ref _pending, m);
+            ParkForOutbox();
+            return TransportStatus.Done;
         }
-        return TryPutAfterFlush(value, mustTake);
-    }
-
-    /// <summary>TryPut once the outbox was found full and then flushed: as the fast path, which holds no gate.</summary>
-    private TransportStatus TryPutAfterFlush(T value, bool mustTake)
-    {
-        _afterFlush = mustTake;
-        return TryPut(value);
     }
 
     /// <summary>Claims, encodes in place and commits; NotReady (nothing taken) if the ring is full.</summary>
