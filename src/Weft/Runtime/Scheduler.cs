@@ -156,7 +156,8 @@ internal static class Scheduler
     /// </summary>
     internal static void ReadyBehindNext(Goroutine g)
     {
-        if (Machine.Current is not { } m || !TryReadyLocal(g, m, kickNext: false)) ReadyGlobal(g);
+        if (Machine.Current is { } m) ReadyNew(g, m); // the same placement as a new goroutine's
+        else ReadyGlobal(g);
     }
 
     /// <summary>Racy: the current M's P has a goroutine in runnext, which runs as soon as the current step ends.</summary>

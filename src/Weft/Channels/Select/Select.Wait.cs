@@ -278,9 +278,6 @@ public sealed partial class Select
     }
 
     /// <summary>Locks every distinct active source in ascending SelectId (the global lock order). Returns how many were locked.</summary>
-    // _lockOrder holds LockSlot structs rather than SelectCase references: SelectCase is an abstract class, so every
-    // store into a SelectCase[] is a covariant array store that the runtime type-checks, and the sort, the compaction
-    // and the clearing in UnlockAll store on every commit of a parking select.
     private int LockAll(int n)
     {
         var order = _lockOrder;
@@ -329,7 +326,11 @@ public sealed partial class Select
         }
     }
 
-    /// <summary>A slot of the lock order: a struct, so that storing a case into the array needs no covariance check.</summary>
+    /// <summary>
+    /// A slot of the lock order. SelectCase is an abstract class, so every store into a SelectCase[] is a covariant
+    /// array store that the runtime type-checks; LockAll's sort and compaction and UnlockAll's clearing store on every
+    /// commit of a parking select, and a struct slot needs no check.
+    /// </summary>
     private struct LockSlot
     {
         public SelectCase Case;
