@@ -83,11 +83,20 @@ public sealed class SleepTest
         await c.ReceiveAsync().Within();
     }
 
+    /// <summary>
+    /// Go's stress tests collect in a loop beside the timers (<c>runtime.GC()</c>, then a nanosecond's sleep). Go's
+    /// collector is concurrent: the program, and so the ticks, go on while it marks. A blocking
+    /// <see cref="GC.Collect()"/> stops every thread instead, so each tick would wait for a whole collection of the
+    /// test process's heap, and with other test classes allocating beside it a hundred ticks took seconds and a
+    /// thousand ran past the timeout (CI, 2026-12-05). A forced background collection is the faithful port: gen-2
+    /// collections (and the timer heaps' purge after each) still follow one another for the whole test, one starting
+    /// as soon as the last has ended, and the ticks keep flowing while they run.
+    /// </summary>
     private static async Task GcWhile(Func<bool> stop)
     {
         while (!stop())
         {
-            GC.Collect();
+            GC.Collect(2, GCCollectionMode.Forced, blocking: false);
             await Go.Sleep(TimeSpan.FromTicks(1));
         }
     }
