@@ -57,9 +57,9 @@ internal static class ContextFlow
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ExecutionContext? CaptureForSpawn()
     {
+        if (Mode != 1) return null; // turned off: not even the thread-static read
         var ec = ExecutionContext.Capture();
-        if (ec is null || ReferenceEquals(ec, s_default)) return null;
-        return Mode == 1 ? ec : null;
+        return ec is null || ReferenceEquals(ec, s_default) ? null : ec;
     }
 
     /// <summary>Parses <see cref="Variable"/>: unset means on.</summary>
