@@ -276,8 +276,13 @@ internal sealed class Machine
             if (g is not null) return Found(g);
 
             // Before stealing, look at the netpoller if something waits on it and no M blocks there (Go's netpoll(0)
-            // in findRunnable): the goroutines it readies land on this P.
-            if (Netpoll.HasWaiters && !Netpoll.SomeoneBlocks && !Netpoll.SearchingPollsOff && Netpoll.PollNow(PollSource.Searching) > 0)
+            // in findRunnable): the goroutines it readies land on this P. Not when every other P is idle (Go polls
+            // then too): there is nothing to steal, so this M gives its P back next and, with no M in epoll_wait,
+            // blocks there itself, where the same events wake it at once. The look would be a second epoll_wait per
+            // wake-up on the path of a latency-bound exchange (a goroutine that answers a pipe, its only work).
+            if (Netpoll.HasWaiters && !Netpoll.SomeoneBlocks && !Netpoll.SearchingPollsOff
+                && Volatile.Read(ref Scheduler.IdleCount) < allp.Length - 1
+                && Netpoll.PollNow(PollSource.Searching) > 0)
             {
                 g = p.Runq.Pop(false, out _);
                 if (g is not null) return Found(g);
