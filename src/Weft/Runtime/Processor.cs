@@ -163,10 +163,18 @@ internal sealed class Processor
         return Volatile.Read(ref _word) == ((gen << 2) | StateOwned);
     }
 
-    /// <summary>The owner saw a retake announced for its generation (or the word changed): waits for sysmon's verdict.</summary>
+    /// <summary>
+    /// The owner saw a retake announced for its generation (or the word changed): waits for sysmon's verdict. A word
+    /// that no longer names this generation as owner is a verdict already: only a retake or a surrender (both under
+    /// the lock) end a generation's tenure, and generations only grow, so the word never names it again. An M
+    /// retaken inside a long step (one that spawns a million goroutines) then pins and fails without the lock, once
+    /// per readied goroutine, until its step ends.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool StillOwnedSlow(long gen)
     {
+        ModelPoint.Here();
+        if (Volatile.Read(ref _word) != ((gen << 2) | StateOwned)) return false;
         _retakeLock.Enter();
         ModelPoint.Here();
         bool owned = Volatile.Read(ref _word) == ((gen << 2) | StateOwned);
