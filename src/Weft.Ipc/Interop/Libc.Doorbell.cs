@@ -19,9 +19,34 @@ internal static partial class Libc
     [LibraryImport(Lib, EntryPoint = "sendto", SetLastError = true)]
     internal static unsafe partial nint SendTo(int fd, byte* buffer, nint length, int flags, byte* address, int addressLength);
 
-    /// <summary>recv(2).</summary>
-    [LibraryImport(Lib, EntryPoint = "recv", SetLastError = true)]
-    internal static unsafe partial nint Recv(int fd, byte* buffer, nint length, int flags);
+    /// <summary>struct iovec.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    /// <summary>
+    /// struct mmsghdr: a struct msghdr (name, its length, the iovec array and its length, control data and its length,
+    /// flags) and the received length. The same layout on x86-64 and arm64 (LP64).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe struct MMsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+        public uint Length;
+    }
+
+    /// <summary>recvmmsg(2): up to <paramref name="count"/> datagrams in one call; -1 with errno set on failure.</summary>
+    [LibraryImport(Lib, EntryPoint = "recvmmsg", SetLastError = true)]
+    internal static unsafe partial int RecvMMsg(int fd, MMsgHdr* messages, uint count, int flags, Timespec* timeout);
 
     /// <summary>
     /// True if another open file description holds a lock on the byte at <paramref name="offset"/> (F_OFD_GETLK): the
