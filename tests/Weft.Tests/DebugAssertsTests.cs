@@ -25,8 +25,10 @@ public class DebugAssertsTests
     }
 #endif
 
-    [Fact]
-    public async Task A_failed_check_on_a_weft_thread_is_recorded_and_stops_that_thread_instead_of_the_host()
+    [Theory]
+    [InlineData("weft-probe")] // one of Weft's threads
+    [InlineData(null)]         // a plain thread a test started for a blocking call
+    public async Task A_failed_check_on_a_weft_or_plain_thread_is_recorded_and_stops_that_thread_instead_of_the_host(string? name)
     {
         using var log = new InvariantLog();
         var listener = new DebugAsserts.ThrowingListener(log);
@@ -35,12 +37,12 @@ public class DebugAssertsTests
         {
             listener.Fail("A wait queue is touched only under its lock.", null);
             returned = true; // never: the listener stops the thread
-        }) { IsBackground = true, Name = "weft-probe" };
+        }) { IsBackground = true, Name = name };
         probe.Start();
 
         var recorded = await log.Violated.Within();
         Assert.Contains("only under its lock", recorded.Message);
-        Assert.Contains("weft-probe", recorded.Message);
+        Assert.Contains(name ?? $"on thread {probe.ManagedThreadId}", recorded.Message);
         Assert.True(log.ViolatedHandle.WaitOne(0));
         Assert.True(probe.IsAlive);
         Assert.False(probe.Join(TimeSpan.FromMilliseconds(50)));
