@@ -65,6 +65,27 @@ public class DebugAssertsTests
         Assert.Same(first, await log.Violated.Within());
     }
 
+    [Fact]
+    public async Task In_a_mutation_run_an_exception_escaping_a_thread_is_recorded_and_stops_that_thread()
+    {
+        // What WEFT_MUTATION=1 installs as the process's unhandled-exception handler, called here on a probe thread
+        // with a log of its own (the run's log would fail every later wait).
+        using var log = new InvariantLog();
+        var returned = false;
+        var probe = new Thread(() =>
+        {
+            MutationRun.StopThisThread(log, new IndexOutOfRangeException("a mutated commit step"));
+            returned = true; // never: the handler stops the thread
+        }) { IsBackground = true, Name = "weft-m9" };
+        probe.Start();
+
+        var recorded = await log.Violated.Within();
+        Assert.Contains("escaped thread weft-m9", recorded.Message);
+        Assert.Contains("a mutated commit step", recorded.Message);
+        Assert.False(probe.Join(TimeSpan.FromMilliseconds(50)));
+        Assert.False(Volatile.Read(ref returned));
+    }
+
     [Theory]
     [InlineData(null, false)]
     [InlineData("", false)]
