@@ -13,10 +13,11 @@ namespace Weft.Tests;
 /// <para>
 /// Where the check fails decides how it fails. On a test's own thread it throws <see cref="InvariantViolatedException"/>,
 /// which fails that test. On one of Weft's own threads (an M running a goroutine's step or a callback posted to it,
-/// sysmon, the netpoller, a bubble's loop: every thread Weft names <c>weft-…</c>) nothing would catch the exception,
-/// and an exception that escapes such a thread ends the test host: the run then stops reporting, and mutation testing
-/// reads the ended host as a timeout rather than a failed assertion. There the check records the violation and stops
-/// that thread for good instead (sysmon hands its P to another M, as for any step that blocks).
+/// sysmon, the netpoller, a bubble's loop: every thread Weft names <c>weft-…</c>), and on a plain thread that a test
+/// started for a blocking call, nothing would catch the exception, and an exception that escapes such a thread ends
+/// the test host: the run then stops reporting, and mutation testing reads the ended host as a timeout rather than a
+/// failed assertion. There the check records the violation and stops that thread for good instead (sysmon hands its
+/// P to another M, as for any step that blocks; the test that joins the plain thread fails its bounded join).
 /// </para>
 /// <para>
 /// Either way the first violation is recorded, and every bounded wait of the tests (<see cref="TestTimeout"/> and the
@@ -93,13 +94,23 @@ internal static class DebugAsserts
             var error = new InvariantViolatedException(
                 $"{text} (on thread {thread ?? Environment.CurrentManagedThreadId.ToString(System.Globalization.CultureInfo.InvariantCulture)})\n{new StackTrace(1, false)}");
             log.Record(error);
-            if (thread is not null && thread.StartsWith("weft-", StringComparison.Ordinal))
+            if (EndsTheHostIfItThrows(thread))
             {
                 Console.Error.WriteLine($"weft tests: an invariant check failed on {thread}; that thread stops here so that the test host lives on: {error.Message}");
                 Thread.Sleep(Timeout.Infinite);
             }
             throw error;
         }
+
+        /// <summary>
+        /// Whether an exception thrown on this thread would escape to the runtime and end the test host: one of
+        /// Weft's threads, or a plain thread that a test started for a blocking call (its body has no handler).
+        /// A test's code itself runs on ThreadPool threads (a sync test's body, an await's continuation) or on a
+        /// Task's long-running thread, where the exception reaches the test through its Task.
+        /// </summary>
+        private static bool EndsTheHostIfItThrows(string? thread) =>
+            thread is not null && thread.StartsWith("weft-", StringComparison.Ordinal)
+            || !Thread.CurrentThread.IsThreadPoolThread && thread != ".NET Long Running Task";
 
         public override void Write(string? message) { }
 

@@ -25,8 +25,10 @@ public class DebugAssertsTests
     }
 #endif
 
-    [Fact]
-    public async Task A_failed_check_on_a_weft_thread_is_recorded_and_stops_that_thread_instead_of_the_host()
+    [Theory]
+    [InlineData("weft-probe")] // one of Weft's threads
+    [InlineData(null)]         // a plain thread a test started for a blocking call
+    public async Task A_failed_check_on_a_weft_or_plain_thread_is_recorded_and_stops_that_thread_instead_of_the_host(string? name)
     {
         using var log = new InvariantLog();
         var listener = new DebugAsserts.ThrowingListener(log);
@@ -35,12 +37,12 @@ public class DebugAssertsTests
         {
             listener.Fail("A wait queue is touched only under its lock.", null);
             returned = true; // never: the listener stops the thread
-        }) { IsBackground = true, Name = "weft-probe" };
+        }) { IsBackground = true, Name = name };
         probe.Start();
 
         var recorded = await log.Violated.Within();
         Assert.Contains("only under its lock", recorded.Message);
-        Assert.Contains("weft-probe", recorded.Message);
+        Assert.Contains(name ?? $"on thread {probe.ManagedThreadId}", recorded.Message);
         Assert.True(log.ViolatedHandle.WaitOne(0));
         Assert.True(probe.IsAlive);
         Assert.False(probe.Join(TimeSpan.FromMilliseconds(50)));
@@ -61,6 +63,27 @@ public class DebugAssertsTests
         Assert.Contains("first detail", first.Message);
         Assert.Throws<InvariantViolatedException>(() => listener.Fail("second", null));
         Assert.Same(first, await log.Violated.Within());
+    }
+
+    [Fact]
+    public async Task In_a_mutation_run_an_exception_escaping_a_thread_is_recorded_and_stops_that_thread()
+    {
+        // What WEFT_MUTATION=1 installs as the process's unhandled-exception handler, called here on a probe thread
+        // with a log of its own (the run's log would fail every later wait).
+        using var log = new InvariantLog();
+        var returned = false;
+        var probe = new Thread(() =>
+        {
+            MutationRun.StopThisThread(log, new IndexOutOfRangeException("a mutated commit step"));
+            returned = true; // never: the handler stops the thread
+        }) { IsBackground = true, Name = "weft-m9" };
+        probe.Start();
+
+        var recorded = await log.Violated.Within();
+        Assert.Contains("escaped thread weft-m9", recorded.Message);
+        Assert.Contains("a mutated commit step", recorded.Message);
+        Assert.False(probe.Join(TimeSpan.FromMilliseconds(50)));
+        Assert.False(Volatile.Read(ref returned));
     }
 
     [Theory]

@@ -72,12 +72,12 @@ public class CancellationCaseTests
         var stop = sel.Cancellation(cts.Token);
         var sender = new Thread(() => ch.Send(7)) { IsBackground = true };
         sender.Start();
-        Assert.Equal(value.Index, sel.Wait());
+        Assert.Equal(value.Index, TestTimeout.Blocking(() => sel.Wait())); // bounded: a select that never wakes fails here
         Assert.Equal(7, value.Value);
         Assert.True(sender.Join(TestTimeout.Default));
         var canceller = new Thread(() => { Thread.Sleep(20); cts.Cancel(); }) { IsBackground = true };
         canceller.Start();
-        Assert.Equal(stop.Index, sel.Wait());
+        Assert.Equal(stop.Index, TestTimeout.Blocking(() => sel.Wait()));
         Assert.True(canceller.Join(TestTimeout.Default));
     }
 

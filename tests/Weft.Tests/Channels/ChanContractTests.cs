@@ -112,6 +112,18 @@ public abstract partial class ChanContractTests : IDisposable
     }
 
     [Fact]
+    public async Task Close_wakes_a_parked_ReceiveAsync_with_default_not_an_exception()
+    {
+        // A receive parked from plain async code (not a goroutine: no deferred wait) is a channel receive, not a
+        // ChannelReader.ReadAsync: woken by close it returns default, where the adapter's read would throw.
+        var (tx, rx) = Make();
+        var receivers = Enumerable.Range(0, 4).Select(_ => rx.ReceiveAsync().AsTask()).ToArray();
+        Assert.All(receivers, r => Assert.False(r.IsCompleted));
+        tx.Close();
+        foreach (var r in receivers) Assert.Equal(0, await r.Within());
+    }
+
+    [Fact]
     public async Task Close_wakes_parked_senders_with_ChannelClosedException()
     {
         var ends = Make();

@@ -392,21 +392,31 @@ public sealed class SelectTests
         // cases that are never ready widen the window between the passes (more to peek, then more to lock).
         const int Rounds = 1000;
         var chans = Enumerable.Range(0, Rounds).Select(_ => new Chan<int>(1)).ToArray();
-        using var stop = new CancellationTokenSource();
+        // Not disposed: B may outlive a failed test and still read its token. B's own failure is kept for the test
+        // thread (an exception escaping a plain thread would end the test host).
+        var stop = new CancellationTokenSource();
         int started = -1, finished = -1;
+        Exception? failure = null;
         var b = new Thread(() =>
         {
-            var sel = new Select();
-            for (int i = 0; i < 32; i++) sel.Receive(new Chan<int>());
-            var recv = sel.Receive<int>(null);
-            for (int r = 0; r < Rounds; r++)
+            try
             {
-                recv.Channel = chans[r];
-                Volatile.Write(ref started, r);
-                try { sel.Wait(stop.Token); }
-                catch (OperationCanceledException) { return; }
-                Assert.Equal(r, recv.Value);
-                Volatile.Write(ref finished, r);
+                var sel = new Select();
+                for (int i = 0; i < 32; i++) sel.Receive(new Chan<int>());
+                var recv = sel.Receive<int>(null);
+                for (int r = 0; r < Rounds; r++)
+                {
+                    recv.Channel = chans[r];
+                    Volatile.Write(ref started, r);
+                    try { sel.Wait(stop.Token); }
+                    catch (OperationCanceledException) { return; }
+                    Assert.Equal(r, recv.Value);
+                    Volatile.Write(ref finished, r);
+                }
+            }
+            catch (Exception e)
+            {
+                Volatile.Write(ref failure, e);
             }
         }) { IsBackground = true };
         b.Start();
@@ -425,5 +435,6 @@ public sealed class SelectTests
             stop.Cancel();
         }
         Assert.True(b.Join(TestTimeout.Default));
+        Assert.Null(Volatile.Read(ref failure));
     }
 }
