@@ -13,11 +13,10 @@ namespace Weft.Tests;
 /// <para>
 /// Where the check fails decides how it fails. On a test's own thread it throws <see cref="InvariantViolatedException"/>,
 /// which fails that test. On one of Weft's own threads (an M running a goroutine's step or a callback posted to it,
-/// sysmon, the netpoller, a bubble's loop: every thread Weft names <c>weft-…</c>), and on a plain thread that a test
-/// started for a blocking call, nothing would catch the exception, and an exception that escapes such a thread ends
-/// the test host: the run then stops reporting, and mutation testing reads the ended host as a timeout rather than a
-/// failed assertion. There the check records the violation and stops that thread for good instead (sysmon hands its
-/// P to another M, as for any step that blocks; the test that joins the plain thread fails its bounded join).
+/// sysmon, the netpoller, a bubble's loop: every thread Weft names <c>weft-…</c>) nothing would catch the exception,
+/// and an exception that escapes such a thread ends the test host: the run then stops reporting, and mutation testing
+/// reads the ended host as a timeout rather than a failed assertion. There the check records the violation and stops
+/// that thread for good instead (sysmon hands its P to another M, as for any step that blocks).
 /// </para>
 /// <para>
 /// Either way the first violation is recorded, and every bounded wait of the tests (<see cref="TestTimeout"/> and the
@@ -104,13 +103,13 @@ internal static class DebugAsserts
 
         /// <summary>
         /// Whether an exception thrown on this thread would escape to the runtime and end the test host: one of
-        /// Weft's threads, or a plain thread that a test started for a blocking call (its body has no handler).
-        /// A test's code itself runs on ThreadPool threads (a sync test's body, an await's continuation) or on a
-        /// Task's long-running thread, where the exception reaches the test through its Task.
+        /// Weft's threads. Not every other thread: the model checker's worker threads (this file is compiled into
+        /// tests/Weft.ModelCheck too) catch what their bodies throw and report it as the model's finding, and a
+        /// thread that stopped there would read as a hang instead. An exception that escapes a plain thread a test
+        /// started is caught, in mutation runs, by the process's unhandled-exception handler (MutationRun).
         /// </summary>
         private static bool EndsTheHostIfItThrows(string? thread) =>
-            thread is not null && thread.StartsWith("weft-", StringComparison.Ordinal)
-            || !Thread.CurrentThread.IsThreadPoolThread && thread != ".NET Long Running Task";
+            thread is not null && thread.StartsWith("weft-", StringComparison.Ordinal);
 
         public override void Write(string? message) { }
 
