@@ -138,14 +138,10 @@ internal sealed unsafe class ShmDoorbell : IPollHandler, IDisposable
     /// </summary>
     private void Drain()
     {
-        byte* scratch = stackalloc byte[1];
-        Libc.IoVec* iov = stackalloc Libc.IoVec[DrainBatch];
+        byte scratch;
+        var iov = new Libc.IoVec { Base = &scratch, Length = 1 }; // a ring's byte says nothing: every message shares it
         Libc.MMsgHdr* messages = stackalloc Libc.MMsgHdr[DrainBatch];
-        for (int i = 0; i < DrainBatch; i++)
-        {
-            iov[i] = new Libc.IoVec { Base = scratch, Length = 1 }; // the byte's value says nothing: all share one
-            messages[i] = new Libc.MMsgHdr { Iov = &iov[i], IovLength = 1 };
-        }
+        for (int i = 0; i < DrainBatch; i++) messages[i] = new Libc.MMsgHdr { Iov = &iov, IovLength = 1 };
         while (Volatile.Read(ref _disposed) == 0 && Libc.RecvMMsg(_fd.Fd, messages, DrainBatch, Libc.MSG_DONTWAIT, null) == DrainBatch)
         {
         }
