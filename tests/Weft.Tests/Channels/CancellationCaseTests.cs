@@ -92,11 +92,14 @@ public class CancellationCaseTests
         const int rounds = 2000;
         var sender = new Thread(() => { for (int i = 0; i < rounds; i++) ch.Send(i); }) { IsBackground = true };
         sender.Start();
-        int wrong = 0; // counted, not asserted, inside the loop: xUnit's Assert.Equal allocates a comparer per call
-        for (int i = 0; i < 100; i++) if (Receive() != i) wrong++; // warm-up: registration nodes, parker, JIT
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 100; i < rounds; i++) if (Receive() != i) wrong++;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var (wrong, allocated) = TestTimeout.Blocking(() =>
+        {
+            int wrong = 0; // counted, not asserted, inside the loop: xUnit's Assert.Equal allocates a comparer per call
+            for (int i = 0; i < 100; i++) if (Receive() != i) wrong++; // warm-up: registration nodes, parker, JIT
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 100; i < rounds; i++) if (Receive() != i) wrong++;
+            return (wrong, GC.GetAllocatedBytesForCurrentThread() - before);
+        });
         Assert.True(sender.Join(TestTimeout.Default));
         Assert.Equal(0, wrong);
         // Nothing per wait: a one-time allocation (a lock inflated the first time a wait outlasted its spin) may remain.

@@ -94,12 +94,15 @@ public sealed class SelectTests
         foreach (var c in chans) sel.Receive(c);
         var counts = new int[4];
         const int N = 100_000;
-        for (int i = 0; i < N; i++)
+        TestTimeout.Blocking(() =>
         {
-            int k = sel.Wait();
-            counts[k]++;
-            chans[k].TrySend(0);
-        }
+            for (int i = 0; i < N; i++)
+            {
+                int k = sel.Wait();
+                counts[k]++;
+                chans[k].TrySend(0);
+            }
+        });
         double expected = N / 4.0;
         double chi2 = counts.Sum(c => (c - expected) * (c - expected) / expected);
         Assert.True(chi2 < 27.9, $"chi-square {chi2:0.00} over counts [{string.Join(", ", counts)}]");
@@ -121,14 +124,18 @@ public sealed class SelectTests
             chans[b].TrySend(0);
             var sel = new Select();
             foreach (var c in chans) sel.Receive(c);
-            int wonByA = 0;
-            for (int i = 0; i < N; i++)
+            int wonByA = TestTimeout.Blocking(() =>
             {
-                int k = sel.Wait();
-                Assert.True(k == a || k == b, $"case {k} won, but only {a} and {b} are ready");
-                if (k == a) wonByA++;
-                chans[k].TrySend(0);
-            }
+                int won = 0;
+                for (int i = 0; i < N; i++)
+                {
+                    int k = sel.Wait();
+                    Assert.True(k == a || k == b, $"case {k} won, but only {a} and {b} are ready");
+                    if (k == a) won++;
+                    chans[k].TrySend(0);
+                }
+                return won;
+            });
             double expected = N / 2.0;
             double chi2 = 2 * (wonByA - expected) * (wonByA - expected) / expected;
             Assert.True(chi2 < 28.4, $"ready cases {a} and {b}: {a} won {wonByA} of {N} (chi-square {chi2:0.00})");
@@ -142,10 +149,14 @@ public sealed class SelectTests
         foreach (var c in chans) c.TrySend(0);
         var sel = new Select();
         var cases = chans.Select(c => sel.Receive(c)).ToArray();
-        for (int i = 0; i < 1000; i++) { int k = sel.Wait(); chans[k].TrySend(cases[k].Value); }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++) { int k = sel.Wait(); chans[k].TrySend(cases[k].Value); }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        long allocated = TestTimeout.Blocking(() =>
+        {
+            for (int i = 0; i < 1000; i++) { int k = sel.Wait(); chans[k].TrySend(cases[k].Value); }
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++) { int k = sel.Wait(); chans[k].TrySend(cases[k].Value); }
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        });
+        Assert.Equal(0, allocated);
     }
 
     [Fact]
@@ -223,11 +234,11 @@ public sealed class SelectTests
         var r = sel.Receive(ch);
         Assert.Throws<InvalidOperationException>(() => sel.Default());
         Assert.Equal(dflt, await sel.WaitAsync().Within(Parked.Prompt));
-        Assert.Equal(dflt, sel.Wait());
+        Assert.Equal(dflt, TestTimeout.Blocking(() => sel.Wait()));
         Assert.False(ch.TrySend(1)); // the default wait queued nothing
         var sender = GoTask.Run(() => ch.SendAsync(3).AsTask());
         Parked.Sender(ch);
-        Assert.Equal(r.Index, sel.Wait());
+        Assert.Equal(r.Index, TestTimeout.Blocking(() => sel.Wait()));
         Assert.Equal(3, r.Value);
         await sender.Within();
     }
@@ -298,7 +309,7 @@ public sealed class SelectTests
         var recv = sel.Receive(ch);
         var sender = GoTask.Run(() => ch.SendAsync(5).AsTask());
         Parked.Sender(ch);
-        Assert.Equal(recv.Index, sel.Wait());
+        Assert.Equal(recv.Index, TestTimeout.Blocking(() => sel.Wait()));
         Assert.Equal(5, recv.Value);
         await sender.Within(TimeSpan.FromSeconds(3));
 
@@ -307,7 +318,7 @@ public sealed class SelectTests
         var send = sel2.Send(ch2, 8);
         var receiver = GoTask.Run(() => ch2.ReceiveAsync().AsTask());
         Parked.Receiver(ch2);
-        Assert.Equal(send.Index, sel2.Wait());
+        Assert.Equal(send.Index, TestTimeout.Blocking(() => sel2.Wait()));
         Assert.Equal(8, await receiver.Within(TimeSpan.FromSeconds(3)));
     }
 
@@ -323,7 +334,7 @@ public sealed class SelectTests
         Assert.Throws<InvalidOperationException>(() => sel.Send(new Chan<int>(), 1));
         Assert.Throws<InvalidOperationException>(() => sel.Default());
         Assert.Throws<InvalidOperationException>(() => { _ = sel.WaitAsync(); });
-        Assert.Throws<InvalidOperationException>(() => sel.Wait());
+        Assert.Throws<InvalidOperationException>(() => TestTimeout.Blocking(() => sel.Wait()));
         Assert.Equal(1, sel.Count);
         Assert.True(ch.TrySend(1));
         Assert.Equal(r.Index, await wait.Within(Parked.Prompt));
@@ -410,7 +421,7 @@ public sealed class SelectTests
         var w = sel.WaitAsync().AsTask();
         ch.Close();
         await Assert.ThrowsAsync<ChannelClosedException>(() => w.Within(Parked.Prompt));
-        Assert.Throws<ChannelClosedException>(() => sel.Wait()); // closed before the wait: the send case is chosen and throws
+        Assert.Throws<ChannelClosedException>(() => TestTimeout.Blocking(() => sel.Wait())); // closed before the wait: the send case is chosen and throws
     }
 
     [Fact]
