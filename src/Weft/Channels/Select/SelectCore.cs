@@ -59,8 +59,9 @@ internal sealed class SelectCore : ParkNode, IValueTaskSource<int>, IParkSource
     public void Prepare(Parker? parker)
     {
         _parker = parker;
+        // No owner (Reset clears it): a wait queued at once is never its goroutine's deferred park, which is all the
+        // owner is read for (OnCompleted, End); an awaiting goroutine is found from its context when it awaits.
         _continuation.Reset();
-        _continuation.SetOwner(parker is null ? Goroutine.Current : null);
         Volatile.Write(ref _done, 0);
     }
 
