@@ -48,6 +48,43 @@ public class SelectParkProtocolTests
     }
 
     [Fact]
+    public async Task APostToAGoroutineParkedInASelectOfSends_RunsOnce_AndOnlyTheChosenSendIsEverReceived()
+    {
+        // The send-case form of the test above: the commit after the post must take the send nodes the claim left
+        // queued out of their channels before it queues them again. A node left behind would be a second offer of
+        // its value: a receiver could then take a value from a send case that lost, or the queue would hold one node
+        // twice. Under every order the post runs once, exactly one value is received, and nothing is left to take.
+        await Weft.Testing.Bubble.Explore(async bubble =>
+        {
+            var a = new Chan<int>();
+            var b = new Chan<int>();
+            SynchronizationContext? target = null;
+            int posts = 0, got = -1, index = -1;
+            Go.Run(async () =>
+            {
+                target = SynchronizationContext.Current;
+                var sel = new Select();
+                sel.Send(a, 1);
+                sel.Send(b, 2);
+                index = await sel.WaitAsync();
+            });
+            Go.Run(async () =>
+            {
+                while (target is null) await Go.Yield();
+                target.Post(_ => posts++, null);
+                while (posts == 0) await Go.Yield(); // the post must run while the select stays parked
+                got = await b.ReceiveAsync();
+            });
+            await bubble.WaitIdleAsync();
+            Assert.Equal(1, posts);
+            Assert.Equal(1, index);
+            Assert.Equal(2, got);
+            Assert.False(a.TryReceive(out int stale), $"the losing send case's value {stale} is still offered");
+            Assert.False(b.TryReceive(out stale), $"the winning send case's value {stale} is offered again");
+        }, seeds: 50).Within();
+    }
+
+    [Fact]
     public async Task ASelectStartedButNotAwaitedInItsStep_IsWaitingInItsChannelsOnceTheStepEnds()
     {
         await Weft.Testing.Bubble.Explore(async bubble =>
