@@ -1,5 +1,6 @@
 using Weft.Sync;
 using Weft.Testing;
+using Weft.Tests.Runtime;
 using Xunit;
 using Mutex = Weft.Sync.Mutex;
 
@@ -290,6 +291,224 @@ public class MutexWindowTests
         await w.Within(TestTimeout.AtMost(TimeSpan.FromSeconds(5)));
         Assert.Equal(Locked, mu.State);
         mu.Unlock();
+    }
+
+    // ---- Woken belongs to one waiter at a time ------------------------------------------------------------------
+    // Each test below holds a woken waiter W in a HeldContext: the Unlock that woke it set Woken, and W has not run,
+    // so the state a real woken waiter is in for a few microseconds lasts as long as the test needs. Nobody but W may
+    // clear that Woken, and while it is set no Unlock wakes anybody else (no herd).
+
+    /// <summary>The test holds the mutex; W is queued behind it, under <paramref name="ctx"/>, and takes the mutex (only) when run.</summary>
+    private static (Mutex Mu, Task W) HeldWithQueuedWaiter(HeldContext ctx)
+    {
+        var mu = new Mutex();
+        Assert.True(mu.TryLock());
+        var w = ctx.Start(async () => await mu.LockAsync());
+        Assert.Equal(Locked | HasWaiters, mu.State);
+        return (mu, w);
+    }
+
+    /// <summary>Runs the woken W, which takes the mutex in its spin, then unlocks it for good.</summary>
+    private static async Task LetWTakeIt(Mutex mu, HeldContext ctx, Task w, int othersQueued = 0)
+    {
+        Assert.Equal(1, ctx.Pending);
+        ctx.RunAll();
+        await w.Within();
+        Assert.Equal(Locked | (othersQueued > 0 ? HasWaiters : 0), mu.State);
+        if (othersQueued == 0)
+        {
+            mu.Unlock();
+            Assert.Equal(0, mu.State);
+        }
+    }
+
+    [Fact]
+    public async Task Lock_CancelledSpinnerHoldingWoken_WakesTheNextWaiterIfTheMutexWasFreedMeanwhile()
+    {
+        // The blocking form of CancelledSpinner_HoldingWoken_...: the spinner set Woken (so the Unlock in the window
+        // woke nobody), then gives it up, cancelled, and must wake W itself; and it must not go on to take the mutex.
+        if (Environment.ProcessorCount == 1) return; // no spinning on one core
+        var ctx = new HeldContext();
+        var (mu, w) = HeldWithQueuedWaiter(ctx);
+        int atAbandon = -1;
+        using (Hooks.At(mu, SyncTestHook.Window.AbandonWoken, () =>
+        {
+            atAbandon = mu.State;
+            mu.Unlock(); // sees Woken: wakes nobody
+        }))
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() => mu.Lock(new CancellationToken(true)));
+        }
+        Assert.Equal(Locked | Woken | HasWaiters, atAbandon);
+        // Free, W taken off the queue and woken, holding Woken: the turn was passed on, exactly once.
+        Assert.Equal(Woken, mu.State);
+        Assert.Equal((0, false), mu.Waiters);
+        await LetWTakeIt(mu, ctx, w);
+    }
+
+    [Fact]
+    public async Task CancelledSpinnerHoldingWoken_WhileTheMutexIsStillHeld_WakesNobody()
+    {
+        if (Environment.ProcessorCount == 1) return;
+        var ctx = new HeldContext();
+        var (mu, w) = HeldWithQueuedWaiter(ctx);
+        int atAbandon = -1;
+        ValueTask spinner;
+        using (Hooks.At(mu, SyncTestHook.Window.AbandonWoken, () => atAbandon = mu.State))
+            spinner = mu.LockAsync(new CancellationToken(true));
+        Assert.True(spinner.IsCanceled);
+        Assert.Equal(Locked | Woken | HasWaiters, atAbandon);
+        // Woken given up; W stays queued: waking it while the mutex is held would only make it queue again.
+        Assert.Equal(Locked | HasWaiters, mu.State);
+        Assert.Equal((1, false), mu.Waiters);
+        Assert.Equal(0, ctx.Pending);
+        mu.Unlock();
+        Assert.Equal(Woken, mu.State);
+        await LetWTakeIt(mu, ctx, w);
+    }
+
+    [Fact]
+    public async Task ACancelledNewcomer_WhileAnotherWaiterIsWoken_LeavesItsWokenAlone()
+    {
+        // The newcomer never set Woken (it was set already), so it has nothing to give up when its token stops it.
+        if (Environment.ProcessorCount == 1) return;
+        var ctx = new HeldContext();
+        var (mu, w) = HeldWithQueuedWaiter(ctx);
+        mu.Unlock(); // W is woken and holds Woken
+        Assert.True(mu.TryLock());
+        Assert.Equal(Locked | Woken, mu.State);
+        bool abandoned = false;
+        using (Hooks.At(mu, SyncTestHook.Window.AbandonWoken, () => abandoned = true))
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() => mu.Lock(new CancellationToken(true)));
+            Assert.True(mu.LockAsync(new CancellationToken(true)).IsCanceled);
+        }
+        Assert.False(abandoned);
+        Assert.Equal(Locked | Woken, mu.State);
+        mu.Unlock();
+        Assert.Equal(Woken, mu.State); // still W's: this Unlock woke nobody
+        await LetWTakeIt(mu, ctx, w);
+    }
+
+    [Fact]
+    public async Task ANewcomer_FindingTheMutexFreeWhileAnotherWaiterIsWoken_TakesItInItsSpin_AndLeavesTheWokenBit()
+    {
+        // Barging: the newcomer runs already, so it takes the free mutex in its spin, without the queue lock; W, woken,
+        // keeps Woken, and will find the mutex taken and queue again.
+        if (Environment.ProcessorCount == 1) return;
+        var ctx = new HeldContext();
+        var (mu, w) = HeldWithQueuedWaiter(ctx);
+        mu.Unlock();
+        Assert.Equal(Woken, mu.State);
+        int queueLocks = 0;
+        using (Hooks.At(mu, SyncTestHook.Window.BeforeQueueLock, () => queueLocks++))
+        {
+            Assert.True(mu.LockAsync().IsCompletedSuccessfully);
+            Assert.Equal(Locked | Woken, mu.State);
+            mu.Unlock();
+            Assert.Equal(Woken, mu.State);
+            TestTimeout.Blocking(() => mu.Lock());
+            Assert.Equal(Locked | Woken, mu.State);
+        }
+        Assert.Equal(0, queueLocks);
+        mu.Unlock();
+        Assert.Equal(Woken, mu.State);
+        await LetWTakeIt(mu, ctx, w);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // a goroutine's deferred wait: its commit queues it
+    public async Task ANewcomerQueuing_WhileAnotherWaiterIsWoken_LeavesItsWokenBit_SoTheNextUnlockWakesNobodyElse(bool goroutine)
+    {
+        // A burst of unlocks must not wake a herd: while W is woken, the newcomer queues without touching Woken, and
+        // the next Unlock wakes nobody.
+        var ctx = new HeldContext();
+        var (mu, w) = HeldWithQueuedWaiter(ctx);
+        mu.Unlock();
+        Assert.True(mu.TryLock());
+        var ctx2 = new HeldContext();
+        var n = goroutine
+            ? ParkProtocolTests.RunGoroutine(async () => { await mu.LockAsync(); mu.Unlock(); })
+            : ctx2.Start(async () => { await mu.LockAsync(); mu.Unlock(); });
+        MutexParkTests.WaitUntil(() => (mu.State & HasWaiters) != 0, "the newcomer queued");
+        Assert.Equal(Locked | Woken | HasWaiters, mu.State);
+        Assert.Equal((1, goroutine), mu.Waiters);
+        mu.Unlock();
+        Assert.Equal(Woken | HasWaiters, mu.State); // W is still the one woken: the newcomer stays queued
+        Assert.Equal((1, goroutine), mu.Waiters);
+        Assert.Equal(0, ctx2.Pending);
+        await LetWTakeIt(mu, ctx, w, othersQueued: 1);
+        mu.Unlock(); // now the newcomer is woken
+        ctx2.RunAll();
+        await n.Within();
+        Assert.Equal(0, mu.State);
+    }
+
+    [Fact]
+    public async Task APostArrivingDuringTheCommit_RunsBeforeTheWaitIsQueued()
+    {
+        // The post lands after the goroutine is published as parked and before its commit takes the queue lock: the
+        // poster finds nothing committed to claim back, so the commit must see the mail and leave the wait unqueued
+        // (the mutex is held), or the post would sit in the mailbox of a goroutine parked until the next Unlock.
+        var mu = new Mutex();
+        Assert.True(mu.TryLock());
+        SynchronizationContext? context = null;
+        int commits = 0, posts = 0, queuedAtPost = -1;
+        using var hook = Hooks.At(mu, SyncTestHook.Window.BeforeQueueLock, () =>
+        {
+            if (commits++ > 0) return;
+            Volatile.Read(ref context)!.Post(_ =>
+            {
+                queuedAtPost = mu.Waiters.Count;
+                Interlocked.Increment(ref posts);
+            }, null);
+        });
+        var g = ParkProtocolTests.RunGoroutine(async () =>
+        {
+            Volatile.Write(ref context, SynchronizationContext.Current);
+            await mu.LockAsync();
+            mu.Unlock();
+        });
+        MutexParkTests.WaitUntil(() => (mu.State & HasWaiters) != 0, "the wait is queued");
+        Assert.Equal(1, Volatile.Read(ref posts)); // ran before the wait was queued...
+        Assert.Equal(0, queuedAtPost);
+        Assert.Equal(2, commits);                  // ...which the commit after the post did
+        Assert.Equal((1, true), mu.Waiters);
+        mu.Unlock();
+        await g.Within();
+        Assert.Equal(0, mu.State);
+    }
+
+    [Fact]
+    public async Task AWaitClaimedBackByAPost_LosesItsPlace_AndIsQueuedAgainAtTheBack()
+    {
+        // A claimed-back first wait is committed again as a first wait (at the back), not as a woken waiter that lost
+        // the race (at the front): W2, queued behind it meanwhile, is now ahead.
+        var mu = new Mutex();
+        Assert.True(mu.TryLock());
+        SynchronizationContext? context = null;
+        int posts = 0;
+        var g = ParkProtocolTests.RunGoroutine(async () =>
+        {
+            Volatile.Write(ref context, SynchronizationContext.Current);
+            await mu.LockAsync();
+            mu.Unlock();
+        });
+        MutexParkTests.WaitUntil(() => mu.Waiters == (1, true), "the goroutine's wait is queued");
+        var ctx = new HeldContext();
+        var w2 = ctx.Start(async () => await mu.LockAsync());
+        Assert.Equal((2, true), mu.Waiters);
+        Volatile.Read(ref context)!.Post(_ => Interlocked.Increment(ref posts), null);
+        MutexParkTests.WaitUntil(() => Volatile.Read(ref posts) == 1 && mu.Waiters.Count == 2, "the post ran and the wait was queued again");
+        Assert.Equal((2, false), mu.Waiters); // W2 first
+        Assert.Equal(Locked | HasWaiters, mu.State);
+        mu.Unlock(); // wakes W2
+        Assert.Equal(Woken | HasWaiters, mu.State);
+        await LetWTakeIt(mu, ctx, w2, othersQueued: 1);
+        mu.Unlock(); // wakes the goroutine, which locks and unlocks
+        await g.Within();
+        Assert.Equal(0, mu.State);
     }
 
     private static TimeSpan Us(int microseconds) => TimeSpan.FromMicroseconds(microseconds);
