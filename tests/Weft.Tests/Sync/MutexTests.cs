@@ -563,6 +563,80 @@ public class MutexWindowTests
     }
 
     [Fact]
+    public void AnUncancellableLockAsyncThatWaits_AllocatesNothingInSteadyState()
+    {
+        // LockAsync's remarks: its waiter goes back to the thread's pool when the operation ends. Each wait here
+        // leaves the spin for the slow path and finds the mutex free at the queue lock (the hook frees it just
+        // before), all on this thread, so what it allocates is measured exactly.
+        var mu = new Mutex();
+        int slowPaths = 0;
+        using var hook = Hooks.At(mu, SyncTestHook.Window.BeforeQueueLock, () =>
+        {
+            slowPaths++;
+            mu.Unlock();
+        });
+        long before = 0;
+        for (int i = 0; i < 200; i++)
+        {
+            if (i == 100) before = GC.GetAllocatedBytesForCurrentThread(); // after a warm-up
+            Assert.True(mu.TryLock());
+            Assert.True(mu.LockAsync().IsCompletedSuccessfully);
+            mu.Unlock();
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(200, slowPaths);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public async Task AWaitClaimedBackByAPost_KeepsItsFirstWaitTime_ForTheStarvationThreshold()
+    {
+        // As in Starvation_AWaiterThatWaitedExactly1ms_...: the hog holds 0.5 ms at a time and barges back in; the
+        // waiter queues at 0, loses at 0.5 and 1.0 ms and starves at 1.5 ms. A post at 0.7 ms claims its wait back and
+        // its step commits it again: the wait still counts from 0, so the hog's Unlock at 2.0 ms hands it the mutex.
+        await Bubble.Explore(async b =>
+        {
+            var mu = new Mutex();
+            var log = new List<(string who, TimeSpan at)>();
+            var beforeUnlock = new List<int>();
+            SynchronizationContext? waiterContext = null;
+            bool stop = false;
+            int posts = 0;
+            var wg = new WaitGroup();
+            wg.Go(async () =>
+            {
+                while (!stop)
+                {
+                    await mu.LockAsync();
+                    log.Add(("hog", b.Now - Bubble.Epoch));
+                    await Go.Sleep(Us(500));
+                    beforeUnlock.Add(mu.State);
+                    mu.Unlock();
+                }
+            });
+            wg.Go(async () =>
+            {
+                waiterContext = SynchronizationContext.Current;
+                while (log.Count == 0) await Go.Yield();
+                await mu.LockAsync();
+                log.Add(("waiter", b.Now - Bubble.Epoch));
+                stop = true;
+                mu.Unlock();
+            });
+            wg.Go(async () =>
+            {
+                await Go.Sleep(Us(700));
+                Assert.Equal((1, true), mu.Waiters); // the waiter's wait, committed
+                waiterContext!.Post(_ => posts++, null);
+            });
+            await wg.WaitAsync();
+            Assert.Equal(1, posts);
+            Assert.Equal(new[] { ("hog", Us(0)), ("hog", Us(500)), ("hog", Us(1000)), ("hog", Us(1500)), ("waiter", Us(2000)) }, log.Take(5));
+            Assert.Equal(Locked | Starving | HasWaiters, beforeUnlock[3]);
+        }, seeds: 5).Within();
+    }
+
+    [Fact]
     public async Task Starving_EveryWaiterCancelled_TheNextUnlockLeavesTheMutexFree()
     {
         // The waiter starves (it lost three times, waiting 1.5 ms), then gives up. The hog's Unlock finds the mutex

@@ -221,6 +221,26 @@ public class WaitGroupTests
     }
 
     [Fact]
+    public async Task AReleaseThatFindsANewRoundStarted_ReleasesNobody()
+    {
+        // The release half of an Add runs after its counting half, without the lock: a new round's Add may land in
+        // between (it throws and undoes itself, then releases in its turn). A release that finds the counter above
+        // zero, here as in the moment before that undo, must leave the registered waiters alone.
+        var wg = new WaitGroup();
+        wg.Add(1);
+        var waiter = wg.WaitAsync().AsTask();
+        Assert.Equal(1, wg.WaiterCountForTests());
+        wg.Release();
+        Assert.Equal(1, wg.Count);
+        Assert.Equal(1, wg.WaiterCountForTests());
+        Assert.Equal(1, wg.QueuedWaiters.Count);
+        Assert.False(waiter.IsCompleted);
+        wg.Done();
+        await waiter.Within();
+        Assert.Equal(0, wg.WaiterCountForTests());
+    }
+
+    [Fact]
     public async Task BlockingWait_Cancelled_Throws_AndUnregisters_SoTheNextRoundIsNotAReuse()
     {
         var wg = new WaitGroup();
