@@ -1,3 +1,4 @@
+using Weft.Runtime;
 using Weft.Sync;
 using Weft.Testing;
 using Weft.Tests.Runtime;
@@ -563,11 +564,12 @@ public class MutexWindowTests
     }
 
     [Fact]
-    public void AnUncancellableLockAsyncThatWaits_AllocatesNothingInSteadyState()
+    public void AnUncancellableLockAsyncThatWaits_GivesItsWaiterBackToThePool_AndAllocatesNothingInSteadyState()
     {
-        // LockAsync's remarks: its waiter goes back to the thread's pool when the operation ends. Each wait here
-        // leaves the spin for the slow path and finds the mutex free at the queue lock (the hook frees it just
-        // before), all on this thread, so what it allocates is measured exactly.
+        // LockAsync's remarks: an uncancellable wait allocates nothing in steady state, because its waiter goes back
+        // to the thread's pool when the operation ends. Each wait here leaves the spin for the slow path and finds the
+        // mutex free at the queue lock (the hook frees it just before), all on this thread, so the pool it rents from
+        // and returns to is this thread's, and what it allocates is measured exactly.
         var mu = new Mutex();
         int slowPaths = 0;
         using var hook = Hooks.At(mu, SyncTestHook.Window.BeforeQueueLock, () =>
@@ -575,6 +577,14 @@ public class MutexWindowTests
             slowPaths++;
             mu.Unlock();
         });
+        while (NodePool<Waiter>.TryTake() is not null) { } // this thread's pool, emptied
+        Assert.True(mu.TryLock());
+        Assert.True(mu.LockAsync().IsCompletedSuccessfully);
+        mu.Unlock();
+        Assert.Equal(1, slowPaths);
+        var pooled = NodePool<Waiter>.TryTake();
+        Assert.NotNull(pooled); // the wait's waiter, given back
+        NodePool<Waiter>.Return(pooled, 256);
         long before = 0;
         for (int i = 0; i < 200; i++)
         {
@@ -584,8 +594,10 @@ public class MutexWindowTests
             mu.Unlock();
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(200, slowPaths);
+        Assert.Equal(201, slowPaths);
+#if !DEBUG // a Debug build compiles the async slow path's state machine as a class: one allocation per call
         Assert.Equal(0, allocated);
+#endif
     }
 
     [Fact]
