@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Weft.Runtime;
 using Weft.Sync;
 using Weft.Testing;
@@ -22,33 +23,46 @@ public class MutexTests
             count++;
             Volatile.Write(ref inside, 0);
         }
+        // A broken mutex can make an Unlock throw (not locked) or a Debug invariant fail inside a worker: caught and
+        // reported here, so the test fails by that assertion at once instead of crashing the test host (a thread's
+        // unhandled exception) or waiting out its bound for workers that can no longer finish.
+        var failed = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
         var wg = new WaitGroup();
         for (int i = 0; i < goroutines; i++)
         {
             bool useAsync = i % 2 == 0;
             wg.Go(async () =>
             {
-                for (int j = 0; j < iterations; j++)
+                try
                 {
-                    if (useAsync) await mu.LockAsync(); else mu.Lock();
-                    Critical();
-                    mu.Unlock();
-                    if (j % 1000 == 0) await Go.Yield();
+                    for (int j = 0; j < iterations; j++)
+                    {
+                        if (useAsync) await mu.LockAsync(); else mu.Lock();
+                        Critical();
+                        mu.Unlock();
+                        if (j % 1000 == 0) await Go.Yield();
+                    }
                 }
+                catch (Exception e) { failed.TrySetResult(e); }
             });
         }
         var ts = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
         {
-            for (int j = 0; j < iterations; j++)
+            try
             {
-                if (!mu.TryLock()) mu.Lock();
-                Critical();
-                mu.Unlock();
+                for (int j = 0; j < iterations; j++)
+                {
+                    if (!mu.TryLock()) mu.Lock();
+                    Critical();
+                    mu.Unlock();
+                }
             }
+            catch (Exception e) { failed.TrySetResult(e); }
         })).ToList();
         ts.ForEach(t => t.Start());
-        await wg.WaitAsync().Within();
-        await Task.Run(() => ts.ForEach(t => t.Join())).Within();
+        var all = Task.WhenAll(wg.WaitAsync().AsTask(), Task.Run(() => ts.ForEach(t => t.Join())));
+        if (await Task.WhenAny(all, failed.Task).Within() == failed.Task) Assert.Fail($"A worker failed: {await failed.Task}");
+        await all.Within();
         Assert.Equal(0, overlaps);
         Assert.Equal((goroutines + threads) * (long)iterations, count);
         Assert.False(mu.IsLocked);
@@ -323,6 +337,15 @@ public class MutexWindowTests
         }
     }
 
+    /// <summary>A goroutine that locks <paramref name="mu"/> once, then unlocks it; <paramref name="context"/> gets its context (to post to) first.</summary>
+    private static Task LockOnceInAGoroutine(Mutex mu, StrongBox<SynchronizationContext?>? context = null) =>
+        ParkProtocolTests.RunGoroutine(async () =>
+        {
+            if (context is not null) Volatile.Write(ref context.Value, SynchronizationContext.Current);
+            await mu.LockAsync();
+            mu.Unlock();
+        });
+
     [Fact]
     public async Task Lock_CancelledSpinnerHoldingWoken_WakesTheNextWaiterIfTheMutexWasFreedMeanwhile()
     {
@@ -430,7 +453,7 @@ public class MutexWindowTests
         Assert.True(mu.TryLock());
         var ctx2 = new HeldContext();
         var n = goroutine
-            ? ParkProtocolTests.RunGoroutine(async () => { await mu.LockAsync(); mu.Unlock(); })
+            ? LockOnceInAGoroutine(mu)
             : ctx2.Start(async () => { await mu.LockAsync(); mu.Unlock(); });
         MutexParkTests.WaitUntil(() => (mu.State & HasWaiters) != 0, "the newcomer queued");
         Assert.Equal(Locked | Woken | HasWaiters, mu.State);
@@ -454,23 +477,18 @@ public class MutexWindowTests
         // (the mutex is held), or the post would sit in the mailbox of a goroutine parked until the next Unlock.
         var mu = new Mutex();
         Assert.True(mu.TryLock());
-        SynchronizationContext? context = null;
+        var context = new StrongBox<SynchronizationContext?>();
         int commits = 0, posts = 0, queuedAtPost = -1;
         using var hook = Hooks.At(mu, SyncTestHook.Window.BeforeQueueLock, () =>
         {
             if (commits++ > 0) return;
-            Volatile.Read(ref context)!.Post(_ =>
+            Volatile.Read(ref context.Value)!.Post(_ =>
             {
                 queuedAtPost = mu.Waiters.Count;
                 Interlocked.Increment(ref posts);
             }, null);
         });
-        var g = ParkProtocolTests.RunGoroutine(async () =>
-        {
-            Volatile.Write(ref context, SynchronizationContext.Current);
-            await mu.LockAsync();
-            mu.Unlock();
-        });
+        var g = LockOnceInAGoroutine(mu, context);
         MutexParkTests.WaitUntil(() => (mu.State & HasWaiters) != 0, "the wait is queued");
         Assert.Equal(1, Volatile.Read(ref posts)); // ran before the wait was queued...
         Assert.Equal(0, queuedAtPost);
@@ -488,19 +506,14 @@ public class MutexWindowTests
         // the race (at the front): W2, queued behind it meanwhile, is now ahead.
         var mu = new Mutex();
         Assert.True(mu.TryLock());
-        SynchronizationContext? context = null;
+        var context = new StrongBox<SynchronizationContext?>();
         int posts = 0;
-        var g = ParkProtocolTests.RunGoroutine(async () =>
-        {
-            Volatile.Write(ref context, SynchronizationContext.Current);
-            await mu.LockAsync();
-            mu.Unlock();
-        });
+        var g = LockOnceInAGoroutine(mu, context);
         MutexParkTests.WaitUntil(() => mu.Waiters == (1, true), "the goroutine's wait is queued");
         var ctx = new HeldContext();
         var w2 = ctx.Start(async () => await mu.LockAsync());
         Assert.Equal((2, true), mu.Waiters);
-        Volatile.Read(ref context)!.Post(_ => Interlocked.Increment(ref posts), null);
+        Volatile.Read(ref context.Value)!.Post(_ => Interlocked.Increment(ref posts), null);
         MutexParkTests.WaitUntil(() => Volatile.Read(ref posts) == 1 && mu.Waiters.Count == 2, "the post ran and the wait was queued again");
         Assert.Equal((2, false), mu.Waiters); // W2 first
         Assert.Equal(Locked | HasWaiters, mu.State);

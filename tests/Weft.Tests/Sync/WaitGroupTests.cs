@@ -108,7 +108,8 @@ public class WaitGroupTests
         var ex = Assert.Throws<InvalidOperationException>(() => wg.Add(1));
         Assert.Contains("reused before previous Wait has returned", ex.Message);
         Assert.Equal(0, wg.Count); // the bad Add was undone...
-        await old.Within();        // ...and, finding the counter at zero with a waiter registered, released it
+        Assert.Equal(0, wg.WaiterCountForTests()); // ...and, finding the counter at zero with a waiter registered, released it
+        await old.Within();
         wg.Release();              // so the release owed by the first Add finds nothing left to do
         Assert.Equal(0, wg.Count);
 
@@ -182,6 +183,7 @@ public class WaitGroupTests
         var ex = Assert.Throws<InvalidOperationException>(wg.Done);
         Assert.Contains("negative", ex.Message);
         Assert.Equal(0, wg.Count);
+        Assert.Equal(0, wg.WaiterCountForTests()); // released by the undoing Done, before it threw
         await waiter.Within();
         await blocked.Within();
         wg.Release(); // the owed release finds nothing left
