@@ -48,15 +48,16 @@ public class WaitGroupTests
         var wg = new WaitGroup();
         int rounds = Stress.Scale(20_000);
         using var start = new Barrier(2);
-        var doner = new Thread(() =>
+        // On a dedicated thread, as a task: if the group breaks, the Done thread's failure (a negative counter, or the
+        // barrier disposed when this test fails first) is reported with the test instead of crashing the test host.
+        var doner = Hooks.OnThread(() =>
         {
             for (int i = 0; i < rounds; i++)
             {
                 Assert.True(start.SignalAndWait(TestTimeout.Default));
                 wg.Done();
             }
-        }) { IsBackground = true };
-        doner.Start();
+        });
         for (int i = 0; i < rounds; i++)
         {
             wg.Add(1);
@@ -64,7 +65,7 @@ public class WaitGroupTests
             await wg.WaitAsync().Within();
             Assert.Equal(0, wg.Count);
         }
-        Assert.True(doner.Join(TestTimeout.Default));
+        await doner.Within();
     }
 
     [Fact]
@@ -76,12 +77,11 @@ public class WaitGroupTests
         int released = 0;
         for (int i = 0; i < 20; i++)
             waiters.Go(async () => { await wg.WaitAsync(); Interlocked.Increment(ref released); });
-        var t = new Thread(() => { wg.Wait(); Interlocked.Increment(ref released); });
-        t.Start();
+        var t = Hooks.OnThread(() => { wg.Wait(); Interlocked.Increment(ref released); }); // a failed Wait fails the test, not the host
         await Go.Sleep(TimeSpan.FromMilliseconds(10));
         wg.Done();
         await waiters.WaitAsync().Within();
-        await Task.Run(t.Join).Within();
+        await t.Within();
         Assert.Equal(21, released);
     }
 
