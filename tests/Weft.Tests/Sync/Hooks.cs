@@ -34,3 +34,54 @@ internal static class Hooks
         }
     }
 }
+
+/// <summary>
+/// A synchronization context that keeps what is posted to it until the test runs it. A waiter started under it
+/// (<see cref="Start"/>) is woken as usual, but its continuation only runs in <see cref="RunAll"/>: until then it is
+/// a woken waiter that has not run yet, holding whatever the waker gave it (a mutex's Woken bit, say), for as long
+/// as the test needs a state that otherwise lasts a few microseconds.
+/// </summary>
+internal sealed class HeldContext : SynchronizationContext
+{
+    private readonly Queue<(SendOrPostCallback Callback, object? State)> _posts = new();
+
+    /// <summary>Posts not run yet: a woken waiter's continuation is one.</summary>
+    public int Pending { get { lock (_posts) return _posts.Count; } }
+
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        lock (_posts) _posts.Enqueue((d, state));
+    }
+
+    public override void Send(SendOrPostCallback d, object? state) => throw new NotSupportedException();
+
+    /// <summary>Runs <paramref name="body"/> up to its first pending await with this context current, so its awaits resume here.</summary>
+    public Task Start(Func<Task> body)
+    {
+        var previous = Current;
+        SetSynchronizationContext(this);
+        try { return body(); }
+        finally { SetSynchronizationContext(previous); }
+    }
+
+    /// <summary>Runs the held posts, and those they post in turn, on the calling thread, until none is left.</summary>
+    public void RunAll()
+    {
+        var previous = Current;
+        SetSynchronizationContext(this);
+        try
+        {
+            while (true)
+            {
+                (SendOrPostCallback Callback, object? State) next;
+                lock (_posts)
+                {
+                    if (_posts.Count == 0) return;
+                    next = _posts.Dequeue();
+                }
+                next.Callback(next.State);
+            }
+        }
+        finally { SetSynchronizationContext(previous); }
+    }
+}

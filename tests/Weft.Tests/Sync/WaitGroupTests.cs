@@ -48,15 +48,16 @@ public class WaitGroupTests
         var wg = new WaitGroup();
         int rounds = Stress.Scale(20_000);
         using var start = new Barrier(2);
-        var doner = new Thread(() =>
+        // On a dedicated thread, as a task: if the group breaks, the Done thread's failure (a negative counter, or the
+        // barrier disposed when this test fails first) is reported with the test instead of crashing the test host.
+        var doner = Hooks.OnThread(() =>
         {
             for (int i = 0; i < rounds; i++)
             {
                 Assert.True(start.SignalAndWait(TestTimeout.Default));
                 wg.Done();
             }
-        }) { IsBackground = true };
-        doner.Start();
+        });
         for (int i = 0; i < rounds; i++)
         {
             wg.Add(1);
@@ -64,7 +65,7 @@ public class WaitGroupTests
             await wg.WaitAsync().Within();
             Assert.Equal(0, wg.Count);
         }
-        Assert.True(doner.Join(TestTimeout.Default));
+        await doner.Within();
     }
 
     [Fact]
@@ -76,12 +77,11 @@ public class WaitGroupTests
         int released = 0;
         for (int i = 0; i < 20; i++)
             waiters.Go(async () => { await wg.WaitAsync(); Interlocked.Increment(ref released); });
-        var t = new Thread(() => { wg.Wait(); Interlocked.Increment(ref released); });
-        t.Start();
+        var t = Hooks.OnThread(() => { wg.Wait(); Interlocked.Increment(ref released); }); // a failed Wait fails the test, not the host
         await Go.Sleep(TimeSpan.FromMilliseconds(10));
         wg.Done();
         await waiters.WaitAsync().Within();
-        await Task.Run(t.Join).Within();
+        await t.Within();
         Assert.Equal(21, released);
     }
 
@@ -108,7 +108,8 @@ public class WaitGroupTests
         var ex = Assert.Throws<InvalidOperationException>(() => wg.Add(1));
         Assert.Contains("reused before previous Wait has returned", ex.Message);
         Assert.Equal(0, wg.Count); // the bad Add was undone...
-        await old.Within();        // ...and, finding the counter at zero with a waiter registered, released it
+        Assert.Equal(0, wg.WaiterCountForTests()); // ...and, finding the counter at zero with a waiter registered, released it
+        await old.Within();
         wg.Release();              // so the release owed by the first Add finds nothing left to do
         Assert.Equal(0, wg.Count);
 
@@ -182,6 +183,7 @@ public class WaitGroupTests
         var ex = Assert.Throws<InvalidOperationException>(wg.Done);
         Assert.Contains("negative", ex.Message);
         Assert.Equal(0, wg.Count);
+        Assert.Equal(0, wg.WaiterCountForTests()); // released by the undoing Done, before it threw
         await waiter.Within();
         await blocked.Within();
         wg.Release(); // the owed release finds nothing left
@@ -218,6 +220,26 @@ public class WaitGroupTests
         wg.Add(-3);
         await waiter.Within();
         Assert.Equal(0, wg.Count);
+    }
+
+    [Fact]
+    public async Task AReleaseThatFindsANewRoundStarted_ReleasesNobody()
+    {
+        // The release half of an Add runs after its counting half, without the lock: a new round's Add may land in
+        // between (it throws and undoes itself, then releases in its turn). A release that finds the counter above
+        // zero, here as in the moment before that undo, must leave the registered waiters alone.
+        var wg = new WaitGroup();
+        wg.Add(1);
+        var waiter = wg.WaitAsync().AsTask();
+        Assert.Equal(1, wg.WaiterCountForTests());
+        wg.Release();
+        Assert.Equal(1, wg.Count);
+        Assert.Equal(1, wg.WaiterCountForTests());
+        Assert.Equal(1, wg.QueuedWaiters.Count);
+        Assert.False(waiter.IsCompleted);
+        wg.Done();
+        await waiter.Within();
+        Assert.Equal(0, wg.WaiterCountForTests());
     }
 
     [Fact]
