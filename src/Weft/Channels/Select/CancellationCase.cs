@@ -53,8 +53,8 @@ public sealed class CancellationCase : SelectCase
 
     internal override void AfterEnqueue(SelectCore core)
     {
-        if (!Token.CanBeCanceled) return;
-        // UnsafeRegister: the callback only claims the select; a token already cancelled runs it here, at once.
+        // UnsafeRegister: the callback only claims the select; a token already cancelled runs it here, at once. A token
+        // that cannot be cancelled registers nothing (the call returns an empty registration without allocating).
         _registration = Token.UnsafeRegister(static o => ((CancellationCase)o!).Fire(), this);
     }
 
