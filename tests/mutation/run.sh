@@ -8,7 +8,7 @@
 # are counted apart there: a mutant is only "killed" when an assertion failed, "timeout" when the run hung.
 #
 # WEFT_TEST_TIMEOUT (default here 3 s, in a normal test run 30 s) bounds every wait of the tests. It must fire before
-# Stryker's own limit (about 1.5 x the covering tests' time + additional-timeout, 20 s in the config: room for a run whose tests fail one bounded wait after another), so that a mutant
+# Stryker's own limit (about 1.5 x the covering tests' time + additional-timeout, 60 s in the config: room for a run in which dozens of covering tests each fail a 3 s bounded wait), so that a mutant
 # which hangs an operation fails the test's bounded wait and counts as killed by an assertion, not as a timeout.
 set -euo pipefail
 cd "$(dirname "$0")"
