@@ -242,6 +242,28 @@ public sealed class RunQueueTests
         Assert.Equal(Enumerable.Range(10, 10), PopAll(victim));
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(10)]
+    [InlineData(Cap)]
+    public void StealInto_LeavesNoReferenceToAGoroutineBeyondTheThiefsTail(int n)
+    {
+        // The slot of the goroutine the thief returns to run, and every slot past the thief's tail, must be empty
+        // after the steal: a reference left there keeps a finished goroutine (and everything its body captured) alive
+        // until that slot is reused, and only what lies below the tail is the thief's queue.
+        var ring = typeof(LocalRunQueue).GetField("_ring", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        var victim = new LocalRunQueue();
+        var thief = new LocalRunQueue();
+        var g = Make(n);
+        foreach (var x in g) victim.Push(x);
+        var run = victim.StealInto(thief);
+        Assert.NotNull(run);
+        var slots = (Goroutine?[])ring.GetValue(thief)!;
+        int queued = thief.Count;
+        Assert.All(slots.Skip(queued), slot => Assert.Null(slot));
+        Assert.DoesNotContain(run, slots);
+    }
+
     [Fact]
     public void StealInto_FromAnEmptyRing_TakesNothing()
     {
