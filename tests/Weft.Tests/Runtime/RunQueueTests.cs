@@ -14,7 +14,8 @@ namespace Weft.Tests.Runtime;
 /// global queue: when a scheduler is running in this process (other tests started one) it may take those first,
 /// so they are real goroutines, registered like <c>Go.Run</c>'s, whose body records the delivery; the test takes
 /// back the ones the scheduler did not, and ends them with <see cref="Goroutine.Abandon"/> so the registry's count
-/// stays right.
+/// stays right. Each single-threaded test runs its body on a thread of its own, bounded (<c>TestTimeout.Blocking</c>):
+/// a mutated ring loop that never ends then fails the test instead of hanging the run.
 /// </remarks>
 public sealed class RunQueueTests
 {
@@ -55,145 +56,166 @@ public sealed class RunQueueTests
     [Fact]
     public void Ring_IsFifo_AcrossManyLaps_AndCountsExactly()
     {
-        var q = new LocalRunQueue();
-        var gs = Make(Cap);
-        Assert.True(q.IsEmpty && q.RingIsEmpty);
-        Assert.Equal(0, q.Count);
-        int next = 0, expected = 0;
-        for (int lap = 0; lap < 10; lap++)
+        TestTimeout.Blocking(() =>
         {
-            // Fill to exactly the capacity (no spill), then drain part of it, so the indices wrap the ring many times.
-            for (int held = next - expected; held < Cap; held++) q.Push(gs[next++ % Cap]);
-            Assert.Equal(Cap, q.Count);
-            Assert.False(q.IsEmpty || q.RingIsEmpty);
-            for (int i = 0; i < 100; i++)
+            var q = new LocalRunQueue();
+            var gs = Make(Cap);
+            Assert.True(q.IsEmpty && q.RingIsEmpty);
+            Assert.Equal(0, q.Count);
+            int next = 0, expected = 0;
+            for (int lap = 0; lap < 10; lap++)
             {
-                Assert.Same(gs[expected++ % Cap], q.Pop(skipNext: false, out bool fromNext));
-                Assert.False(fromNext);
+                // Fill to exactly the capacity (no spill), then drain part of it, so the indices wrap the ring many times.
+                for (int held = next - expected; held < Cap; held++) q.Push(gs[next++ % Cap]);
+                Assert.Equal(Cap, q.Count);
+                Assert.False(q.IsEmpty || q.RingIsEmpty);
+                for (int i = 0; i < 100; i++)
+                {
+                    Assert.Same(gs[expected++ % Cap], q.Pop(skipNext: false, out bool fromNext));
+                    Assert.False(fromNext);
+                }
+                Assert.Equal(Cap - 100, q.Count);
             }
-            Assert.Equal(Cap - 100, q.Count);
-        }
-        var rest = PopAll(q);
-        Assert.Equal(Enumerable.Range(expected, next - expected).Select(i => i % Cap), rest);
-        Assert.True(q.IsEmpty && q.RingIsEmpty);
-        Assert.Equal(0, q.Count);
-        Assert.Null(q.Pop(skipNext: false, out bool none));
-        Assert.False(none);
+            var rest = PopAll(q);
+            Assert.Equal(Enumerable.Range(expected, next - expected).Select(i => i % Cap), rest);
+            Assert.True(q.IsEmpty && q.RingIsEmpty);
+            Assert.Equal(0, q.Count);
+            Assert.Null(q.Pop(skipNext: false, out bool none));
+            Assert.False(none);
+        });
     }
 
     [Fact]
     public void Runnext_RunsFirst_APushNextMovesTheOldOneToTheTail()
     {
-        var q = new LocalRunQueue();
-        var g = Make(5);
-        q.Push(g[0]);
-        Assert.False(q.HasNext);
-        Assert.False(q.PushNext(g[1])); // runnext was empty: nothing moved, nobody worth waking
-        Assert.True(q.HasNext);
-        Assert.Equal(2, q.Count);
-        Assert.True(q.PushNext(g[2]));  // g[1] moves to the tail of the ring
-        Assert.Equal(3, q.Count);
-        Assert.False(q.RingIsEmpty);
+        TestTimeout.Blocking(() =>
+        {
+            var q = new LocalRunQueue();
+            var g = Make(5);
+            q.Push(g[0]);
+            Assert.False(q.HasNext);
+            Assert.False(q.PushNext(g[1])); // runnext was empty: nothing moved, nobody worth waking
+            Assert.True(q.HasNext);
+            Assert.Equal(2, q.Count);
+            Assert.True(q.PushNext(g[2]));  // g[1] moves to the tail of the ring
+            Assert.Equal(3, q.Count);
+            Assert.False(q.RingIsEmpty);
 
-        Assert.Same(g[2], q.Pop(skipNext: false, out bool fromNext));
-        Assert.True(fromNext);
-        Assert.False(q.HasNext);
-        Assert.Same(g[0], q.Pop(skipNext: false, out fromNext));
-        Assert.False(fromNext);
-        Assert.Same(g[1], q.Pop(skipNext: false, out fromNext));
-        Assert.False(fromNext);
-        Assert.True(q.IsEmpty);
+            Assert.Same(g[2], q.Pop(skipNext: false, out bool fromNext));
+            Assert.True(fromNext);
+            Assert.False(q.HasNext);
+            Assert.Same(g[0], q.Pop(skipNext: false, out fromNext));
+            Assert.False(fromNext);
+            Assert.Same(g[1], q.Pop(skipNext: false, out fromNext));
+            Assert.False(fromNext);
+            Assert.True(q.IsEmpty);
+        });
     }
 
     [Fact]
     public void TryPutNext_FillsOnlyAnEmptySlot()
     {
-        var q = new LocalRunQueue();
-        var g = Make(2);
-        Assert.True(q.TryPutNext(g[0]));
-        Assert.False(q.TryPutNext(g[1]));
-        Assert.Equal(1, q.Count);
-        Assert.True(q.RingIsEmpty);
-        Assert.False(q.IsEmpty);
-        Assert.Same(g[0], q.Pop(skipNext: false, out bool fromNext));
-        Assert.True(fromNext);
-        Assert.True(q.IsEmpty);
+        TestTimeout.Blocking(() =>
+        {
+            var q = new LocalRunQueue();
+            var g = Make(2);
+            Assert.True(q.TryPutNext(g[0]));
+            Assert.False(q.TryPutNext(g[1]));
+            Assert.Equal(1, q.Count);
+            Assert.True(q.RingIsEmpty);
+            Assert.False(q.IsEmpty);
+            Assert.Same(g[0], q.Pop(skipNext: false, out bool fromNext));
+            Assert.True(fromNext);
+            Assert.True(q.IsEmpty);
+        });
     }
 
     [Fact]
     public void SkipNext_TakesTheRingFirst_AndRunnextOnlyWhenTheRingIsEmpty()
     {
-        var q = new LocalRunQueue();
-        var g = Make(3);
-        q.Push(g[0]);
-        q.Push(g[1]);
-        q.PushNext(g[2]);
-        Assert.Same(g[0], q.Pop(skipNext: true, out bool fromNext));
-        Assert.False(fromNext);
-        Assert.Same(g[1], q.Pop(skipNext: true, out fromNext));
-        Assert.False(fromNext);
-        Assert.True(q.HasNext);
-        Assert.Same(g[2], q.Pop(skipNext: true, out fromNext));
-        Assert.True(fromNext);
-        Assert.False(q.HasNext);
-        Assert.Null(q.Pop(skipNext: true, out fromNext));
-        Assert.False(fromNext);
+        TestTimeout.Blocking(() =>
+        {
+            var q = new LocalRunQueue();
+            var g = Make(3);
+            q.Push(g[0]);
+            q.Push(g[1]);
+            q.PushNext(g[2]);
+            Assert.Same(g[0], q.Pop(skipNext: true, out bool fromNext));
+            Assert.False(fromNext);
+            Assert.Same(g[1], q.Pop(skipNext: true, out fromNext));
+            Assert.False(fromNext);
+            Assert.True(q.HasNext);
+            Assert.Same(g[2], q.Pop(skipNext: true, out fromNext));
+            Assert.True(fromNext);
+            Assert.False(q.HasNext);
+            Assert.Null(q.Pop(skipNext: true, out fromNext));
+            Assert.False(fromNext);
+        });
     }
 
     [Fact]
     public void PushReleasingNext_MovesRunnextThenTheNewOneToTheRing()
     {
-        var q = new LocalRunQueue();
-        var g = Make(4);
-        q.PushNext(g[0]);
-        q.PushReleasingNext(g[1]);
-        Assert.False(q.HasNext);
-        Assert.Equal(2, q.Count);
-        q.PushReleasingNext(g[2]); // no runnext now: just appended
-        Assert.False(q.HasNext);
-        Assert.Equal([0, 1, 2], PopAll(q));
+        TestTimeout.Blocking(() =>
+        {
+            var q = new LocalRunQueue();
+            var g = Make(4);
+            q.PushNext(g[0]);
+            q.PushReleasingNext(g[1]);
+            Assert.False(q.HasNext);
+            Assert.Equal(2, q.Count);
+            q.PushReleasingNext(g[2]); // no runnext now: just appended
+            Assert.False(q.HasNext);
+            Assert.Equal([0, 1, 2], PopAll(q));
 
-        // A thief can take both from the ring now (runnext is never stolen).
-        var thief = new LocalRunQueue();
-        q.PushNext(g[3]);
-        Assert.Null(q.StealInto(thief));
-        q.PushReleasingNext(g[0]);
-        Assert.Same(g[3], q.StealInto(thief)); // half of two is one: the oldest, g[3]
-        Assert.Equal([0], PopAll(q));
+            // A thief can take both from the ring now (runnext is never stolen).
+            var thief = new LocalRunQueue();
+            q.PushNext(g[3]);
+            Assert.Null(q.StealInto(thief));
+            q.PushReleasingNext(g[0]);
+            Assert.Same(g[3], q.StealInto(thief)); // half of two is one: the oldest, g[3]
+            Assert.Equal([0], PopAll(q));
+        });
     }
 
     [Fact]
     public void TakeNextForThief_TakesOnlyRunnext()
     {
-        var q = new LocalRunQueue();
-        var g = Make(2);
-        Assert.Null(q.TakeNextForThief());
-        q.Push(g[0]);
-        Assert.Null(q.TakeNextForThief());
-        q.PushNext(g[1]);
-        Assert.Same(g[1], q.TakeNextForThief());
-        Assert.False(q.HasNext);
-        Assert.Null(q.TakeNextForThief());
-        Assert.Equal([0], PopAll(q));
+        TestTimeout.Blocking(() =>
+        {
+            var q = new LocalRunQueue();
+            var g = Make(2);
+            Assert.Null(q.TakeNextForThief());
+            q.Push(g[0]);
+            Assert.Null(q.TakeNextForThief());
+            q.PushNext(g[1]);
+            Assert.Same(g[1], q.TakeNextForThief());
+            Assert.False(q.HasNext);
+            Assert.Null(q.TakeNextForThief());
+            Assert.Equal([0], PopAll(q));
+        });
     }
 
     [Fact]
     public void DrainTo_TakesRunnextThenTheRingInOrder()
     {
-        var q = new LocalRunQueue();
-        var g = Make(4);
-        q.Push(g[0]);
-        q.Push(g[1]);
-        q.PushNext(g[2]);
-        var into = new List<Goroutine>();
-        q.DrainTo(into);
-        Assert.Equal([2, 0, 1], into.Select(Ix));
-        Assert.True(q.IsEmpty);
-        Assert.Equal(0, q.Count);
-        q.DrainTo(into);
-        Assert.Equal(3, into.Count);
-        q.Push(g[3]); // still usable
-        Assert.Equal([3], PopAll(q));
+        TestTimeout.Blocking(() =>
+        {
+            var q = new LocalRunQueue();
+            var g = Make(4);
+            q.Push(g[0]);
+            q.Push(g[1]);
+            q.PushNext(g[2]);
+            var into = new List<Goroutine>();
+            q.DrainTo(into);
+            Assert.Equal([2, 0, 1], into.Select(Ix));
+            Assert.True(q.IsEmpty);
+            Assert.Equal(0, q.Count);
+            q.DrainTo(into);
+            Assert.Equal(3, into.Count);
+            q.Push(g[3]); // still usable
+            Assert.Equal([3], PopAll(q));
+        });
     }
 
     // ---- stealing, one thread -------------------------------------------------------------------------------
@@ -206,40 +228,46 @@ public sealed class RunQueueTests
     [InlineData(Cap)]
     public void StealInto_TakesTheOlderHalfRoundedUp_ReturnsTheNewestOfThem_AndKeepsOrder(int n)
     {
-        var victim = new LocalRunQueue();
-        var thief = new LocalRunQueue();
-        var g = Make(n + 1);
-        for (int i = 0; i < n; i++) victim.Push(g[i]);
-        victim.PushNext(g[n]); // runnext is never stolen
-        int stolen = n - n / 2;
+        TestTimeout.Blocking(() =>
+        {
+            var victim = new LocalRunQueue();
+            var thief = new LocalRunQueue();
+            var g = Make(n + 1);
+            for (int i = 0; i < n; i++) victim.Push(g[i]);
+            victim.PushNext(g[n]); // runnext is never stolen
+            int stolen = n - n / 2;
 
-        var run = victim.StealInto(thief);
-        Assert.Equal(stolen - 1, Ix(run));
-        Assert.Equal(stolen - 1, thief.Count);
-        Assert.True(thief.HasNext is false);
-        Assert.Equal(n - stolen + 1, victim.Count);
-        Assert.Equal(Enumerable.Range(0, stolen - 1), PopAll(thief));
-        Assert.True(thief.RingIsEmpty);
-        Assert.Equal(Enumerable.Range(stolen, n - stolen).Prepend(n), PopAll(victim));
+            var run = victim.StealInto(thief);
+            Assert.Equal(stolen - 1, Ix(run));
+            Assert.Equal(stolen - 1, thief.Count);
+            Assert.True(thief.HasNext is false);
+            Assert.Equal(n - stolen + 1, victim.Count);
+            Assert.Equal(Enumerable.Range(0, stolen - 1), PopAll(thief));
+            Assert.True(thief.RingIsEmpty);
+            Assert.Equal(Enumerable.Range(stolen, n - stolen).Prepend(n), PopAll(victim));
+        });
     }
 
     [Fact]
     public void StealInto_AppendsAfterWhatTheThiefAlreadyHas_AcrossTheRingsWrap()
     {
-        var victim = new LocalRunQueue();
-        var thief = new LocalRunQueue();
-        var g = Make(Cap + 40);
-        // Move the thief's indices near the end of its ring so the stolen run wraps.
-        for (int i = 0; i < Cap - 5; i++) thief.Push(g[0]);
-        for (int i = 0; i < Cap - 5; i++) thief.Pop(skipNext: false, out _);
-        thief.Push(g[Cap + 1]);
-        thief.Push(g[Cap + 2]);
-        for (int i = 0; i < 20; i++) victim.Push(g[i]);
+        TestTimeout.Blocking(() =>
+        {
+            var victim = new LocalRunQueue();
+            var thief = new LocalRunQueue();
+            var g = Make(Cap + 40);
+            // Move the thief's indices near the end of its ring so the stolen run wraps.
+            for (int i = 0; i < Cap - 5; i++) thief.Push(g[0]);
+            for (int i = 0; i < Cap - 5; i++) thief.Pop(skipNext: false, out _);
+            thief.Push(g[Cap + 1]);
+            thief.Push(g[Cap + 2]);
+            for (int i = 0; i < 20; i++) victim.Push(g[i]);
 
-        var run = victim.StealInto(thief);
-        Assert.Same(g[9], run);
-        Assert.Equal([Cap + 1, Cap + 2, 0, 1, 2, 3, 4, 5, 6, 7, 8], PopAll(thief));
-        Assert.Equal(Enumerable.Range(10, 10), PopAll(victim));
+            var run = victim.StealInto(thief);
+            Assert.Same(g[9], run);
+            Assert.Equal([Cap + 1, Cap + 2, 0, 1, 2, 3, 4, 5, 6, 7, 8], PopAll(thief));
+            Assert.Equal(Enumerable.Range(10, 10), PopAll(victim));
+        });
     }
 
     [Theory]
@@ -248,36 +276,42 @@ public sealed class RunQueueTests
     [InlineData(Cap)]
     public void StealInto_LeavesNoReferenceToAGoroutineBeyondTheThiefsTail(int n)
     {
-        // The slot of the goroutine the thief returns to run, and every slot past the thief's tail, must be empty
-        // after the steal: a reference left there keeps a finished goroutine (and everything its body captured) alive
-        // until that slot is reused, and only what lies below the tail is the thief's queue.
-        var ring = typeof(LocalRunQueue).GetField("_ring", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
-        var victim = new LocalRunQueue();
-        var thief = new LocalRunQueue();
-        var g = Make(n);
-        foreach (var x in g) victim.Push(x);
-        var run = victim.StealInto(thief);
-        Assert.NotNull(run);
-        var slots = (Goroutine?[])ring.GetValue(thief)!;
-        int queued = thief.Count;
-        Assert.All(slots.Skip(queued), slot => Assert.Null(slot));
-        Assert.DoesNotContain(run, slots);
+        TestTimeout.Blocking(() =>
+        {
+            // The slot of the goroutine the thief returns to run, and every slot past the thief's tail, must be empty
+            // after the steal: a reference left there keeps a finished goroutine (and everything its body captured) alive
+            // until that slot is reused, and only what lies below the tail is the thief's queue.
+            var ring = typeof(LocalRunQueue).GetField("_ring", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+            var victim = new LocalRunQueue();
+            var thief = new LocalRunQueue();
+            var g = Make(n);
+            foreach (var x in g) victim.Push(x);
+            var run = victim.StealInto(thief);
+            Assert.NotNull(run);
+            var slots = (Goroutine?[])ring.GetValue(thief)!;
+            int queued = thief.Count;
+            Assert.All(slots.Skip(queued), slot => Assert.Null(slot));
+            Assert.DoesNotContain(run, slots);
+        });
     }
 
     [Fact]
     public void StealInto_FromAnEmptyRing_TakesNothing()
     {
-        var victim = new LocalRunQueue();
-        var thief = new LocalRunQueue();
-        Assert.Null(victim.StealInto(thief));
-        Assert.True(thief.IsEmpty);
-        var g = Make(2);
-        victim.Push(g[0]);
-        victim.Pop(skipNext: false, out _);
-        Assert.Null(victim.StealInto(thief));
-        thief.Push(g[1]);
-        Assert.Null(victim.StealInto(thief));
-        Assert.Equal([1], PopAll(thief)); // the thief's own queue untouched
+        TestTimeout.Blocking(() =>
+        {
+            var victim = new LocalRunQueue();
+            var thief = new LocalRunQueue();
+            Assert.Null(victim.StealInto(thief));
+            Assert.True(thief.IsEmpty);
+            var g = Make(2);
+            victim.Push(g[0]);
+            victim.Pop(skipNext: false, out _);
+            Assert.Null(victim.StealInto(thief));
+            thief.Push(g[1]);
+            Assert.Null(victim.StealInto(thief));
+            Assert.Equal([1], PopAll(thief)); // the thief's own queue untouched
+        });
     }
 
     // ---- owner against thieves -------------------------------------------------------------------------------
@@ -424,29 +458,32 @@ public sealed class RunQueueTests
     [Fact]
     public void Push_OnAFullRing_SpillsTheOlderHalfAndTheNewOneToTheGlobalQueue_InOrder()
     {
-        const int Next = Cap, Extra = Cap + 1;
-        var s = new Spill(Cap + 2);
-        var q = new LocalRunQueue();
-        q.PushNext(s.G[Next]); // runnext stays put
-        for (int i = 0; i < Cap; i++) q.Push(s.G[i]); // exactly full: no spill yet
-        Assert.Equal(Cap + 1, q.Count);
-        Assert.Empty(s.TakeFromGlobal());
+        TestTimeout.Blocking(() =>
+        {
+            const int Next = Cap, Extra = Cap + 1;
+            var s = new Spill(Cap + 2);
+            var q = new LocalRunQueue();
+            q.PushNext(s.G[Next]); // runnext stays put
+            for (int i = 0; i < Cap; i++) q.Push(s.G[i]); // exactly full: no spill yet
+            Assert.Equal(Cap + 1, q.Count);
+            Assert.Empty(s.TakeFromGlobal());
 
-        q.Push(s.G[Extra]); // the ring is full: 0..127 and this one go to the global queue, one batch
-        Assert.Equal(Cap / 2 + 1, q.Count);
-        Assert.True(q.HasNext);
+            q.Push(s.G[Extra]); // the ring is full: 0..127 and this one go to the global queue, one batch
+            Assert.Equal(Cap / 2 + 1, q.Count);
+            Assert.True(q.HasNext);
 
-        // Whatever a running scheduler left in the global queue comes out in the batch's order.
-        var fromGlobal = s.TakeFromGlobal();
-        Assert.Equal(fromGlobal.Order(), fromGlobal);
-        Assert.All(fromGlobal, i => Assert.True(i < Cap / 2 || i == Extra, $"{i} was not spilled"));
-        if (Scheduler.ThreadCount == 0) Assert.Equal(Enumerable.Range(0, Cap / 2).Append(Extra), fromGlobal);
+            // Whatever a running scheduler left in the global queue comes out in the batch's order.
+            var fromGlobal = s.TakeFromGlobal();
+            Assert.Equal(fromGlobal.Order(), fromGlobal);
+            Assert.All(fromGlobal, i => Assert.True(i < Cap / 2 || i == Extra, $"{i} was not spilled"));
+            if (Scheduler.ThreadCount == 0) Assert.Equal(Enumerable.Range(0, Cap / 2).Append(Extra), fromGlobal);
 
-        // The newer half stays, in order, behind runnext.
-        var local = new List<int>();
-        foreach (var g in Drain(() => q.Pop(skipNext: false, out _))) { local.Add(Ix(g)); s.Take(g); }
-        Assert.Equal(Enumerable.Range(Cap / 2, Cap / 2).Prepend(Next), local);
-        s.AssertEachDeliveredOnce();
+            // The newer half stays, in order, behind runnext.
+            var local = new List<int>();
+            foreach (var g in Drain(() => q.Pop(skipNext: false, out _))) { local.Add(Ix(g)); s.Take(g); }
+            Assert.Equal(Enumerable.Range(Cap / 2, Cap / 2).Prepend(Next), local);
+            s.AssertEachDeliveredOnce();
+        });
     }
 
     /// <summary>
@@ -496,26 +533,29 @@ public sealed class RunQueueTests
     [Fact]
     public void Global_IsFifo_AcrossPushAndBatches_AndCountsExactly()
     {
-        var q = new GlobalRunQueue();
-        var g = Make(10);
-        Assert.Null(q.PopBatch(null, 1));
-        q.Push(g[0]);
-        q.PushBatch([g[1], g[2], g[3]]);
-        q.Push(g[4]);
-        q.PushAll([g[5], g[6]]);
-        q.PushAll([]);
-        Assert.Equal(7, q.Count);
-        var got = new List<int>();
-        foreach (var x in Drain(() => q.PopBatch(null, 1)))
+        TestTimeout.Blocking(() =>
         {
-            got.Add(Ix(x));
-            Assert.Null(x.SchedLink); // a popped goroutine carries no stale link
-        }
-        Assert.Equal([0, 1, 2, 3, 4, 5, 6], got);
-        Assert.Equal(0, q.Count);
-        q.Push(g[7]); // usable again after running empty
-        Assert.Same(g[7], q.PopBatch(null, 1));
-        Assert.Null(q.PopBatch(null, 1));
+            var q = new GlobalRunQueue();
+            var g = Make(10);
+            Assert.Null(q.PopBatch(null, 1));
+            q.Push(g[0]);
+            q.PushBatch([g[1], g[2], g[3]]);
+            q.Push(g[4]);
+            q.PushAll([g[5], g[6]]);
+            q.PushAll([]);
+            Assert.Equal(7, q.Count);
+            var got = new List<int>();
+            foreach (var x in Drain(() => q.PopBatch(null, 1)))
+            {
+                got.Add(Ix(x));
+                Assert.Null(x.SchedLink); // a popped goroutine carries no stale link
+            }
+            Assert.Equal([0, 1, 2, 3, 4, 5, 6], got);
+            Assert.Equal(0, q.Count);
+            q.Push(g[7]); // usable again after running empty
+            Assert.Same(g[7], q.PopBatch(null, 1));
+            Assert.Null(q.PopBatch(null, 1));
+        });
     }
 
     [Theory]
@@ -526,24 +566,27 @@ public sealed class RunQueueTests
     [InlineData(300, 2, 128)]  // 300 / 2 + 1 = 151, capped
     public void Global_PopBatch_TakesAFairShare_RunsTheOldest_AndQueuesTheRestInOrder(int queued, int procs, int share)
     {
-        var q = new GlobalRunQueue();
-        var g = Make(queued);
-        q.PushBatch(g);
-        var local = new LocalRunQueue();
-        var run = q.PopBatch(local, procs);
-        Assert.Same(g[0], run);
-        Assert.Null(run!.SchedLink);
-        Assert.Equal(share - 1, local.Count);
-        Assert.Equal(queued - share, q.Count);
-        var moved = Drain(() => local.Pop(skipNext: false, out _));
-        Assert.Equal(g[1..share], moved);
-        Assert.All(moved, x => Assert.Null(x.SchedLink));
-        // What stays is still a proper FIFO list: every remaining one comes out once, in order.
-        var rest = Drain(() => q.PopBatch(null, 1), max: queued);
-        Assert.Equal(g[share..], rest);
-        Assert.Equal(0, q.Count);
-        q.Push(g[0]); // the tail was reset when the list ran dry
-        Assert.Same(g[0], q.PopBatch(local, procs));
+        TestTimeout.Blocking(() =>
+        {
+            var q = new GlobalRunQueue();
+            var g = Make(queued);
+            q.PushBatch(g);
+            var local = new LocalRunQueue();
+            var run = q.PopBatch(local, procs);
+            Assert.Same(g[0], run);
+            Assert.Null(run!.SchedLink);
+            Assert.Equal(share - 1, local.Count);
+            Assert.Equal(queued - share, q.Count);
+            var moved = Drain(() => local.Pop(skipNext: false, out _));
+            Assert.Equal(g[1..share], moved);
+            Assert.All(moved, x => Assert.Null(x.SchedLink));
+            // What stays is still a proper FIFO list: every remaining one comes out once, in order.
+            var rest = Drain(() => q.PopBatch(null, 1), max: queued);
+            Assert.Equal(g[share..], rest);
+            Assert.Equal(0, q.Count);
+            q.Push(g[0]); // the tail was reset when the list ran dry
+            Assert.Same(g[0], q.PopBatch(local, procs));
+        });
     }
 
     [Fact(Timeout = 60_000)]
