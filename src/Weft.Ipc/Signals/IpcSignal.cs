@@ -114,6 +114,7 @@ public static class IpcSignal
     /// <exception cref="ArgumentException"><paramref name="channel"/> is nil, <paramref name="signals"/> is empty, or a number is out of range or not catchable (the message names it and says what is allowed).</exception>
     /// <exception cref="ArgumentNullException"><paramref name="signals"/> is null.</exception>
     /// <exception cref="PlatformNotSupportedException">Not on Linux.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="Interrupt"/> or <see cref="Quit"/> was named while this process ignores it because it started that way (a background job of a shell script): the .NET runtime installs no handler for it then, so it could never arrive. Go's Notify un-ignores it; this refuses instead of leaving the caller waiting.</exception>
     /// <remarks>Notifying a channel again for a signal it already gets changes nothing (one value per delivery).
     /// Registration does not wait, so there is nothing to cancel; <see cref="Stop"/> undoes it.</remarks>
     /// <example><code>
@@ -132,6 +133,7 @@ public static class IpcSignal
         }
         foreach (int signal in signals) CheckCatchable(signal, nameof(signals));
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("IpcSignal needs Linux.");
+        foreach (int signal in signals) CheckNotInheritedIgnored(signal);
         lock (s_gate)
         {
             foreach (int signal in signals)
@@ -268,6 +270,36 @@ public static class IpcSignal
             throw new ArgumentOutOfRangeException(paramName, signal,
                 $"A signal number must be from 1 to {MaxSignal} (Linux); it was {signal}.");
         }
+    }
+
+    /// <summary>
+    /// Refuses SIGINT and SIGQUIT when this process started with them ignored. A shell starts a background job of a
+    /// script (no job control) with both ignored, and the .NET runtime, so that its own child processes keep that
+    /// disposition, installs no handler for an ignored SIGINT or SIGQUIT: a registration would never hear one, and
+    /// a program waiting on the channel would wait for ever. Go's Notify un-ignores the signal instead; .NET gives no
+    /// way to do that safely, so the caller is told, at once, rather than left waiting.
+    /// </summary>
+    private static void CheckNotInheritedIgnored(int signal)
+    {
+        if (signal is not (Interrupt or Quit) || !IsIgnored(signal)) return;
+        string name = signal == Interrupt ? "SIGINT (2)" : "SIGQUIT (3)";
+        throw new InvalidOperationException(
+            $"{name} is ignored by this process: it started that way (a shell starts a background job of a script with " +
+            "SIGINT and SIGQUIT ignored), and the .NET runtime installs no handler for an ignored SIGINT or SIGQUIT, so " +
+            "the channel would never receive it. Start the process with the signal's default action (in the foreground, " +
+            "or after 'trap - INT QUIT' in the parent shell) to notify it.");
+    }
+
+    /// <summary>Whether <paramref name="signal"/>'s disposition is SIG_IGN now (the SigIgn mask of /proc/self/status).</summary>
+    private static bool IsIgnored(int signal)
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (!line.StartsWith("SigIgn:", StringComparison.Ordinal)) continue;
+            ulong mask = ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            return (mask & (1UL << (signal - 1))) != 0;
+        }
+        return false;
     }
 
     private static void CheckCatchable(int signal, string paramName)
