@@ -100,6 +100,7 @@ public sealed class ChildPipeSelectTests
             foreach (var r in refill[..3]) r();
             Parked.Sender(timer.C.Channel!);
             var counts = new int[4];
+            int done = 0, refilling = -1; // progress: a slow loop passes, a stuck one fails and says where
             await Task.Run(() =>
             {
                 var sel = new Select();
@@ -108,9 +109,12 @@ public sealed class ChildPipeSelectTests
                 {
                     int source = Array.IndexOf(cases, sel.Wait());
                     counts[source]++;
+                    Volatile.Write(ref refilling, source);
                     refill[source]();
+                    Volatile.Write(ref refilling, -1);
+                    Volatile.Write(ref done, i + 1);
                 }
-            }).Within();
+            }).WithinProgress(() => Volatile.Read(ref done), () => $"{Volatile.Read(ref done)} of {N} selects done; " + (Volatile.Read(ref refilling) is int r and >= 0 ? $"waiting for case {r}'s refill to be ready" : "in the select"));
             double expected = N / 4.0;
             double chi2 = counts.Sum(c => (c - expected) * (c - expected) / expected);
             Assert.True(chi2 < 27.9, $"chi-square {chi2:0.00} over counts [{string.Join(", ", counts)}] (local, child pipe, socket pair, timer)");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace Weft.Tests;
@@ -58,6 +59,34 @@ public static class TestTimeout
         catch (TimeoutException)
         {
             throw new TimeoutException($"Timed out after {timeout ?? Default}.\n{Go.Dump()}");
+        }
+    }
+
+    /// <summary>
+    /// Awaits <paramref name="task"/>, a long loop that reports its progress, bounded by a stall rather than by its
+    /// whole run: it fails when <paramref name="progress"/> has not changed for <paramref name="stall"/> (default
+    /// <see cref="Default"/>), or when the whole run passes 20 times that. A loop that is slow because the machine is
+    /// loaded (child processes and test assemblies sharing two cores) passes; one that is stuck fails as fast as
+    /// <see cref="Within(Task, TimeSpan?)"/> would, and the message says where, from <paramref name="where"/>, with
+    /// a goroutine dump.
+    /// </summary>
+    public static async Task WithinProgress(this Task task, Func<long> progress, Func<string> where, TimeSpan? stall = null)
+    {
+        var bound = stall ?? Default;
+        var poll = TimeSpan.FromTicks(Math.Max(bound.Ticks / 20, TimeSpan.TicksPerMillisecond * 10));
+        long started = Stopwatch.GetTimestamp(), changed = started, last = progress();
+        while (true)
+        {
+            var delay = Task.Delay(poll);
+            var first = await Task.WhenAny(task, delay, DebugAsserts.Violated);
+            if (first == task) { await task; return; }
+            if (first == DebugAsserts.Violated) DebugAsserts.ThrowIfViolated();
+            long now = progress();
+            if (now != last) { last = now; changed = Stopwatch.GetTimestamp(); }
+            else if (Stopwatch.GetElapsedTime(changed) > bound)
+                throw new TimeoutException($"No progress for {bound}: {where()}.\n{Go.Dump()}");
+            if (Stopwatch.GetElapsedTime(started) > bound * 20)
+                throw new TimeoutException($"Still running after {bound * 20}, though progressing: {where()}.\n{Go.Dump()}");
         }
     }
 

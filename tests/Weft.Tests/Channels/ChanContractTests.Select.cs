@@ -124,16 +124,20 @@ public abstract partial class ChanContractTests
         foreach (var e in ends) sel.Receive(e.Rx);
         var counts = new int[4];
         const int N = 20_000;
+        int done = 0, refilling = -1; // progress: a slow loop passes, a stuck one fails and says where
         await Task.Run(() =>
         {
             for (int i = 0; i < N; i++)
             {
                 int k = sel.Wait();
                 counts[k]++;
+                Volatile.Write(ref refilling, k);
                 pending.Add(Load(ends[k], 0));
+                Volatile.Write(ref refilling, -1);
                 if (pending.Count > 64) pending.RemoveAll(t => t.IsCompletedSuccessfully);
+                Volatile.Write(ref done, i + 1);
             }
-        }).Within();
+        }).WithinProgress(() => Volatile.Read(ref done), () => $"{Volatile.Read(ref done)} of {N} selects done; " + (Volatile.Read(ref refilling) is int r and >= 0 ? $"waiting for case {r}'s refill to be ready" : "in the select"));
         foreach (var e in ends) Assert.Equal(0, await e.Rx.ReceiveAsync().Within()); // each holds its last load, which a rendezvous sender waits to hand over
         await Task.WhenAll(pending).Within();
         double expected = N / 4.0;
