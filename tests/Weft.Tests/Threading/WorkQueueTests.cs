@@ -9,10 +9,10 @@ namespace Weft.Tests.Threading;
 /// </summary>
 public sealed class WorkQueueTests
 {
-    [Fact(Timeout = 30_000)]
-    public async Task SingleThread_IsFifo_AcrossGrowth()
+    [Fact]
+    public void SingleThread_IsFifo_AcrossGrowth()
     {
-        await Task.Run(() =>
+        TestTimeout.Blocking(() =>
         {
             var q = new WorkQueue(int.MaxValue);
             var items = Enumerable.Range(0, 20_000).Select(i => (object)i).ToArray();
@@ -58,13 +58,15 @@ public sealed class WorkQueueTests
                 last[p] = v;
             }
         }));
-        await Task.WhenAll(producers.Concat(takers)).WaitAsync(Wait.Limit);
+        // Bounded by a stall, not by the whole run: on two loaded cores 300,000 tasks can outlast a short limit.
+        await Task.WhenAll(producers.Concat(takers)).WithinProgress(
+            () => Volatile.Read(ref taken), () => $"{Volatile.Read(ref taken)} of {boxes.Length} taken, Count {q.Count}");
         Assert.All(seen, n => Assert.Equal(1, n));
         Assert.Equal(0, q.Count);
     }
 
-    [Fact(Timeout = 30_000)]
-    public Task Bounded_RejectsAtTheLimit_AndAcceptsAgainAfterATake() => Task.Run(() =>
+    [Fact]
+    public void Bounded_RejectsAtTheLimit_AndAcceptsAgainAfterATake() => TestTimeout.Blocking(() =>
     {
         var q = new WorkQueue(3);
         for (int i = 0; i < 3; i++) Assert.True(q.TryEnqueue(i, 3));
@@ -75,8 +77,8 @@ public sealed class WorkQueueTests
         Assert.Equal(3, q.Count);
     });
 
-    [Fact(Timeout = 30_000)]
-    public Task AdvancedState_AdmitsNothing_ButKeepsQueuedTasks_AndNeverGoesBack() => Task.Run(() =>
+    [Fact]
+    public void AdvancedState_AdmitsNothing_ButKeepsQueuedTasks_AndNeverGoesBack() => TestTimeout.Blocking(() =>
     {
         var q = new WorkQueue(int.MaxValue);
         Assert.True(q.TryEnqueue("a", int.MaxValue));
@@ -93,8 +95,8 @@ public sealed class WorkQueueTests
     /// Enough tasks queued at once to grow past the largest ring (4,096) and link more than 64 further rings, so the
     /// 6-bit epoch wraps: FIFO and the count hold throughout, and a second round reuses nothing stale.
     /// </summary>
-    [Fact(Timeout = 30_000)]
-    public Task DeepQueue_WrapsTheEpoch_AndStaysFifo() => Task.Run(() =>
+    [Fact]
+    public void DeepQueue_WrapsTheEpoch_AndStaysFifo() => TestTimeout.Blocking(() =>
     {
         const int N = 70 * 4096 + 123;
         var q = new WorkQueue(int.MaxValue);
@@ -117,13 +119,13 @@ public sealed class WorkQueueTests
     });
 
     /// <summary>A bounded queue whose limit is above the largest ring grows to hold exactly the limit.</summary>
-    [Theory(Timeout = 30_000)]
+    [Theory]
     [InlineData(1)]
     [InlineData(64)]
     [InlineData(65)]
     [InlineData(4096)]
     [InlineData(10_000)]
-    public Task Bounded_HoldsExactlyTheLimit_AtAnySize(int limit) => Task.Run(() =>
+    public void Bounded_HoldsExactlyTheLimit_AtAnySize(int limit) => TestTimeout.Blocking(() =>
     {
         var q = new WorkQueue(limit);
         for (int lap = 0; lap < 3; lap++)
@@ -143,21 +145,24 @@ public sealed class WorkQueueTests
     [Fact]
     public void State_MovesOnlyForward_ThroughEveryValue_AndKeepsThePosition()
     {
-        var q = new WorkQueue(int.MaxValue);
-        Assert.Equal(WorkQueue.Running, q.State);
-        Assert.True(q.TryEnqueue("a", int.MaxValue));
-        q.AdvanceState(1);
-        Assert.Equal(1, q.State);
-        Assert.Equal(1, q.Count);
-        q.AdvanceState(3);
-        Assert.Equal(3, q.State);
-        q.AdvanceState(2);
-        Assert.Equal(3, q.State);
-        Assert.Equal(1, q.Count);
-        Assert.False(q.TryEnqueue("b", 10));
-        Assert.True(q.TryDequeue(out object a));
-        Assert.Equal("a", a);
-        Assert.Equal(0, q.Count);
+        TestTimeout.Blocking(() =>
+        {
+            var q = new WorkQueue(int.MaxValue);
+            Assert.Equal(WorkQueue.Running, q.State);
+            Assert.True(q.TryEnqueue("a", int.MaxValue));
+            q.AdvanceState(1);
+            Assert.Equal(1, q.State);
+            Assert.Equal(1, q.Count);
+            q.AdvanceState(3);
+            Assert.Equal(3, q.State);
+            q.AdvanceState(2);
+            Assert.Equal(3, q.State);
+            Assert.Equal(1, q.Count);
+            Assert.False(q.TryEnqueue("b", 10));
+            Assert.True(q.TryDequeue(out object a));
+            Assert.Equal("a", a);
+            Assert.Equal(0, q.Count);
+        });
     }
 
     /// <summary>
@@ -183,13 +188,13 @@ public sealed class WorkQueueTests
             }
         })).ToArray();
         Assert.True(going.Wait(Wait.Limit));
-        while (q.Count < 5_000 && !producers.All(t => t.IsCompleted)) Thread.Yield();
+        Wait.Until(() => q.Count >= 5_000 || producers.All(t => t.IsCompleted), "5,000 tasks are queued");
         q.AdvanceState(1);
         Volatile.Write(ref stopped, true);
         await Task.WhenAll(producers).WaitAsync(Wait.Limit);
         Assert.Equal(accepted, q.Count);
         var seen = new HashSet<int>();
-        while (q.TryDequeue(out object x)) Assert.True(seen.Add((int)x));
+        TestTimeout.Blocking(() => { while (q.TryDequeue(out object x)) Assert.True(seen.Add((int)x)); });
         Assert.Equal(accepted, seen.Count);
         Assert.Equal(0, q.Count);
     }
