@@ -1,3 +1,4 @@
+using System.Reflection;
 using Weft.Threading;
 using Xunit;
 
@@ -189,7 +190,7 @@ public sealed class WorkQueueTests
         })).ToArray();
         Assert.True(going.Wait(Wait.Limit));
         Wait.Until(() => q.Count >= 5_000 || producers.All(t => t.IsCompleted), "5,000 tasks are queued");
-        q.AdvanceState(1);
+        TestTimeout.Blocking(() => q.AdvanceState(1)); // bounded: its CAS retries against the producers
         Volatile.Write(ref stopped, true);
         await Task.WhenAll(producers).WaitAsync(Wait.Limit);
         Assert.Equal(accepted, q.Count);
@@ -197,5 +198,153 @@ public sealed class WorkQueueTests
         TestTimeout.Blocking(() => { while (q.TryDequeue(out object x)) Assert.True(seen.Add((int)x)); });
         Assert.Equal(accepted, seen.Count);
         Assert.Equal(0, q.Count);
+    }
+
+    /// <summary>A thread of its own: spinning producers and takers on the pool would wait for it to inject threads.</summary>
+    private static Task Dedicated(Action body) =>
+        Task.Factory.StartNew(body, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    // ---- the rings, read by reflection ---------------------------------------------------------------------------
+
+    private static readonly FieldInfo TailRing = typeof(WorkQueue).GetField("_tailRing", BindingFlags.NonPublic | BindingFlags.Instance)!;
+    private static readonly FieldInfo HeadRing = typeof(WorkQueue).GetField("_headRing", BindingFlags.NonPublic | BindingFlags.Instance)!;
+    private static readonly Type RingType = TailRing.FieldType;
+    private static object Field(object ring, string name) => RingType.GetField(name)!.GetValue(ring)!;
+    private static int Size(object ring) => (int)Field(ring, "Size");
+    private static int Epoch(object ring) => (int)Field(ring, "Epoch");
+    private static object? Next(object ring) => RingType.GetField("Next")!.GetValue(ring);
+
+    /// <summary>The items still referenced by a ring's slots.</summary>
+    private static List<object> Held(object ring)
+    {
+        var slots = (Array)Field(ring, "Slots");
+        var itemField = slots.GetType().GetElementType()!.GetField("Item")!;
+        var held = new List<object>();
+        foreach (object slot in slots)
+        {
+            if (itemField.GetValue(slot) is { } item) held.Add(item);
+        }
+        return held;
+    }
+
+    /// <summary>
+    /// The first ring covers the capacity (a power of two from 64 up to 4,096), and each growth freezes the full ring
+    /// and links one twice its size, up to 4,096, under the next epoch (mod 64): the sizing the essay promises, so a
+    /// bounded queue at its limit never allocates and a deep one allocates in 4,096-slot steps.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 64)]
+    [InlineData(64, 64)]
+    [InlineData(65, 128)]
+    [InlineData(1000, 1024)]
+    [InlineData(4096, 4096)]
+    [InlineData(4097, 4096)]
+    [InlineData(int.MaxValue, 4096)]
+    public void FirstRing_CoversTheCapacity_UpToTheLargestRing(int capacity, int size) => TestTimeout.Blocking(() =>
+    {
+        var q = new WorkQueue(capacity);
+        object ring = TailRing.GetValue(q)!;
+        Assert.Same(ring, HeadRing.GetValue(q));
+        Assert.Equal(size, Size(ring));
+        Assert.Equal(0, Epoch(ring));
+        Assert.Null(Next(ring));
+    });
+
+    [Fact]
+    public void Growth_DoublesTheRing_UpToTheLargest_UnderTheNextEpoch() => TestTimeout.Blocking(() =>
+    {
+        const int N = 70 * 4096;
+        var q = new WorkQueue(1);
+        object first = HeadRing.GetValue(q)!;
+        for (int i = 0; i < N; i++)
+        {
+            if (!q.TryEnqueue(i, int.MaxValue)) Assert.Fail($"enqueue {i} failed");
+        }
+        var sizes = new List<int>();
+        var epochs = new List<int>();
+        int capacity = 0;
+        for (object? r = first; r is not null; r = Next(r))
+        {
+            sizes.Add(Size(r));
+            epochs.Add(Epoch(r));
+            capacity += Size(r);
+            if (sizes.Count > N) Assert.Fail("The rings are linked in a cycle.");
+        }
+        Assert.Equal(new[] { 64, 128, 256, 512, 1024, 2048, 4096 }, sizes.Take(7));
+        Assert.All(sizes.Skip(7), s => Assert.Equal(4096, s));
+        Assert.Same(TailRing.GetValue(q), Enumerable.Range(0, sizes.Count - 1).Aggregate(first, (r, _) => Next(r)!));
+        for (int i = 1; i < epochs.Count; i++) Assert.Equal((epochs[i - 1] + 1) & 0x3F, epochs[i]);
+        Assert.Contains(0, epochs.Skip(1)); // more than 64 rings: the epoch wrapped
+        // A ring grows only when full: all but the last are full, and the last is not empty.
+        Assert.InRange(N, capacity - Size(TailRing.GetValue(q)!) + 1, capacity);
+    });
+
+    /// <summary>
+    /// A taken task is not kept alive by the queue: its slot is cleared when it is taken, on every ring, so an
+    /// executor's finished closures are collectable at once.
+    /// </summary>
+    [Fact]
+    public void TakenTasks_LeaveNoReferenceInAnySlot() => TestTimeout.Blocking(() =>
+    {
+        var q = new WorkQueue(int.MaxValue);
+        const int N = 300; // three rings: 64, 128, 256
+        object first = HeadRing.GetValue(q)!;
+        for (int i = 0; i < N; i++) Assert.True(q.TryEnqueue(new object(), int.MaxValue));
+        for (int i = 0; i < N - 1; i++) Assert.True(q.TryDequeue(out _));
+        for (object? r = first; r is not null; r = Next(r))
+        {
+            int held = Held(r).Count;
+            Assert.Equal(r == TailRing.GetValue(q) ? 1 : 0, held);
+        }
+        Assert.True(q.TryDequeue(out _));
+        for (object? r = first; r is not null; r = Next(r)) Assert.Empty(Held(r));
+    });
+
+    /// <summary>
+    /// A bounded queue whose first ring covers its limit never grows, even while takers are between their claim and
+    /// their release of a slot that a producer wants for the next lap (it waits that out instead), and no task is
+    /// lost, duplicated or reordered meanwhile.
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public async Task BoundedQueue_WhoseRingCoversTheLimit_NeverGrows_UnderLoad()
+    {
+        const int Limit = 64, Producers = 2, Takers = 2, PerProducer = 20_000;
+        var q = new WorkQueue(Limit);
+        object ring = TailRing.GetValue(q)!;
+        var seen = new int[Producers * PerProducer];
+        int taken = 0;
+        var producers = Enumerable.Range(0, Producers).Select(p => Dedicated(() =>
+        {
+            for (int i = 0; i < PerProducer;)
+            {
+                if (q.TryEnqueue(p * PerProducer + i, Limit)) i++;
+                else Thread.SpinWait(20);
+                Assert.InRange(q.Count, 0, Limit);
+            }
+        }));
+        var takers = Enumerable.Range(0, Takers).Select(_ => Dedicated(() =>
+        {
+            var last = new int[Producers];
+            Array.Fill(last, -1);
+            while (Volatile.Read(ref taken) < seen.Length)
+            {
+                if (!q.TryDequeue(out object item))
+                {
+                    Thread.SpinWait(20);
+                    continue;
+                }
+                int v = (int)item;
+                Interlocked.Increment(ref seen[v]);
+                Interlocked.Increment(ref taken);
+                Assert.True(v > last[v / PerProducer], "One taker sees each producer's tasks in the order they were enqueued.");
+                last[v / PerProducer] = v;
+            }
+        }));
+        await Task.WhenAll(producers.Concat(takers)).WithinProgress(
+            () => Volatile.Read(ref taken), () => $"{Volatile.Read(ref taken)} of {seen.Length} taken, Count {q.Count}");
+        Assert.All(seen, n => Assert.Equal(1, n));
+        Assert.Equal(0, q.Count);
+        Assert.Same(ring, TailRing.GetValue(q));
+        Assert.Null(Next(ring));
     }
 }
