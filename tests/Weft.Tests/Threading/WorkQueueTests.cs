@@ -319,7 +319,8 @@ public sealed class WorkQueueTests
             {
                 if (q.TryEnqueue(p * PerProducer + i, Limit)) i++;
                 else Thread.SpinWait(20);
-                Assert.InRange(q.Count, 0, Limit);
+                // Count is a racy snapshot: it may exceed the limit while takers run, but is never negative.
+                Assert.True(q.Count >= 0, "Count is never negative.");
             }
         }));
         var takers = Enumerable.Range(0, Takers).Select(_ => Dedicated(() =>
@@ -341,7 +342,7 @@ public sealed class WorkQueueTests
             }
         }));
         await Task.WhenAll(producers.Concat(takers)).WithinProgress(
-            () => Volatile.Read(ref taken), () => $"{Volatile.Read(ref taken)} of {seen.Length} taken, Count {q.Count}");
+            () => Volatile.Read(ref taken), () => $"{Volatile.Read(ref taken)} of {seen.Length} taken, Count {q.Count}", Wait.Limit);
         Assert.All(seen, n => Assert.Equal(1, n));
         Assert.Equal(0, q.Count);
         Assert.Same(ring, TailRing.GetValue(q));
