@@ -36,15 +36,15 @@ public sealed class WorkQueueTests
     public async Task ManyProducersAndTakers_LoseAndDuplicateNothing_AndKeepEachProducersOrder()
     {
         const int Producers = 3, Takers = 3, PerProducer = 100_000;
-        var q = new WorkQueue(int.MaxValue);
+        var q = TestTimeout.Blocking(() => new WorkQueue(int.MaxValue));
         var boxes = Enumerable.Range(0, Producers * PerProducer).Select(i => (object)i).ToArray();
         var seen = new int[boxes.Length];
         int taken = 0;
-        var producers = Enumerable.Range(0, Producers).Select(p => Task.Run(() =>
+        var producers = Enumerable.Range(0, Producers).Select(p => Dedicated(() =>
         {
             for (int i = 0; i < PerProducer; i++) Assert.True(q.TryEnqueue(boxes[p * PerProducer + i], int.MaxValue));
         }));
-        var takers = Enumerable.Range(0, Takers).Select(_ => Task.Run(() =>
+        var takers = Enumerable.Range(0, Takers).Select(_ => Dedicated(() =>
         {
             var last = new int[Producers];
             Array.Fill(last, -1);
