@@ -173,7 +173,7 @@ public sealed class WorkQueueTests
     [Fact(Timeout = 30_000)]
     public async Task AdvancingStateUnderLoad_AdmitsNothingAfter_AndLosesNothingBefore()
     {
-        var q = new WorkQueue(int.MaxValue);
+        var q = TestTimeout.Blocking(() => new WorkQueue(int.MaxValue));
         int accepted = 0;
         bool stopped = false;
         using var going = new CountdownEvent(3);
@@ -309,7 +309,7 @@ public sealed class WorkQueueTests
     public async Task BoundedQueue_WhoseRingCoversTheLimit_NeverGrows_UnderLoad()
     {
         const int Limit = 64, Producers = 2, Takers = 2, PerProducer = 20_000;
-        var q = new WorkQueue(Limit);
+        var q = TestTimeout.Blocking(() => new WorkQueue(Limit));
         object ring = TailRing.GetValue(q)!;
         var seen = new int[Producers * PerProducer];
         int taken = 0;
