@@ -15,6 +15,7 @@
 // only costs a select a locked try that finds nothing, or defers it to the select's locked pass.
 
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Weft.Channels;
 using Weft.Ipc.Framing;
@@ -60,7 +61,7 @@ internal sealed class StreamReceiver<T> : IReceiveTransport<T>
 
     public TransportStatus TryTakeBeforePark(out T value) => Take(out value, beforePark: true);
 
-    private unsafe TransportStatus Take(out T value, bool beforePark)
+    private TransportStatus Take(out T value, bool beforePark)
     {
         value = default!;
         if (_ended) return TransportStatus.Closed;
@@ -119,8 +120,7 @@ internal sealed class StreamReceiver<T> : IReceiveTransport<T>
             }
             int edges = _connection.Poll.ReadEdges; // before the read: an edge dispatched after this may be for bytes the read takes, which only costs a read
             int room = _buffer.Length - _end;
-            nint n;
-            fixed (byte* p = _buffer) n = Libc.Read(_connection.Fd, p + _end, room);
+            nint n = ReadIntoBuffer(room, out int errno);
             if (n > 0)
             {
                 Volatile.Write(ref _end, _end + (int)n);
@@ -128,7 +128,6 @@ internal sealed class StreamReceiver<T> : IReceiveTransport<T>
                 _edgesBeforeDrain = edges;
                 continue;
             }
-            int errno = n == 0 ? 0 : Marshal.GetLastPInvokeError();
             if (errno == Libc.EINTR) continue;
             if (errno == Libc.EAGAIN)
             {
@@ -144,6 +143,20 @@ internal sealed class StreamReceiver<T> : IReceiveTransport<T>
             }
             return End(Errno.Fail("read", null, errno));
         }
+    }
+
+    /// <summary>
+    /// One read(2) into the buffer's free tail: the count, and errno when it is negative (0 at the stream's end).
+    /// Kept out of Take: a method that contains a P/Invoke sets up the call's frame in its prologue on every call,
+    /// and many calls make none (a parking receive under the drained rule, a frame already buffered).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private unsafe nint ReadIntoBuffer(int room, out int errno)
+    {
+        nint n;
+        fixed (byte* p = _buffer) n = Libc.Read(_connection.Fd, p + _end, room);
+        errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return n;
     }
 
     private TransportStatus End(Exception? error)
