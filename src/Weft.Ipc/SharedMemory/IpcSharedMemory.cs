@@ -163,6 +163,9 @@ public sealed class IpcSharedMemory<T> : IDisposable
 
     internal ShmRing Ring => _ring;
 
+    /// <summary>The ring and both transports in words, for test failure messages.</summary>
+    internal string Describe() => $"{_ring.Describe()}; sender {_send.Describe()}; receiver {_receive.Describe()}";
+
     /// <summary>The channel to send on. Its <c>Close</c> closes the shared channel for every process.</summary>
     public SendOnlyChan<T> Sender => _sender;
 

@@ -24,6 +24,15 @@
 //           datagram, not one per commit, each of which the parker would only drain.
 //   wake:   the doorbell's handler drains the socket, clears its own parked and rung bits, and lets both channels pump
 //           (they park again if they must).
+//   a failed arm: an arm that finds a ring came since the last one (the netpoller's Ready state) drains the socket
+//           itself, and no handler runs for what it drained. One doorbell serves a participant's two directions, so
+//           the drained datagram may have been the one ring of the *other* direction's park: that park set its bit,
+//           armed while the descriptor was already Armed (so its arm succeeded and it will not look again), and a
+//           ringer then took its ring (rung bit) and sent the datagram that this arm drained. Nothing would ever wake
+//           it: later commits see its rung bit and stay silent. So a failed arm that finds the other direction's
+//           rung bit set runs the handler's work for it (UnparkAll, both pumps) on the thread pool; the arm's own
+//           direction simply tries again. A stress round on two-slot rings, where one attachment has a reader and a
+//           writer parked at once, lost this wake-up before the rule (ShmChannelTests, "Rounds_on_rings...").
 //   Either the parker's second look sees the commit, or the committer sees the bit (the Dekker pair of the fences).
 //   Ringers never clear a parked bit, and a rung bit only says that some ringer took the ring. A ringer killed
 //   between its CAS and its sendto leaves a park that later commits do not ring: the parker's death watch of that
@@ -119,13 +128,22 @@ internal sealed unsafe class ShmDoorbell : IPollHandler, IDisposable
         return Marshal.GetLastPInvokeError() is not (Libc.ECONNREFUSED or Libc.ENOENT);
     }
 
-    /// <summary>Arms the netpoller for a ring: false if one came since the last arm (drained here; try again now).</summary>
+    /// <summary>
+    /// Arms the netpoller for a ring: false if one came since the last arm (drained here; try again now, and see "a
+    /// failed arm" in the essay for the other direction).
+    /// </summary>
     internal bool ArmRead()
     {
         if (_poll.ArmRead()) return true;
         Drain();
         return false;
     }
+
+    /// <summary>
+    /// Runs <see cref="OnRing"/> on the thread pool, as the handler would have for a ring that a failed arm drained
+    /// (the caller may hold the send gate, or be inside a pump, so it does not run it inline).
+    /// </summary>
+    internal void RunHandlerLater() => ThreadPool.UnsafeQueueUserWorkItem(static d => d.OnRing?.Invoke(), this, preferLocal: false);
 
     /// <summary>Datagrams taken per recvmmsg: more than a drain finds queued in the common case (one ring per park).</summary>
     private const int DrainBatch = 8;
@@ -156,6 +174,9 @@ internal sealed unsafe class ShmDoorbell : IPollHandler, IDisposable
     public void OnWritable()
     {
     }
+
+    /// <summary>The doorbell's poll state in words, for test failure messages.</summary>
+    internal string Describe() => _poll.Describe();
 
     public void Dispose()
     {

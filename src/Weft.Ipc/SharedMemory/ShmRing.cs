@@ -972,9 +972,21 @@ internal sealed unsafe class ShmRing : IDisposable
         ulong blocker;
         byte* blockerSlot;
         bool ready = bit == ParkedData ? LooksReadable(out blocker, out blockerSlot) : LooksWritable(out blocker, out blockerSlot);
-        if (ready || TryRecover(blockerSlot, blocker) || !EnsureWatches() || !bell.ArmRead())
+        if (ready || TryRecover(blockerSlot, blocker) || !EnsureWatches())
         {
             ClearParked(_id, bit);
+            return false;
+        }
+        if (!bell.ArmRead())
+        {
+            // A ring came since the last arm, and ArmRead drained it. One doorbell serves both directions, so it may
+            // have been the one ring of this participant's park in the other direction, which armed (and so will not
+            // arm again) while this park's arm was still to come: its rung bit is set, so no later commit rings it,
+            // and no handler will run for the datagram just drained. Hand that park the handler's run. ShmDoorbell.cs
+            // ("a failed arm").
+            ClearParked(_id, bit);
+            int other = bit ^ (ParkedData | ParkedSpace);
+            if ((Volatile.Read(ref parked) & (other << RungShift)) != 0) bell.RunHandlerLater();
             return false;
         }
         return true;
@@ -1065,7 +1077,7 @@ internal sealed unsafe class ShmRing : IDisposable
             string state = StateOf(s) switch { Plain => "", ClaimedState => "claimed", TakenState => "taken", _ => "tomb" };
             b.Append(System.Globalization.CultureInfo.InvariantCulture, $" [{state}{(StateOf(s) is ClaimedState or TakenState ? " by " + IdOf(s) : "")} {(StateOf(s) == Plain ? s : s & PosMask)}]");
         }
-        b.Append(System.Globalization.CultureInfo.InvariantCulture, $"; parked doorbells {*(int*)(_base + OffBellData)}/{*(int*)(_base + OffBellSpace)}; me {_id}; records:");
+        b.Append(System.Globalization.CultureInfo.InvariantCulture, $"; parked doorbells {*(int*)(_base + OffBellData)}/{*(int*)(_base + OffBellSpace)}; me {_id}{(_doorbell is { } bell ? " (doorbell " + bell.Describe() + ")" : "")}; records:");
         for (int i = 0; i < Math.Min(Volatile.Read(ref HighWater), MaxParticipants); i++)
         {
             if (RecordState(i) != 0) b.Append(System.Globalization.CultureInfo.InvariantCulture, $" {i}(pid {RecordPid(i)}, parked {RecordParked(i)}, {(i == _id ? "me" : IsDead(i) ? "dead" : "alive")})");

@@ -110,6 +110,8 @@ internal sealed unsafe class ShmReceiveTransport<T>(ShmRing ring, IpcCodec<T> co
     }
 
     public void OnChannelClosed() => onClosed();
+
+    internal string Describe() => $"last take {(Volatile.Read(ref _lastTook) ? "took" : "found nothing")}";
 }
 
 /// <summary>The send side: claim, encode in place, commit; a one-message outbox for the seam's "a put after a Done flush takes it".</summary>
@@ -293,6 +295,8 @@ internal sealed unsafe class ShmSendTransport<T>(ShmRing ring, IpcCodec<T> codec
         if (closing) ContinueClosing();
         else Owner?.OnSendReady();
     }
+
+    internal string Describe() => $"outbox {Volatile.Read(ref _pending)}, last put {(Volatile.Read(ref _lastPut) ? "went in" : "found no room")}, closing {_closing}, done {_done}";
 
     public void OnChannelClosed()
     {

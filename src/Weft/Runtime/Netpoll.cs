@@ -193,6 +193,11 @@ internal sealed class PollDesc
     /// <summary>The racy readiness of a direction, for a select's peek: true if an edge arrived that nobody consumed.</summary>
     internal bool LooksReadable => Volatile.Read(ref _read) == Ready;
 
+    /// <summary>The two directions' states in words, for test failure messages.</summary>
+    internal string Describe() => $"read {Name(Volatile.Read(ref _read))}, write {Name(Volatile.Read(ref _write))}, {ReadEdges} read edges";
+
+    private static string Name(int state) => state switch { Idle => "idle", Ready => "ready", _ => "armed" };
+
     private static bool Arm(ref int state)
     {
         while (true)
