@@ -6,6 +6,26 @@ namespace Weft.Ipc.Tests;
 
 public class NetpollTests
 {
+    [Fact]
+    public void The_spin_window_grows_on_events_within_the_ceiling_shrinks_on_later_ones_and_closes_below_an_eighth()
+    {
+        const long Ceiling = 20_000;
+        // An event within the ceiling after a missed spin: a longer window would have caught it.
+        Assert.Equal(Ceiling, Netpoll.NextSpinWindow(Ceiling / 2, Ceiling, idle: Ceiling));
+        Assert.Equal(Ceiling, Netpoll.NextSpinWindow(Ceiling, Ceiling, idle: 1));
+        Assert.Equal(Ceiling / 8, Netpoll.NextSpinWindow(0, Ceiling, idle: Ceiling / 2)); // a closed window reopens at an eighth
+        // An event later than the ceiling: the spin only cost CPU.
+        Assert.Equal(Ceiling / 2, Netpoll.NextSpinWindow(Ceiling, Ceiling, idle: Ceiling + 1));
+        Assert.Equal(Ceiling / 8, Netpoll.NextSpinWindow(Ceiling / 4, Ceiling, idle: long.MaxValue));
+        Assert.Equal(0, Netpoll.NextSpinWindow(Ceiling / 8, Ceiling, idle: Ceiling * 10)); // below an eighth: closed
+        Assert.Equal(0, Netpoll.NextSpinWindow(0, Ceiling, idle: Ceiling * 10)); // and stays closed while events are far apart
+        // A run of far-apart events closes a full window in four steps; one near event reopens it.
+        long w = Ceiling;
+        for (int i = 0; i < 4; i++) w = Netpoll.NextSpinWindow(w, Ceiling, idle: Ceiling * 100);
+        Assert.Equal(0, w);
+        Assert.True(Netpoll.NextSpinWindow(w, Ceiling, idle: Ceiling / 3) > 0);
+    }
+
     private sealed class Recorder : IPollHandler
     {
         public readonly SemaphoreSlim Readable = new(0), Writable = new(0);

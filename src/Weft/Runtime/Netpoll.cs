@@ -87,6 +87,22 @@
 // drains it. s_wakeSig makes a burst of interrupts one write (Go's netpollWakeSig). A stale interrupt (the poller had
 // already returned) makes the next blocking poll return at once: one extra round, never a missed wake-up.
 //
+// The spin (WEFT_NETPOLL_SPIN_US, default 20 µs, 0 turns it off): before the poller M blocks, it polls without
+// blocking, yielding its CPU between polls, for up to a window, but only while every P is idle, so it never takes
+// CPU from goroutines of this process (and the yield gives it to any other runnable thread of that CPU). Why: a
+// request-reply over a pipe or socket is a chain of hops in which each side goes idle and is woken by the other's
+// write. On a machine whose idle CPUs halt (a VM guest above all), that wake-up of a halted CPU costs tens of
+// microseconds, several times the hop itself; a reply that comes within the window is taken by a poll on a CPU that
+// never halted. The window adapts as a guest's haltpoll does: after a spin that missed, an event that ended the
+// blocking wait within the ceiling grows it (a longer window would have caught it), one later than the ceiling
+// shrinks it, and below an eighth of the ceiling it closes until an event within the ceiling reopens it. So an
+// idle program whose events are far apart stops spinning, and the cost is bounded by the ceiling per idle period.
+// The spin is part of the blocking poll: s_lastPoll is 0 throughout (OnArmed need not interrupt), the interrupt's
+// token ends it like any event and is drained by it, and it ends at the earliest timer. Rejected: a fixed spin (it
+// burns the window on every idle period of a program whose events are far apart); spinning while Ps run goroutines
+// (on a machine with as many busy threads as CPUs it takes a goroutine's CPU); Go, which does not spin in netpoll
+// at all, pays the halted CPU's wake-up on every hop.
+//
 // Bookkeeping: goroutines waiting on readiness have their own wait reasons (IpcRead, IpcWrite) in dumps. The deadlock
 // detector never reports while any direction is armed (HasWaiters): something outside the process may still make
 // the descriptor ready, exactly as Go's checkdead stays silent while the netpoller has waiters.
@@ -593,6 +609,7 @@ internal static class Netpoll
         Unsafe.WriteUnaligned(ev + EpollInterop.DataOffset, InterruptToken);
         if (EpollInterop.EpollCtl(ep, EpollInterop.EPOLL_CTL_ADD, efd, ev) != 0) throw EpollInterop.Fail("epoll_ctl(ADD, eventfd)");
         Volatile.Write(ref s_lastPoll, Clock.Now);
+        s_spinMax = s_spinWindow = Clock.FromTimeSpan(RuntimeConfig.Current.NetpollSpin);
         s_eventfd = efd;
         Volatile.Write(ref s_epfd, ep);
         Scheduler.EnsureStarted(); // its Ms and sysmon are the pollers
@@ -608,12 +625,17 @@ internal static class Netpoll
     {
         byte* events = buffer.Pointer;
         Volatile.Write(ref s_lastPoll, 0);
-        int n;
-        while (true)
+        long idleSince = s_spinMax > 0 ? Clock.Now : 0;
+        int n = s_spinWindow > 0 ? Spin(events, deadline, idleSince) : 0;
+        if (n == 0)
         {
-            int ms = deadline == Clock.Never ? -1 : Clock.MillisecondsUntil(deadline, Clock.Now);
-            n = EpollInterop.EpollWait(s_epfd, events, MaxEvents, ms);
-            if (n >= 0 || System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != EpollInterop.EINTR) break;
+            while (true)
+            {
+                int ms = deadline == Clock.Never ? -1 : Clock.MillisecondsUntil(deadline, Clock.Now);
+                n = EpollInterop.EpollWait(s_epfd, events, MaxEvents, ms);
+                if (n >= 0 || System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != EpollInterop.EINTR) break;
+            }
+            if (n > 0 && s_spinMax > 0) AdaptSpin(Clock.Now - idleSince);
         }
         Interlocked.Exchange(ref s_lastPoll, Clock.Now); // a full fence: ends "someone blocks" before OnArmed's next look
         Interlocked.Increment(ref s_polls);
@@ -627,6 +649,52 @@ internal static class Netpoll
         }
         return n;
     }
+
+    /// <summary>
+    /// The spin (see the essay): polls without blocking, yielding the CPU between polls, for up to the current window
+    /// or until <paramref name="deadline"/>, while every P stays idle. Returns how many entries a poll filled (an event
+    /// or the interrupt), or 0: block now. Only the poller M runs it.
+    /// </summary>
+    private static unsafe int Spin(byte* events, long deadline, long start)
+    {
+        long end = start + s_spinWindow;
+        if (deadline < end) end = deadline;
+        if (!Scheduler.EveryPIdle) return 0;
+        while (true)
+        {
+            int n = EpollInterop.EpollWait(s_epfd, events, MaxEvents, 0);
+            if (n > 0)
+            {
+                Interlocked.Increment(ref s_spinHits);
+                return n;
+            }
+            if (Clock.Now >= end || !Scheduler.EveryPIdle) return 0;
+            Thread.Yield(); // a runnable thread of this CPU (another process's, or a Weft M about to take a P) goes first
+        }
+    }
+
+    /// <summary>
+    /// After a spin that missed and a blocking wait that an event ended, <paramref name="idle"/> after the spin began:
+    /// an event within the ceiling would have been caught by a longer window, so the window grows (doubling, from an
+    /// eighth of the ceiling when it was closed); one later than the ceiling means the spin only cost CPU, so the
+    /// window halves, and closes below an eighth. haltpoll's rule for a guest's idle loop, with the same reason.
+    /// </summary>
+    private static void AdaptSpin(long idle) => s_spinWindow = NextSpinWindow(s_spinWindow, s_spinMax, idle);
+
+    /// <summary>The rule of <see cref="AdaptSpin"/>, as a function of the window, its ceiling and the idle time (tests).</summary>
+    internal static long NextSpinWindow(long window, long ceiling, long idle)
+    {
+        long floor = ceiling / 8;
+        if (idle <= ceiling) return Math.Min(ceiling, Math.Max(window * 2, floor));
+        return window / 2 < floor ? 0 : window / 2;
+    }
+
+    private static long s_spinMax;    // the window's ceiling in Clock ticks (WEFT_NETPOLL_SPIN_US); 0: no spin. Set at initialisation
+    private static long s_spinWindow; // the current window; only the poller M (one at a time, under the scheduler lock's hand-over) writes it
+    private static long s_spinHits;   // polls of a spin that found something (tests, docs/performance.md)
+
+    /// <summary>How many spins ended with an event or the interrupt instead of a blocking wait (tests).</summary>
+    internal static long SpinHits => Volatile.Read(ref s_spinHits);
 
     /// <summary>
     /// One epoll_wait that does not block, and its events run at once: by an M looking for work (on its own P) or by

@@ -16,10 +16,13 @@ internal sealed class RuntimeConfig
     public const string MaxProcsVariable = "WEFT_MAXPROCS";
     public const string StackSizeVariable = "WEFT_STACKSIZE";
     public const string BlockingThresholdVariable = "WEFT_BLOCKING_THRESHOLD_MS";
+    public const string NetpollSpinVariable = "WEFT_NETPOLL_SPIN_US";
+    public const int MaxNetpollSpinMicroseconds = 1000;
 
     public int MaxProcs { get; set; }
     public int StackSize { get; set; }
     public TimeSpan BlockingThreshold { get; set; }
+    public TimeSpan NetpollSpin { get; set; }
     public TimeSpan? SchedTrace { get; set; }
     public DeadlockDetection Deadlock { get; set; }
     public bool FlowExecutionContext { get; set; } = true;
@@ -46,6 +49,7 @@ internal sealed class RuntimeConfig
         MaxProcs = ParseMaxProcs(get(MaxProcsVariable)),
         StackSize = ParseStackSize(get(StackSizeVariable)),
         BlockingThreshold = ParseThreshold(get(BlockingThresholdVariable)),
+        NetpollSpin = ParseNetpollSpin(get(NetpollSpinVariable)),
         SchedTrace = Runtime.SchedTrace.Parse(get(Runtime.SchedTrace.Variable)),
         Deadlock = DeadlockDetector.Parse(get(DeadlockDetector.Variable)),
         FlowExecutionContext = ContextFlow.Parse(get(ContextFlow.Variable)),
@@ -84,5 +88,15 @@ internal sealed class RuntimeConfig
             throw new InvalidOperationException(
                 $"{BlockingThresholdVariable}='{value}' is not valid: expected milliseconds from 1 to 60000 (default 10).");
         return TimeSpan.FromMilliseconds(ms);
+    }
+
+    /// <summary>The poller M's longest spin before it blocks in epoll_wait (Netpoll.cs, "The spin"): whole microseconds.</summary>
+    public static TimeSpan ParseNetpollSpin(string? value)
+    {
+        if (value is null) return TimeSpan.FromMicroseconds(20);
+        if (!int.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int us) || us < 0 || us > MaxNetpollSpinMicroseconds)
+            throw new InvalidOperationException(
+                $"{NetpollSpinVariable}='{value}' is not valid: expected whole microseconds from 0 (no spin) to {MaxNetpollSpinMicroseconds} (default 20).");
+        return TimeSpan.FromMicroseconds(us);
     }
 }

@@ -370,6 +370,9 @@ internal static class Scheduler
     /// <summary>The M in epoll_wait now, or null; racy, for tests.</summary>
     internal static Machine? PollerM => Volatile.Read(ref s_pollerM);
 
+    /// <summary>Every P is on the idle list (racy): nothing runs goroutines, so the poller M's spin takes no one's CPU.</summary>
+    internal static bool EveryPIdle => Volatile.Read(ref IdleCount) >= AllP.Length;
+
     internal static void MidlePut(Machine m)
     {
         m.IdleLink = s_midle;

@@ -33,11 +33,25 @@ public class ConfigAndFailureTests
     [InlineData("WEFT_STACKSIZE", "4g")]
     [InlineData("WEFT_BLOCKING_THRESHOLD_MS", "0")]
     [InlineData("WEFT_BLOCKING_THRESHOLD_MS", "soon")]
+    [InlineData("WEFT_NETPOLL_SPIN_US", "-1")]
+    [InlineData("WEFT_NETPOLL_SPIN_US", "1001")]
+    [InlineData("WEFT_NETPOLL_SPIN_US", "2.5")]
+    [InlineData("WEFT_NETPOLL_SPIN_US", "")]
     public void OtherBadVariablesAreClearErrors(string name, string value)
     {
         var ex = Assert.Throws<InvalidOperationException>(() => RuntimeConfig.FromEnvironment(n => n == name ? value : null));
         Assert.Contains(name, ex.Message);
         Assert.Contains($"'{value}'", ex.Message);
+    }
+
+    [Fact]
+    public void NetpollSpinIsWholeMicrosecondsFromZeroToAThousand()
+    {
+        Assert.Equal(TimeSpan.FromMicroseconds(20), RuntimeConfig.ParseNetpollSpin(null));
+        Assert.Equal(TimeSpan.Zero, RuntimeConfig.ParseNetpollSpin("0"));
+        Assert.Equal(TimeSpan.FromMicroseconds(1000), RuntimeConfig.ParseNetpollSpin(" 1000 "));
+        var ex = Assert.Throws<InvalidOperationException>(() => RuntimeConfig.ParseNetpollSpin("50ms"));
+        Assert.Contains("from 0 (no spin) to 1000", ex.Message);
     }
 
     [Fact]
