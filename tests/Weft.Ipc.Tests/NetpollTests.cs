@@ -6,22 +6,34 @@ namespace Weft.Ipc.Tests;
 
 public class NetpollTests
 {
+    [Theory]
+    [InlineData("0.48 1.93 1.58 3/345 12345\n", 3)]
+    [InlineData("12.00 11.50 10.25 17/2048 99\n", 17)]
+    [InlineData("0.00 0.00 0.00 1/80 7", 1)]
+    [InlineData("", 0)]
+    [InlineData("0.48 1.93 1.58", 0)]
+    [InlineData("0.48 1.93 1.58 x/345 1", 0)]
+    [InlineData("0.48 1.93 1.58 3", 0)] // cut short before the slash: not a count
+    public void The_runnable_count_is_read_from_loadavgs_fourth_field_and_anything_else_reads_as_zero(string text, int expected) =>
+        Assert.Equal(expected, Netpoll.RunnableOf(System.Text.Encoding.ASCII.GetBytes(text)));
+
     [Fact]
-    public void The_spin_window_grows_on_events_within_the_ceiling_shrinks_on_later_ones_and_closes_below_an_eighth()
+    public void The_spin_window_grows_on_events_within_reach_shrinks_on_later_ones_and_closes_below_an_eighth()
     {
-        const long Ceiling = 20_000;
-        // An event within the ceiling after a missed spin: a longer window would have caught it.
+        const long Ceiling = 20_000, Reach = 4 * Ceiling;
+        // An event within reach after a missed spin (the wait's own wake-up counts in the idle time): grow.
         Assert.Equal(Ceiling, Netpoll.NextSpinWindow(Ceiling / 2, Ceiling, idle: Ceiling));
         Assert.Equal(Ceiling, Netpoll.NextSpinWindow(Ceiling, Ceiling, idle: 1));
-        Assert.Equal(Ceiling / 8, Netpoll.NextSpinWindow(0, Ceiling, idle: Ceiling / 2)); // a closed window reopens at an eighth
-        // An event later than the ceiling: the spin only cost CPU.
-        Assert.Equal(Ceiling / 2, Netpoll.NextSpinWindow(Ceiling, Ceiling, idle: Ceiling + 1));
+        Assert.Equal(Ceiling / 2, Netpoll.NextSpinWindow(Ceiling / 4, Ceiling, idle: Reach));
+        Assert.Equal(Ceiling / 8, Netpoll.NextSpinWindow(0, Ceiling, idle: Reach)); // a closed window reopens at an eighth
+        // A later event: the spin only cost CPU.
+        Assert.Equal(Ceiling / 2, Netpoll.NextSpinWindow(Ceiling, Ceiling, idle: Reach + 1));
         Assert.Equal(Ceiling / 8, Netpoll.NextSpinWindow(Ceiling / 4, Ceiling, idle: long.MaxValue));
-        Assert.Equal(0, Netpoll.NextSpinWindow(Ceiling / 8, Ceiling, idle: Ceiling * 10)); // below an eighth: closed
-        Assert.Equal(0, Netpoll.NextSpinWindow(0, Ceiling, idle: Ceiling * 10)); // and stays closed while events are far apart
+        Assert.Equal(0, Netpoll.NextSpinWindow(Ceiling / 8, Ceiling, idle: Reach * 10)); // below an eighth: closed
+        Assert.Equal(0, Netpoll.NextSpinWindow(0, Ceiling, idle: Reach * 10)); // and stays closed while events are far apart
         // A run of far-apart events closes a full window in four steps; one near event reopens it.
         long w = Ceiling;
-        for (int i = 0; i < 4; i++) w = Netpoll.NextSpinWindow(w, Ceiling, idle: Ceiling * 100);
+        for (int i = 0; i < 4; i++) w = Netpoll.NextSpinWindow(w, Ceiling, idle: Reach * 100);
         Assert.Equal(0, w);
         Assert.True(Netpoll.NextSpinWindow(w, Ceiling, idle: Ceiling / 3) > 0);
     }

@@ -53,6 +53,14 @@ internal static partial class EpollInterop
     [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
     internal static unsafe partial nint Read(int fd, byte* buffer, nint count);
 
+    internal const int O_RDONLY_CLOEXEC = 0x80000; // O_RDONLY (0) | O_CLOEXEC
+
+    [LibraryImport(Lib, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int Open(string path, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "pread", SetLastError = true)]
+    internal static unsafe partial nint PRead(int fd, byte* buffer, nint count, long offset);
+
     [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
     internal static unsafe partial nint Write(int fd, byte* buffer, nint count);
 

@@ -94,9 +94,33 @@
 // write. On a machine whose idle CPUs halt (a VM guest above all), that wake-up of a halted CPU costs tens of
 // microseconds, several times the hop itself; a reply that comes within the window is taken by a poll on a CPU that
 // never halted. The window adapts as a guest's haltpoll does: after a spin that missed, an event that ended the
-// blocking wait within the ceiling grows it (a longer window would have caught it), one later than the ceiling
-// shrinks it, and below an eighth of the ceiling it closes until an event within the ceiling reopens it. So an
-// idle program whose events are far apart stops spinning, and the cost is bounded by the ceiling per idle period.
+// blocking wait "near" grows it, a later one shrinks it, and below an eighth of the ceiling it closes until a near
+// event reopens it. Near is within four times the ceiling, not within the ceiling: the idle time is measured after
+// the blocking wait returned, so it includes the very wake-up of a halted CPU that the spin avoids, which on such a
+// machine is itself longer than the ceiling. With "within the ceiling", a closed window measured every reply late
+// and never reopened: the spin turned itself off exactly where it pays. So an idle program whose events are far
+// apart stops spinning, and the cost is bounded by the ceiling per idle period.
+// Contended: a spin yields between its polls, so that a thread that needs this CPU (the peer process on a machine
+// with fewer free CPUs than busy threads) goes first. But on a CPU that other work keeps busy, the yield hands that
+// work a whole time slice, and a thread that is runnable, not blocked, is not preempted by the event it waits for:
+// a reply that a blocked poller would have taken within microseconds (the kernel's wake-up preemption) waits for the
+// slice to end, a millisecond or more. Measured with two CPU hogs beside ipc-shm: a round trip went from tens of
+// microseconds to more than one millisecond in half the runs (docs/performance.md). So a yield that kept the poller off
+// its CPU for a millisecond (a slice given away; a shorter one is the peer's hop on this CPU, or the hypervisor's
+// steal, which a threshold of the window's own length mistook for contention on a quiet VM and so turned the spin
+// off where it pays most) ends the spin at once, and the next idle periods block without spinning:
+// 8 of them, doubling on each contended spin up to 1024; a contended spin more than a second after the last one
+// starts again at 8. A lost slice costs as much as a hundred hits save, so the backoff must not reset on one clean
+// spin (it did at first: with the CPUs saturated, about 1% of spins were contended, and the round trip was no better
+// than without a spin, and often worse). Under lasting contention the probe costs one lost slice per 1024 idle
+// periods, and the spin is back to every idle period once contention has been gone for a second. Rejected: spinning without yields (PAUSE only): under the same load it cost three times
+// the blocking poll's round trip, and on one CPU shared with the peer it would hold the CPU the reply needs.
+// The contended yield is the backstop; the first guard is cheaper and needs no lost slice to learn: at most every
+// 20 ms the poller reads the kernel's count of runnable threads (/proc/loadavg's fourth field, one pread of a
+// descriptor kept open), and it does not spin while that count, its own thread included, exceeds the CPUs this
+// process may use. A spin then only ever runs on a machine with a CPU to spare. The count is the whole machine's, so
+// in a container on a busy host the spin is simply off (the conservative side), and without /proc the backstop alone
+// guards it.
 // The spin is part of the blocking poll: s_lastPoll is 0 throughout (OnArmed need not interrupt), the interrupt's
 // token ends it like any event and is drained by it, and it ends at the earliest timer. Rejected: a fixed spin (it
 // burns the window on every idle period of a program whose events are far apart); spinning while Ps run goroutines
@@ -626,7 +650,9 @@ internal static class Netpoll
         byte* events = buffer.Pointer;
         Volatile.Write(ref s_lastPoll, 0);
         long idleSince = s_spinMax > 0 ? Clock.Now : 0;
-        int n = s_spinWindow > 0 ? Spin(events, deadline, idleSince) : 0;
+        int n = 0;
+        if (s_spinSkip > 0) s_spinSkip--;
+        else if (s_spinWindow > 0) n = Spin(events, deadline, idleSince);
         if (n == 0)
         {
             while (true)
@@ -652,14 +678,16 @@ internal static class Netpoll
 
     /// <summary>
     /// The spin (see the essay): polls without blocking, yielding the CPU between polls, for up to the current window
-    /// or until <paramref name="deadline"/>, while every P stays idle. Returns how many entries a poll filled (an event
-    /// or the interrupt), or 0: block now. Only the poller M runs it.
+    /// or until <paramref name="deadline"/>, while every P stays idle and the machine has a CPU to spare. Returns how
+    /// many entries a poll filled (an event or the interrupt), or 0: block now. A yield that kept this thread off its
+    /// CPU for a millisecond gave a time slice away: the spin stops and backs off (see "Contended" in the essay). Only
+    /// the poller M runs it.
     /// </summary>
     private static unsafe int Spin(byte* events, long deadline, long start)
     {
-        long end = start + s_spinWindow;
+        long window = s_spinWindow, end = start + window;
         if (deadline < end) end = deadline;
-        if (!Scheduler.EveryPIdle) return 0;
+        if (!Scheduler.EveryPIdle || MachineBusy(start)) return 0;
         while (true)
         {
             int n = EpollInterop.EpollWait(s_epfd, events, MaxEvents, 0);
@@ -668,16 +696,72 @@ internal static class Netpoll
                 Interlocked.Increment(ref s_spinHits);
                 return n;
             }
-            if (Clock.Now >= end || !Scheduler.EveryPIdle) return 0;
+            long before = Clock.Now;
+            if (before >= end || !Scheduler.EveryPIdle) return 0;
             Thread.Yield(); // a runnable thread of this CPU (another process's, or a Weft M about to take a P) goes first
+            long after = Clock.Now;
+            if (after - before > s_sliceLost)
+            {
+                // The backoff is forgotten once no spin has been contended for a while (see the essay).
+                if (after - s_spinContendedAt > s_spinForget) s_spinBackoff = 0;
+                s_spinContendedAt = after;
+                s_spinBackoff = Math.Clamp(s_spinBackoff * 2, MinSpinBackoff, MaxSpinBackoff);
+                s_spinSkip = s_spinBackoff;
+                Interlocked.Increment(ref s_spinsContended);
+                return 0;
+            }
         }
     }
 
     /// <summary>
+    /// Whether the machine had more runnable threads than this process has CPUs at the last sample (taken at most every
+    /// <see cref="s_loadEvery"/>, here): the kernel's instantaneous count in /proc/loadavg, which includes the
+    /// sampling thread. Not busy when the file cannot be read (the yield's own check still guards the spin).
+    /// </summary>
+    private static unsafe bool MachineBusy(long now)
+    {
+        if (now - s_loadSampledAt < s_loadEvery) return s_machineBusy;
+        s_loadSampledAt = now;
+        if (s_loadavg == -1) s_loadavg = EpollInterop.Open("/proc/loadavg", EpollInterop.O_RDONLY_CLOEXEC) is int fd and >= 0 ? fd : -2;
+        if (s_loadavg < 0) return s_machineBusy = false;
+        byte* text = stackalloc byte[128];
+        int n = (int)EpollInterop.PRead(s_loadavg, text, 128, 0);
+        return s_machineBusy = n > 0 && RunnableOf(new ReadOnlySpan<byte>(text, n)) > Environment.ProcessorCount;
+    }
+
+    /// <summary>The runnable count in /proc/loadavg's text ("0.48 1.93 1.58 3/345 12345"): the fourth field's numerator; 0 if unreadable.</summary>
+    internal static int RunnableOf(ReadOnlySpan<byte> loadavg)
+    {
+        int field = 0, i = 0;
+        while (i < loadavg.Length && field < 3)
+        {
+            if (loadavg[i++] == (byte)' ') field++;
+        }
+        int running = 0;
+        for (; i < loadavg.Length && loadavg[i] is >= (byte)'0' and <= (byte)'9'; i++) running = Math.Min(running * 10 + (loadavg[i] - '0'), 1 << 20);
+        return i < loadavg.Length && loadavg[i] == (byte)'/' ? running : 0;
+    }
+
+    private static int s_loadavg = -1;   // /proc/loadavg, opened on first use; -2: unreadable. Poller M only
+    private static long s_loadSampledAt; // Poller M only
+    private static bool s_machineBusy;   // Poller M only
+    private static readonly long s_loadEvery = Clock.FromTimeSpan(TimeSpan.FromMilliseconds(20));
+
+    /// <summary>Idle periods without a spin after the first contended one, and the most after repeated ones (see the essay).</summary>
+    private const int MinSpinBackoff = 8, MaxSpinBackoff = 1024;
+
+    /// <summary>
+    /// How far past the ceiling an event that ended a blocking wait still counts as "near" (see the essay): the blocking
+    /// wait's own wake-up, which the spin exists to avoid, is part of the idle time measured after it.
+    /// </summary>
+    private const int SpinReach = 4;
+
+    /// <summary>
     /// After a spin that missed and a blocking wait that an event ended, <paramref name="idle"/> after the spin began:
-    /// an event within the ceiling would have been caught by a longer window, so the window grows (doubling, from an
-    /// eighth of the ceiling when it was closed); one later than the ceiling means the spin only cost CPU, so the
-    /// window halves, and closes below an eighth. haltpoll's rule for a guest's idle loop, with the same reason.
+    /// an event within reach (<see cref="SpinReach"/> times the ceiling) would likely have been caught by a spin, so the
+    /// window grows (doubling, from an eighth of the ceiling when it was closed, up to the ceiling); a later one means
+    /// the spin only cost CPU, so the window halves, and closes below an eighth. haltpoll's rule for a guest's idle
+    /// loop, with the same reason.
     /// </summary>
     private static void AdaptSpin(long idle) => s_spinWindow = NextSpinWindow(s_spinWindow, s_spinMax, idle);
 
@@ -685,13 +769,22 @@ internal static class Netpoll
     internal static long NextSpinWindow(long window, long ceiling, long idle)
     {
         long floor = ceiling / 8;
-        if (idle <= ceiling) return Math.Min(ceiling, Math.Max(window * 2, floor));
+        if (idle <= ceiling * SpinReach) return Math.Min(ceiling, Math.Max(window * 2, floor));
         return window / 2 < floor ? 0 : window / 2;
     }
 
     private static long s_spinMax;    // the window's ceiling in Clock ticks (WEFT_NETPOLL_SPIN_US); 0: no spin. Set at initialisation
     private static long s_spinWindow; // the current window; only the poller M (one at a time, under the scheduler lock's hand-over) writes it
     private static long s_spinHits;   // polls of a spin that found something (tests, docs/performance.md)
+    private static long s_spinsContended; // spins stopped by a yield that lost the CPU (tests, docs/performance.md)
+    private static int s_spinBackoff; // idle periods to skip after the next contended spin: 0, or 8 doubling to 1024. Poller M only
+    private static int s_spinSkip;    // idle periods still to skip. Poller M only
+    private static long s_spinContendedAt; // Clock ticks of the last contended spin. Poller M only
+    private static readonly long s_spinForget = Clock.FromTimeSpan(TimeSpan.FromSeconds(1)); // a backoff older than this starts again at 8
+    private static readonly long s_sliceLost = Clock.FromTimeSpan(TimeSpan.FromMilliseconds(1)); // a yield this long gave a time slice away
+
+    /// <summary>How many spins a yield that lost the CPU stopped (tests).</summary>
+    internal static long SpinsContended => Volatile.Read(ref s_spinsContended);
 
     /// <summary>How many spins ended with an event or the interrupt instead of a blocking wait (tests).</summary>
     internal static long SpinHits => Volatile.Read(ref s_spinHits);
