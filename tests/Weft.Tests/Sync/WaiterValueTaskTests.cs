@@ -12,14 +12,21 @@ public class WaiterValueTaskTests
     private static void WaitUntilCompleted(ValueTask vt) =>
         Assert.True(SpinWait.SpinUntil(() => vt.IsCompleted, TestTimeout.Default), "the wait did not complete");
 
-    [Fact]
-    public async Task A_granted_wait_reports_success_before_it_is_read_and_refuses_every_use_after_its_one_read()
+    /// <summary>A one-token semaphore held by the test, and a cancellable wait for its token, pending.</summary>
+    private static (Semaphore Sem, ValueTask Wait) PendingWait(CancellationToken token)
     {
         var sem = new Semaphore(1);
         Assert.True(sem.TryAcquire(1));
-        using var cts = new CancellationTokenSource();
-        var vt = sem.AcquireAsync(1, cts.Token);
+        var vt = sem.AcquireAsync(1, token);
         Assert.False(vt.IsCompleted);
+        return (sem, vt);
+    }
+
+    [Fact]
+    public async Task A_granted_wait_reports_success_before_it_is_read_and_refuses_every_use_after_its_one_read()
+    {
+        using var cts = new CancellationTokenSource();
+        var (sem, vt) = PendingWait(cts.Token);
         var early = Assert.Throws<InvalidOperationException>(() => vt.GetAwaiter().GetResult());
         Assert.Contains("before it completed", early.Message);
 
@@ -42,11 +49,8 @@ public class WaiterValueTaskTests
     [Fact]
     public async Task A_cancelled_wait_reports_cancelled_before_it_is_read_and_throws_when_read()
     {
-        var sem = new Semaphore(1);
-        Assert.True(sem.TryAcquire(1));
         using var cts = new CancellationTokenSource();
-        var vt = sem.AcquireAsync(1, cts.Token);
-        Assert.False(vt.IsCompleted);
+        var (sem, vt) = PendingWait(cts.Token);
         cts.Cancel();
         WaitUntilCompleted(vt);
         Assert.True(vt.IsCanceled);
