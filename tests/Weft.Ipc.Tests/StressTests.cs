@@ -123,7 +123,16 @@ public class StressTests
             Assert.False(receiver.Channel.TryReceive(out _));
         }
     }
+}
 
+/// <summary>
+/// The frame fuzz runs alone: it bounds what stays reachable after a million endpoints by the process's whole heap
+/// (GC.GetTotalMemory), and test classes running beside it held tens of megabytes of their own in that window under
+/// WEFT_STRESS.
+/// </summary>
+[Collection(nameof(Alone))]
+public class FrameStressTests
+{
     /// <summary>
     /// Random streams of frames (valid, unknown kinds, wrong sizes, lengths over the maximum, close frames), cut at a
     /// random byte: the receiver yields exactly the data frames a reference reading of the rules allows, then closes
