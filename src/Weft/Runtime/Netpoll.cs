@@ -691,11 +691,7 @@ internal static class Netpoll
         while (true)
         {
             int n = EpollInterop.EpollWait(s_epfd, events, MaxEvents, 0);
-            if (n > 0)
-            {
-                Interlocked.Increment(ref s_spinHits);
-                return n;
-            }
+            if (n > 0) return n;
             long before = Clock.Now;
             if (before >= end || !Scheduler.EveryPIdle) return 0;
             Thread.Yield(); // a runnable thread of this CPU (another process's, or a Weft M about to take a P) goes first
@@ -707,7 +703,6 @@ internal static class Netpoll
                 s_spinContendedAt = after;
                 s_spinBackoff = Math.Clamp(s_spinBackoff * 2, MinSpinBackoff, MaxSpinBackoff);
                 s_spinSkip = s_spinBackoff;
-                Interlocked.Increment(ref s_spinsContended);
                 return 0;
             }
         }
@@ -775,19 +770,13 @@ internal static class Netpoll
 
     private static long s_spinMax;    // the window's ceiling in Clock ticks (WEFT_NETPOLL_SPIN_US); 0: no spin. Set at initialisation
     private static long s_spinWindow; // the current window; only the poller M (one at a time, under the scheduler lock's hand-over) writes it
-    private static long s_spinHits;   // polls of a spin that found something (tests, docs/performance.md)
-    private static long s_spinsContended; // spins stopped by a yield that lost the CPU (tests, docs/performance.md)
     private static int s_spinBackoff; // idle periods to skip after the next contended spin: 0, or 8 doubling to 1024. Poller M only
     private static int s_spinSkip;    // idle periods still to skip. Poller M only
     private static long s_spinContendedAt; // Clock ticks of the last contended spin. Poller M only
     private static readonly long s_spinForget = Clock.FromTimeSpan(TimeSpan.FromSeconds(1)); // a backoff older than this starts again at 8
     private static readonly long s_sliceLost = Clock.FromTimeSpan(TimeSpan.FromMilliseconds(1)); // a yield this long gave a time slice away
 
-    /// <summary>How many spins a yield that lost the CPU stopped (tests).</summary>
-    internal static long SpinsContended => Volatile.Read(ref s_spinsContended);
 
-    /// <summary>How many spins ended with an event or the interrupt instead of a blocking wait (tests).</summary>
-    internal static long SpinHits => Volatile.Read(ref s_spinHits);
 
     /// <summary>
     /// One epoll_wait that does not block, and its events run at once: by an M looking for work (on its own P) or by
